@@ -1,0 +1,80 @@
+"""Connector of the National Public Service Portal (Cổng Dịch vụ công quốc gia, DVCQG).
+
+Public surface: the configuration, the connector, the canonical models the case system speaks,
+and :data:`SPEC`, which the core registry lists. Everything else is private to the package.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+
+from connectors.dvcqg.config import DvcqgConfig
+from connectors.dvcqg.connector import DvcqgConnector
+from connectors.dvcqg.models import (
+    BuocXuLy,
+    CapNhatTienDo,
+    HoSo,
+    KenhThucHien,
+    LoaiDoiTuong,
+    ThuTuc,
+    ThuTucChiTiet,
+    TrangThaiHoSo,
+)
+from gateway.core.connector import Connector, ConnectorSpec
+from gateway.core.errors import UpstreamError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "SPEC",
+    "BuocXuLy",
+    "CapNhatTienDo",
+    "DvcqgConfig",
+    "DvcqgConnector",
+    "HoSo",
+    "KenhThucHien",
+    "LoaiDoiTuong",
+    "ThuTuc",
+    "ThuTucChiTiet",
+    "TrangThaiHoSo",
+]
+
+
+def _build(config: Any, http: httpx.AsyncClient) -> DvcqgConnector:
+    # the registry validates the section with config_model first; accept a plain dict too
+    return DvcqgConnector(DvcqgConfig.model_validate(config), http)
+
+
+def _sandbox_app() -> FastAPI:
+    # imported here so that production never loads the simulator
+    from connectors.dvcqg.sandbox import create_app
+
+    return create_app()
+
+
+async def _warm_catalogue(connector: Connector) -> None:
+    """Load the procedure catalogue at start-up; a portal that is down must not stop the
+    gateway (the catalogue loads on first use instead)."""
+    if not isinstance(connector, DvcqgConnector):
+        return
+    try:
+        await connector.catalogue.refresh()
+    except UpstreamError as exc:
+        structlog.get_logger().warning(
+            "dvcqg.catalogue_warm_failed", error=type(exc).__name__, reason=exc.detail
+        )
+
+
+SPEC = ConnectorSpec(
+    slug="dvcqg",
+    title="Cổng Dịch vụ công quốc gia (DVCQG)",
+    config_model=DvcqgConfig,
+    factory=_build,
+    sandbox_factory=_sandbox_app,
+    sandbox_config=lambda base: {"base_url": base},
+    on_start=_warm_catalogue,
+)

@@ -1,0 +1,377 @@
+"""Async client of the DVCQG adapter: one method per upstream service.
+
+Protocol (``/work/shared/reference/national-platforms.md``): ``POST {base_url}/auth`` with
+``{username, password}`` and a ``madonvi`` header opens a session; every other call is
+``POST {base_url}/api`` with ``{session, madonvi, service, ...}``. Answers carry ``error_code``,
+resolved through :mod:`connectors.dvcqg.errors`.
+
+Contracts:
+
+* Every outbound packet is validated against :mod:`schemas.dvcqg` before anything is sent
+  (not even the session is opened for a bad packet): :class:`~gateway.core.errors.InvalidInput`
+  naming the field path.
+* Every answer is validated before it is trusted: non-JSON or off-schema answers raise
+  :class:`~gateway.core.errors.InvalidUpstreamAnswer` naming the field.
+* Transport failures, HTTP 429 and 5xx raise :class:`~gateway.core.errors.TransientUpstreamError`
+  (``retry_after`` from the Retry-After header when given).
+* The session is opened lazily, once for concurrent callers, and renewed once when the portal
+  answers "100"; the call is then repeated once.
+* Read-only calls (auth, TraCuuHoSo, LayDanhSachTTHC, LayThuTuc) are retried a bounded number
+  of times on transient failures. Writes are not: the outbox owns their retries, and the core
+  must see each attempt.
+* Neither the password nor the session ever appears in an exception message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.wait import wait_base
+
+from connectors.dvcqg.config import DvcqgConfig
+from connectors.dvcqg.errors import resolve
+from gateway.core.connector import ErrorRule, Resolution, raise_for_rule
+from gateway.core.errors import (
+    FieldError,
+    InvalidUpstreamAnswer,
+    PermanentUpstreamError,
+    TransientUpstreamError,
+    UpstreamAuthError,
+)
+from gateway.core.validation import field_errors, validate_model
+from schemas import dvcqg as wire
+
+__all__ = ["NOT_FOUND", "DvcqgClient"]
+
+log = structlog.get_logger(__name__)
+
+A = TypeVar("A", bound=wire.WireAnswer)
+S = TypeVar("S", bound=wire.ServiceAnswer)
+T = TypeVar("T")
+
+#: "record not found": for look-ups an answer, not an error
+NOT_FOUND = "201"
+# a request is validated before the session is known; the real one is put in just before sending
+_NO_SESSION = ""
+_REDACTED = "***"
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if usable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(seconds, 0.0)
+
+
+class DvcqgClient:
+    """Client of one DVCQG adapter account.
+
+    ``http`` is injected (the core's client records every attempt in the exchange log) and has
+    no ``base_url``: full URLs are built from ``config.base_url``. ``read_retry_wait`` replaces
+    the back-off between read retries (tests pass ``tenacity.wait_none()``).
+    """
+
+    def __init__(
+        self,
+        config: DvcqgConfig,
+        http: httpx.AsyncClient,
+        *,
+        read_retry_wait: wait_base | None = None,
+    ) -> None:
+        self._config = config
+        self._http = http
+        self._auth_url = f"{config.base_url.rstrip('/')}/auth"
+        self._api_url = f"{config.base_url.rstrip('/')}/api"
+        self._timeout = httpx.Timeout(config.timeout_seconds)
+        # 0.2 s, 0.4 s, ... capped at 2 s, plus jitter: "initial" is spelled "multiplier" since
+        # tenacity 9.1 (the old name warns)
+        self._retry_wait = read_retry_wait or wait_exponential_jitter(multiplier=0.2, max=2)
+        self._session: str | None = None
+        # one lock so that concurrent callers open (or renew) the session once, not N times
+        self._auth_lock = asyncio.Lock()
+
+    # --- public operations ----------------------------------------------------------------
+
+    async def authenticate(self) -> None:
+        """Open a new session now, replacing any current one.
+
+        Raises :class:`UpstreamAuthError` when the credentials are refused, and the errors of
+        any call otherwise (after bounded retries of transient failures).
+        """
+        async with self._auth_lock:
+            self._session = await self._with_read_retries(self._open_session)
+
+    async def dong_bo_ho_so(self, packets: Sequence[wire.HoSoMC]) -> wire.ServiceAnswer:
+        """Create the dossiers on DVCQG, or update them if the portal says they exist.
+
+        Sent first with ``isUpdating`` false; on "3"/"-3" the same data is resent with
+        ``isUpdating`` true. Not retried here (a write): the outbox retries it.
+        """
+        request = validate_model(
+            wire.DongBoHoSoMCRequest,
+            {
+                "session": _NO_SESSION,
+                "madonvi": self._config.madonvi,
+                "isUpdating": False,
+                "data": [p.model_dump() for p in packets],
+            },
+            what="DongBoHoSoMC packet",
+        )
+        answer, rule = await self._call("DongBoHoSoMC", request, wire.ServiceAnswer)
+        if rule.resolution is Resolution.EXISTS:
+            log.info("dvcqg.resend_as_update", dossiers=len(request.data))
+            update = request.model_copy(update={"isUpdating": True})
+            answer, rule = await self._call("DongBoHoSoMC", update, wire.ServiceAnswer)
+            if rule.resolution is Resolution.EXISTS:
+                # an update cannot collide with an existing record: the portal is confused
+                raise PermanentUpstreamError(
+                    "DVCQG still reports the dossier as existing when sent as an update",
+                    code=answer.error_code,
+                )
+        self._raise_unless_success(rule, answer)
+        return answer
+
+    async def cap_nhat_tien_do(self, steps: Sequence[wire.QuaTrinhXuLy]) -> int:
+        """Send processing steps in chunks of ``config.step_chunk_size``, in order.
+
+        Every step is validated before the first chunk goes out. Returns the number of
+        chunks sent (0 for no steps). If a chunk fails, the earlier ones stay sent: a repeat
+        of the whole delivery resends them, which the at-least-once contract allows.
+        """
+        checked = [
+            validate_model(wire.QuaTrinhXuLy, s.model_dump(), prefix=f"steps[{i}]")
+            for i, s in enumerate(steps)
+        ]
+        size = self._config.step_chunk_size
+        requests = [
+            validate_model(
+                wire.CapNhatTienDoHoSoMCRequest,
+                {
+                    "session": _NO_SESSION,
+                    "madonvi": self._config.madonvi,
+                    "data": checked[start : start + size],
+                },
+                what="CapNhatTienDoHoSoMC packet",
+            )
+            for start in range(0, len(checked), size)
+        ]
+        for request in requests:
+            answer, rule = await self._call("CapNhatTienDoHoSoMC", request, wire.ServiceAnswer)
+            self._raise_unless_success(rule, answer)
+        return len(requests)
+
+    async def tra_cuu_ho_so(self, ma_ho_so: str) -> wire.HoSoTraCuu | None:
+        """The dossier as DVCQG holds it, with its steps; ``None`` when it does not know it."""
+        request = validate_model(
+            wire.TraCuuHoSoRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "MaHoSo": ma_ho_so},
+            what="TraCuuHoSo request",
+        )
+        answer, rule = await self._call(
+            "TraCuuHoSo", request, wire.TraCuuHoSoAnswer, read_only=True
+        )
+        if answer.error_code == NOT_FOUND:
+            return None
+        self._raise_unless_success(rule, answer)
+        return self._required_result(answer.result, "TraCuuHoSo")
+
+    async def lay_danh_sach_tthc(self) -> list[wire.ThuTucTomTat]:
+        """The procedure catalogue of the province (summary lines)."""
+        request = validate_model(
+            wire.LayDanhSachTTHCRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi},
+            what="LayDanhSachTTHC request",
+        )
+        answer, rule = await self._call(
+            "LayDanhSachTTHC", request, wire.LayDanhSachTTHCAnswer, read_only=True
+        )
+        self._raise_unless_success(rule, answer)
+        return answer.result
+
+    async def lay_thu_tuc(self, ma_tthc: str) -> wire.ThuTuc | None:
+        """One procedure in full; ``None`` when the catalogue does not know the code."""
+        request = validate_model(
+            wire.LayThuTucRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "MaTTHC": ma_tthc},
+            what="LayThuTuc request",
+        )
+        answer, rule = await self._call("LayThuTuc", request, wire.LayThuTucAnswer, read_only=True)
+        if answer.error_code == NOT_FOUND:
+            return None
+        self._raise_unless_success(rule, answer)
+        return self._required_result(answer.result, "LayThuTuc")
+
+    # --- session --------------------------------------------------------------------------
+
+    async def _current_session(self) -> str:
+        session = self._session
+        if session is None:
+            async with self._auth_lock:
+                session = self._session  # another caller may have opened it meanwhile
+                if session is None:
+                    session = await self._with_read_retries(self._open_session)
+                    self._session = session
+        return session
+
+    async def _renew_session(self, stale: str) -> str:
+        async with self._auth_lock:
+            session = self._session
+            # only the first caller that saw the stale session renews it; the others reuse
+            # the stale session stays set until replaced so that _redact still blanks it out
+            if session is None or session == stale:
+                log.info("dvcqg.session_renewed")
+                session = await self._with_read_retries(self._open_session)
+                self._session = session
+            return session
+
+    async def _open_session(self) -> str:
+        body = wire.AuthRequest(
+            username=self._config.username, password=self._config.password.get_secret_value()
+        ).model_dump()
+        answer = await self._exchange(
+            self._auth_url,
+            body,
+            wire.AuthAnswer,
+            "auth",
+            headers={"madonvi": self._config.madonvi},
+        )
+        rule = resolve(answer.error_code)
+        if rule.resolution is Resolution.REAUTH:
+            raise UpstreamAuthError(
+                "DVCQG refused the gateway's credentials (check username and password)",
+                code=answer.error_code,
+            )
+        if rule.resolution is not Resolution.SUCCESS:
+            self._raise_unless_success(rule, answer)
+            raise PermanentUpstreamError(  # EXISTS makes no sense for auth
+                f"DVCQG auth answered {answer.error_code!r}", code=answer.error_code
+            )
+        if not answer.session:
+            raise InvalidUpstreamAnswer(
+                "DVCQG auth answer broke its schema: session: missing on success",
+                errors=[FieldError("session", "missing on success")],
+            )
+        return answer.session
+
+    # --- transport ------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        service: str,
+        request: wire.WirePacket,
+        answer_model: type[S],
+        *,
+        read_only: bool = False,
+    ) -> tuple[S, ErrorRule]:
+        """Send ``request`` with the session; on "100" renew the session and send it once more."""
+        session = await self._current_session()
+        renewed = False
+        while True:
+            body = request.model_copy(update={"session": session}).model_dump(
+                mode="json", exclude_none=True
+            )
+            exchange = functools.partial(self._exchange, self._api_url, body, answer_model, service)
+            answer = await (self._with_read_retries(exchange) if read_only else exchange())
+            rule = resolve(answer.error_code)
+            if rule.resolution is Resolution.REAUTH and not renewed:
+                session = await self._renew_session(stale=session)
+                renewed = True
+                continue
+            return answer, rule
+
+    async def _exchange(
+        self,
+        url: str,
+        body: Mapping[str, Any],
+        answer_model: type[A],
+        what: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> A:
+        """One HTTP round trip, its answer validated as ``answer_model``."""
+        try:
+            response = await self._http.post(url, json=body, headers=headers, timeout=self._timeout)
+        except httpx.TransportError as exc:
+            # the message names the failure and the URL only: never the body (session, password)
+            raise TransientUpstreamError(
+                f"DVCQG {what}: {type(exc).__name__} reaching {url}"
+            ) from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientUpstreamError(
+                f"DVCQG {what}: HTTP {status}",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+            )
+        if status in (401, 403) and url == self._auth_url:
+            raise UpstreamAuthError(f"DVCQG auth refused the gateway: HTTP {status}")
+        if not 200 <= status < 300:
+            raise PermanentUpstreamError(f"DVCQG {what}: unexpected HTTP {status}")
+        try:
+            raw = response.json()
+        except ValueError as exc:
+            raise InvalidUpstreamAnswer(f"DVCQG {what} answer is not valid JSON: {exc}") from exc
+        try:
+            return answer_model.model_validate(raw)
+        except ValidationError as exc:
+            errors = field_errors(exc)
+            # not chained: pydantic's own message quotes input values (a session, personal data)
+            raise InvalidUpstreamAnswer(
+                f"DVCQG {what} answer broke its schema: {errors[0].loc}: {errors[0].msg}",
+                errors=errors,
+            ) from None
+
+    async def _with_read_retries(self, call: Callable[[], Awaitable[T]]) -> T:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._config.read_retry_attempts),
+            wait=self._retry_wait,
+            retry=retry_if_exception_type(TransientUpstreamError),
+            reraise=True,
+        )
+        result: T = await retrying(call)
+        return result
+
+    # --- answers --------------------------------------------------------------------------
+
+    def _raise_unless_success(
+        self, rule: ErrorRule, answer: wire.ServiceAnswer | wire.AuthAnswer
+    ) -> None:
+        raise_for_rule(rule, code=answer.error_code, message=self._redact(answer.message or ""))
+
+    def _redact(self, text: str) -> str:
+        """``text`` with the password and session blanked out (the portal may echo them)."""
+        for secret in (self._config.password.get_secret_value(), self._session):
+            if secret:
+                text = text.replace(secret, _REDACTED)
+        return text
+
+    @staticmethod
+    def _required_result(result: T | None, service: str) -> T:
+        if result is None:
+            raise InvalidUpstreamAnswer(
+                f"DVCQG {service} answer broke its schema: result: missing on success",
+                errors=[FieldError("result", "missing on success")],
+            )
+        return result

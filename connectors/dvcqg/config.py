@@ -1,0 +1,55 @@
+"""Configuration of the DVCQG connector (section ``LGSP_CONNECTORS__DVCQG__*``).
+
+The defaults point at the sandbox simulator so the embedded default runs with no
+configuration; the password default is a documented placeholder that the gateway settings
+refuse outside development (see :data:`PLACEHOLDER_SECRETS`).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from schemas.dvcqg import AGENCY_CODE_PATTERN
+
+#: credentials anyone can read in this file; refused outside development
+PLACEHOLDER_SECRETS = frozenset({"sandbox-secret"})
+
+
+class DvcqgConfig(BaseModel):
+    """How to reach the DVCQG adapter (directly, or through the provincial LGSP)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        "http://127.0.0.1:9000/dvcqg",
+        description="adapter root; the client posts to {base_url}/auth and {base_url}/api",
+        examples=["https://lgsp.example.gov.vn/dvcqg"],
+    )
+    username: str = Field("lgsp-sandbox", min_length=1, description="adapter account")
+    password: SecretStr = Field(
+        SecretStr("sandbox-secret"), description="adapter password (never logged)"
+    )
+    madonvi: str = Field(
+        "000.00.00.H22",
+        pattern=AGENCY_CODE_PATTERN,
+        description="the province's agency code (mã định danh cơ quan), sent on every call",
+        examples=["000.00.00.H22"],
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="per-request timeout")
+    step_chunk_size: int = Field(
+        10, ge=1, le=10, description="processing steps per CapNhatTienDoHoSoMC call"
+    )
+    read_retry_attempts: int = Field(
+        3, ge=1, le=10, description="attempts for read-only calls (auth and look-ups)"
+    )
+    catalogue_ttl_seconds: float = Field(
+        3600, gt=0, description="age after which the procedure catalogue is refreshed"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # the client joins paths onto it, so a trailing slash would double up
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")

@@ -1,0 +1,177 @@
+"""The DVCQG connector: the core's contract (check, deliver) plus the synchronous look-ups.
+
+Operations delivered through the outbox (at-least-once, so each is safe to repeat):
+
+* ``sync_dossier``: payload ``HoSo.model_dump(mode="json")``; sent with ``DongBoHoSoMC``
+  (created, or updated when the portal already has it: a repeat is an update).
+* ``update_steps``: payload ``{"ma_ho_so": str, "steps": [BuocXuLy as JSON, ...]}``; sent
+  with ``CapNhatTienDoHoSoMC`` in chunks.
+
+A payload that no longer validates cannot succeed on any retry, so it is refused as a
+:class:`PermanentUpstreamError` (dead letter) carrying the field errors, never retried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field, ValidationError
+
+from connectors.dvcqg.catalogue import ProcedureCatalogue
+from connectors.dvcqg.client import DvcqgClient
+from connectors.dvcqg.config import DvcqgConfig
+from connectors.dvcqg.errors import ERROR_TABLE
+from connectors.dvcqg.mapping import (
+    buoc_from_wire,
+    buoc_to_wire,
+    ho_so_from_wire,
+    ho_so_to_wire,
+    thu_tuc_chi_tiet_from_wire,
+)
+from connectors.dvcqg.models import BuocXuLy, CapNhatTienDo, HoSo, ThuTucChiTiet
+from gateway.core.connector import CheckResult, Delivered, ErrorRule
+from gateway.core.errors import (
+    FieldError,
+    InvalidInput,
+    InvalidUpstreamAnswer,
+    PermanentUpstreamError,
+    UpstreamError,
+)
+from gateway.core.validation import field_errors, validate_model
+from schemas.dvcqg import MA_HO_SO_PATTERN
+
+__all__ = ["DvcqgConnector", "UpdateSteps"]
+
+
+class UpdateSteps(CapNhatTienDo):
+    """The ``update_steps`` outbox payload: the dossier's code plus its steps."""
+
+    ma_ho_so: str = Field(pattern=MA_HO_SO_PATTERN, examples=["000.00.01.H22-240105-0007"])
+
+
+class DvcqgConnector:
+    """Adapter of the National Public Service Portal (DVCQG)."""
+
+    slug: ClassVar[str] = "dvcqg"
+    operations: ClassVar[frozenset[str]] = frozenset({"sync_dossier", "update_steps"})
+    error_table: ClassVar[Mapping[str, ErrorRule]] = ERROR_TABLE
+
+    def __init__(self, config: DvcqgConfig, http: httpx.AsyncClient) -> None:
+        self.config = config
+        self.client = DvcqgClient(config, http)
+        self.catalogue = ProcedureCatalogue(self.client, ttl_seconds=config.catalogue_ttl_seconds)
+
+    async def check(self) -> CheckResult:
+        """Authenticate and list the catalogue. Never raises for upstream failures."""
+        started = time.perf_counter()
+        try:
+            await self.client.authenticate()
+            procedures = await self.client.lay_danh_sach_tthc()
+        except UpstreamError as exc:
+            return CheckResult(
+                ok=False,
+                detail=f"{type(exc).__name__}: {exc.detail}",
+                latency_ms=(time.perf_counter() - started) * 1000,
+            )
+        return CheckResult(
+            ok=True,
+            detail=f"authenticated; {len(procedures)} procedures in the catalogue",
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def deliver(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
+        """Deliver one outbox payload (see the module docstring for the payloads)."""
+        try:
+            match operation:
+                case "sync_dossier":
+                    return await self._sync_dossier(payload)
+                case "update_steps":
+                    return await self._update_steps(payload)
+                case _:
+                    raise PermanentUpstreamError(
+                        f"dvcqg connector has no operation {operation!r}",
+                        code="unknown-operation",
+                    )
+        except InvalidInput as exc:
+            raise PermanentUpstreamError(
+                f"payload refused before sending: {exc.detail}",
+                code="invalid-payload",
+                errors=exc.errors,
+            ) from exc
+
+    async def aclose(self) -> None:
+        """Nothing to close: the HTTP client is injected and owned by the core."""
+
+    async def lookup_dossier(self, ma_ho_so: str) -> tuple[HoSo, list[BuocXuLy]] | None:
+        """The dossier as DVCQG holds it and its steps; ``None`` when DVCQG does not know it.
+
+        An answer that does not map onto the canonical models raises
+        :class:`InvalidUpstreamAnswer` naming the field.
+        """
+        record = await self.client.tra_cuu_ho_so(ma_ho_so)
+        if record is None:
+            return None
+        try:
+            return ho_so_from_wire(record), [buoc_from_wire(q) for q in record.QuaTrinhXuLy]
+        except ValueError as exc:
+            raise _invalid_answer("TraCuuHoSo", exc) from None
+
+    async def procedure(self, ma_tthc: str) -> ThuTucChiTiet | None:
+        """One procedure in full (LayThuTuc); ``None`` when the catalogue does not know it."""
+        detail = await self.client.lay_thu_tuc(ma_tthc)
+        if detail is None:
+            return None
+        try:
+            return thu_tuc_chi_tiet_from_wire(detail)
+        except ValueError as exc:
+            raise _invalid_answer("LayThuTuc", exc) from None
+
+    async def _sync_dossier(self, payload: Mapping[str, Any]) -> Delivered:
+        ho_so = validate_model(HoSo, payload, what="sync_dossier payload")
+        try:
+            packet = ho_so_to_wire(ho_so)
+        except ValidationError as exc:
+            raise _invalid_packet(exc) from None
+        await self.client.dong_bo_ho_so([packet])
+        return Delivered(
+            detail=f"dossier {ho_so.ma_ho_so} synchronised with DVCQG",
+            upstream_ref=ho_so.ma_ho_so,
+        )
+
+    async def _update_steps(self, payload: Mapping[str, Any]) -> Delivered:
+        batch = validate_model(UpdateSteps, payload, what="update_steps payload")
+        try:
+            packets = [buoc_to_wire(batch.ma_ho_so, step) for step in batch.steps]
+        except ValidationError as exc:
+            raise _invalid_packet(exc) from None
+        chunks = await self.client.cap_nhat_tien_do(packets)
+        return Delivered(
+            detail=f"{len(batch.steps)} steps of {batch.ma_ho_so} sent in {chunks} chunks",
+            upstream_ref=batch.ma_ho_so,
+            extra={"steps": len(batch.steps), "chunks": chunks},
+        )
+
+
+def _invalid_packet(exc: ValidationError) -> InvalidInput:
+    # the canonical model accepted it but the wire schema does not: name the wire field
+    errors = field_errors(exc)
+    return InvalidInput(
+        f"wire packet failed validation: {errors[0].loc}: {errors[0].msg}", errors=errors
+    )
+
+
+def _invalid_answer(service: str, exc: ValueError) -> InvalidUpstreamAnswer:
+    # pydantic's own message quotes the values (personal data): keep only paths and reasons
+    if isinstance(exc, ValidationError):
+        errors = field_errors(exc)
+    else:
+        loc, _, msg = str(exc).partition(": ")
+        errors = [FieldError(loc, msg) if msg else FieldError("(body)", loc)]
+    return InvalidUpstreamAnswer(
+        f"DVCQG {service} answer does not map onto the canonical model: "
+        f"{errors[0].loc}: {errors[0].msg}",
+        errors=errors,
+    )

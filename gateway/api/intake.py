@@ -1,0 +1,59 @@
+"""The route side of accepting work: Idempotency-Key handling around :mod:`gateway.core.intake`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from gateway.core import idempotency
+from gateway.core.clients import Principal
+from gateway.core.intake import accept_delivery
+from gateway.core.runtime import Gateway
+
+
+async def accept(
+    request: Request,
+    gw: Gateway,
+    client: Principal,
+    *,
+    connector: str,
+    operation: str,
+    ordering_key: str,
+    payload: Mapping[str, Any],
+    ma_ho_so: str | None = None,
+) -> JSONResponse:
+    """Accept a delivery (202 + exchange id), honouring ``Idempotency-Key``."""
+    raw: bytes = getattr(request.state, "raw_body", b"")
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        stored = await idempotency.reserve(
+            gw.db, gw.cipher, client=client.name, key=key, request_body=raw
+        )
+        if stored is not None:
+            return JSONResponse(
+                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
+            )
+    try:
+        accepted = await accept_delivery(
+            gw,
+            client=client.name,
+            connector=connector,
+            operation=operation,
+            ordering_key=ordering_key,
+            payload=payload,
+            request_body=raw,
+            ma_ho_so=ma_ho_so,
+            idempotency_key=key,
+        )
+    except BaseException:
+        if key is not None:
+            await idempotency.release(gw.db, client=client.name, key=key)
+        raise
+    return JSONResponse(
+        accepted.body,
+        status_code=accepted.status,
+        headers={"Location": accepted.body["links"]["self"]},
+    )

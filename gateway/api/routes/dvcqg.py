@@ -1,0 +1,139 @@
+"""DVCQG (National Public Service Portal): dossier synchronisation and the procedure catalogue."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from connectors.dvcqg import CapNhatTienDo, DvcqgConnector, HoSo
+from connectors.dvcqg.mapping import buoc_to_wire, ho_so_to_wire
+from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.intake import accept
+from gateway.core.clients import Principal
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.intake import call_through
+from gateway.core.runtime import Gateway
+from gateway.core.validation import field_errors
+from schemas.dvcqg import MA_HO_SO_PATTERN, MA_TTHC_PATTERN
+
+router = APIRouter(prefix="/v1/dvcqg", tags=["dvcqg"])
+
+SLUG = "dvcqg"
+MaHoSo = Annotated[str, Path(pattern=MA_HO_SO_PATTERN, examples=["000.00.01.H22-240105-0007"])]
+MaTTHC = Annotated[str, Path(pattern=MA_TTHC_PATTERN, examples=["1.001776"])]
+Syncer = Annotated[Principal, Depends(require_scope("dvcqg:sync"))]
+Reader = Annotated[Principal, Depends(require_scope("dvcqg:read"))]
+
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {"description": "accepted into the outbox; follow `links.self` for its delivery"},
+    422: {"description": "a field is invalid (problem+json naming each field)"},
+}
+
+
+def _connector(gw: Gateway) -> DvcqgConnector:
+    connector = gw.connector(SLUG)
+    assert isinstance(connector, DvcqgConnector)
+    return connector
+
+
+def _ordering_key(ma_ho_so: str) -> str:
+    # one queue per dossier: its syncs and steps reach the portal in the order accepted
+    return f"{SLUG}:{ma_ho_so}"
+
+
+def _wire_check(build: Any, prefix: str) -> None:
+    """Validation both ways: a packet the portal's schema would refuse is refused now."""
+    try:
+        build()
+    except ValidationError as exc:
+        errors = field_errors(exc, prefix)
+        raise InvalidInput(
+            f"the DVCQG packet would be invalid: {errors[0].loc}: {errors[0].msg}", errors=errors
+        ) from exc
+
+
+@router.post("/dossiers", status_code=202, responses=ACCEPTED, operation_id="dvcqg-sync_dossier")
+async def sync_dossier(
+    dossier: HoSo, request: Request, gw: GatewayDep, client: Syncer
+) -> JSONResponse:
+    """Create or update a dossier on the portal (DongBoHoSoMC), delivered asynchronously."""
+    connector = _connector(gw)
+    await connector.catalogue.ensure_known(dossier.ma_tthc)
+    _wire_check(lambda: ho_so_to_wire(dossier), "wire")
+    return await accept(
+        request,
+        gw,
+        client,
+        connector=SLUG,
+        operation="sync_dossier",
+        ordering_key=_ordering_key(dossier.ma_ho_so),
+        payload=dossier.model_dump(mode="json"),
+        ma_ho_so=dossier.ma_ho_so,
+    )
+
+
+@router.post(
+    "/dossiers/{ma_ho_so}/steps",
+    status_code=202,
+    responses=ACCEPTED,
+    operation_id="dvcqg-update_steps",
+)
+async def update_steps(
+    ma_ho_so: MaHoSo, body: CapNhatTienDo, request: Request, gw: GatewayDep, client: Syncer
+) -> JSONResponse:
+    """Report processing steps (CapNhatTienDoHoSoMC), sent in chunks, after the dossier."""
+    _wire_check(lambda: [buoc_to_wire(ma_ho_so, s) for s in body.steps], "wire")
+    return await accept(
+        request,
+        gw,
+        client,
+        connector=SLUG,
+        operation="update_steps",
+        ordering_key=_ordering_key(ma_ho_so),
+        payload={"ma_ho_so": ma_ho_so, **body.model_dump(mode="json")},
+        ma_ho_so=ma_ho_so,
+    )
+
+
+@router.get("/dossiers/{ma_ho_so}", operation_id="dvcqg-get_dossier")
+async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[str, Any]:
+    """What the portal holds for this dossier (TraCuuHoSo), with its processing steps."""
+    connector = _connector(gw)
+    exchange_id, found = await call_through(
+        gw,
+        connector=SLUG,
+        operation="get_dossier",
+        client=client.name,
+        call=lambda: connector.lookup_dossier(ma_ho_so),
+        render=lambda r: b"null" if r is None else r[0].model_dump_json().encode(),
+        ma_ho_so=ma_ho_so,
+    )
+    if found is None:
+        raise NotFound(f"the portal holds no dossier {ma_ho_so}")
+    dossier, steps = found
+    return {
+        "exchange_id": exchange_id,
+        "dossier": dossier.model_dump(mode="json"),
+        "steps": [s.model_dump(mode="json") for s in steps],
+    }
+
+
+@router.get("/procedures/{ma_tthc}", operation_id="dvcqg-get_procedure")
+async def get_procedure(ma_tthc: MaTTHC, gw: GatewayDep, client: Reader) -> dict[str, Any]:
+    """One procedure from the national catalogue (LayThuTuc)."""
+    connector = _connector(gw)
+    exchange_id, found = await call_through(
+        gw,
+        connector=SLUG,
+        operation="get_procedure",
+        client=client.name,
+        call=lambda: connector.procedure(ma_tthc),
+        render=lambda r: json.dumps(None if r is None else r.model_dump(mode="json")).encode(),
+    )
+    if found is None:
+        raise NotFound(f"the national catalogue has no procedure {ma_tthc}")
+    return {"exchange_id": exchange_id, "procedure": found.model_dump(mode="json")}

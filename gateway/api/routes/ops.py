@@ -1,0 +1,104 @@
+"""Operations: liveness, readiness, metrics, connector health, dead letters."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from gateway.api.deps import GatewayDep, require_scope
+from gateway.core import outbox
+from gateway.core.clients import Principal
+from gateway.core.health import connector_health
+from gateway.core.metrics import CIRCUIT_OPEN, OUTBOX_DEPTH, REGISTRY
+from gateway.core.resilience import CircuitState
+
+router = APIRouter(tags=["ops"])
+
+
+@router.get("/healthz", operation_id="ops-healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get("/readyz", operation_id="ops-readyz")
+async def readyz(gw: GatewayDep, response: Response) -> dict[str, Any]:
+    db_ok = await gw.db.ping()
+    state_ok = await gw.state.ping()
+    if not (db_ok and state_ok):
+        response.status_code = 503
+    return {
+        "status": "ready" if db_ok and state_ok else "not-ready",
+        "database": db_ok,
+        "state_store": state_ok,
+    }
+
+
+@router.get("/metrics", operation_id="ops-metrics", include_in_schema=False)
+async def metrics(gw: GatewayDep) -> Response:
+    for slug, counts in (await outbox.depth(gw.db)).items():
+        for status, count in counts.items():
+            OUTBOX_DEPTH.labels(slug, status).set(count)
+    for slug, breaker in gw.breakers.items():
+        CIRCUIT_OPEN.labels(slug).set(0 if await breaker.state() is CircuitState.CLOSED else 1)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/connectors", operation_id="ops-connectors")
+async def connectors(
+    gw: GatewayDep, _client: Annotated[Principal, Depends(require_scope("ops:read"))]
+) -> dict[str, Any]:
+    return {"connectors": await connector_health(gw)}
+
+
+class SkipRequest(BaseModel):
+    reason: str = Field(min_length=3, max_length=500, description="why this item is given up")
+
+
+def _view(v: outbox.OutboxView) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "exchange_id": v.exchange_id,
+        "connector": v.connector,
+        "operation": v.operation,
+        "ma_ho_so": v.ma_ho_so,
+        "status": v.status,
+        "attempts": v.attempts,
+        "last_error": v.last_error,
+        "created_at": v.created_at.isoformat(),
+        "updated_at": v.updated_at.isoformat(),
+    }
+
+
+@router.get("/v1/dlq", operation_id="ops-dlq-list")
+async def dlq_list(
+    gw: GatewayDep,
+    _client: Annotated[Principal, Depends(require_scope("ops:read"))],
+    connector: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    items = await outbox.list_dead(gw.db, connector=connector, limit=limit)
+    return {"items": [_view(i) for i in items]}
+
+
+@router.post("/v1/dlq/{ref}/replay", operation_id="ops-dlq-replay")
+async def dlq_replay(
+    ref: str, gw: GatewayDep, _client: Annotated[Principal, Depends(require_scope("ops:dlq"))]
+) -> dict[str, Any]:
+    view = await outbox.replay(gw.db, ref)
+    gw.wakeup.set()
+    return _view(view)
+
+
+@router.post("/v1/dlq/{ref}/skip", operation_id="ops-dlq-skip")
+async def dlq_skip(
+    ref: str,
+    body: SkipRequest,
+    gw: GatewayDep,
+    _client: Annotated[Principal, Depends(require_scope("ops:dlq"))],
+) -> dict[str, Any]:
+    view = await outbox.skip(gw.db, ref, reason=body.reason)
+    gw.wakeup.set()
+    return _view(view)

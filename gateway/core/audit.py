@@ -1,0 +1,428 @@
+"""The hash chain over the exchange log: sealing, checkpoints, verification, export.
+
+Sealing: a single sealer at a time (a PostgreSQL advisory lock; SQLite serialises writers)
+takes the unsealed entries in id order, gives each the next ``seq`` and
+``entry_hash = SHA-256(prev_hash || content)``, where ``content`` is a length-prefixed encoding
+of every recorded field (the ciphertexts enter through their SHA-256). The order lives only in
+the links: an entry does not hash its own ``seq``, so moving an entry shows as a broken link
+whose target is elsewhere in the chain (reordered), not as an altered entry. After each round
+the sealer signs a checkpoint (Ed25519) over ``seq || head_hash``; a checkpoint is what
+reveals entries deleted from the end.
+
+Verification recomputes everything from the rows alone (database or an exported directory) and
+reports the first problem: a missing ``seq`` (deleted), an entry whose hash does not match its
+content (altered), a link pointing to another entry of the chain (reordered), a link pointing
+nowhere (the entry before was altered and re-hashed, or replaced), a checkpoint that does not
+match or is not signed by the trusted key, or entries missing after the last one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import struct
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text, update
+
+from gateway.core.crypto import CheckpointSigner, verify_signature
+from gateway.core.db import Checkpoint, Database, ExchangeEntry, utcnow
+
+GENESIS = "0" * 64
+_SEALER_LOCK = 7413002
+
+#: the fields an entry's hash covers, in order (bodies as the SHA-256 of their ciphertext)
+HASHED_FIELDS = (
+    "entry_id",
+    "parent_id",
+    "kind",
+    "connector",
+    "operation",
+    "client",
+    "officer_id",
+    "purpose",
+    "ma_ho_so",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "status_code",
+    "request_size",
+    "response_size",
+    "request_digest",
+    "response_digest",
+    "request_body",
+    "response_body",
+    "key_id",
+    "detail",
+)
+
+
+def _field_bytes(value: Any) -> bytes:
+    if value is None:
+        return b"\x00"
+    if isinstance(value, bytes):
+        return b"\x01" + hashlib.sha256(value).digest()
+    if isinstance(value, datetime):
+        return b"\x02" + value.isoformat(timespec="microseconds").encode()
+    return b"\x03" + str(value).encode()
+
+
+def entry_hash(prev_hash: str, values: Iterable[Any]) -> str:
+    """SHA-256 over the previous hash and each field, length-prefixed (no ambiguity)."""
+    h = hashlib.sha256(prev_hash.encode())
+    for value in values:
+        b = _field_bytes(value)
+        h.update(struct.pack(">I", len(b)))
+        h.update(b)
+    return h.hexdigest()
+
+
+def checkpoint_message(seq: int, head_hash: str) -> bytes:
+    return f"lgsp-checkpoint|{seq}|{head_hash}".encode()
+
+
+async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5000) -> int:
+    """Seal up to ``batch`` unsealed entries and sign a checkpoint; return how many sealed.
+
+    Safe to call from every process: only one sealer holds the lock at a time; the others
+    return 0 at once.
+    """
+    async with db.transaction() as session:
+        if db.is_postgresql:
+            got = await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({_SEALER_LOCK})"))
+            if not got:
+                return 0
+        head = (
+            await session.execute(
+                select(ExchangeEntry.seq, ExchangeEntry.entry_hash)
+                .where(ExchangeEntry.seq.is_not(None))
+                .order_by(ExchangeEntry.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
+        rows = (
+            await session.execute(
+                select(ExchangeEntry.id, *cols)
+                .where(ExchangeEntry.seq.is_(None))
+                .order_by(ExchangeEntry.id)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return 0
+        updates = []
+        for row in rows:
+            seq += 1
+            digest = entry_hash(prev, row[1:])
+            updates.append({"id": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
+            prev = digest
+        await session.execute(update(ExchangeEntry), updates)
+        session.add(
+            Checkpoint(
+                seq=seq,
+                head_hash=prev,
+                created_at=utcnow(),
+                key_id=signer.key_id,
+                public_key=signer.public_key_b64(),
+                signature=signer.sign(checkpoint_message(seq, prev)),
+            )
+        )
+        return len(rows)
+
+
+@dataclass(slots=True)
+class Problem:
+    kind: str  # missing | altered | reordered | broken-link | checkpoint | truncated
+    seq: int | None
+    entry_id: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    entries: int = 0
+    unsealed: int = 0
+    checkpoints: int = 0
+    head_seq: int = 0
+    head_hash: str = GENESIS
+    problem: Problem | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+@dataclass(slots=True)
+class ChainRow:
+    seq: int
+    prev_hash: str
+    entry_hash: str
+    values: tuple[Any, ...]
+
+    @property
+    def entry_id(self) -> str:
+        return str(self.values[0])
+
+
+@dataclass(slots=True)
+class CheckpointRow:
+    seq: int
+    head_hash: str
+    key_id: str
+    signature: str
+
+
+async def _db_rows(db: Database, page: int = 20000) -> AsyncIterator[list[ChainRow]]:
+    cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
+    after = 0
+    async with db.sessions() as session:
+        while True:
+            result = await session.execute(
+                select(ExchangeEntry.seq, ExchangeEntry.prev_hash, ExchangeEntry.entry_hash, *cols)
+                .where(ExchangeEntry.seq > after)
+                .order_by(ExchangeEntry.seq)
+                .limit(page)
+            )
+            rows = [ChainRow(r[0], r[1], r[2], tuple(r[3:])) for r in result.all()]
+            if not rows:
+                return
+            yield rows
+            after = rows[-1].seq
+
+
+class ChainVerifier:
+    """Streams rows in ``seq`` order and stops at the first problem."""
+
+    def __init__(self, report: VerifyReport, checkpoints: list[CheckpointRow], public_key: str):
+        self.report = report
+        self.prev = GENESIS
+        self.expected = 1
+        self.public_key = public_key
+        self.checkpoints = {c.seq: c for c in checkpoints}
+        self.hash_index: dict[str, int] | None = None
+
+    def feed(self, rows: list[ChainRow]) -> bool:
+        """Check a page of rows; False once a problem is found."""
+        for row in rows:
+            if row.seq != self.expected:
+                return self._fail(
+                    "missing",
+                    self.expected,
+                    None,
+                    f"entries seq {self.expected}..{row.seq - 1} are missing (deleted)"
+                    if row.seq > self.expected
+                    else f"seq {row.seq} appears twice",
+                )
+            if entry_hash(row.prev_hash, row.values) != row.entry_hash:
+                return self._fail(
+                    "altered",
+                    row.seq,
+                    row.entry_id,
+                    f"entry seq {row.seq} ({row.entry_id}) does not match its hash: "
+                    "its content was altered",
+                )
+            if row.prev_hash != self.prev:
+                return self._link_problem(row)
+            self.prev = row.entry_hash
+            cp = self.checkpoints.get(row.seq)
+            if cp is not None and not self._checkpoint_ok(cp, row.entry_hash):
+                return False
+            self.report.entries += 1
+            self.report.head_seq = row.seq
+            self.report.head_hash = row.entry_hash
+            self.expected += 1
+        return True
+
+    def _link_problem(self, row: ChainRow) -> bool:
+        where = (self.hash_index or {}).get(row.prev_hash)
+        if where is not None:
+            return self._fail(
+                "reordered",
+                row.seq,
+                row.entry_id,
+                f"entry seq {row.seq} ({row.entry_id}) was chained after the entry now at "
+                f"seq {where}: entries were reordered",
+            )
+        return self._fail(
+            "broken-link",
+            row.seq,
+            row.entry_id,
+            f"entry seq {row.seq} ({row.entry_id}) does not link to entry seq {row.seq - 1}: "
+            f"the entry before it was altered and re-hashed, or replaced",
+        )
+
+    def _checkpoint_ok(self, cp: CheckpointRow, head: str) -> bool:
+        self.report.checkpoints += 1
+        if cp.head_hash != head:
+            return self._fail(
+                "checkpoint", cp.seq, None, f"checkpoint at seq {cp.seq} does not match the chain"
+            )
+        if not verify_signature(self.public_key, checkpoint_message(cp.seq, head), cp.signature):
+            return self._fail(
+                "checkpoint",
+                cp.seq,
+                None,
+                f"checkpoint at seq {cp.seq} is not signed by the trusted key",
+            )
+        return True
+
+    def finish(self) -> None:
+        if self.report.problem is not None:
+            return
+        beyond = [s for s in self.checkpoints if s > self.report.head_seq]
+        if beyond:
+            last = max(beyond)
+            self._fail(
+                "truncated",
+                self.report.head_seq + 1,
+                None,
+                f"entries seq {self.report.head_seq + 1}..{last} are missing: a signed "
+                f"checkpoint covers up to seq {last}",
+            )
+
+    def _fail(self, kind: str, seq: int | None, entry_id: str | None, message: str) -> bool:
+        self.report.problem = Problem(kind, seq, entry_id, message)
+        return False
+
+
+async def verify_database(db: Database, public_key: str) -> VerifyReport:
+    """Recompute the chain from the database. ``public_key``: the trusted checkpoint key."""
+    report = VerifyReport()
+    async with db.sessions() as session:
+        cps = [
+            CheckpointRow(c.seq, c.head_hash, c.key_id, c.signature)
+            for c in (await session.scalars(select(Checkpoint))).all()
+        ]
+        report.unsealed = int(
+            await session.scalar(
+                select(func.count()).select_from(ExchangeEntry).where(ExchangeEntry.seq.is_(None))
+            )
+            or 0
+        )
+    verifier = ChainVerifier(report, cps, public_key)
+    async for page in _db_rows(db):
+        if not verifier.feed(page):
+            break
+    if report.problem is not None and report.problem.kind == "broken-link":
+        # only now pay for an index of every hash, to tell a reordering from an alteration
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(ExchangeEntry.entry_hash, ExchangeEntry.seq).where(
+                    ExchangeEntry.entry_hash.is_not(None)
+                )
+            )
+            verifier.hash_index = {h: s for h, s in rows.all()}
+        failed = report.problem.seq
+        report.problem = None
+        bad = [r async for page in _db_rows(db) for r in page if r.seq == failed]
+        verifier._link_problem(bad[0])
+    verifier.finish()
+    return report
+
+
+# --- export for offline verification -------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="microseconds")
+    return value
+
+
+def _decode(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in ("request_body", "response_body"):
+        return base64.b64decode(value)
+    if name in ("started_at", "finished_at"):
+        return datetime.fromisoformat(value)
+    return value
+
+
+async def export_chain(db: Database, out: Path, public_key: str) -> int:
+    """Write ``entries.jsonl``, ``checkpoints.jsonl`` and ``public_key.txt`` to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with (out / "entries.jsonl").open("w", encoding="utf-8") as fh:
+        async for page in _db_rows(db):
+            for row in page:
+                record = {"seq": row.seq, "prev_hash": row.prev_hash, "entry_hash": row.entry_hash}
+                record.update(
+                    {n: _encode(v) for n, v in zip(HASHED_FIELDS, row.values, strict=True)}
+                )
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
+    async with db.sessions() as session:
+        cps = (await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all()
+    with (out / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
+        for c in cps:
+            fh.write(
+                json.dumps(
+                    {
+                        "seq": c.seq,
+                        "head_hash": c.head_hash,
+                        "key_id": c.key_id,
+                        "signature": c.signature,
+                        "created_at": c.created_at.isoformat(),
+                    }
+                )
+                + "\n"
+            )
+    (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
+    return count
+
+
+def _export_rows(path: Path, page: int = 20000) -> Iterator[list[ChainRow]]:
+    batch: list[ChainRow] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            r = json.loads(line)
+            values = tuple(_decode(n, r.get(n)) for n in HASHED_FIELDS)
+            batch.append(ChainRow(r["seq"], r["prev_hash"], r["entry_hash"], values))
+            if len(batch) >= page:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def verify_export(directory: Path, public_key: str | None = None) -> VerifyReport:
+    """Verify an exported chain offline (no database, no data key needed)."""
+    key = public_key or (directory / "public_key.txt").read_text(encoding="utf-8").strip()
+    cps = []
+    with (directory / "checkpoints.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            c = json.loads(line)
+            cps.append(CheckpointRow(c["seq"], c["head_hash"], c["key_id"], c["signature"]))
+    report = VerifyReport()
+    verifier = ChainVerifier(report, cps, key)
+    for page in _export_rows(directory / "entries.jsonl"):
+        if not verifier.feed(page):
+            break
+    if report.problem is not None and report.problem.kind == "broken-link":
+        verifier.hash_index = {
+            r.entry_hash: r.seq for page in _export_rows(directory / "entries.jsonl") for r in page
+        }
+        failed = report.problem.seq
+        report.problem = None
+        bad = [
+            r for page in _export_rows(directory / "entries.jsonl") for r in page if r.seq == failed
+        ]
+        verifier._link_problem(bad[0])
+    verifier.finish()
+    return report

@@ -1,0 +1,138 @@
+"""The connector contract.
+
+A connector adapts one national platform. It supplies the platform specifics (wire mapping,
+auth, codes); the core owns the loop around it (outbox, retries, backoff, circuit breaker,
+exchange log). A connector implements :class:`Connector` and publishes a :class:`ConnectorSpec`
+named ``SPEC`` in its package; :mod:`gateway.core.registry` lists the packages explicitly.
+
+Operations that change state on a platform are delivered through the outbox: the core calls
+``deliver(operation, payload)`` with the payload that was accepted, possibly more than once
+(at-least-once). A delivery returns :class:`Delivered` or raises one of
+:class:`~gateway.core.errors.UpstreamError`'s subclasses, which tell the core what to do next:
+``TransientUpstreamError`` -> retry with backoff, anything else -> dead-letter with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel
+
+from gateway.core.errors import (
+    InvalidUpstreamAnswer,
+    PermanentUpstreamError,
+    TransientUpstreamError,
+    UpstreamAuthError,
+    UpstreamError,
+)
+
+
+class Resolution(StrEnum):
+    """What a platform's answer code means for the caller (airbyte-cdk style error table)."""
+
+    SUCCESS = "success"
+    RETRY = "retry"  # transient: try again later
+    REJECT = "reject"  # permanent: do not retry, dead-letter
+    REAUTH = "reauth"  # refresh the session/token, then retry once
+    EXISTS = "exists"  # the record is already there: resend as an update
+
+
+class Actor(StrEnum):
+    """Who must act when a code is not a success."""
+
+    NONE = "none"
+    CALLER = "caller"  # the case system sent something wrong
+    CONFIGURATION = "configuration"  # our credentials, agency code, IP allow-list
+    SYSTEM = "system"  # the platform is broken
+    TRANSIENT = "transient"  # wait and retry
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorRule:
+    resolution: Resolution
+    actor: Actor
+    description: str
+
+
+def raise_for_rule(rule: ErrorRule, *, code: str, message: str) -> None:
+    """Raise the core error matching ``rule``; return silently for success/exists."""
+    detail = f"{rule.description} (code {code}): {message}" if message else rule.description
+    match rule.resolution:
+        case Resolution.SUCCESS | Resolution.EXISTS:
+            return
+        case Resolution.RETRY:
+            raise TransientUpstreamError(detail, code=code)
+        case Resolution.REAUTH:
+            raise UpstreamAuthError(detail, code=code)
+        case Resolution.REJECT:
+            raise PermanentUpstreamError(detail, code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    ok: bool
+    detail: str
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A delivery the platform accepted. ``upstream_ref`` is its id there, when it gives one."""
+
+    detail: str
+    upstream_ref: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    slug: ClassVar[str]
+    #: operations that ``deliver`` accepts (delivered through the outbox)
+    operations: ClassVar[frozenset[str]]
+    #: the platform's answer codes and what each means
+    error_table: ClassVar[Mapping[str, ErrorRule]]
+
+    async def check(self) -> CheckResult:
+        """Reach the platform (authenticate, one cheap call) and say whether it answers."""
+        ...
+
+    async def deliver(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
+        """Deliver one accepted outbox payload. Must be safe to repeat (at-least-once)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+#: builds the connector: (validated config, http client with the exchange-log recorder)
+ConnectorFactory = Callable[[Any, httpx.AsyncClient], Connector]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    """What a connector package publishes as ``SPEC``."""
+
+    slug: str
+    title: str
+    config_model: type[BaseModel]
+    factory: ConnectorFactory
+    #: the ASGI app of the platform simulator, built on demand (for ``lgsp sandbox``)
+    sandbox_factory: Callable[[], Any] | None = None
+    #: config overrides that point the connector at the simulator mounted at ``base``
+    sandbox_config: Callable[[str], dict[str, Any]] | None = None
+    #: extra start-up work (e.g. warming a cache); receives the built connector
+    on_start: Callable[[Connector], Awaitable[None]] | None = None
+    #: development defaults of secret fields, refused when the environment is production
+    placeholder_secrets: frozenset[str] = frozenset()
+
+
+UPSTREAM_ERRORS = (
+    TransientUpstreamError,
+    PermanentUpstreamError,
+    UpstreamAuthError,
+    InvalidUpstreamAnswer,
+    UpstreamError,
+)

@@ -1,0 +1,108 @@
+"""Cryptographic helpers: body encryption, digests, checkpoint signatures, client keys.
+
+- Bodies kept in the exchange log and the outbox are sealed with AES-256-GCM; the associated
+  data binds each ciphertext to its row (entry id + which body), so a ciphertext moved to
+  another row no longer decrypts. Layout: ``key id length (1 byte) | key id | nonce (12) | ct``.
+- Checkpoints over the hash chain are signed with Ed25519.
+- Client API keys are 256-bit random strings shown once; only their SHA-256 is stored
+  (a fast hash is right for high-entropy keys: there is nothing to brute-force).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from gateway.core.errors import ConfigurationError
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BodyCipher:
+    """AES-GCM with a key ring: encrypts with the current key, decrypts with any known one."""
+
+    def __init__(self, key_id: str, key: bytes, *, old_keys: dict[str, bytes] | None = None):
+        if len(key) != 32:
+            raise ConfigurationError("the data key must be 32 bytes")
+        if not key_id or len(key_id.encode()) > 255:
+            raise ConfigurationError("the data key id must be 1-255 bytes")
+        self.key_id = key_id
+        self._keys = {key_id: AESGCM(key), **{k: AESGCM(v) for k, v in (old_keys or {}).items()}}
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(12)
+        kid = self.key_id.encode()
+        return (
+            bytes([len(kid)]) + kid + nonce + self._keys[self.key_id].encrypt(nonce, plaintext, aad)
+        )
+
+    def decrypt(self, sealed: bytes, aad: bytes) -> bytes:
+        kid_len = sealed[0]
+        kid = sealed[1 : 1 + kid_len].decode()
+        nonce = sealed[1 + kid_len : 13 + kid_len]
+        aead = self._keys.get(kid)
+        if aead is None:
+            raise ConfigurationError(f"no data key with id {kid!r} is configured")
+        try:
+            return aead.decrypt(nonce, sealed[13 + kid_len :], aad)
+        except InvalidTag as exc:
+            raise ConfigurationError("a stored body failed authentication (altered?)") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointSigner:
+    key_id: str
+    private_key: Ed25519PrivateKey
+
+    @classmethod
+    def from_seed(cls, key_id: str, seed: bytes) -> CheckpointSigner:
+        return cls(key_id, Ed25519PrivateKey.from_private_bytes(seed))
+
+    def sign(self, message: bytes) -> str:
+        return base64.b64encode(self.private_key.sign(message)).decode()
+
+    def public_key_b64(self) -> str:
+        raw = self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return base64.b64encode(raw).decode()
+
+
+def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        key.verify(base64.b64decode(signature_b64), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def new_client_key() -> tuple[str, str, str]:
+    """A fresh client key: (full key shown once, lookup prefix, stored hash)."""
+    prefix = secrets.token_hex(4)
+    key = f"lgsp_{prefix}_{secrets.token_urlsafe(32)}"
+    return key, prefix, sha256_hex(key.encode())
+
+
+def split_client_key(key: str) -> str | None:
+    """The lookup prefix of a well-formed key, else None."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != "lgsp" or len(parts[1]) != 8:
+        return None
+    return parts[1]
+
+
+def key_matches(key: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(sha256_hex(key.encode()), stored_hash)

@@ -1,0 +1,101 @@
+"""The exchange log: one append-only entry per crossing of the gateway.
+
+A crossing is the request from the case system (``inbound``), each attempt toward a platform
+(``attempt``, carrying its answer), each callback from a platform (``callback``), and each
+refusal (``refusal``). Entries carry digests of the bodies in clear and the bodies themselves
+encrypted (AES-GCM, key id recorded, bound to the entry). Details are masked before they are
+stored. Entries are inserted unsealed; :mod:`gateway.core.audit` seals them into the hash chain.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.core.crypto import BodyCipher, sha256_hex
+from gateway.core.db import ExchangeEntry, utcnow
+from gateway.core.logging import mask_text
+
+
+def new_exchange_id() -> str:
+    return str(uuid.uuid4())
+
+
+def body_aad(entry_id: str, which: str) -> bytes:
+    return f"{entry_id}:{which}".encode()
+
+
+@dataclass(slots=True)
+class Crossing:
+    """What to record about one crossing."""
+
+    kind: str
+    operation: str
+    outcome: str
+    connector: str | None = None
+    entry_id: str = field(default_factory=new_exchange_id)
+    parent_id: str | None = None
+    client: str | None = None
+    officer_id: str | None = None
+    purpose: str | None = None
+    ma_ho_so: str | None = None
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status_code: int | None = None
+    request: bytes | None = None
+    response: bytes | None = None
+    detail: str | None = None
+
+
+class ExchangeLog:
+    def __init__(self, cipher: BodyCipher) -> None:
+        self.cipher = cipher
+
+    def build(self, crossing: Crossing) -> ExchangeEntry:
+        c = crossing
+        finished = c.finished_at or utcnow()
+        return ExchangeEntry(
+            entry_id=c.entry_id,
+            parent_id=c.parent_id,
+            kind=c.kind,
+            connector=c.connector,
+            operation=c.operation,
+            client=c.client,
+            officer_id=c.officer_id,
+            purpose=mask_text(c.purpose) if c.purpose else None,
+            ma_ho_so=c.ma_ho_so,
+            started_at=c.started_at,
+            finished_at=finished,
+            duration_ms=(finished - c.started_at).total_seconds() * 1000,
+            outcome=c.outcome,
+            status_code=c.status_code,
+            request_size=len(c.request or b""),
+            response_size=len(c.response or b""),
+            request_digest=sha256_hex(c.request) if c.request is not None else None,
+            response_digest=sha256_hex(c.response) if c.response is not None else None,
+            request_body=self._seal(c.request, c.entry_id, "request"),
+            response_body=self._seal(c.response, c.entry_id, "response"),
+            key_id=self.cipher.key_id if (c.request or c.response) else None,
+            detail=mask_text(c.detail)[:4000] if c.detail else None,
+        )
+
+    def _seal(self, body: bytes | None, entry_id: str, which: str) -> bytes | None:
+        if body is None:
+            return None
+        return self.cipher.encrypt(body, body_aad(entry_id, which))
+
+    def append(self, session: AsyncSession, crossing: Crossing) -> ExchangeEntry:
+        """Add the entry to ``session``'s transaction (committed with the caller's work)."""
+        entry = self.build(crossing)
+        session.add(entry)
+        return entry
+
+    def open_body(self, entry: ExchangeEntry, which: str) -> bytes | None:
+        """Decrypt a stored body (auditor access only; the caller logs the access)."""
+        sealed = entry.request_body if which == "request" else entry.response_body
+        if sealed is None:
+            return None
+        return self.cipher.decrypt(sealed, body_aad(entry.entry_id, which))

@@ -1,0 +1,155 @@
+"""Outbound HTTP for connectors: every attempt toward a platform becomes an exchange-log entry.
+
+Connectors get an ``httpx.AsyncClient`` whose transport is :class:`RecordingTransport`. It
+records each request with its answer (or the transport error) through a sink, together with
+the context the caller set with :func:`attempt_context` (parent exchange, operation, dossier,
+client, officer). Recording happens below the connector, so no connector can forget it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import httpx
+import structlog
+
+from gateway.core.db import utcnow
+from gateway.core.exchange_log import Crossing
+
+log = structlog.get_logger("gateway.http")
+
+MAX_RECORDED_BODY = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptContext:
+    operation: str
+    parent_id: str | None = None
+    ma_ho_so: str | None = None
+    client: str | None = None
+    officer_id: str | None = None
+    purpose: str | None = None
+
+
+_current: ContextVar[AttemptContext | None] = ContextVar("lgsp_attempt", default=None)
+
+
+@contextlib.contextmanager
+def attempt_context(ctx: AttemptContext) -> Iterator[AttemptContext]:
+    token = _current.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _current.reset(token)
+
+
+def current_attempt() -> AttemptContext | None:
+    return _current.get()
+
+
+AttemptSink = Callable[[Crossing], Awaitable[None]]
+LatencyObserver = Callable[[str, float, bool], None]
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        connector: str,
+        sink: AttemptSink,
+        observe: LatencyObserver | None = None,
+    ) -> None:
+        self._inner = inner
+        self._connector = connector
+        self._sink = sink
+        self._observe = observe
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ctx = current_attempt() or AttemptContext(operation="unscoped")
+        # the wire operation (e.g. the DVCQG ``service``) refines the northbound one
+        wire_op = request.extensions.get("lgsp_operation")
+        if isinstance(wire_op, str):
+            ctx = replace(ctx, operation=f"{ctx.operation}:{wire_op}")
+        started = utcnow()
+        t0 = time.perf_counter()
+        body = request.content if request.content else b""
+        try:
+            response = await self._inner.handle_async_request(request)
+            content = await response.aread()
+        except httpx.HTTPError as exc:
+            await self._record(ctx, started, request, body, None, None, f"{type(exc).__name__}")
+            if self._observe:
+                self._observe(self._connector, time.perf_counter() - t0, False)
+            raise
+        if self._observe:
+            self._observe(self._connector, time.perf_counter() - t0, response.status_code < 500)
+        outcome = "answered" if response.status_code < 400 else f"http-{response.status_code}"
+        await self._record(ctx, started, request, body, response.status_code, content, outcome)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            content=content,
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def _record(
+        self,
+        ctx: AttemptContext,
+        started: datetime,
+        request: httpx.Request,
+        body: bytes,
+        status: int | None,
+        content: bytes | None,
+        outcome: str,
+    ) -> None:
+        crossing = Crossing(
+            kind="attempt",
+            connector=self._connector,
+            operation=ctx.operation,
+            outcome=outcome if status is not None else f"error:{outcome}",
+            parent_id=ctx.parent_id,
+            client=ctx.client,
+            officer_id=ctx.officer_id,
+            purpose=ctx.purpose,
+            ma_ho_so=ctx.ma_ho_so,
+            started_at=started,
+            status_code=status,
+            request=body[:MAX_RECORDED_BODY],
+            response=content[:MAX_RECORDED_BODY] if content is not None else None,
+            detail=f"{request.method} {request.url.copy_with(query=None)}",
+        )
+        try:
+            await self._sink(crossing)
+        except Exception:
+            # the attempt itself happened; failing to record it must be loud but must not
+            # turn a delivered packet into a retried one
+            log.exception("exchange_log_write_failed", connector=self._connector)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def build_client(
+    *,
+    connector: str,
+    sink: AttemptSink,
+    transport: httpx.AsyncBaseTransport | None = None,
+    observe: LatencyObserver | None = None,
+    timeout: float = 10.0,
+) -> httpx.AsyncClient:
+    inner = transport or httpx.AsyncHTTPTransport(
+        retries=0, limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    )
+    return httpx.AsyncClient(
+        transport=RecordingTransport(inner, connector=connector, sink=sink, observe=observe),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        headers={"User-Agent": "lgsp-gateway/0.1"},
+    )

@@ -1,0 +1,105 @@
+"""Structured logging that never carries personal data or secrets.
+
+Every line goes through :func:`mask_text`: 12-digit personal identification numbers and 9-digit
+old ID card numbers become ``001******345``; values of secret-looking keys become ``***``; and
+every secret the settings hold (registered with :func:`register_secrets`) is replaced wherever
+it appears. The same mask runs as a ``logging.Filter`` on the root handler, so third-party
+lines (uvicorn, httpx) are masked too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+# 12 digits (CCCD / số định danh cá nhân) or 9 digits (old CMND), not part of a longer number
+# such as a wire timestamp (14 digits).
+_ID_NUMBER = re.compile(r"(?<![0-9])([0-9]{3})([0-9]{6}|[0-9]{3})([0-9]{3})(?![0-9])")
+_SECRET_KEYS = re.compile(
+    r"(pass(word)?|secret|token|session|authorization|api[_-]?key|signature|data_key)", re.I
+)
+_secrets: set[str] = set()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Add secret values (of at least 6 characters) to mask wherever they appear."""
+    _secrets.update(v for v in values if len(v) >= 6)
+
+
+def mask_id_number(value: str) -> str:
+    """``001090000345`` -> ``001******345``."""
+    return _ID_NUMBER.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), value)
+
+
+def mask_text(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    return mask_id_number(text)
+
+
+def _mask_value(key: str, value: Any) -> Any:
+    if _SECRET_KEYS.search(key) and value not in (None, ""):
+        return "***"
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(key, v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _mask_value(key, str(value)) if len(str(value)) in (9, 12) else value
+    return value
+
+
+def mask_event(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: mask every field of the event."""
+    return {k: _mask_value(k, v) for k, v in event.items()}
+
+
+class MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+    """Configure structlog and the root logger once per process (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(MaskingFilter())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_lgsp", False)]:
+        root.removeHandler(old)
+    handler._lgsp = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    renderer: Any = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_event,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )

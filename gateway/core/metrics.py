@@ -1,0 +1,54 @@
+"""Prometheus metrics (one registry per process; ``/metrics`` exposes it)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "lgsp_http_requests_total",
+    "Northbound requests by route and status",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "lgsp_http_request_seconds",
+    "Northbound request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
+UPSTREAM_LATENCY = Histogram(
+    "lgsp_upstream_request_seconds",
+    "Latency of calls to national platforms",
+    ["connector", "ok"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+DELIVERIES = Counter(
+    "lgsp_deliveries_total",
+    "Outbox delivery attempts by outcome (delivered, retry, dead, held)",
+    ["connector", "outcome"],
+    registry=REGISTRY,
+)
+OUTBOX_DEPTH = Gauge(
+    "lgsp_outbox_items",
+    "Outbox items not yet delivered, by status",
+    ["connector", "status"],
+    registry=REGISTRY,
+)
+CIRCUIT_OPEN = Gauge(
+    "lgsp_circuit_open",
+    "1 when the connector's circuit breaker is open or half-open",
+    ["connector"],
+    registry=REGISTRY,
+)
+SEALED = Counter("lgsp_log_entries_sealed_total", "Exchange-log entries sealed", registry=REGISTRY)
+REFUSALS = Counter(
+    "lgsp_refusals_total", "Refused northbound requests by reason", ["reason"], registry=REGISTRY
+)
+
+
+def observe_upstream(connector: str, seconds: float, ok: bool) -> None:
+    UPSTREAM_LATENCY.labels(connector, "true" if ok else "false").observe(seconds)

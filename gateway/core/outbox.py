@@ -1,0 +1,293 @@
+"""The outbox: accepted work, stored in the same transaction as its exchange-log entry.
+
+Claiming is safe under concurrency: only the head of each ``ordering_key`` (the oldest item not
+yet delivered or skipped) is eligible, so items of one dossier go out strictly in order, while
+different dossiers go out in parallel. On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED``;
+SQLite serialises writers, and the claim is one ``UPDATE ... RETURNING`` statement on both.
+A claim is a lease: a worker that dies leaves an item whose lease runs out and is claimed again
+(at-least-once); a worker only finishes an item while it still holds the lease.
+
+A dead item (permanent failure or retries exhausted) stays at the head of its key and holds the
+later items until an operator replays it or skips it; both are recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from gateway.core.crypto import BodyCipher
+from gateway.core.db import Database, OutboxItem, utcnow
+from gateway.core.errors import Conflict, NotFound
+
+#: items in these states hold the items behind them
+HOLDING = ("queued", "failed", "delivering", "dead")
+TERMINAL = ("delivered", "skipped")
+
+
+def payload_aad(exchange_id: str) -> bytes:
+    return f"{exchange_id}:payload".encode()
+
+
+def encode_payload(cipher: BodyCipher, exchange_id: str, payload: Mapping[str, Any]) -> bytes:
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return cipher.encrypt(raw, payload_aad(exchange_id))
+
+
+def decode_payload(cipher: BodyCipher, item: OutboxItem) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(cipher.decrypt(item.payload, payload_aad(item.exchange_id)))
+    return data
+
+
+def enqueue(
+    session: AsyncSession,
+    cipher: BodyCipher,
+    *,
+    exchange_id: str,
+    connector: str,
+    operation: str,
+    ordering_key: str,
+    payload: Mapping[str, Any],
+    ma_ho_so: str | None = None,
+) -> OutboxItem:
+    """Add an item to the caller's transaction (commit it with the accepting log entry)."""
+    now = utcnow()
+    item = OutboxItem(
+        exchange_id=exchange_id,
+        connector=connector,
+        operation=operation,
+        ordering_key=ordering_key,
+        ma_ho_so=ma_ho_so,
+        payload=encode_payload(cipher, exchange_id, payload),
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(item)
+    return item
+
+
+async def claim(
+    db: Database,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    skip_connectors: Sequence[str] = (),
+) -> list[OutboxItem]:
+    """Lease up to ``limit`` due items, each the head of its ordering key."""
+    now = utcnow()
+    earlier = aliased(OutboxItem)
+    due = or_(
+        and_(OutboxItem.status.in_(("queued", "failed")), OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.status == "delivering", OutboxItem.lease_until < now),
+    )
+    blocked = exists(
+        select(earlier.id).where(
+            earlier.ordering_key == OutboxItem.ordering_key,
+            earlier.id < OutboxItem.id,
+            earlier.status.in_(HOLDING),
+        )
+    )
+    candidates = select(OutboxItem.id).where(due, ~blocked).order_by(OutboxItem.id).limit(limit)
+    if skip_connectors:
+        candidates = candidates.where(OutboxItem.connector.not_in(list(skip_connectors)))
+    if db.is_postgresql:
+        candidates = candidates.with_for_update(skip_locked=True, of=OutboxItem)
+    stmt = (
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(candidates.scalar_subquery()))
+        .values(
+            status="delivering",
+            lease_owner=owner,
+            lease_until=now + timedelta(seconds=lease_seconds),
+            attempts=OutboxItem.attempts + 1,
+            updated_at=now,
+        )
+        .returning(OutboxItem)
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as session:
+        items = list((await session.scalars(stmt)).all())
+    items.sort(key=lambda i: i.id)
+    return items
+
+
+async def _finish(db: Database, item: OutboxItem, owner: str, **values: Any) -> bool:
+    """Update an item only while ``owner`` still holds its lease; True when it did."""
+    values.setdefault("updated_at", utcnow())
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == item.id,
+                OutboxItem.status == "delivering",
+                OutboxItem.lease_owner == owner,
+            )
+            .values(lease_owner=None, lease_until=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_delivered(db: Database, item: OutboxItem, owner: str) -> bool:
+    now = utcnow()
+    return await _finish(db, item, owner, status="delivered", delivered_at=now, last_error=None)
+
+
+async def mark_retry(
+    db: Database, item: OutboxItem, owner: str, *, at: datetime, error: str, count: bool = True
+) -> bool:
+    values: dict[str, Any] = {"status": "failed", "next_attempt_at": at, "last_error": error}
+    if not count:  # the attempt never went out (circuit open): give it back
+        values["attempts"] = OutboxItem.attempts - 1
+        values["status"] = "queued" if item.attempts <= 1 else "failed"
+    return await _finish(db, item, owner, **values)
+
+
+async def mark_dead(db: Database, item: OutboxItem, owner: str, *, reason: str) -> bool:
+    return await _finish(db, item, owner, status="dead", last_error=reason)
+
+
+# --- dead-letter queue and inspection --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView:
+    id: int
+    exchange_id: str
+    connector: str
+    operation: str
+    ordering_key: str
+    ma_ho_so: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    held_by: str | None = None  # exchange id of the dead item holding this one
+
+    @classmethod
+    def of(cls, item: OutboxItem, held_by: str | None = None) -> OutboxView:
+        return cls(
+            item.id,
+            item.exchange_id,
+            item.connector,
+            item.operation,
+            item.ordering_key,
+            item.ma_ho_so,
+            item.status,
+            item.attempts,
+            item.last_error,
+            item.created_at,
+            item.updated_at,
+            item.next_attempt_at,
+            item.delivered_at,
+            held_by,
+        )
+
+
+async def find(db: Database, exchange_id: str) -> OutboxView | None:
+    async with db.sessions() as session:
+        item = await session.scalar(select(OutboxItem).where(OutboxItem.exchange_id == exchange_id))
+        if item is None:
+            return None
+        held_by = None
+        if item.status in ("queued", "failed"):
+            held_by = await session.scalar(
+                select(OutboxItem.exchange_id)
+                .where(
+                    OutboxItem.ordering_key == item.ordering_key,
+                    OutboxItem.id < item.id,
+                    OutboxItem.status == "dead",
+                )
+                .order_by(OutboxItem.id)
+                .limit(1)
+            )
+        return OutboxView.of(item, held_by)
+
+
+async def list_dead(
+    db: Database, *, connector: str | None = None, limit: int = 100
+) -> list[OutboxView]:
+    async with db.sessions() as session:
+        stmt = select(OutboxItem).where(OutboxItem.status == "dead").order_by(OutboxItem.id)
+        if connector:
+            stmt = stmt.where(OutboxItem.connector == connector)
+        items = (await session.scalars(stmt.limit(limit))).all()
+        return [OutboxView.of(i) for i in items]
+
+
+async def _by_ref(session: AsyncSession, ref: str) -> OutboxItem:
+    cond = OutboxItem.exchange_id == ref
+    if ref.isdigit():
+        cond = or_(cond, OutboxItem.id == int(ref))
+    item = await session.scalar(select(OutboxItem).where(cond))
+    if item is None:
+        raise NotFound(f"no outbox item {ref}")
+    return item
+
+
+async def replay(db: Database, ref: str) -> OutboxView:
+    """Give a dead item a fresh set of attempts."""
+    async with db.transaction() as session:
+        item = await _by_ref(session, ref)
+        if item.status != "dead":
+            raise Conflict(f"outbox item {ref} is {item.status}, not dead")
+        item.status = "queued"
+        item.attempts = 0
+        item.next_attempt_at = utcnow()
+        item.updated_at = utcnow()
+        item.last_error = f"replayed by operator; previously: {item.last_error}"
+        return OutboxView.of(item)
+
+
+async def replay_all(db: Database, *, connector: str | None = None) -> int:
+    async with db.transaction() as session:
+        stmt = (
+            update(OutboxItem)
+            .where(OutboxItem.status == "dead")
+            .values(status="queued", attempts=0, next_attempt_at=utcnow(), updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if connector:
+            stmt = stmt.where(OutboxItem.connector == connector)
+        result = await session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def skip(db: Database, ref: str, *, reason: str) -> OutboxView:
+    """Give up on a dead item so the items behind it can go (the reason is kept)."""
+    async with db.transaction() as session:
+        item = await _by_ref(session, ref)
+        if item.status != "dead":
+            raise Conflict(f"outbox item {ref} is {item.status}, not dead")
+        item.status = "skipped"
+        item.updated_at = utcnow()
+        item.last_error = f"skipped by operator: {reason}; previously: {item.last_error}"
+        return OutboxView.of(item)
+
+
+async def depth(db: Database) -> dict[str, dict[str, int]]:
+    """Per connector, the count of items in each status that is not terminal."""
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(OutboxItem.connector, OutboxItem.status, func.count())
+            .where(OutboxItem.status.not_in(TERMINAL))
+            .group_by(OutboxItem.connector, OutboxItem.status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for connector, status, count in rows.all():
+            out.setdefault(connector, {})[status] = int(count)
+        return out

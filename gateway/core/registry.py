@@ -1,0 +1,61 @@
+"""The explicit list of connectors, and building them from settings.
+
+Adding a platform means adding its package here; nothing is discovered implicitly. A connector
+that fails to import or whose configuration is invalid stops the gateway at start-up, loudly,
+naming the environment variable to fix.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from gateway.core.connector import ConnectorSpec
+from gateway.core.errors import ConfigurationError
+
+CONNECTOR_PACKAGES: tuple[str, ...] = ("connectors.dvcqg",)
+
+
+def load_specs(packages: tuple[str, ...] = CONNECTOR_PACKAGES) -> dict[str, ConnectorSpec]:
+    specs: dict[str, ConnectorSpec] = {}
+    for name in packages:
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:
+            raise ConfigurationError(f"connector package {name} failed to import: {exc}") from exc
+        spec = getattr(module, "SPEC", None)
+        if not isinstance(spec, ConnectorSpec):
+            raise ConfigurationError(f"connector package {name} publishes no ConnectorSpec SPEC")
+        if spec.slug in specs:
+            raise ConfigurationError(f"two connectors claim the slug {spec.slug!r}")
+        specs[spec.slug] = spec
+    return specs
+
+
+def build_config(spec: ConnectorSpec, section: dict[str, Any], *, environment: str) -> BaseModel:
+    """Validate a connector's settings section; refuse its placeholder secrets in production."""
+    try:
+        config = spec.config_model.model_validate(section)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "__".join(str(p).upper() for p in first["loc"])
+        raise ConfigurationError(
+            f"LGSP_CONNECTORS__{spec.slug.upper()}__{field}: {first['msg']}"
+        ) from exc
+    if environment == "production":
+        for name, value in config:
+            if (
+                isinstance(value, SecretStr)
+                and value.get_secret_value() in spec.placeholder_secrets
+            ):
+                raise ConfigurationError(
+                    f"LGSP_CONNECTORS__{spec.slug.upper()}__{name.upper()} is a development "
+                    "placeholder; set the real secret in production"
+                )
+    return config
+
+
+def secret_values(config: BaseModel) -> list[str]:
+    return [v.get_secret_value() for _, v in config if isinstance(v, SecretStr)]

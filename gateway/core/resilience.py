@@ -1,0 +1,109 @@
+"""Retry policy and circuit breaker, shared by every connector.
+
+The retry policy is a value object: the outbox persists the attempt count and asks the policy
+when to try again, so a retry schedule survives restarts (an in-process retry loop such as
+tenacity's cannot; tenacity is used for the bounded in-call retries of idempotent look-ups).
+
+The circuit breaker keeps its state in the state store so every worker and replica sees the
+same circuit: closed -> (N consecutive failures) -> open -> (reset time passes) -> half-open,
+where exactly one caller may probe -> closed on success, open again on failure.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.core.state import StateStore
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 12
+    base_seconds: float = 0.5
+    max_seconds: float = 300.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+        Exponential with "equal jitter" (half fixed, half random, so waits still grow), never
+        shorter than the platform's Retry-After.
+        """
+        ceiling = min(self.max_seconds, self.base_seconds * (2 ** max(0, attempt - 1)))
+        wait: float = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter
+        if retry_after is not None:
+            wait = max(wait, min(float(retry_after), self.max_seconds))
+        return wait
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+
+class CircuitState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        store: StateStore,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        reset_seconds: float = 10.0,
+    ) -> None:
+        self._store = store
+        self.name = name
+        self.failure_threshold = failure_threshold
+        self.reset_seconds = reset_seconds
+        self._k_failures = f"cb:{name}:failures"
+        self._k_open_until = f"cb:{name}:open_until"
+        self._k_probe = f"cb:{name}:probe"
+
+    async def state(self) -> CircuitState:
+        raw = await self._store.get(self._k_open_until)
+        if raw is None:
+            return CircuitState.CLOSED
+        return CircuitState.OPEN if float(raw) > time.time() else CircuitState.HALF_OPEN
+
+    async def retry_at(self) -> float | None:
+        """Epoch seconds when an open circuit lets a probe through, else None."""
+        raw = await self._store.get(self._k_open_until)
+        return float(raw) if raw is not None else None
+
+    async def allow(self) -> bool:
+        """May a call go out now? In half-open, True for exactly one caller (the probe)."""
+        state = await self.state()
+        if state is CircuitState.CLOSED:
+            return True
+        if state is CircuitState.OPEN:
+            return False
+        return await self._store.set_if_absent(self._k_probe, b"1", ttl=self.reset_seconds)
+
+    async def record_success(self) -> None:
+        if await self._store.get(self._k_open_until) is not None:
+            await self._store.delete(self._k_open_until)
+            await self._store.delete(self._k_probe)
+        await self._store.delete(self._k_failures)
+
+    async def record_failure(self) -> CircuitState:
+        state = await self.state()
+        if state is CircuitState.HALF_OPEN:
+            await self._open()
+            await self._store.delete(self._k_probe)
+            return CircuitState.OPEN
+        if state is CircuitState.OPEN:
+            return state
+        failures = await self._store.incr(self._k_failures, ttl=max(60.0, self.reset_seconds * 6))
+        if failures >= self.failure_threshold:
+            await self._open()
+            return CircuitState.OPEN
+        return CircuitState.CLOSED
+
+    async def _open(self) -> None:
+        await self._store.set(self._k_open_until, str(time.time() + self.reset_seconds).encode())
+        await self._store.delete(self._k_failures)

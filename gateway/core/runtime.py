@@ -1,0 +1,114 @@
+"""The gateway's runtime: one object holding what the API, the workers and the CLI share.
+
+Built from :class:`~gateway.core.settings.Settings`: the database, the state store, the body
+cipher and exchange log, the checkpoint signer, and every registered connector with an HTTP
+client that records each attempt in the exchange log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import structlog
+
+from gateway.core import migrate
+from gateway.core.connector import Connector, ConnectorSpec
+from gateway.core.crypto import BodyCipher, CheckpointSigner
+from gateway.core.db import Database
+from gateway.core.errors import NotFound
+from gateway.core.exchange_log import Crossing, ExchangeLog
+from gateway.core.http import build_client
+from gateway.core.logging import register_secrets
+from gateway.core.metrics import observe_upstream
+from gateway.core.registry import build_config, load_specs, secret_values
+from gateway.core.resilience import CircuitBreaker, RetryPolicy
+from gateway.core.settings import Settings
+from gateway.core.state import StateStore, make_state_store
+
+log = structlog.get_logger("gateway.runtime")
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sandbox_base: str | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        state: StateStore | None = None,
+        specs: Mapping[str, ConnectorSpec] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.state = state or make_state_store(settings.redis_url)
+        self.cipher = BodyCipher(settings.data_key_id, settings.data_key_bytes())
+        self.log = ExchangeLog(self.cipher)
+        self.signer = CheckpointSigner.from_seed(
+            settings.signing_key_id, settings.signing_key_bytes()
+        )
+        d = settings.delivery
+        self.retry = RetryPolicy(d.max_attempts, d.backoff_base_seconds, d.backoff_max_seconds)
+        self.specs = dict(specs) if specs is not None else load_specs()
+        self.configs: dict[str, Any] = {}
+        self.connectors: dict[str, Connector] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+        self._http: list[httpx.AsyncClient] = []
+        self.wakeup = asyncio.Event()
+        register_secrets(settings.secret_values())
+        for slug, spec in self.specs.items():
+            section = dict(settings.connectors.get(slug, {}))
+            if sandbox_base is not None and spec.sandbox_config is not None:
+                section = {**section, **spec.sandbox_config(f"{sandbox_base}/{slug}")}
+            config = build_config(spec, section, environment=settings.environment)
+            register_secrets(secret_values(config))
+            self.configs[slug] = config
+            timeout = float(getattr(config, "timeout_seconds", 10.0))
+            http = build_client(
+                connector=slug,
+                sink=self.record,
+                transport=(transports or {}).get(slug),
+                observe=observe_upstream,
+                timeout=timeout,
+            )
+            self._http.append(http)
+            self.connectors[slug] = spec.factory(config, http)
+            self.breakers[slug] = CircuitBreaker(
+                self.state,
+                slug,
+                failure_threshold=d.breaker_failure_threshold,
+                reset_seconds=d.breaker_reset_seconds,
+            )
+
+    async def start(self) -> None:
+        """Migrate (when configured to) and run each connector's start-up hook."""
+        if self.settings.auto_migrate:
+            await migrate.upgrade(self.db.engine)
+        for slug, spec in self.specs.items():
+            if spec.on_start is not None:
+                await spec.on_start(self.connectors[slug])
+
+    def connector(self, slug: str) -> Connector:
+        try:
+            return self.connectors[slug]
+        except KeyError:
+            raise NotFound(f"no connector {slug!r}") from None
+
+    async def record(self, crossing: Crossing) -> None:
+        """Append one exchange-log entry in its own transaction."""
+        async with self.db.transaction() as session:
+            self.log.append(session, crossing)
+
+    @property
+    def public_key(self) -> str:
+        return self.signer.public_key_b64()
+
+    async def aclose(self) -> None:
+        for connector in self.connectors.values():
+            await connector.aclose()
+        for http in self._http:
+            await http.aclose()
+        await self.state.aclose()
+        await self.db.dispose()

@@ -1,0 +1,126 @@
+"""Gateway settings: environment variables prefixed ``LGSP_`` (nested with ``__``).
+
+``LGSP_CONNECTORS__DVCQG__BASE_URL=https://...`` sets ``connectors["dvcqg"]["base_url"]``; each
+connector validates its own section with its config model (see :mod:`gateway.core.registry`).
+Secrets are :class:`~pydantic.SecretStr`. The development placeholders below let the embedded
+default run with no configuration; any other environment refuses them at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.core.errors import ConfigurationError
+
+# Well-known development keys. Anyone can read them here, so they are refused in production.
+DEV_DATA_KEY = base64.b64encode(hashlib.sha256(b"lgsp-dev-data-key").digest()).decode()
+DEV_SIGNING_KEY = base64.b64encode(hashlib.sha256(b"lgsp-dev-signing-key").digest()).decode()
+DEV_WEBHOOK_SECRET = "lgsp-dev-webhook-secret"  # noqa: S105 - a documented placeholder
+PLACEHOLDER_SECRETS = frozenset({DEV_DATA_KEY, DEV_SIGNING_KEY, DEV_WEBHOOK_SECRET})
+
+DEFAULT_DB = Path("lgsp.db")
+
+
+class DeliverySettings(BaseModel):
+    """The outbox workers and their retry / circuit-breaker policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    workers: int = Field(4, ge=0, le=64, description="delivery tasks per process (0: none)")
+    batch_size: int = Field(32, ge=1, le=1000)
+    poll_interval_seconds: float = Field(0.2, gt=0)
+    lease_seconds: float = Field(60.0, gt=0, description="a claim older than this is re-taken")
+    max_attempts: int = Field(12, ge=1)
+    backoff_base_seconds: float = Field(0.5, gt=0)
+    backoff_max_seconds: float = Field(300.0, gt=0)
+    breaker_failure_threshold: int = Field(5, ge=1)
+    breaker_reset_seconds: float = Field(10.0, gt=0)
+    seal_interval_seconds: float = Field(0.5, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LGSP_",
+        env_nested_delimiter="__",
+        env_file=None,
+        extra="forbid",
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB}"
+    redis_url: str | None = None
+    auto_migrate: bool = Field(True, description="run migrations at start-up")
+
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    data_key_id: str = "dev-1"
+    signing_key: SecretStr = SecretStr(DEV_SIGNING_KEY)
+    signing_key_id: str = "dev-ed25519-1"
+
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    rate_limit: str = Field("300/second", description="per client, `limits` notation")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("connectors", mode="before")
+    @classmethod
+    def _lower_slugs(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k).lower(): v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.environment != "production":
+            return self
+        for name in ("data_key", "signing_key"):
+            secret: SecretStr = getattr(self, name)
+            if secret.get_secret_value() in PLACEHOLDER_SECRETS:
+                raise ValueError(
+                    f"LGSP_{name.upper()} is the development placeholder; "
+                    "set a real key in production"
+                )
+        return self
+
+    def data_key_bytes(self) -> bytes:
+        return _decode_key(self.data_key, "LGSP_DATA_KEY")
+
+    def signing_key_bytes(self) -> bytes:
+        return _decode_key(self.signing_key, "LGSP_SIGNING_KEY")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def secret_values(self) -> list[str]:
+        """Every secret the settings hold, so the log redactor can mask them."""
+        found = [self.data_key.get_secret_value(), self.signing_key.get_secret_value()]
+        for section in self.connectors.values():
+            for value in section.values():
+                if isinstance(value, SecretStr):
+                    found.append(value.get_secret_value())
+        return [s for s in found if s]
+
+
+def _decode_key(secret: SecretStr, env_name: str) -> bytes:
+    try:
+        raw = base64.b64decode(secret.get_secret_value(), validate=True)
+    except ValueError as exc:
+        raise ConfigurationError(f"{env_name} must be base64 of 32 random bytes") from exc
+    if len(raw) != 32:
+        raise ConfigurationError(f"{env_name} must be base64 of 32 random bytes")
+    return raw
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

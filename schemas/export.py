@@ -1,0 +1,72 @@
+"""Export the DVCQG packets as JSON Schema files (``python -m schemas.export``).
+
+The files in ``schemas/json/`` are committed so reviewers and partner teams can read the wire
+contract without running Python; a test re-exports them and compares, so they cannot drift
+from the models. Output is deterministic: sorted keys, two-space indent, trailing newline.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from schemas import dvcqg
+
+__all__ = ["DEFAULT_OUT_DIR", "EXPORTED_MODELS", "export_json_schemas", "main", "render_schema"]
+
+DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "json"
+
+EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
+    dvcqg.HoSoMC,
+    dvcqg.QuaTrinhXuLy,
+    dvcqg.AuthRequest,
+    dvcqg.AuthAnswer,
+    dvcqg.DongBoHoSoMCRequest,
+    dvcqg.CapNhatTienDoHoSoMCRequest,
+    dvcqg.TraCuuHoSoRequest,
+    dvcqg.LayDanhSachTTHCRequest,
+    dvcqg.LayThuTucRequest,
+    dvcqg.ServiceAnswer,
+    dvcqg.TraCuuHoSoAnswer,
+    dvcqg.LayDanhSachTTHCAnswer,
+    dvcqg.LayThuTucAnswer,
+)
+"""Top-level packets: what travels on the wire as a whole body or a ``data`` item."""
+
+
+def render_schema(model: type[BaseModel]) -> str:
+    """The exact text written for ``model`` (UTF-8: Vietnamese descriptions stay readable)."""
+    schema = model.model_json_schema(mode="validation")
+    return json.dumps(schema, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def export_json_schemas(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
+    """Write ``dvcqg.<ModelName>.json`` for each of :data:`EXPORTED_MODELS` into ``out_dir``.
+
+    Creates ``out_dir`` if needed, overwrites existing files, and returns the written paths
+    in :data:`EXPORTED_MODELS` order. Other files in ``out_dir`` are left alone (other
+    platforms' schemas may live there).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for model in EXPORTED_MODELS:
+        path = out_dir / f"dvcqg.{model.__name__}.json"
+        path.write_text(render_schema(model), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate the committed schemas (or into the directory given as first argument)."""
+    args = sys.argv[1:] if argv is None else argv
+    out_dir = Path(args[0]) if args else DEFAULT_OUT_DIR
+    for path in export_json_schemas(out_dir):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

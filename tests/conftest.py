@@ -1,0 +1,193 @@
+"""Shared fixtures.
+
+Backends: every test that takes ``gateway`` runs on SQLite + the in-process state store, and
+again on PostgreSQL + Redis when those answer on 127.0.0.1 (they do in CI). Each PostgreSQL
+session gets its own database; each test gets emptied tables and its own Redis key prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from gateway.api.main import create_app
+from gateway.core.clients import create_client
+from gateway.core.db import Base
+from gateway.core.runtime import Gateway
+from gateway.core.settings import DeliverySettings, Settings
+from gateway.core.state import MemoryStateStore, RedisStateStore, StateStore
+from gateway.sandbox import create_sandbox_app
+
+PG_HOST = os.environ.get("LGSP_TEST_PG_HOST", "127.0.0.1")
+REDIS_URL = os.environ.get("LGSP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+PG_UP = _reachable(PG_HOST, 5432)
+REDIS_UP = _reachable("127.0.0.1", 6379)
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite-memory"),
+    pytest.param(
+        "postgresql",
+        id="postgresql-redis",
+        marks=pytest.mark.skipif(
+            not (PG_UP and REDIS_UP), reason="PostgreSQL or Redis not reachable"
+        ),
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No LGSP_ variable from the developer's shell leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("LGSP_") and not name.startswith("LGSP_TEST_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+    if not PG_UP:
+        pytest.skip("PostgreSQL not reachable")
+    name = f"lgsp_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = f"postgresql+asyncpg://postgres@{PG_HOST}:5432/postgres"
+
+    async def run(sql: str) -> None:
+        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    def in_thread(sql: str) -> None:
+        # a thread of its own, so this loop never touches the one pytest-asyncio runs
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, run(sql)).result()
+
+    in_thread(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}"
+    in_thread(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgresql":
+        return str(request.getfixturevalue("pg_database_url"))
+    return f"sqlite+aiosqlite:///{tmp_path}/lgsp.db"
+
+
+@pytest.fixture
+async def state_store(backend: str) -> AsyncIterator[StateStore]:
+    store: StateStore
+    if backend == "postgresql":
+        store = RedisStateStore(REDIS_URL, prefix=f"lgsp-test:{uuid.uuid4().hex}:")
+    else:
+        store = MemoryStateStore()
+    yield store
+    await store.aclose()
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    delivery = overrides.pop("delivery", {})
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        log_json=False,
+        delivery=DeliverySettings(
+            workers=0,
+            poll_interval_seconds=0.05,
+            backoff_base_seconds=0.01,
+            backoff_max_seconds=0.05,
+            breaker_reset_seconds=0.5,
+            **delivery,
+        ),
+        **overrides,
+    )
+
+
+@pytest.fixture
+def sandbox_app() -> Any:
+    return create_sandbox_app()
+
+
+def dvcqg_simulator(sandbox_app: Any) -> Any:
+    """The DVCQG simulator object inside the sandbox app."""
+    from connectors.dvcqg.sandbox import get_simulator
+
+    for route in sandbox_app.routes:
+        if getattr(route, "path", "") == "/dvcqg":
+            return get_simulator(route.app)
+    raise LookupError("dvcqg simulator not mounted")
+
+
+@pytest.fixture
+def simulator(sandbox_app: Any) -> Any:
+    return dvcqg_simulator(sandbox_app)
+
+
+@pytest.fixture
+async def gateway(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> AsyncIterator[Gateway]:
+    """A started gateway (migrated, emptied) delivering to the in-process simulators."""
+    settings = make_settings(database_url)
+    gw = Gateway(
+        settings,
+        sandbox_base="http://sandbox",
+        transports={"dvcqg": httpx.ASGITransport(app=sandbox_app)},
+        state=state_store,
+    )
+    await gw.start()
+    async with gw.db.transaction() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(table.delete())
+    yield gw
+    await gw.aclose()
+
+
+@pytest.fixture
+async def app(gateway: Gateway) -> AsyncIterator[Any]:
+    """The API without background workers (tests drive delivery with ``run_once``)."""
+    application = create_app(gateway, run_workers=False, start=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        yield client
+
+
+async def bearer(gateway: Gateway, *scopes: str, name: str | None = None) -> dict[str, str]:
+    """Authorization headers of a new client with ``scopes``."""
+    _, key = await create_client(
+        gateway.db, name=name or f"client-{uuid.uuid4().hex[:8]}", scopes=list(scopes)
+    )
+    return {"Authorization": f"Bearer {key}"}

@@ -1,0 +1,192 @@
+"""The DVCQG connector end to end against the sandbox simulator (in process, ASGITransport),
+plus its failure handling (respx) and the procedure catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from connectors.dvcqg import SPEC, DvcqgConfig, DvcqgConnector, HoSo, TrangThaiHoSo
+from connectors.dvcqg.catalogue import ProcedureCatalogue
+from connectors.dvcqg.errors import ERROR_TABLE
+from connectors.dvcqg.sandbox import create_app
+from gateway.core.connector import Connector, Resolution
+from gateway.core.errors import InvalidInput, PermanentUpstreamError, TransientUpstreamError
+
+BASE = "http://sandbox.test"
+MA_HO_SO = "000.00.01.H22-240105-0007"
+
+
+def ho_so_json(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "ma_ho_so": MA_HO_SO,
+        "ma_tthc": "1.001776",
+        "ten_tthc": "Đăng ký khai sinh",
+        "ma_linh_vuc": "G03-GD09",
+        "ten_linh_vuc": "Hộ tịch",
+        "kenh_thuc_hien": "truc_tuyen",
+        "so_giay_to_chu_ho_so": "001090000001",
+        "loai_doi_tuong": "cong_dan",
+        "so_dien_thoai": "0912345678",
+        "trich_yeu": "Đăng ký khai sinh cho con",
+        "ngay_tiep_nhan": "2024-01-05T01:30:00Z",
+        "ngay_hen_tra": "2024-01-12T17:00:00+07:00",
+        "trang_thai": "da_tiep_nhan",
+        "don_vi_xu_ly": "UBND xã A",
+        "le_phi": [{"ten": "Lệ phí", "hinh_thuc_thu": 1, "gia": 8000, "loai": 1}],
+    }
+    data.update(overrides)
+    return data
+
+
+def step_json(i: int) -> dict[str, Any]:
+    return {
+        "nguoi_xu_ly": "Cán bộ B",
+        "thoi_diem_xu_ly": f"2024-01-05T09:{i:02d}:00+07:00",
+        "phong_ban_xu_ly": "Tư pháp",
+        "noi_dung_xu_ly": f"bước {i}",
+        "trang_thai": "dang_xu_ly",
+    }
+
+
+@pytest.fixture
+async def sandbox_http() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport) as client:
+        yield client
+
+
+@pytest.fixture
+def connector(sandbox_http: httpx.AsyncClient) -> DvcqgConnector:
+    return DvcqgConnector(DvcqgConfig(base_url=BASE), sandbox_http)
+
+
+def test_connector_meets_the_contract(connector: DvcqgConnector) -> None:
+    assert isinstance(connector, Connector)
+    assert connector.slug == SPEC.slug == "dvcqg"
+    assert connector.operations == frozenset({"sync_dossier", "update_steps"})
+    assert ERROR_TABLE["-3"].resolution is Resolution.EXISTS
+    assert SPEC.sandbox_config is not None
+    assert SPEC.sandbox_config("http://x/dvcqg") == {"base_url": "http://x/dvcqg"}
+
+
+async def test_check_against_the_sandbox(connector: DvcqgConnector) -> None:
+    result = await connector.check()
+    assert result.ok, result.detail
+    assert result.latency_ms >= 0
+
+
+async def test_check_reports_failure_without_raising() -> None:
+    with respx.mock:
+        respx.post("http://down.test/auth").mock(side_effect=httpx.ConnectError("refused"))
+        async with httpx.AsyncClient() as http:
+            config = DvcqgConfig(base_url="http://down.test", read_retry_attempts=1)
+            result = await DvcqgConnector(config, http).check()
+    assert not result.ok
+    assert "TransientUpstreamError" in result.detail
+
+
+async def test_sync_then_resync_then_steps_then_lookup(connector: DvcqgConnector) -> None:
+    first = await connector.deliver("sync_dossier", ho_so_json())
+    assert first.upstream_ref == MA_HO_SO
+    # at-least-once: a repeat (the portal answers "-3") becomes an update
+    await connector.deliver("sync_dossier", ho_so_json(trang_thai="dang_xu_ly"))
+
+    steps = [step_json(i) for i in range(12)]
+    delivered = await connector.deliver("update_steps", {"ma_ho_so": MA_HO_SO, "steps": steps})
+    assert delivered.extra == {"steps": 12, "chunks": 2}
+
+    found = await connector.lookup_dossier(MA_HO_SO)
+    assert found is not None
+    ho_so, found_steps = found
+    assert ho_so == HoSo.model_validate(ho_so_json(trang_thai="dang_xu_ly"))
+    assert ho_so.trang_thai is TrangThaiHoSo.dang_xu_ly
+    assert [s.noi_dung_xu_ly for s in found_steps] == [f"bước {i}" for i in range(12)]
+
+
+async def test_lookup_of_unknown_dossier_is_none(connector: DvcqgConnector) -> None:
+    assert await connector.lookup_dossier("000.00.01.H22-240105-9999") is None
+
+
+async def test_invalid_payload_is_dead_lettered_with_field_errors(
+    connector: DvcqgConnector,
+) -> None:
+    with pytest.raises(PermanentUpstreamError) as info:
+        await connector.deliver("sync_dossier", ho_so_json(ngay_tiep_nhan="2024-01-05T08:30:00"))
+    assert "ngay_tiep_nhan" in {e.loc for e in info.value.errors}
+
+
+async def test_unknown_operation_is_permanent(connector: DvcqgConnector) -> None:
+    with pytest.raises(PermanentUpstreamError):
+        await connector.deliver("delete_dossier", {})
+
+
+async def test_procedure_detail(connector: DvcqgConnector) -> None:
+    detail = await connector.procedure("1.001776")
+    assert detail is not None
+    assert detail.ma_tthc == "1.001776"
+    assert detail.linh_vuc
+    assert await connector.procedure("3.999999") is None
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+async def test_catalogue_knows_national_and_suffixed_codes(connector: DvcqgConnector) -> None:
+    entry = await connector.catalogue.ensure_known("1.001776")
+    assert entry.ma_tthc == "1.001776"
+    assert (await connector.catalogue.ensure_known("1.001776.000.00.00.H22")) == entry
+
+
+async def test_catalogue_refuses_unknown_code_naming_the_field(
+    connector: DvcqgConnector,
+) -> None:
+    with pytest.raises(InvalidInput) as info:
+        await connector.catalogue.ensure_known("3.999999")
+    assert [e.loc for e in info.value.errors] == ["ma_tthc"]
+    assert "not in the national catalogue" in info.value.errors[0].msg
+
+
+async def test_catalogue_refreshes_at_most_once_a_minute() -> None:
+    now = [1000.0]
+    line = {"MATTHC": "1.001776", "TENTTHC": "KS", "MALINHVUC": "G", "TENLINHVUC": "HT"}
+    with respx.mock:
+        respx.post("http://p.test/auth").mock(
+            return_value=httpx.Response(200, json={"session": "s", "error_code": 0})
+        )
+        api = respx.post("http://p.test/api").mock(
+            return_value=httpx.Response(200, json={"error_code": "0", "result": [line]})
+        )
+        async with httpx.AsyncClient() as http:
+            connector = DvcqgConnector(DvcqgConfig(base_url="http://p.test"), http)
+            catalogue = ProcedureCatalogue(connector.client, ttl_seconds=3600, clock=lambda: now[0])
+            await catalogue.ensure_known("1.001776")
+            for _ in range(3):
+                with pytest.raises(InvalidInput):
+                    await catalogue.ensure_known("2.000477")
+            assert api.call_count == 1
+            now[0] += 61
+            with pytest.raises(InvalidInput):
+                await catalogue.ensure_known("2.000477")
+            assert api.call_count == 2
+            now[0] += 3601  # stale: refreshed before answering, even for a known code
+            await catalogue.ensure_known("1.001776")
+            assert api.call_count == 3
+
+
+async def test_catalogue_never_loaded_and_portal_down_is_transient() -> None:
+    with respx.mock:
+        respx.post("http://down.test/auth").mock(return_value=httpx.Response(503))
+        async with httpx.AsyncClient() as http:
+            config = DvcqgConfig(base_url="http://down.test", read_retry_attempts=1)
+            connector = DvcqgConnector(config, http)
+            with pytest.raises(TransientUpstreamError, match="procedure catalogue unavailable"):
+                await connector.catalogue.ensure_known("1.001776")
+            # the start-up hook swallows the outage
+            assert SPEC.on_start is not None
+            await SPEC.on_start(connector)
+            assert not connector.catalogue.loaded
