@@ -202,7 +202,9 @@ def connectors_list() -> None:
 def connectors_check(slug: str) -> None:
     """Reach the platform and say whether it answers (exit 1 when it does not)."""
 
-    result = _run(lambda gw: gw.connector(slug).check(), migrate=False)
+    # migrate like any writer: each call of the check is an exchange-log entry, and on a
+    # database not yet upgraded those entries were lost (with a traceback on stderr)
+    result = _run(lambda gw: gw.connector(slug).check())
     click.echo(
         f"{slug}: {'ok' if result.ok else 'FAILED'} ({result.latency_ms:.0f} ms) {result.detail}"
     )

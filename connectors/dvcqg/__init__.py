@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import structlog
 
-from connectors.dvcqg.config import DvcqgConfig
+from connectors.dvcqg.config import PLACEHOLDER_SECRETS, DvcqgConfig
 from connectors.dvcqg.connector import DvcqgConnector
 from connectors.dvcqg.models import (
     BuocXuLy,
@@ -77,4 +77,5 @@ SPEC = ConnectorSpec(
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"base_url": base},
     on_start=_warm_catalogue,
+    placeholder_secrets=PLACEHOLDER_SECRETS,
 )

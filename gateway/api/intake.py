@@ -33,9 +33,12 @@ async def accept(
             gw.db, gw.cipher, client=client.name, key=key, request_body=raw
         )
         if stored is not None:
-            return JSONResponse(
-                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
-            )
+            # the same answer as the first time, its Location included
+            headers = {"Idempotent-Replayed": "true"}
+            link = stored.body.get("links", {}).get("self")
+            if isinstance(link, str):
+                headers["Location"] = link
+            return JSONResponse(stored.body, status_code=stored.status, headers=headers)
     try:
         accepted = await accept_delivery(
             gw,

@@ -19,16 +19,16 @@ match or is not signed by the trusted key, or entries missing after the last one
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
-import struct
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import String, func, select, text, type_coerce, update
 
 from gateway.core.crypto import CheckpointSigner, verify_signature
 from gateway.core.db import Checkpoint, Database, ExchangeEntry, utcnow
@@ -62,24 +62,57 @@ HASHED_FIELDS = (
 )
 
 
-def _field_bytes(value: Any) -> bytes:
-    if value is None:
-        return b"\x00"
-    if isinstance(value, bytes):
-        return b"\x01" + hashlib.sha256(value).digest()
-    if isinstance(value, datetime):
-        return b"\x02" + value.isoformat(timespec="microseconds").encode()
-    return b"\x03" + str(value).encode()
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def entry_hash(prev_hash: str, values: Iterable[Any]) -> str:
-    """SHA-256 over the previous hash and each field, length-prefixed (no ambiguity)."""
-    h = hashlib.sha256(prev_hash.encode())
-    for value in values:
-        b = _field_bytes(value)
-        h.update(struct.pack(">I", len(b)))
-        h.update(b)
-    return h.hexdigest()
+    """``SHA-256(prev_hash || canonical JSON array of the fields)`` as lower-case hex.
+
+    The array holds :data:`HASHED_FIELDS` in order: strings and numbers as they are, null for
+    absent values, datetimes as ISO-8601 with microseconds and offset, and each ciphertext as
+    the hex SHA-256 of its bytes. JSON is compact (``,`` and ``:`` separators, ASCII escapes), so
+    an auditor can recompute a hash in any language. JSON quoting makes the encoding
+    unambiguous. This runs for every entry when sealing and verifying, so it is kept lean.
+    """
+    sha = hashlib.sha256
+    row = [
+        v.isoformat(timespec="microseconds")
+        if type(v) is datetime
+        else sha(v).hexdigest()
+        if type(v) is bytes
+        else v
+        for v in values
+    ]
+    return sha((prev_hash + _dumps(row)).encode()).hexdigest()
+
+
+_TIME_FIELDS = frozenset({"started_at", "finished_at"})
+_TIME_POSITIONS = tuple(i for i, f in enumerate(HASHED_FIELDS) if f in _TIME_FIELDS)
+
+
+def _hashed_columns() -> list[Any]:
+    """The hashed columns, times read as the database stores them: parsing a datetime per
+    row costs more than hashing it, and sealing and verifying read every row."""
+    return [
+        type_coerce(getattr(ExchangeEntry, f), String())
+        if f in _TIME_FIELDS
+        else getattr(ExchangeEntry, f)
+        for f in HASHED_FIELDS
+    ]
+
+
+def _canonical(values: Sequence[Any]) -> tuple[Any, ...]:
+    """Times as ISO-8601 UTC with microseconds, whatever the backend returned: SQLite keeps
+    ``2024-01-05 01:00:00.000000`` (UTC), PostgreSQL returns an aware datetime. The result is
+    what :func:`entry_hash` would make of the datetime itself."""
+    out = list(values)
+    for i in _TIME_POSITIONS:
+        v = out[i]
+        if isinstance(v, str):
+            out[i] = v.replace(" ", "T", 1) + "+00:00"
+        elif isinstance(v, datetime):
+            out[i] = v.astimezone(UTC).isoformat(timespec="microseconds")
+    return tuple(out)
 
 
 def checkpoint_message(seq: int, head_hash: str) -> bytes:
@@ -106,10 +139,9 @@ async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5
             )
         ).first()
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
-        cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
         rows = (
             await session.execute(
-                select(ExchangeEntry.id, *cols)
+                select(ExchangeEntry.id, *_hashed_columns())
                 .where(ExchangeEntry.seq.is_(None))
                 .order_by(ExchangeEntry.id)
                 .limit(batch)
@@ -120,7 +152,7 @@ async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5
         updates = []
         for row in rows:
             seq += 1
-            digest = entry_hash(prev, row[1:])
+            digest = entry_hash(prev, _canonical(row[1:]))
             updates.append({"id": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
             prev = digest
         await session.execute(update(ExchangeEntry), updates)
@@ -185,8 +217,8 @@ class CheckpointRow:
     signature: str
 
 
-async def _db_rows(db: Database, page: int = 20000) -> AsyncIterator[list[ChainRow]]:
-    cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
+async def _db_rows(db: Database, page: int = 20000) -> AsyncGenerator[list[ChainRow], None]:
+    cols = _hashed_columns()
     after = 0
     async with db.sessions() as session:
         while True:
@@ -196,7 +228,7 @@ async def _db_rows(db: Database, page: int = 20000) -> AsyncIterator[list[ChainR
                 .order_by(ExchangeEntry.seq)
                 .limit(page)
             )
-            rows = [ChainRow(r[0], r[1], r[2], tuple(r[3:])) for r in result.all()]
+            rows = [ChainRow(r[0], r[1], r[2], _canonical(r[3:])) for r in result.all()]
             if not rows:
                 return
             yield rows
@@ -313,9 +345,13 @@ async def verify_database(db: Database, public_key: str) -> VerifyReport:
             or 0
         )
     verifier = ChainVerifier(report, cps, public_key)
-    async for page in _db_rows(db):
-        if not verifier.feed(page):
-            break
+    # aclosing: stopping at the first problem must give the generator's connection back now,
+    # not whenever the abandoned generator is collected (after the engine may be disposed,
+    # leaking an unclosed connection; seen with `lgsp audit verify` on a broken chain)
+    async with contextlib.aclosing(_db_rows(db)) as pages:
+        async for page in pages:
+            if not verifier.feed(page):
+                break
     if report.problem is not None and report.problem.kind == "broken-link":
         # only now pay for an index of every hash, to tell a reordering from an alteration
         async with db.sessions() as session:
@@ -349,8 +385,6 @@ def _decode(name: str, value: Any) -> Any:
         return None
     if name in ("request_body", "response_body"):
         return base64.b64decode(value)
-    if name in ("started_at", "finished_at"):
-        return datetime.fromisoformat(value)
     return value
 
 

@@ -9,10 +9,10 @@ come back timezone-aware; ids are 64-bit on PostgreSQL; write transactions on SQ
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+T = TypeVar("T")
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
@@ -201,6 +202,9 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        from gateway.core.batching import GroupCommitter  # a layer above this module
+
+        self._committer = GroupCommitter(self)
 
     @property
     def is_sqlite(self) -> bool:
@@ -231,6 +235,11 @@ class Database:
             result = await session.execute(stmt)
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def grouped(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in a transaction shared with other concurrent writers (group commit);
+        returns once that transaction has committed."""
+        return await self._committer.run(work)
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -240,6 +249,7 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        await self._committer.aclose()
         await self.engine.dispose()
 
 

@@ -78,12 +78,22 @@ async def reserve(
             return StoredAnswer(int(record.response_status or 200), body)
         if record.updated_at > now - timedelta(seconds=stale_seconds):
             raise Conflict("a request with this Idempotency-Key is still in progress")
-        # the first request died without an answer: take the key over
-        await session.execute(
+        # the first request died without an answer: take the key over. Compare-and-set on
+        # the stale updated_at, so that of several requests racing for a stale key only one
+        # takes it over (on PostgreSQL they all read the stale row; the losers update nothing)
+        taken = await session.execute(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.client == client, IdempotencyRecord.key == key)
+            .where(
+                IdempotencyRecord.client == client,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.state == "in_flight",
+                IdempotencyRecord.updated_at == record.updated_at,
+            )
             .values(updated_at=now)
+            .execution_options(synchronize_session=False)
         )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            raise Conflict("a request with this Idempotency-Key is still in progress")
         return None
 
 

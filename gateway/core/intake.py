@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gateway.core import idempotency, outbox
 from gateway.core.db import utcnow
 from gateway.core.errors import CircuitOpen, GatewayError, TransientUpstreamError
@@ -49,35 +51,39 @@ async def accept_delivery(
         "operation": operation,
         "links": {"self": f"/v1/exchanges/{exchange_id}"},
     }
-    async with gw.db.transaction() as session:
-        gw.log.append(
-            session,
-            Crossing(
-                kind="inbound",
-                entry_id=exchange_id,
-                connector=connector,
-                operation=operation,
-                outcome="accepted",
-                client=client,
-                ma_ho_so=ma_ho_so,
-                status_code=202,
-                request=request_body,
-            ),
-        )
-        outbox.enqueue(
-            session,
-            gw.cipher,
-            exchange_id=exchange_id,
+    entry = gw.log.build(
+        Crossing(
+            kind="inbound",
+            entry_id=exchange_id,
             connector=connector,
             operation=operation,
-            ordering_key=ordering_key,
-            payload=payload,
+            outcome="accepted",
+            client=client,
             ma_ho_so=ma_ho_so,
+            status_code=202,
+            request=request_body,
         )
+    )
+    item = outbox.build(
+        gw.cipher,
+        exchange_id=exchange_id,
+        connector=connector,
+        operation=operation,
+        ordering_key=ordering_key,
+        payload=payload,
+        ma_ho_so=ma_ho_so,
+    )
+
+    async def store(session: AsyncSession) -> None:
+        # the entry, the item and the idempotent answer: one transaction
+        session.add(entry)
+        session.add(item)
         if idempotency_key is not None:
             await idempotency.complete(
                 session, gw.cipher, client=client, key=idempotency_key, status=202, body=body
             )
+
+    await gw.db.grouped(store)
     gw.wakeup.set()
     return Accepted(exchange_id, 202, body)
 

@@ -19,7 +19,8 @@ import structlog
 
 # 12 digits (CCCD / số định danh cá nhân) or 9 digits (old CMND), not part of a longer number
 # such as a wire timestamp (14 digits).
-_ID_NUMBER = re.compile(r"(?<![0-9])([0-9]{3})([0-9]{6}|[0-9]{3})([0-9]{3})(?![0-9])")
+# Bordered by non-alphanumerics, so hex in UUIDs and digests is left alone.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})([0-9]{6}|[0-9]{3})([0-9]{3})(?![0-9A-Za-z])")
 _SECRET_KEYS = re.compile(
     r"(pass(word)?|secret|token|session|authorization|api[_-]?key|signature|data_key)", re.I
 )
@@ -64,6 +65,14 @@ def mask_event(
     return {k: _mask_value(k, v) for k, v in event.items()}
 
 
+class MaskingFormatter(logging.Formatter):
+    """Masks the whole formatted line: the filter below sees only the message, not the
+    traceback a third-party ``logger.exception`` appends (which may quote personal data)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(super().format(record))
+
+
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -77,7 +86,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Configure structlog and the root logger once per process (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(MaskingFilter())
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(MaskingFormatter("%(message)s"))
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_lgsp", False)]:
         root.removeHandler(old)

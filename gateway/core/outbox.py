@@ -46,8 +46,7 @@ def decode_payload(cipher: BodyCipher, item: OutboxItem) -> dict[str, Any]:
     return data
 
 
-def enqueue(
-    session: AsyncSession,
+def build(
     cipher: BodyCipher,
     *,
     exchange_id: str,
@@ -57,7 +56,7 @@ def enqueue(
     payload: Mapping[str, Any],
     ma_ho_so: str | None = None,
 ) -> OutboxItem:
-    """Add an item to the caller's transaction (commit it with the accepting log entry)."""
+    """A new queued item; the caller adds it to the transaction of its accepting log entry."""
     now = utcnow()
     item = OutboxItem(
         exchange_id=exchange_id,
@@ -72,7 +71,6 @@ def enqueue(
         created_at=now,
         updated_at=now,
     )
-    session.add(item)
     return item
 
 
@@ -125,18 +123,22 @@ async def claim(
 async def _finish(db: Database, item: OutboxItem, owner: str, **values: Any) -> bool:
     """Update an item only while ``owner`` still holds its lease; True when it did."""
     values.setdefault("updated_at", utcnow())
-    async with db.transaction() as session:
-        result = await session.execute(
-            update(OutboxItem)
-            .where(
-                OutboxItem.id == item.id,
-                OutboxItem.status == "delivering",
-                OutboxItem.lease_owner == owner,
-            )
-            .values(lease_owner=None, lease_until=None, **values)
-            .execution_options(synchronize_session=False)
+    stmt = (
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == item.id,
+            OutboxItem.status == "delivering",
+            OutboxItem.lease_owner == owner,
         )
+        .values(lease_owner=None, lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+
+    async def settle(session: AsyncSession) -> bool:
+        result = await session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    return await db.grouped(settle)
 
 
 async def mark_delivered(db: Database, item: OutboxItem, owner: str) -> bool:

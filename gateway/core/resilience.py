@@ -18,6 +18,8 @@ from enum import StrEnum
 
 from gateway.core.state import StateStore
 
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -31,10 +33,14 @@ class RetryPolicy:
         Exponential with "equal jitter" (half fixed, half random, so waits still grow), never
         shorter than the platform's Retry-After.
         """
-        ceiling = min(self.max_seconds, self.base_seconds * (2 ** max(0, attempt - 1)))
+        # the exponent is capped: 2 ** 1024 no longer converts to a float (OverflowError),
+        # and max_attempts has no upper bound; 2.0 ** 1000 times any base is >= max_seconds
+        exponent = min(max(0, attempt - 1), 1000)
+        ceiling = min(self.max_seconds, self.base_seconds * 2.0**exponent)
         wait: float = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter
         if retry_after is not None:
-            wait = max(wait, min(float(retry_after), self.max_seconds))
+            # the platform's own word wins over our cap, up to an hour
+            wait = max(wait, min(float(retry_after), MAX_RETRY_AFTER_SECONDS))
         return wait
 
     def exhausted(self, attempts: int) -> bool:

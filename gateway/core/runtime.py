@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core import migrate
 from gateway.core.connector import Connector, ConnectorSpec
@@ -97,9 +98,13 @@ class Gateway:
             raise NotFound(f"no connector {slug!r}") from None
 
     async def record(self, crossing: Crossing) -> None:
-        """Append one exchange-log entry in its own transaction."""
-        async with self.db.transaction() as session:
-            self.log.append(session, crossing)
+        """Append one exchange-log entry (durably committed when this returns)."""
+        entry = self.log.build(crossing)
+
+        async def add(session: AsyncSession) -> None:
+            session.add(entry)
+
+        await self.db.grouped(add)
 
     @property
     def public_key(self) -> str:

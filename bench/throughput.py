@@ -1,0 +1,334 @@
+"""Benchmark: acceptance, end-to-end delivery and chain verification, on SQLite and PostgreSQL.
+
+Measures on this machine, with real processes on loopback:
+  (a) dossier packets accepted per second with durable commit (API only, no workers running),
+  (b) packets delivered end to end per second to the DVCQG simulator (workers draining),
+  (c) p50 / p99 latency of the accepting call at N concurrent clients,
+  (d) hash-chain verification speed (entries per second).
+
+Usage: .venv/bin/python bench/throughput.py [--packets 3000] [--concurrency 50]
+       [--backends sqlite,postgresql] [--workers 1]
+Prints its figures; it is not a test and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gateway.core.audit import seal_pending, verify_database  # noqa: E402
+from gateway.core.crypto import CheckpointSigner  # noqa: E402
+from gateway.core.db import Database  # noqa: E402
+from gateway.core.settings import Settings  # noqa: E402
+from tests.factories import dossier  # noqa: E402
+
+LGSP = [sys.executable, "-c", "from gateway.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def pg_admin(sql: str) -> None:
+    async def run() -> None:
+        engine = create_async_engine(
+            "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+        )
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def pg_create() -> str:
+    name = f"lgsp_bench_{uuid.uuid4().hex[:8]}"
+    pg_admin(f'CREATE DATABASE "{name}"')
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+
+
+def pg_drop(url: str) -> None:
+    pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+async def accept_load(
+    base: str, key: str, packets: int, concurrency: int
+) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(1, packets + 1):
+        queue.put_nowait(n)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60
+    ) as client:
+
+        async def worker() -> None:
+            while True:
+                try:
+                    n = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                body = dossier(n % 9999 + 1, ma_ho_so=f"000.00.01.H22-240105-{n % 9999 + 1:04d}")
+                body["ghi_chu"] = f"bench packet {n}"
+                t0 = time.perf_counter()
+                r = await client.post("/v1/dvcqg/dossiers", json=body)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 202:
+                    raise RuntimeError(f"refused: {r.status_code} {r.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies
+
+
+async def drained(base: str, key: str, deadline: float) -> None:
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}) as c:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            health = (await c.get("/v1/connectors")).json()["connectors"][0]
+            if sum(health["outbox"].values()) == 0:
+                return
+            await asyncio.sleep(0.05)
+    raise RuntimeError("delivery did not drain in time")
+
+
+async def verify_speed(url: str, settings: Settings) -> tuple[int, float]:
+    db = Database(url)
+    signer = CheckpointSigner.from_seed(settings.signing_key_id, settings.signing_key_bytes())
+    while await seal_pending(db, signer, batch=20000):
+        pass
+    best = float("inf")
+    entries = 0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        report = await verify_database(db, signer.public_key_b64())
+        best = min(best, time.perf_counter() - t0)
+        if not report.ok:
+            raise RuntimeError(f"chain broken: {report.problem}")
+        entries = report.entries
+    await db.dispose()
+    return entries, best
+
+
+WRK_SCRIPT = r"""
+-- each request a different dossier of 2,000, so delivery can run in parallel
+counter = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("LGSP_BENCH_KEY")
+request = function()
+  counter = counter + 1
+  local n = (counter % 2000) + 1
+  local body = string.format([[{"ma_ho_so":"000.00.01.H22-240105-%04d","ma_tthc":"1.001776",
+"ten_tthc":"Đăng ký khai sinh","ma_linh_vuc":"G03-HT01","ten_linh_vuc":"Hộ tịch",
+"kenh_thuc_hien":"truc_tiep","chu_ho_so":"Nguyễn Thị Lan","so_giay_to_chu_ho_so":"001190%06d",
+"loai_doi_tuong":"cong_dan","so_dien_thoai":"0912345678","trich_yeu":"Đăng ký khai sinh cho con",
+"ngay_tiep_nhan":"2024-01-05T08:00:00+07:00","ngay_hen_tra":"2024-01-08T17:00:00+07:00",
+"trang_thai":"da_tiep_nhan","don_vi_xu_ly":"UBND xã Tân Lập","ghi_chu":"bench %d"}]], n, n, counter)
+  return wrk.format(nil, "/v1/dvcqg/dossiers", nil, body)
+end
+"""
+
+
+def wrk_load(
+    base: str, key: str, seconds: int, concurrency: int, workdir: Path
+) -> dict[str, float]:
+    """Drive the accepting call with wrk (C, so the load generator does not eat the CPU the
+    gateway needs); returns requests/s, p50 and p99 in ms, and the count of non-2xx."""
+    script = workdir / "post.lua"
+    script.write_text(WRK_SCRIPT, encoding="utf-8")
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), base],
+        env={**os.environ, "LGSP_BENCH_KEY": key},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:
+            raise RuntimeError(f"no {label} in wrk output:\n{out}")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {
+        "rate": float(rate.group(1)) if rate else 0.0,
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "non2xx": float(bad.group(1)) if bad else 0.0,
+        "socket_errors": 1.0 if errors else 0.0,
+    }
+
+
+async def count_outbox(url: str) -> int:
+    db = Database(url)
+    async with db.sessions() as session:
+        n = await session.scalar(text("SELECT count(*) FROM outbox"))
+    await db.dispose()
+    return int(n or 0)
+
+
+def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LGSP_")}
+    sandbox_port, api_port = free_port(), free_port()
+    env.update(
+        LGSP_DATABASE_URL=url,
+        LGSP_LOG_LEVEL="WARNING",
+        LGSP_RATE_LIMIT="100000/second",
+        LGSP_CONNECTORS__DVCQG__BASE_URL=f"http://127.0.0.1:{sandbox_port}/dvcqg",
+    )
+    key = subprocess.run(
+        [*LGSP, "clients", "create", "bench", "--scope", "dvcqg:sync", "--scope", "ops:read"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    base = f"http://127.0.0.1:{api_port}"
+    with (
+        process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / f"{name}-sb.log"),
+        process(
+            [*LGSP, "serve", "--port", str(api_port), "--no-workers"],
+            env,
+            workdir / f"{name}-api.log",
+        ),
+    ):
+        wait_http(f"http://127.0.0.1:{sandbox_port}/")
+        wait_http(f"{base}/healthz")
+        # warm up connections and the catalogue cache
+        asyncio.run(accept_load(base, key, 50, 10))
+        if shutil.which("wrk"):
+            load = wrk_load(base, key, args.seconds, args.concurrency, workdir)
+            generator = "wrk"
+        else:  # slower Python load generator: it competes with the gateway for the CPU
+            seconds, lat = asyncio.run(accept_load(base, key, args.packets, args.concurrency))
+            lat.sort()
+            load = {
+                "rate": args.packets / seconds,
+                "p50": statistics.median(lat) * 1000,
+                "p99": lat[int(len(lat) * 0.99) - 1] * 1000,
+                "non2xx": 0.0,
+                "socket_errors": 0.0,
+            }
+            generator = "httpx"
+        accepted_total = asyncio.run(count_outbox(url))
+        workers = [
+            process([*LGSP, "worker"], env, workdir / f"{name}-worker{i}.log")
+            for i in range(args.workers)
+        ]
+        t0 = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            for w in workers:
+                stack.enter_context(w)
+            asyncio.run(drained(base, key, 600))
+            delivered_seconds = time.perf_counter() - t0
+    entries, verify_seconds = asyncio.run(verify_speed(url, Settings(database_url=url)))
+    return {
+        "backend": name,
+        "generator": generator,
+        "accepted": accepted_total,
+        "refused": load["non2xx"],
+        "accepted_per_s": load["rate"],
+        "delivered_per_s": accepted_total / delivered_seconds,
+        "p50_ms": load["p50"],
+        "p99_ms": load["p99"],
+        "entries": entries,
+        "verify_per_s": entries / verify_seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packets", type=int, default=3000, help="without wrk only")
+    parser.add_argument("--seconds", type=int, default=10, help="wrk load duration")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="`lgsp worker` processes")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="lgsp-bench-"))
+    results = []
+    try:
+        for name in args.backends.split(","):
+            if name == "sqlite":
+                url = f"sqlite+aiosqlite:///{workdir}/bench.db"
+                results.append(run_backend(name, url, args, workdir))
+            elif name == "postgresql":
+                url = pg_create()
+                try:
+                    results.append(run_backend(name, url, args, workdir))
+                finally:
+                    pg_drop(url)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"\nLGSP Gateway benchmark: {args.packets} packets, {args.concurrency} concurrent "
+        f"clients, {args.workers} worker process(es), {os.cpu_count()} cores"
+    )
+    print(
+        f"{'backend':<12}{'accepted/s':>12}{'delivered/s':>13}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'chain entries':>15}{'verified/s':>12}"
+    )
+    for r in results:
+        print(
+            f"{r['backend']:<12}{r['accepted_per_s']:>12.0f}{r['delivered_per_s']:>13.0f}"
+            f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['entries']:>15}{r['verify_per_s']:>12.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

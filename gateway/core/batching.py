@@ -1,0 +1,103 @@
+"""Group commit: many small writes share one transaction and one disk flush.
+
+A durable commit costs a flush to disk (fsync) on SQLite and PostgreSQL alike; one per accepted
+request caps the gateway at a few hundred requests a second whatever the CPU. The committer
+runs submitted units of work together in one transaction and answers each caller only once
+that transaction has committed, so durability is unchanged: nobody is told "accepted" before
+their row is on disk. While one batch commits, the next one gathers, so under load batches
+grow by themselves and an idle gateway adds no delay.
+
+If a batch fails, each unit is retried alone, so one bad unit cannot fail the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.core.db import Database
+
+log = structlog.get_logger("gateway.batching")
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[Any]]
+
+
+@dataclass(slots=True)
+class _Unit:
+    work: Work
+    done: asyncio.Future[Any]
+
+
+class GroupCommitter:
+    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Unit] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work`` in a shared transaction; return its result once committed."""
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._loop is not loop:
+            self._loop = loop
+            self._queue = asyncio.Queue()
+            self._task = loop.create_task(self._writer(self._queue))
+        assert self._queue is not None
+        done: asyncio.Future[Any] = loop.create_future()
+        self._queue.put_nowait(_Unit(work, done))
+        result: T = await done
+        return result
+
+    async def _writer(self, queue: asyncio.Queue[_Unit]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(queue.get_nowait())
+                except asyncio.QueueEmpty:
+                    break
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[_Unit]) -> None:
+        results: list[Any] = []
+        try:
+            async with self._db.transaction() as session:
+                for unit in batch:
+                    results.append(await unit.work(session))
+        except Exception:
+            if len(batch) == 1:
+                exc_unit = batch[0]
+                await self._run_alone(exc_unit)
+                return
+            log.warning("group_commit_failed_retrying_alone", size=len(batch))
+            for unit in batch:
+                await self._run_alone(unit)
+            return
+        for unit, result in zip(batch, results, strict=True):
+            if not unit.done.done():
+                unit.done.set_result(result)
+
+    async def _run_alone(self, unit: _Unit) -> None:
+        try:
+            async with self._db.transaction() as session:
+                result = await unit.work(session)
+        except Exception as exc:
+            if not unit.done.done():
+                unit.done.set_exception(exc)
+            return
+        if not unit.done.done():
+            unit.done.set_result(result)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await self._task
+            self._task = None

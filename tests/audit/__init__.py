@@ -1,0 +1,80 @@
+"""Tests of the tamper-evident exchange log; shared helpers to build a realistic sealed log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import func, select
+
+from gateway.core.db import ExchangeEntry
+from gateway.core.delivery import DeliveryService
+from gateway.core.runtime import Gateway
+from tests.conftest import bearer
+from tests.factories import dossier, ma_ho_so, step
+
+
+@dataclass
+class BuiltLog:
+    """What :func:`build_log` sent, to compare with what the log holds."""
+
+    #: exchange id of each accepted dossier -> the exact bytes the case system sent
+    sent: dict[str, bytes] = field(default_factory=dict)
+    refusals: list[str] = field(default_factory=list)
+
+
+async def deliver_all(gateway: Gateway) -> None:
+    service = DeliveryService(gateway)
+    while await service.run_once():
+        pass
+
+
+async def build_log(
+    gateway: Gateway,
+    api: httpx.AsyncClient,
+    *,
+    dossiers: int = 3,
+    first: int = 1,
+    steps: bool = True,
+    refusal: bool = True,
+) -> BuiltLog:
+    """Accept dossiers (and steps) through the API, deliver them, and record a refusal.
+
+    Leaves the entries unsealed; the caller seals. Each accepted request logs an inbound
+    entry, each delivery at least one attempt entry (token + SOAP call to the portal).
+    """
+    built = BuiltLog()
+    headers = await bearer(gateway, "dvcqg:sync")
+    json_headers = {**headers, "Content-Type": "application/json"}
+    for n in range(first, first + dossiers):
+        raw = json.dumps(dossier(n), ensure_ascii=False).encode()
+        r = await api.post("/v1/dvcqg/dossiers", content=raw, headers=json_headers)
+        assert r.status_code == 202, r.text
+        built.sent[r.json()["exchange_id"]] = raw
+        if steps:
+            r = await api.post(
+                f"/v1/dvcqg/dossiers/{ma_ho_so(n)}/steps",
+                json={"steps": [step(1), step(2)]},
+                headers=headers,
+            )
+            assert r.status_code == 202, r.text
+    if refusal:
+        # an unknown procedure is refused before anything leaves, and the refusal is logged
+        r = await api.post(
+            "/v1/dvcqg/dossiers", json=dossier(first, ma_tthc="1.999999"), headers=headers
+        )
+        assert r.status_code == 422, r.text
+        built.refusals.append(r.json()["exchange_id"])
+    await deliver_all(gateway)
+    return built
+
+
+async def count_entries(gateway: Gateway, *, sealed: bool | None = None) -> int:
+    stmt = select(func.count()).select_from(ExchangeEntry)
+    if sealed is True:
+        stmt = stmt.where(ExchangeEntry.seq.is_not(None))
+    elif sealed is False:
+        stmt = stmt.where(ExchangeEntry.seq.is_(None))
+    async with gateway.db.sessions() as session:
+        return int(await session.scalar(stmt) or 0)

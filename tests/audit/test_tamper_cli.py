@@ -1,0 +1,259 @@
+"""Acceptance: tamper with the stored log (edit, delete, swap, re-hash, forge) and see
+``lgsp audit verify`` name each problem, with exit code 1, in text and in ``--json``.
+
+Each test builds its own sealed log (fresh data per case) through the API and the delivery
+workers, on a SQLite file and on PostgreSQL (the ``gateway`` fixture's two backends), then
+plays the attacker with plain SQL and runs the real command against the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from click.testing import CliRunner, Result
+from sqlalchemy import select, text
+
+from gateway.cli import main
+from gateway.core.audit import HASHED_FIELDS, checkpoint_message, entry_hash
+from gateway.core.crypto import CheckpointSigner
+from gateway.core.db import Checkpoint, ExchangeEntry
+from gateway.core.delivery import DeliveryService
+from gateway.core.runtime import Gateway
+from tests.audit import build_log
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """The CLI configures process-wide logging onto the runner's stderr; undo it after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
+
+
+@dataclass
+class SealedLog:
+    #: seq -> entry_id, the whole chain
+    entries: dict[int, str]
+    checkpoints: list[int]
+
+    @property
+    def head(self) -> int:
+        return max(self.entries)
+
+
+@pytest.fixture
+async def sealed(gateway: Gateway, api: httpx.AsyncClient) -> SealedLog:
+    """At least 30 sealed entries in two sealing rounds (two signed checkpoints)."""
+    service = DeliveryService(gateway)
+    await build_log(gateway, api, dossiers=4)
+    await service.seal_once()
+    await build_log(gateway, api, dossiers=4, first=5, refusal=False)
+    await service.seal_once()
+    async with gateway.db.sessions() as session:
+        rows = (await session.execute(select(ExchangeEntry.seq, ExchangeEntry.entry_id))).all()
+        cps = (await session.scalars(select(Checkpoint.seq).order_by(Checkpoint.seq))).all()
+    entries = {int(seq): str(entry_id) for seq, entry_id in rows}
+    assert None not in entries
+    assert len(entries) >= 30
+    assert len(cps) == 2
+    assert cps[-1] == max(entries)
+    assert cps[0] > 8  # the cases below tamper inside the first sealing round
+    return SealedLog(entries, list(cps))
+
+
+async def lgsp(gateway: Gateway, *args: str) -> Result:
+    """Run ``lgsp`` against the gateway's database, as an operator would."""
+    env = {
+        "LGSP_DATABASE_URL": gateway.settings.database_url,
+        "LGSP_ENVIRONMENT": "test",
+        "LGSP_LOG_JSON": "false",
+    }
+    runner = CliRunner()
+    # the command runs its own event loop (asyncio.run): give it a thread of its own
+    return await asyncio.to_thread(runner.invoke, main, list(args), env=env)
+
+
+async def verify(gateway: Gateway) -> tuple[Result, dict[str, Any]]:
+    """``lgsp audit verify`` in text, then in ``--json``; both must agree on the exit code."""
+    result = await lgsp(gateway, "audit", "verify")
+    as_json = await lgsp(gateway, "audit", "verify", "--json")
+    assert as_json.exit_code == result.exit_code, as_json.output
+    return result, json.loads(as_json.stdout)
+
+
+async def sql(gateway: Gateway, statement: str, **params: Any) -> int:
+    async with gateway.db.transaction() as session:
+        result = await session.execute(text(statement), params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def assert_broken(
+    gateway: Gateway, kind: str, seq: int, entry_id: str | None, *phrases: str
+) -> dict[str, Any]:
+    result, report = await verify(gateway)
+    assert result.exit_code == 1, result.output
+    assert f"CHAIN BROKEN [{kind}] at seq {seq}:" in result.output
+    assert "chain intact" not in result.output
+    for phrase in phrases:
+        assert phrase in result.output
+    if entry_id is not None:
+        assert entry_id in result.output
+    assert report["ok"] is False
+    assert report["problem"]["kind"] == kind
+    assert report["problem"]["seq"] == seq
+    assert report["problem"]["entry_id"] == entry_id
+    return report
+
+
+async def test_intact_chain_verifies(gateway: Gateway, sealed: SealedLog) -> None:
+    result, report = await verify(gateway)
+    assert result.exit_code == 0, result.output
+    assert f"chain intact: {len(sealed.entries)} entries, 2 signed checkpoints" in result.output
+    assert report["ok"] is True
+    assert report["problem"] is None
+    assert (report["entries"], report["head_seq"], report["unsealed"]) == (
+        len(sealed.entries),
+        sealed.head,
+        0,
+    )
+
+
+async def test_edited_row_is_named_altered(gateway: Gateway, sealed: SealedLog) -> None:
+    seq = sealed.checkpoints[0] // 2
+    entry_id = sealed.entries[seq]
+    outcome = await _scalar(gateway, "SELECT outcome FROM exchange_entries WHERE seq = :s", seq)
+    detail = await _scalar(gateway, "SELECT detail FROM exchange_entries WHERE seq = :s", seq)
+    assert await sql(
+        gateway, "UPDATE exchange_entries SET outcome = 'tampered' WHERE seq = :s", s=seq
+    )
+    report = await assert_broken(gateway, "altered", seq, entry_id, "altered")
+    assert report["entries"] == seq - 1
+
+    # the same on another field, then put the row back: intact again
+    restore = "UPDATE exchange_entries SET outcome = :o, detail = :d WHERE seq = :s"
+    await sql(gateway, restore, o=outcome, d="nothing happened", s=seq)
+    await assert_broken(gateway, "altered", seq, entry_id)
+    await sql(gateway, restore, o=outcome, d=detail, s=seq)
+    result, report = await verify(gateway)
+    assert result.exit_code == 0, result.output
+    assert report["ok"] is True
+
+
+async def test_deleted_row_is_named_missing(gateway: Gateway, sealed: SealedLog) -> None:
+    seq = sealed.checkpoints[0] // 2
+    assert await sql(gateway, "DELETE FROM exchange_entries WHERE seq = :s", s=seq)
+    report = await assert_broken(
+        gateway, "missing", seq, None, f"entries seq {seq}..{seq} are missing (deleted)"
+    )
+    assert report["entries"] == seq - 1
+
+
+async def test_swapped_rows_are_named_reordered(gateway: Gateway, sealed: SealedLog) -> None:
+    seq = sealed.checkpoints[0] // 2
+    # through a temporary seq: the column is unique
+    await sql(gateway, "UPDATE exchange_entries SET seq = -1 WHERE seq = :s", s=seq)
+    await sql(gateway, "UPDATE exchange_entries SET seq = :a WHERE seq = :b", a=seq, b=seq + 1)
+    await sql(gateway, "UPDATE exchange_entries SET seq = :b WHERE seq = -1", b=seq + 1)
+    # the entry now at ``seq`` is the one that was at ``seq + 1``
+    await assert_broken(
+        gateway,
+        "reordered",
+        seq,
+        sealed.entries[seq + 1],
+        f"was chained after the entry now at seq {seq + 1}",
+    )
+
+
+async def test_deleted_tail_is_named_truncated(gateway: Gateway, sealed: SealedLog) -> None:
+    head = sealed.head
+    assert await sql(gateway, "DELETE FROM exchange_entries WHERE seq > :s", s=head - 3) == 3
+    report = await assert_broken(
+        gateway,
+        "truncated",
+        head - 2,
+        None,
+        f"entries seq {head - 2}..{head} are missing",
+        f"checkpoint covers up to seq {head}",
+    )
+    assert report["entries"] == head - 3
+
+
+async def test_rehashed_row_still_breaks_the_next_link(gateway: Gateway, sealed: SealedLog) -> None:
+    seq = sealed.checkpoints[0] // 2
+    await sql(gateway, "UPDATE exchange_entries SET outcome = 'rejected' WHERE seq = :s", s=seq)
+    await _rehash(gateway, seq, seq)  # the attacker knows the hash function
+    await assert_broken(
+        gateway,
+        "broken-link",
+        seq + 1,
+        sealed.entries[seq + 1],
+        f"does not link to entry seq {seq}",
+    )
+
+
+async def test_rehashed_rest_of_chain_is_caught_by_the_checkpoint(
+    gateway: Gateway, sealed: SealedLog
+) -> None:
+    seq = sealed.checkpoints[0] // 2
+    await sql(gateway, "UPDATE exchange_entries SET outcome = 'rejected' WHERE seq = :s", s=seq)
+    await _rehash(gateway, seq, sealed.head)  # every link after it made consistent again
+    await assert_broken(
+        gateway, "checkpoint", sealed.checkpoints[0], None, "does not match the chain"
+    )
+
+
+async def test_forged_checkpoint_signature_is_detected(gateway: Gateway, sealed: SealedLog) -> None:
+    cp = sealed.checkpoints[0]
+    head_hash = await _scalar(gateway, "SELECT head_hash FROM checkpoints WHERE seq = :s", cp)
+    forger = CheckpointSigner.from_seed(gateway.signer.key_id, os.urandom(32))
+    await sql(
+        gateway,
+        "UPDATE checkpoints SET signature = :sig, public_key = :pk WHERE seq = :s",
+        sig=forger.sign(checkpoint_message(cp, head_hash)),
+        pk=forger.public_key_b64(),
+        s=cp,
+    )
+    await assert_broken(gateway, "checkpoint", cp, None, "not signed by the trusted key")
+    # with the forger's key as the trusted one, the same row passes: the key is the anchor
+    trusting = await lgsp(gateway, "audit", "verify", "--public-key", forger.public_key_b64())
+    assert trusting.exit_code == 1
+    assert f"[checkpoint] at seq {sealed.checkpoints[1]}" in trusting.output
+
+
+async def _scalar(gateway: Gateway, statement: str, seq: int) -> Any:
+    async with gateway.db.sessions() as session:
+        return (await session.execute(text(statement), {"s": seq})).scalar_one()
+
+
+async def _rehash(gateway: Gateway, first: int, last: int) -> None:
+    """Recompute entry hashes (and the links between them) for seq ``first..last``."""
+    cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
+    async with gateway.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(ExchangeEntry.id, ExchangeEntry.prev_hash, *cols)
+                .where(ExchangeEntry.seq.between(first, last))
+                .order_by(ExchangeEntry.seq)
+            )
+        ).all()
+        prev = rows[0][1]
+        for row in rows:
+            digest = entry_hash(prev, row[2:])
+            await session.execute(
+                text("UPDATE exchange_entries SET prev_hash = :p, entry_hash = :h WHERE id = :i"),
+                {"p": prev, "h": digest, "i": row[0]},
+            )
+            prev = digest

@@ -1,0 +1,1 @@
+"""Tests of the ``lgsp`` command line."""

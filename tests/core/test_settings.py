@@ -1,0 +1,135 @@
+"""Settings from LGSP_ environment variables; unsafe or invalid configuration refused loudly."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from connectors.dvcqg import SPEC, DvcqgConfig
+from gateway.core.errors import ConfigurationError
+from gateway.core.registry import build_config
+from gateway.core.settings import DEV_DATA_KEY, DEV_SIGNING_KEY, DeliverySettings, Settings
+
+REAL_KEY = base64.b64encode(os.urandom(32)).decode()
+OTHER_KEY = base64.b64encode(os.urandom(32)).decode()
+
+
+def test_defaults_run_with_no_configuration() -> None:
+    settings = Settings()
+    assert settings.environment == "development"
+    assert settings.is_sqlite
+    assert settings.redis_url is None
+    assert settings.data_key_bytes() == base64.b64decode(DEV_DATA_KEY)
+    assert len(settings.signing_key_bytes()) == 32
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LGSP_ENVIRONMENT", "test")
+    monkeypatch.setenv("LGSP_DATABASE_URL", "postgresql+asyncpg://lgsp@db/lgsp")
+    monkeypatch.setenv("LGSP_REDIS_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("LGSP_DATA_KEY", REAL_KEY)
+    monkeypatch.setenv("LGSP_RATE_LIMIT", "10/second")
+    monkeypatch.setenv("LGSP_LOG_JSON", "false")
+    settings = Settings()
+    assert settings.environment == "test"
+    assert settings.database_url == "postgresql+asyncpg://lgsp@db/lgsp"
+    assert not settings.is_sqlite
+    assert settings.redis_url == "redis://cache:6379/1"
+    assert settings.data_key_bytes() == base64.b64decode(REAL_KEY)
+    assert settings.rate_limit == "10/second"
+    assert settings.log_json is False
+    assert REAL_KEY in settings.secret_values()
+
+
+def test_nested_variables_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LGSP_CONNECTORS__DVCQG__BASE_URL", "https://lgsp.example.gov.vn/dvcqg")
+    monkeypatch.setenv("LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS", "4.5")
+    monkeypatch.setenv("LGSP_DELIVERY__WORKERS", "7")
+    monkeypatch.setenv("LGSP_DELIVERY__BREAKER_RESET_SECONDS", "2.5")
+    settings = Settings()
+    assert settings.delivery.workers == 7
+    assert settings.delivery.breaker_reset_seconds == 2.5
+    defaults = DeliverySettings()
+    assert settings.delivery.batch_size == defaults.batch_size  # the others keep their defaults
+    assert settings.delivery.max_attempts == defaults.max_attempts
+    section = settings.connectors["dvcqg"]
+    assert section["base_url"] == "https://lgsp.example.gov.vn/dvcqg"
+    config = build_config(SPEC, section, environment="test")
+    assert isinstance(config, DvcqgConfig)
+    assert config.base_url == "https://lgsp.example.gov.vn/dvcqg"
+    assert config.timeout_seconds == 4.5
+
+
+def test_invalid_delivery_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LGSP_DELIVERY__WORKERS", "-1")
+    with pytest.raises(ValidationError, match="workers"):
+        Settings()
+
+
+def test_production_refuses_the_placeholder_data_key() -> None:
+    with pytest.raises(ValidationError, match="LGSP_DATA_KEY is the development placeholder"):
+        Settings(environment="production", signing_key=SecretStr(REAL_KEY))
+
+
+def test_production_refuses_the_placeholder_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LGSP_ENVIRONMENT", "production")
+    monkeypatch.setenv("LGSP_DATA_KEY", REAL_KEY)
+    monkeypatch.setenv("LGSP_SIGNING_KEY", DEV_SIGNING_KEY)
+    with pytest.raises(ValidationError, match="LGSP_SIGNING_KEY is the development placeholder"):
+        Settings()
+
+
+def test_production_accepts_real_keys() -> None:
+    settings = Settings(
+        environment="production", data_key=SecretStr(REAL_KEY), signing_key=SecretStr(OTHER_KEY)
+    )
+    assert settings.environment == "production"
+    # the placeholders are fine anywhere else
+    assert Settings(environment="test").data_key.get_secret_value() == DEV_DATA_KEY
+
+
+def test_a_key_that_is_not_32_bytes_names_its_variable() -> None:
+    short = Settings(data_key=SecretStr(base64.b64encode(b"too short").decode()))
+    with pytest.raises(ConfigurationError, match="LGSP_DATA_KEY"):
+        short.data_key_bytes()
+    garbage = Settings(signing_key=SecretStr("not base64 !!"))
+    with pytest.raises(ConfigurationError, match="LGSP_SIGNING_KEY"):
+        garbage.signing_key_bytes()
+
+
+def test_production_refuses_the_dvcqg_placeholder_password() -> None:
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__PASSWORD"):
+        build_config(SPEC, {}, environment="production")
+    # a real password is accepted; the placeholder is fine in development and test
+    config = build_config(SPEC, {"password": "a-real-one-2024"}, environment="production")
+    assert isinstance(config, DvcqgConfig)
+    assert build_config(SPEC, {}, environment="development") is not None
+    assert build_config(SPEC, {}, environment="test") is not None
+
+
+def test_invalid_connector_config_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS", "-3")
+    settings = Settings()
+    with pytest.raises(ConfigurationError) as caught:
+        build_config(SPEC, settings.connectors["dvcqg"], environment="test")
+    assert str(caught.value).startswith("LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS:")
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__BASE_URL"):
+        build_config(SPEC, {"base_url": "ftp://portal"}, environment="test")
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__COLOUR"):
+        build_config(SPEC, {"colour": "blue"}, environment="test")  # unknown fields too
+
+
+def test_gateway_start_up_fails_loudly_on_a_bad_connector_section() -> None:
+    from gateway.core.runtime import Gateway
+
+    settings = Settings(
+        environment="test",
+        database_url="sqlite+aiosqlite:///:memory:",
+        connectors={"DVCQG": {"timeout_seconds": 0}},
+    )
+    assert "dvcqg" in settings.connectors  # slugs are lower-cased
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS"):
+        Gateway(settings)

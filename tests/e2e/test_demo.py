@@ -1,0 +1,44 @@
+"""`lgsp demo` is the main job: it must pass on the embedded default, and fail loudly when a
+check does not hold."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+import gateway.demo as demo_module
+from gateway.demo import run_demo
+
+
+def _in_thread(**kwargs: object) -> int:
+    # a thread of its own: run_demo starts its own event loop (asyncio.run)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: run_demo(**kwargs)).result()  # type: ignore[arg-type]
+
+
+def test_demo_passes_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _in_thread(dossiers=4, seed=11, keep=tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "DEMO PASSED" in out
+    assert "4/4 dossiers hold exactly the history [2, 4, 5, 4, 9, 10]" in out
+    assert "intact hash chain" in out
+    assert (tmp_path / "lgsp-demo.db").exists()
+
+
+def test_demo_fails_when_the_portal_loses_a_dossier(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the expected life has a stage the case system never sends: the final check must fail
+    life = (*demo_module.LIFE, ("dang_xu_ly", 4, "Bước không bao giờ được gửi"))
+    monkeypatch.setattr(demo_module, "LIFE", demo_module.LIFE)
+    original = demo_module.Demo.verify
+
+    async def verify_with_extra_stage(self, api, sim, dossiers):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(demo_module, "LIFE", life)
+        await original(self, api, sim, dossiers)
+
+    monkeypatch.setattr(demo_module.Demo, "verify", verify_with_extra_stage)
+    assert _in_thread(dossiers=2, seed=3, keep=tmp_path) == 1
+    assert "DEMO FAILED" in capsys.readouterr().out
