@@ -125,33 +125,41 @@ class DvcqgClient:
         async with self._auth_lock:
             self._session = await self._with_read_retries(self._open_session)
 
-    async def dong_bo_ho_so(self, packets: Sequence[wire.HoSoMC]) -> wire.ServiceAnswer:
+    async def dong_bo_ho_so(
+        self, packets: Sequence[wire.HoSoMC], *, updating: bool = False
+    ) -> wire.ServiceAnswer:
         """Create the dossiers on DVCQG, or update them if the portal says they exist.
 
-        Sent first with ``isUpdating`` false; on "3"/"-3" the same data is resent with
-        ``isUpdating`` true. Not retried here (a write): the outbox retries it.
+        Sent first with ``isUpdating`` = ``updating`` (the caller's belief that the portal
+        already holds them); on "3"/"-3" the same data is resent with ``isUpdating`` true, and
+        an update the portal cannot match ("201") is resent as a creation. Not retried here (a
+        write): the outbox retries it.
         """
         request = validate_model(
             wire.DongBoHoSoMCRequest,
             {
                 "session": _NO_SESSION,
                 "madonvi": self._config.madonvi,
-                "isUpdating": False,
+                "isUpdating": updating,
                 "data": [p.model_dump() for p in packets],
             },
             what="DongBoHoSoMC packet",
         )
         answer, rule = await self._call("DongBoHoSoMC", request, wire.ServiceAnswer)
-        if rule.resolution is Resolution.EXISTS:
+        if updating and answer.error_code == "201":
+            log.info("dvcqg.resend_as_create", dossiers=len(request.data))
+            create = request.model_copy(update={"isUpdating": False})
+            answer, rule = await self._call("DongBoHoSoMC", create, wire.ServiceAnswer)
+        if rule.resolution is Resolution.EXISTS and request.isUpdating is False:
             log.info("dvcqg.resend_as_update", dossiers=len(request.data))
             update = request.model_copy(update={"isUpdating": True})
             answer, rule = await self._call("DongBoHoSoMC", update, wire.ServiceAnswer)
-            if rule.resolution is Resolution.EXISTS:
-                # an update cannot collide with an existing record: the portal is confused
-                raise PermanentUpstreamError(
-                    "DVCQG still reports the dossier as existing when sent as an update",
-                    code=answer.error_code,
-                )
+        if rule.resolution is Resolution.EXISTS:
+            # an update cannot collide with an existing record: the portal is confused
+            raise PermanentUpstreamError(
+                "DVCQG still reports the dossier as existing when sent as an update",
+                code=answer.error_code,
+            )
         self._raise_unless_success(rule, answer)
         return answer
 

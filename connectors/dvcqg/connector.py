@@ -14,6 +14,7 @@ A payload that no longer validates cannot succeed on any retry, so it is refused
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -46,6 +47,9 @@ from schemas.dvcqg import MA_HO_SO_PATTERN
 __all__ = ["DvcqgConnector", "UpdateSteps"]
 
 
+_SYNCED_MEMORY = 100_000
+
+
 class UpdateSteps(CapNhatTienDo):
     """The ``update_steps`` outbox payload: the dossier's code plus its steps."""
 
@@ -63,6 +67,9 @@ class DvcqgConnector:
         self.config = config
         self.client = DvcqgClient(config, http)
         self.catalogue = ProcedureCatalogue(self.client, ttl_seconds=config.catalogue_ttl_seconds)
+        # dossiers this process has synchronised: their next sync goes out as an update at
+        # once, instead of a creation the portal answers "exists" (one call instead of two)
+        self._synced: OrderedDict[str, None] = OrderedDict()
 
     async def check(self) -> CheckResult:
         """Authenticate and list the catalogue. Never raises for upstream failures."""
@@ -135,11 +142,19 @@ class DvcqgConnector:
             packet = ho_so_to_wire(ho_so)
         except ValidationError as exc:
             raise _invalid_packet(exc) from None
-        await self.client.dong_bo_ho_so([packet])
+        updating = ho_so.ma_ho_so in self._synced
+        await self.client.dong_bo_ho_so([packet], updating=updating)
+        self._remember(ho_so.ma_ho_so)
         return Delivered(
             detail=f"dossier {ho_so.ma_ho_so} synchronised with DVCQG",
             upstream_ref=ho_so.ma_ho_so,
         )
+
+    def _remember(self, ma_ho_so: str) -> None:
+        self._synced[ma_ho_so] = None
+        self._synced.move_to_end(ma_ho_so)
+        while len(self._synced) > _SYNCED_MEMORY:
+            self._synced.popitem(last=False)
 
     async def _update_steps(self, payload: Mapping[str, Any]) -> Delivered:
         batch = validate_model(UpdateSteps, payload, what="update_steps payload")

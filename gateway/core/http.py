@@ -145,7 +145,7 @@ def build_client(
     timeout: float = 10.0,
 ) -> httpx.AsyncClient:
     inner = transport or httpx.AsyncHTTPTransport(
-        retries=0, limits=httpx.Limits(max_connections=16, max_keepalive_connections=16)
+        retries=0, limits=httpx.Limits(max_connections=8, max_keepalive_connections=8)
     )
     return httpx.AsyncClient(
         transport=RecordingTransport(inner, connector=connector, sink=sink, observe=observe),

@@ -222,6 +222,37 @@ async def test_existing_dossier_is_resent_as_update(
     assert second["data"][0]["MaHoSo"] == MA_HO_SO
 
 
+async def test_a_known_dossier_goes_out_as_an_update_in_one_call(
+    client: DvcqgClient, mock: respx.MockRouter
+) -> None:
+    mock.post(AUTH_URL).mock(return_value=auth_ok())
+    api = mock.post(API_URL).mock(return_value=httpx.Response(200, json=OK))
+
+    await client.dong_bo_ho_so([ho_so_packet()], updating=True)
+
+    assert api.call_count == 1
+    assert body(api.calls[0].request)["isUpdating"] is True
+
+
+async def test_an_update_the_portal_cannot_match_is_resent_as_a_creation(
+    client: DvcqgClient, mock: respx.MockRouter
+) -> None:
+    mock.post(AUTH_URL).mock(return_value=auth_ok())
+    api = mock.post(API_URL).mock(
+        side_effect=[
+            httpx.Response(200, json={"error_code": "201", "message": "Không tìm thấy hồ sơ"}),
+            httpx.Response(200, json=OK),
+        ]
+    )
+
+    answer = await client.dong_bo_ho_so([ho_so_packet()], updating=True)
+
+    assert answer.error_code == "0"
+    first, second = (body(c.request) for c in api.calls)
+    assert (first["isUpdating"], second["isUpdating"]) == (True, False)
+    assert second["data"] == first["data"]
+
+
 async def test_code_500_is_permanent(client: DvcqgClient, mock: respx.MockRouter) -> None:
     mock.post(AUTH_URL).mock(return_value=auth_ok())
     api = mock.post(API_URL).mock(

@@ -3,6 +3,7 @@ plus its failure handling (respx) and the procedure catalogue."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -190,3 +191,23 @@ async def test_catalogue_never_loaded_and_portal_down_is_transient() -> None:
             assert SPEC.on_start is not None
             await SPEC.on_start(connector)
             assert not connector.catalogue.loaded
+
+
+async def test_a_dossier_synced_before_is_updated_in_one_call(
+    connector: DvcqgConnector, sandbox_http: httpx.AsyncClient
+) -> None:
+    calls: list[bool] = []
+
+    async def spy(request: httpx.Request) -> None:
+        sent = json.loads(request.content) if request.url.path.endswith("/api") else {}
+        if sent.get("service") == "DongBoHoSoMC":
+            calls.append(sent["isUpdating"])
+
+    sandbox_http.event_hooks["request"].append(spy)
+    await connector.deliver("sync_dossier", ho_so_json())
+    await connector.deliver("sync_dossier", ho_so_json(trang_thai="dang_xu_ly"))
+    # first a creation; then the connector knows the portal holds it: one update, no "-3"
+    assert calls == [False, True]
+    found = await connector.lookup_dossier(MA_HO_SO)
+    assert found is not None
+    assert found[0].trang_thai is TrangThaiHoSo.dang_xu_ly

@@ -364,7 +364,13 @@ async def live_server() -> AsyncIterator[tuple[str, DvcqgSimulator]]:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_level="critical", lifespan="off", ws="none", http="h11", access_log=False
+        app,
+        log_config=None,  # leave the process's logging set-up alone (other tests rely on it)
+        log_level="critical",
+        lifespan="off",
+        ws="none",
+        http="h11",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

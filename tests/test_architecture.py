@@ -1,0 +1,193 @@
+"""The dependency rule of DESIGN.md, and the promises of the OpenAPI document, as tests.
+
+Imports are read from the source with :mod:`ast` (nothing is imported to check them), so a
+lazy import inside a function counts as much as one at the top of a module.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.api.main import create_app
+from gateway.core.registry import CONNECTOR_PACKAGES, load_specs
+from gateway.core.runtime import Gateway
+from gateway.core.settings import DEV_DATA_KEY, DEV_SIGNING_KEY, DEV_WEBHOOK_SECRET
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line, absolute module name)`` of every import in the file, relative ones resolved.
+
+    ``from a.b import c`` yields both ``a.b`` and ``a.b.c`` (``c`` may be a module).
+    """
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            yield node.lineno, target
+            for alias in node.names:
+                yield node.lineno, f"{target}.{alias.name}"
+
+
+def _sources(folder: str) -> list[Path]:
+    return sorted(p for p in (ROOT / folder).rglob("*.py") if ".venv" not in p.parts)
+
+
+def _within(name: str, *prefixes: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _violations(folder: str, forbidden: Any) -> list[str]:
+    found = []
+    for path in _sources(folder):
+        for line, name in _imports(path):
+            why = forbidden(path, name)
+            if why:
+                found.append(f"{path.relative_to(ROOT)}:{line} imports {name} ({why})")
+    return sorted(set(found))
+
+
+def test_the_sources_are_found() -> None:
+    # a rule over an empty list of files would pass for the wrong reason
+    assert _sources("connectors")
+    assert _sources("schemas")
+    assert _sources("gateway/core")
+    imports = {name for _, name in _imports(ROOT / "connectors/dvcqg/connector.py")}
+    assert "gateway.core.connector" in imports
+
+
+def test_relative_imports_are_resolved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pkg = tmp_path / "connectors" / "alpha"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from .client import Client\n")
+    (pkg / "client.py").write_text("from ..beta import thing\nfrom . import mapping\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    assert {n for _, n in _imports(pkg / "__init__.py")} >= {"connectors.alpha.client"}
+    assert {n for _, n in _imports(pkg / "client.py")} >= {
+        "connectors.beta",
+        "connectors.alpha.mapping",
+    }
+
+
+def test_connectors_depend_only_on_the_core_and_schemas() -> None:
+    """``connectors.*`` import ``gateway.core`` and ``schemas``; never the API, the CLI, the
+    demo or the sandbox server, and never each other."""
+
+    def forbidden(path: Path, name: str) -> str | None:
+        parts = path.relative_to(ROOT).parts
+        own = parts[1] if len(parts) > 2 else None  # connectors/<slug>/...
+        if _within(name, "gateway") and not _within(name, "gateway.core"):
+            return "connectors may use gateway.core only"
+        if _within(name, "connectors") and name != "connectors":
+            other = name.split(".")[1]
+            if other != own:
+                return f"another connector package ({other})"
+        return None
+
+    assert _violations("connectors", forbidden) == []
+
+
+def test_schemas_import_nothing_from_the_gateway_or_connectors() -> None:
+    def forbidden(_path: Path, name: str) -> str | None:
+        if _within(name, "gateway", "connectors"):
+            return "schemas are the platforms' packets and stand alone"
+        return None
+
+    assert _violations("schemas", forbidden) == []
+
+
+def test_the_core_never_imports_the_api_or_the_cli() -> None:
+    def forbidden(_path: Path, name: str) -> str | None:
+        if _within(name, "gateway.api", "gateway.cli", "gateway.demo", "gateway.sandbox"):
+            return "the core is what the API and the CLI are built on"
+        if _within(name, "connectors") and name != "connectors":
+            return "the core reaches connectors through the registry only"
+        return None
+
+    assert _violations("gateway/core", forbidden) == []
+
+
+def test_every_connector_package_is_checked() -> None:
+    # the rules above read connectors/<slug>/; the registry must list exactly those packages
+    on_disk = {
+        f"connectors.{p.name}"
+        for p in (ROOT / "connectors").iterdir()
+        if p.is_dir() and (p / "__init__.py").exists()
+    }
+    assert set(CONNECTOR_PACKAGES) == on_disk
+
+
+# --- the OpenAPI document ---------------------------------------------------------------------
+
+
+async def _openapi(tmp_path: Path) -> dict[str, Any]:
+    gw = Gateway(make_settings(f"sqlite+aiosqlite:///{tmp_path}/openapi.db"))
+    try:
+        document: dict[str, Any] = create_app(gw, run_workers=False, start=False).openapi()
+    finally:
+        await gw.aclose()
+    return document
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    return [
+        (method.upper(), path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in methods
+    ]
+
+
+async def test_operation_ids_are_unique_and_tag_prefixed(tmp_path: Path) -> None:
+    operations = _operations(await _openapi(tmp_path))
+    assert operations
+    ids = [op.get("operationId") for _, _, op in operations]
+    assert all(ids), [f"{m} {p}" for m, p, op in operations if not op.get("operationId")]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for method, path, op in operations:
+        tag = op["tags"][0] if op.get("tags") else "default"
+        assert re.fullmatch(rf"{re.escape(tag)}-[a-z][a-z0-9_-]*", op["operationId"]), (
+            f"{method} {path}: operationId {op['operationId']!r} is not '{tag}-<name>'"
+        )
+
+
+async def test_operation_ids_are_stable(tmp_path: Path) -> None:
+    # generated clients must not churn: two builds give the same ids for the same routes
+    first = {(m, p): op["operationId"] for m, p, op in _operations(await _openapi(tmp_path))}
+    second = {(m, p): op["operationId"] for m, p, op in _operations(await _openapi(tmp_path))}
+    assert first == second
+
+
+async def test_openapi_carries_no_secret(tmp_path: Path) -> None:
+    text = json.dumps(await _openapi(tmp_path), ensure_ascii=False)
+    secrets = {"sandbox-secret", DEV_DATA_KEY, DEV_SIGNING_KEY, DEV_WEBHOOK_SECRET}
+    for spec in load_specs().values():
+        secrets |= set(spec.placeholder_secrets)
+    assert [s for s in secrets if s in text] == []
