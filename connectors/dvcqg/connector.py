@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -111,6 +111,22 @@ class DvcqgConnector:
 
     async def aclose(self) -> None:
         """Nothing to close: the HTTP client is injected and owned by the core."""
+
+    def check_dossier(self, ho_so: HoSo) -> None:
+        """Validation both ways: refuse now a dossier whose DVCQG packet the portal's schema
+        would refuse (raises :class:`InvalidInput` naming the wire field)."""
+        try:
+            ho_so_to_wire(ho_so)
+        except ValidationError as exc:
+            raise _invalid_packet(exc) from None
+
+    def check_steps(self, ma_ho_so: str, steps: Sequence[BuocXuLy]) -> None:
+        """As :meth:`check_dossier`, for processing steps."""
+        try:
+            for step in steps:
+                buoc_to_wire(ma_ho_so, step)
+        except ValidationError as exc:
+            raise _invalid_packet(exc) from None
 
     async def lookup_dossier(self, ma_ho_so: str) -> tuple[HoSo, list[BuocXuLy]] | None:
         """The dossier as DVCQG holds it and its steps; ``None`` when DVCQG does not know it.

@@ -7,17 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from connectors.dvcqg import CapNhatTienDo, DvcqgConnector, HoSo
-from connectors.dvcqg.mapping import buoc_to_wire, ho_so_to_wire
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.intake import accept
 from gateway.core.clients import Principal
-from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.errors import NotFound
 from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
-from gateway.core.validation import field_errors
 from schemas.dvcqg import MA_HO_SO_PATTERN, MA_TTHC_PATTERN
 
 router = APIRouter(prefix="/v1/dvcqg", tags=["dvcqg"])
@@ -45,17 +42,6 @@ def _ordering_key(ma_ho_so: str) -> str:
     return f"{SLUG}:{ma_ho_so}"
 
 
-def _wire_check(build: Any, prefix: str) -> None:
-    """Validation both ways: a packet the portal's schema would refuse is refused now."""
-    try:
-        build()
-    except ValidationError as exc:
-        errors = field_errors(exc, prefix)
-        raise InvalidInput(
-            f"the DVCQG packet would be invalid: {errors[0].loc}: {errors[0].msg}", errors=errors
-        ) from exc
-
-
 @router.post("/dossiers", status_code=202, responses=ACCEPTED, operation_id="dvcqg-sync_dossier")
 async def sync_dossier(
     dossier: HoSo, request: Request, gw: GatewayDep, client: Syncer
@@ -63,7 +49,7 @@ async def sync_dossier(
     """Create or update a dossier on the portal (DongBoHoSoMC), delivered asynchronously."""
     connector = _connector(gw)
     await connector.catalogue.ensure_known(dossier.ma_tthc)
-    _wire_check(lambda: ho_so_to_wire(dossier), "wire")
+    connector.check_dossier(dossier)
     return await accept(
         request,
         gw,
@@ -86,7 +72,7 @@ async def update_steps(
     ma_ho_so: MaHoSo, body: CapNhatTienDo, request: Request, gw: GatewayDep, client: Syncer
 ) -> JSONResponse:
     """Report processing steps (CapNhatTienDoHoSoMC), sent in chunks, after the dossier."""
-    _wire_check(lambda: [buoc_to_wire(ma_ho_so, s) for s in body.steps], "wire")
+    _connector(gw).check_steps(ma_ho_so, body.steps)
     return await accept(
         request,
         gw,
