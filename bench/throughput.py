@@ -243,7 +243,15 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
     with (
         process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / f"{name}-sb.log"),
         process(
-            [*LGSP, "serve", "--port", str(api_port), "--no-workers"],
+            [
+                *LGSP,
+                "serve",
+                "--port",
+                str(api_port),
+                "--no-workers",
+                "--processes",
+                str(args.server_processes),
+            ],
             env,
             workdir / f"{name}-api.log",
         ),
@@ -298,6 +306,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="wrk load duration")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="`lgsp worker` processes")
+    parser.add_argument(
+        "--server-processes", type=int, default=1, help="`lgsp serve --processes N`"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="lgsp-bench-"))
@@ -316,17 +327,19 @@ def main() -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(
-        f"\nLGSP Gateway benchmark: {args.packets} packets, {args.concurrency} concurrent "
-        f"clients, {args.workers} worker process(es), {os.cpu_count()} cores"
+        f"\nLGSP Gateway benchmark: {args.concurrency} concurrent clients for {args.seconds} s, "
+        f"{args.server_processes} API process(es), {args.workers} worker process(es), "
+        f"{os.cpu_count()} cores"
     )
     print(
         f"{'backend':<12}{'accepted/s':>12}{'delivered/s':>13}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'chain entries':>15}{'verified/s':>12}"
+        f"{'chain entries':>15}{'verified/s':>12}{'accepted':>10}{'non-2xx':>9}  load"
     )
     for r in results:
         print(
             f"{r['backend']:<12}{r['accepted_per_s']:>12.0f}{r['delivered_per_s']:>13.0f}"
             f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['entries']:>15}{r['verify_per_s']:>12.0f}"
+            f"{r['accepted']:>10}{r['refused']:>9.0f}  {r['generator']}"
         )
 
 

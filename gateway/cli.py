@@ -68,12 +68,26 @@ def main() -> None:
 @click.option("--sandbox", is_flag=True, help="also start the simulators and use them")
 @click.option("--sandbox-port", default=9000, show_default=True, type=int)
 @click.option("--no-workers", is_flag=True, help="API only; run `lgsp worker` separately")
-def serve(host: str, port: int, sandbox: bool, sandbox_port: int, no_workers: bool) -> None:
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="server processes sharing the port (use PostgreSQL and Redis beyond one)",
+)
+def serve(
+    host: str, port: int, sandbox: bool, sandbox_port: int, no_workers: bool, processes: int
+) -> None:
     """Run the API (and, by default, the delivery workers)."""
     from gateway.api.main import create_app
     from gateway.sandbox import create_sandbox_app
 
     settings = _settings()
+    if processes > 1:
+        if sandbox:
+            raise click.UsageError("--processes > 1: run `lgsp sandbox` as its own command")
+        _serve_processes(settings, host, port, processes, run_workers=not no_workers)
+        return
 
     async def run() -> None:
         servers = []
@@ -89,6 +103,37 @@ def serve(host: str, port: int, sandbox: bool, sandbox_port: int, no_workers: bo
             await gw.aclose()
 
     asyncio.run(run())
+
+
+def _serve_processes(
+    settings: Settings, host: str, port: int, processes: int, *, run_workers: bool
+) -> None:
+    """Several uvicorn processes on one port, each its own API and delivery workers."""
+    import os
+
+    from gateway.api.asgi import RUN_WORKERS_ENV
+    from gateway.core import migrate
+
+    async def upgrade_once() -> None:
+        gw = Gateway(settings)
+        try:
+            await migrate.upgrade(gw.db.engine)
+        finally:
+            await gw.aclose()
+
+    if settings.auto_migrate:
+        asyncio.run(upgrade_once())  # here, not in N processes at once
+    os.environ["LGSP_AUTO_MIGRATE"] = "false"
+    os.environ[RUN_WORKERS_ENV] = "true" if run_workers else "false"
+    uvicorn.run(
+        "gateway.api.asgi:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:

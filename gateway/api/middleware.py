@@ -13,8 +13,10 @@ import uuid
 from typing import Any
 
 import structlog
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.api.errors import record_refusal
 from gateway.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -51,11 +53,11 @@ class GatewayMiddleware:
         try:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-                await self._too_large(send_wrapper, request_id)
+                await self._too_large(scope, send_wrapper, request_id)
                 return
             body = await self._read_body(receive)
             if body is None:
-                await self._too_large(send_wrapper, request_id)
+                await self._too_large(scope, send_wrapper, request_id)
                 return
             state["raw_body"] = body
             await self.app(scope, _replay(body, receive), send_wrapper)
@@ -83,7 +85,7 @@ class GatewayMiddleware:
                 break
         return b"".join(chunks)
 
-    async def _too_large(self, send: Send, request_id: str) -> None:
+    async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
         body: dict[str, Any] = {
             "type": "urn:lgsp:problem:payload-too-large",
             "title": "Payload too large",
@@ -103,6 +105,8 @@ class GatewayMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": raw})
+        # recorded like every refusal (without the body, which was not read)
+        await record_refusal(Request(scope), 413, "payload-too-large", body["detail"])
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from gateway.api.main import create_app
-from gateway.core.db import Base, ExchangeEntry
+from gateway.core.db import Base, ExchangeEntry, OutboxItem
 from gateway.core.runtime import Gateway
 from gateway.core.state import MemoryStateStore
 from tests.conftest import bearer, make_settings
@@ -170,6 +170,15 @@ async def test_body_over_the_limit_413(database_url: str, sandbox_app: Any, simu
             URL, content=chunks(), headers={**headers, "Content-Type": "application/json"}
         )
         assert_problem(r, 413, "payload-too-large")
+        # both refusals are in the exchange log, and nothing was accepted
+        async with gw.db.sessions() as session:
+            refusals = (
+                await session.scalars(
+                    select(ExchangeEntry.outcome).where(ExchangeEntry.kind == "refusal")
+                )
+            ).all()
+            assert refusals.count("payload-too-large") == 2
+            assert await session.scalar(select(func.count()).select_from(OutboxItem)) == 0
         # a body within the limit still goes through
         ok = await client.post(URL, json=dossier(2), headers=headers)
         assert ok.status_code == 202, ok.text
