@@ -143,10 +143,14 @@ def build_client(
     transport: httpx.AsyncBaseTransport | None = None,
     observe: LatencyObserver | None = None,
     timeout: float = 10.0,
+    max_connections: int = 16,
 ) -> httpx.AsyncClient:
-    inner = transport or httpx.AsyncHTTPTransport(
-        retries=0, limits=httpx.Limits(max_connections=8, max_keepalive_connections=8)
+    # as many connections as deliveries in flight: requests queued inside httpcore's pool
+    # cost CPU on every state change of every connection
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
     )
+    inner = transport or httpx.AsyncHTTPTransport(retries=0, limits=limits)
     return httpx.AsyncClient(
         transport=RecordingTransport(inner, connector=connector, sink=sink, observe=observe),
         timeout=httpx.Timeout(timeout),

@@ -73,6 +73,7 @@ class Gateway:
                 transport=(transports or {}).get(slug),
                 observe=observe_upstream,
                 timeout=timeout,
+                max_connections=max(4, d.workers * d.batch_size),
             )
             self._http.append(http)
             self.connectors[slug] = spec.factory(config, http)

@@ -23,7 +23,8 @@ def test_demo_passes_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "DEMO PASSED" in out
     assert "4/4 dossiers hold exactly the history [2, 4, 5, 4, 9, 10]" in out
-    assert "intact hash chain" in out
+    assert "chain intact" in out
+    assert "lgsp audit verify: the exchange log's hash chain is intact and fully sealed" in out
     assert (tmp_path / "lgsp-demo.db").exists()
 
 
