@@ -39,10 +39,11 @@ from gateway.core.errors import (
     InvalidInput,
     InvalidUpstreamAnswer,
     PermanentUpstreamError,
+    TransientUpstreamError,
     UpstreamError,
 )
 from gateway.core.validation import field_errors, validate_model
-from schemas.dvcqg import MA_HO_SO_PATTERN
+from schemas.dvcqg import MA_HO_SO_PATTERN, HoSoMC
 
 __all__ = ["DvcqgConnector", "UpdateSteps"]
 
@@ -62,6 +63,8 @@ class DvcqgConnector:
     slug: ClassVar[str] = "dvcqg"
     operations: ClassVar[frozenset[str]] = frozenset({"sync_dossier", "update_steps"})
     error_table: ClassVar[Mapping[str, ErrorRule]] = ERROR_TABLE
+    #: DongBoHoSoMC takes a list; the simulator accepts up to 50, real adapters vary
+    batch_operations: ClassVar[Mapping[str, int]] = {"sync_dossier": 10}
 
     def __init__(self, config: DvcqgConfig, http: httpx.AsyncClient) -> None:
         self.config = config
@@ -103,11 +106,7 @@ class DvcqgConnector:
                         code="unknown-operation",
                     )
         except InvalidInput as exc:
-            raise PermanentUpstreamError(
-                f"payload refused before sending: {exc.detail}",
-                code="invalid-payload",
-                errors=exc.errors,
-            ) from exc
+            raise _refused_before_sending(exc) from exc
 
     async def aclose(self) -> None:
         """Nothing to close: the HTTP client is injected and owned by the core."""
@@ -152,19 +151,72 @@ class DvcqgConnector:
         except ValueError as exc:
             raise _invalid_answer("LayThuTuc", exc) from None
 
-    async def _sync_dossier(self, payload: Mapping[str, Any]) -> Delivered:
+    async def deliver_batch(
+        self, operation: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> Sequence[Delivered | UpstreamError]:
+        """Several dossiers in one ``DongBoHoSoMC`` call (its ``data`` is a list).
+
+        A payload that fails validation is refused alone; if the portal refuses the whole
+        call (it does not say which packet it disliked), each dossier is sent again on its
+        own so that only the bad one fails. A transient failure raises for the whole batch.
+        """
+        if operation not in self.batch_operations:
+            return [await self._deliver_one(operation, p) for p in payloads]
+        outcomes: list[Delivered | UpstreamError | None] = [None] * len(payloads)
+        ready: list[tuple[int, HoSo, HoSoMC]] = []
+        for index, payload in enumerate(payloads):
+            try:
+                ho_so, packet = self._prepare_dossier(payload)
+            except InvalidInput as exc:
+                outcomes[index] = _refused_before_sending(exc)
+            else:
+                ready.append((index, ho_so, packet))
+        if ready:
+            updating = all(h.ma_ho_so in self._synced for _, h, _ in ready)
+            try:
+                await self.client.dong_bo_ho_so([p for _, _, p in ready], updating=updating)
+            except PermanentUpstreamError:
+                for index, ho_so, packet in ready:
+                    outcomes[index] = await self._sync_alone(ho_so, packet)
+            else:
+                for index, ho_so, _ in ready:
+                    self._remember(ho_so.ma_ho_so)
+                    outcomes[index] = _synced(ho_so)
+        return [o for o in outcomes if o is not None]
+
+    async def _deliver_one(
+        self, operation: str, payload: Mapping[str, Any]
+    ) -> Delivered | UpstreamError:
+        try:
+            return await self.deliver(operation, payload)
+        except TransientUpstreamError:
+            raise
+        except UpstreamError as exc:
+            return exc
+
+    async def _sync_alone(self, ho_so: HoSo, packet: HoSoMC) -> Delivered | UpstreamError:
+        try:
+            await self.client.dong_bo_ho_so([packet], updating=ho_so.ma_ho_so in self._synced)
+        except TransientUpstreamError:
+            raise
+        except UpstreamError as exc:
+            return exc
+        self._remember(ho_so.ma_ho_so)
+        return _synced(ho_so)
+
+    def _prepare_dossier(self, payload: Mapping[str, Any]) -> tuple[HoSo, HoSoMC]:
         ho_so = validate_model(HoSo, payload, what="sync_dossier payload")
         try:
-            packet = ho_so_to_wire(ho_so)
+            return ho_so, ho_so_to_wire(ho_so)
         except ValidationError as exc:
             raise _invalid_packet(exc) from None
+
+    async def _sync_dossier(self, payload: Mapping[str, Any]) -> Delivered:
+        ho_so, packet = self._prepare_dossier(payload)
         updating = ho_so.ma_ho_so in self._synced
         await self.client.dong_bo_ho_so([packet], updating=updating)
         self._remember(ho_so.ma_ho_so)
-        return Delivered(
-            detail=f"dossier {ho_so.ma_ho_so} synchronised with DVCQG",
-            upstream_ref=ho_so.ma_ho_so,
-        )
+        return _synced(ho_so)
 
     def _remember(self, ma_ho_so: str) -> None:
         self._synced[ma_ho_so] = None
@@ -184,6 +236,18 @@ class DvcqgConnector:
             upstream_ref=batch.ma_ho_so,
             extra={"steps": len(batch.steps), "chunks": chunks},
         )
+
+
+def _synced(ho_so: HoSo) -> Delivered:
+    return Delivered(
+        detail=f"dossier {ho_so.ma_ho_so} synchronised with DVCQG", upstream_ref=ho_so.ma_ho_so
+    )
+
+
+def _refused_before_sending(exc: InvalidInput) -> PermanentUpstreamError:
+    return PermanentUpstreamError(
+        f"payload refused before sending: {exc.detail}", code="invalid-payload", errors=exc.errors
+    )
 
 
 def _invalid_packet(exc: ValidationError) -> InvalidInput:

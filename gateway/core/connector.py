@@ -14,7 +14,7 @@ Operations that change state on a platform are delivered through the outbox: the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -105,6 +105,23 @@ class Connector(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BatchDelivery(Protocol):
+    """Optional: a connector whose platform takes several records in one call.
+
+    The core then hands it up to ``batch_operations[operation]`` items at once, each the head
+    of its own ordering key (so per-key order is kept). The answer holds one outcome per
+    payload, in order: :class:`Delivered`, or the :class:`UpstreamError` of that payload alone.
+    Raising instead means the whole batch failed alike (e.g. the platform is unreachable).
+    """
+
+    batch_operations: ClassVar[Mapping[str, int]]
+
+    async def deliver_batch(
+        self, operation: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> Sequence[Delivered | UpstreamError]: ...
 
 
 #: builds the connector: (validated config, http client with the exchange-log recorder)

@@ -131,6 +131,18 @@ class ExchangeEntry(Base):
     )
 
 
+class AttemptLink(Base):
+    """An attempt that carried several exchanges at once (a batch), linked to each of them.
+
+    Derived data: the same ids are in the attempt's hashed ``detail``; this table only lets
+    ``GET /v1/exchanges/{id}`` find the attempt."""
+
+    __tablename__ = "attempt_links"
+
+    entry_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    exchange_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
 class Checkpoint(Base):
     """A signed statement of the chain head: entries 1..seq hash to ``head_hash``."""
 

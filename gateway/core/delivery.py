@@ -20,6 +20,7 @@ import structlog
 
 from gateway.core import outbox
 from gateway.core.audit import seal_pending
+from gateway.core.connector import BatchDelivery, Delivered
 from gateway.core.db import OutboxItem, utcnow
 from gateway.core.errors import GatewayError, TransientUpstreamError
 from gateway.core.http import AttemptContext, attempt_context
@@ -57,16 +58,46 @@ class DeliveryService:
             skip_connectors=await self._open_circuits(),
         )
         if items:
-            await asyncio.gather(*(self.deliver(i, f"{self.owner}/{worker}") for i in items))
+            owner = f"{self.owner}/{worker}"
+            await asyncio.gather(*(self._deliver(group, owner) for group in self._groups(items)))
         return len(items)
 
+    def _groups(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """Items that may travel together (same connector and batchable operation), in
+        chunks the connector accepts; every other item alone. Each item is the head of its
+        own ordering key, so batching never reorders a key."""
+        out: list[list[OutboxItem]] = []
+        open_groups: dict[tuple[str, str], list[OutboxItem]] = {}
+        for item in items:
+            connector = self.gw.connectors.get(item.connector)
+            limit = 1
+            if isinstance(connector, BatchDelivery):
+                limit = connector.batch_operations.get(item.operation, 1)
+            if limit <= 1:
+                out.append([item])
+                continue
+            group = open_groups.setdefault((item.connector, item.operation), [])
+            group.append(item)
+            if len(group) >= limit:
+                out.append(group)
+                del open_groups[(item.connector, item.operation)]
+        out.extend(open_groups.values())
+        return out
+
     async def deliver(self, item: OutboxItem, owner: str) -> None:
+        """Deliver one leased item and settle it."""
+        await self._deliver([item], owner)
+
+    async def _deliver(self, items: list[OutboxItem], owner: str) -> None:
         db = self.gw.db
-        slug = item.connector
+        first = items[0]
+        slug = first.connector
         connector = self.gw.connectors.get(slug)
         if connector is None:
-            await outbox.mark_dead(db, item, owner, reason=f"no connector {slug!r} is registered")
-            DELIVERIES.labels(slug, "dead").inc()
+            for item in items:
+                reason = f"no connector {slug!r} is registered"
+                await outbox.mark_dead(db, item, owner, reason=reason)
+                DELIVERIES.labels(slug, "dead").inc()
             return
         breaker = self.gw.breakers[slug]
         if not await breaker.allow():
@@ -74,33 +105,68 @@ class DeliveryService:
             when = utcnow() + timedelta(seconds=1.0)
             if at is not None:
                 when = max(when, utcnow() + timedelta(seconds=max(0.0, at - _now_epoch())))
-            await outbox.mark_retry(db, item, owner, at=when, error="circuit open", count=False)
-            DELIVERIES.labels(slug, "held").inc()
+            for item in items:
+                await outbox.mark_retry(db, item, owner, at=when, error="circuit open", count=False)
+                DELIVERIES.labels(slug, "held").inc()
             return
+        batch = len(items) > 1
         ctx = AttemptContext(
-            operation=item.operation, parent_id=item.exchange_id, ma_ho_so=item.ma_ho_so
+            operation=first.operation,
+            parent_id=first.exchange_id,
+            ma_ho_so=None if batch else first.ma_ho_so,
+            related=tuple(i.exchange_id for i in items) if batch else (),
         )
+        outcomes: list[Delivered | BaseException]
         try:
-            payload = outbox.decode_payload(self.gw.cipher, item)
+            payloads = [outbox.decode_payload(self.gw.cipher, i) for i in items]
             with attempt_context(ctx):
-                result = await connector.deliver(item.operation, payload)
-        except TransientUpstreamError as exc:
+                if batch:
+                    assert isinstance(connector, BatchDelivery)
+                    outcomes = list(await connector.deliver_batch(first.operation, payloads))
+                    if len(outcomes) != len(items):
+                        raise RuntimeError(
+                            f"{slug} answered {len(outcomes)} outcomes for {len(items)} payloads"
+                        )
+                else:
+                    outcomes = [await connector.deliver(first.operation, payloads[0])]
+        except Exception as exc:  # the whole call failed alike
+            if not isinstance(exc, GatewayError):
+                log.exception("delivery_internal_error", exchange_id=first.exchange_id)
+            outcomes = [exc] * len(items)
+        if all(isinstance(o, TransientUpstreamError) for o in outcomes):
             await breaker.record_failure()
-            await self._retry_or_bury(item, owner, str(exc), exc.retry_after)
-        except GatewayError as exc:
-            # the platform answered and refused: it is up, the packet is the problem
+        elif any(isinstance(o, Delivered | GatewayError) for o in outcomes):
+            # the platform answered (accepted or refused): it is up
             await breaker.record_success()
-            await outbox.mark_dead(db, item, owner, reason=f"{type(exc).__name__}: {exc}")
+        delivered = [i for i, o in zip(items, outcomes, strict=True) if isinstance(o, Delivered)]
+        if delivered:
+            settled = await outbox.mark_delivered_many(db, delivered, owner)
+            DELIVERIES.labels(slug, "delivered").inc(settled)
+            for i in delivered:
+                log.debug("delivered", exchange_id=i.exchange_id, operation=i.operation)
+        await asyncio.gather(
+            *(
+                self._settle(i, owner, o)
+                for i, o in zip(items, outcomes, strict=True)
+                if not isinstance(o, Delivered)
+            )
+        )
+
+    async def _settle(self, item: OutboxItem, owner: str, outcome: BaseException) -> None:
+        """Settle an item whose delivery failed: retry later, or dead-letter."""
+        db = self.gw.db
+        slug = item.connector
+        if isinstance(outcome, TransientUpstreamError):
+            await self._retry_or_bury(item, owner, str(outcome), outcome.retry_after)
+        elif isinstance(outcome, GatewayError):
+            # the platform answered and refused: the packet is the problem, not the platform
+            reason = f"{type(outcome).__name__}: {outcome}"
+            await outbox.mark_dead(db, item, owner, reason=reason)
             DELIVERIES.labels(slug, "dead").inc()
-            log.warning("delivery_dead", exchange_id=item.exchange_id, reason=str(exc))
-        except Exception as exc:
-            log.exception("delivery_internal_error", exchange_id=item.exchange_id)
-            await self._retry_or_bury(item, owner, f"internal error: {type(exc).__name__}", None)
+            log.warning("delivery_dead", exchange_id=item.exchange_id, reason=str(outcome))
         else:
-            await breaker.record_success()
-            if await outbox.mark_delivered(db, item, owner):
-                DELIVERIES.labels(slug, "delivered").inc()
-            log.debug("delivered", exchange_id=item.exchange_id, detail=result.detail)
+            error = f"internal error: {type(outcome).__name__}"
+            await self._retry_or_bury(item, owner, error, None)
 
     async def _retry_or_bury(
         self, item: OutboxItem, owner: str, error: str, retry_after: float | None

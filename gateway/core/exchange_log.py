@@ -48,6 +48,8 @@ class Crossing:
     request: bytes | None = None
     response: bytes | None = None
     detail: str | None = None
+    #: other exchanges this crossing served (a batch call); stored as links, listed in detail
+    related: tuple[str, ...] = ()
 
 
 class ExchangeLog:
@@ -79,7 +81,7 @@ class ExchangeLog:
             request_body=self._seal(c.request, c.entry_id, "request"),
             response_body=self._seal(c.response, c.entry_id, "response"),
             key_id=self.cipher.key_id if (c.request or c.response) else None,
-            detail=mask_text(c.detail)[:4000] if c.detail else None,
+            detail=mask_text(c.detail)[:8000] if c.detail else None,
         )
 
     def _seal(self, body: bytes | None, entry_id: str, which: str) -> bytes | None:

@@ -34,6 +34,8 @@ class AttemptContext:
     client: str | None = None
     officer_id: str | None = None
     purpose: str | None = None
+    #: the other exchanges travelling in the same call (a batch), linked to its attempts
+    related: tuple[str, ...] = ()
 
 
 _current: ContextVar[AttemptContext | None] = ContextVar("lgsp_attempt", default=None)
@@ -123,7 +125,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             status_code=status,
             request=body[:MAX_RECORDED_BODY],
             response=content[:MAX_RECORDED_BODY] if content is not None else None,
-            detail=f"{request.method} {request.url.copy_with(query=None)}",
+            detail=f"{request.method} {request.url.copy_with(query=None)}"
+            + (f"; batch with {', '.join(ctx.related)}" if ctx.related else ""),
+            related=ctx.related,
         )
         try:
             await self._sink(crossing)

@@ -146,6 +146,36 @@ async def mark_delivered(db: Database, item: OutboxItem, owner: str) -> bool:
     return await _finish(db, item, owner, status="delivered", delivered_at=now, last_error=None)
 
 
+async def mark_delivered_many(db: Database, items: Sequence[OutboxItem], owner: str) -> int:
+    """Settle several delivered items in one statement; returns how many were still ours."""
+    if not items:
+        return 0
+    now = utcnow()
+    stmt = (
+        update(OutboxItem)
+        .where(
+            OutboxItem.id.in_([i.id for i in items]),
+            OutboxItem.status == "delivering",
+            OutboxItem.lease_owner == owner,
+        )
+        .values(
+            status="delivered",
+            delivered_at=now,
+            updated_at=now,
+            last_error=None,
+            lease_owner=None,
+            lease_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+    async def settle(session: AsyncSession) -> int:
+        result = await session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    return await db.grouped(settle)
+
+
 async def mark_retry(
     db: Database, item: OutboxItem, owner: str, *, at: datetime, error: str, count: bool = True
 ) -> bool:

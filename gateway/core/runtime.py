@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.core import migrate
 from gateway.core.connector import Connector, ConnectorSpec
 from gateway.core.crypto import BodyCipher, CheckpointSigner
-from gateway.core.db import Database
+from gateway.core.db import AttemptLink, Database
 from gateway.core.errors import NotFound
 from gateway.core.exchange_log import Crossing, ExchangeLog
 from gateway.core.http import build_client
@@ -101,9 +101,15 @@ class Gateway:
     async def record(self, crossing: Crossing) -> None:
         """Append one exchange-log entry (durably committed when this returns)."""
         entry = self.log.build(crossing)
+        links = [
+            AttemptLink(entry_id=entry.entry_id, exchange_id=x)
+            for x in crossing.related
+            if x != crossing.parent_id
+        ]
 
         async def add(session: AsyncSession) -> None:
             session.add(entry)
+            session.add_all(links)
 
         await self.db.grouped(add)
 

@@ -34,7 +34,7 @@ class DeliverySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     workers: int = Field(2, ge=0, le=64, description="delivery tasks per process (0: none)")
-    batch_size: int = Field(8, ge=1, le=1000)
+    batch_size: int = Field(20, ge=1, le=1000)
     poll_interval_seconds: float = Field(0.2, gt=0)
     lease_seconds: float = Field(60.0, gt=0, description="a claim older than this is re-taken")
     max_attempts: int = Field(12, ge=1)

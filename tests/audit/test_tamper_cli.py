@@ -58,9 +58,9 @@ class SealedLog:
 async def sealed(gateway: Gateway, api: httpx.AsyncClient) -> SealedLog:
     """At least 30 sealed entries in two sealing rounds (two signed checkpoints)."""
     service = DeliveryService(gateway)
-    await build_log(gateway, api, dossiers=4)
+    await build_log(gateway, api, dossiers=5)
     await service.seal_once()
-    await build_log(gateway, api, dossiers=4, first=5, refusal=False)
+    await build_log(gateway, api, dossiers=5, first=6, refusal=False)
     await service.seal_once()
     async with gateway.db.sessions() as session:
         rows = (await session.execute(select(ExchangeEntry.seq, ExchangeEntry.entry_id))).all()

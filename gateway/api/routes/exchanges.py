@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from gateway.api.deps import CurrentClient, GatewayDep
 from gateway.core import outbox
-from gateway.core.db import ExchangeEntry
+from gateway.core.db import AttemptLink, ExchangeEntry
 from gateway.core.errors import NotFound
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
@@ -25,10 +25,17 @@ async def get_exchange(exchange_id: str, gw: GatewayDep, client: CurrentClient) 
         # "not yours" and "absent", so ids cannot be probed.
         if root is None or (root.client != client.name and not client.has("exchanges:read")):
             raise NotFound(f"no exchange {exchange_id}")
+        # its own attempts, and the batch calls it travelled in
+        linked = select(AttemptLink.entry_id).where(AttemptLink.exchange_id == exchange_id)
         attempts = (
             await session.scalars(
                 select(ExchangeEntry)
-                .where(ExchangeEntry.parent_id == exchange_id)
+                .where(
+                    or_(
+                        ExchangeEntry.parent_id == exchange_id,
+                        ExchangeEntry.entry_id.in_(linked),
+                    )
+                )
                 .order_by(ExchangeEntry.id)
             )
         ).all()
