@@ -178,11 +178,16 @@ request = function()
 "trang_thai":"da_tiep_nhan","don_vi_xu_ly":"UBND xã Tân Lập","ghi_chu":"bench %d"}]], n, n, counter)
   return wrk.format(nil, "/v1/dvcqg/dossiers", nil, body)
 end
+-- paced runs: each client waits THINK ms (0-2x, uniform) before its next request
+local think = tonumber(os.getenv("LGSP_BENCH_THINK_MS") or "0")
+if think > 0 then
+  delay = function() return math.random(0, 2 * think) end
+end
 """
 
 
 def wrk_load(
-    base: str, key: str, seconds: int, concurrency: int, workdir: Path
+    base: str, key: str, seconds: int, concurrency: int, workdir: Path, think_ms: int = 0
 ) -> dict[str, float]:
     """Drive the accepting call with wrk (C, so the load generator does not eat the CPU the
     gateway needs); returns requests/s, p50 and p99 in ms, and the count of non-2xx."""
@@ -190,7 +195,7 @@ def wrk_load(
     script.write_text(WRK_SCRIPT, encoding="utf-8")
     out = subprocess.run(
         ["wrk", "-t2", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), base],
-        env={**os.environ, "LGSP_BENCH_KEY": key},
+        env={**os.environ, "LGSP_BENCH_KEY": key, "LGSP_BENCH_THINK_MS": str(think_ms)},
         check=True,
         capture_output=True,
         text=True,
@@ -261,6 +266,8 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
         # warm up connections and the catalogue cache
         asyncio.run(accept_load(base, key, 50, 10))
         if shutil.which("wrk"):
+            if args.think_ms:
+                paced = wrk_load(base, key, args.seconds, args.concurrency, workdir, args.think_ms)
             load = wrk_load(base, key, args.seconds, args.concurrency, workdir)
             generator = "wrk"
         else:  # slower Python load generator: it competes with the gateway for the CPU
@@ -274,6 +281,8 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
                 "socket_errors": 0.0,
             }
             generator = "httpx"
+        if not (shutil.which("wrk") and args.think_ms):
+            paced = None
         accepted_total = asyncio.run(count_outbox(url))
         workers = [
             process([*LGSP, "worker"], env, workdir / f"{name}-worker{i}.log")
@@ -297,6 +306,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
         "p99_ms": load["p99"],
         "entries": entries,
         "verify_per_s": entries / verify_seconds,
+        "paced": paced,
     }
 
 
@@ -304,6 +314,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=3000, help="without wrk only")
     parser.add_argument("--seconds", type=int, default=10, help="wrk load duration")
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        default=100,
+        help="also a paced run: each client waits about this long between requests (0: off)",
+    )
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="`lgsp worker` processes")
     parser.add_argument(
@@ -341,6 +357,14 @@ def main() -> None:
             f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['entries']:>15}{r['verify_per_s']:>12.0f}"
             f"{r['accepted']:>10}{r['refused']:>9.0f}  {r['generator']}"
         )
+    for r in results:
+        if r["paced"]:
+            p = r["paced"]
+            print(
+                f"{r['backend']:<12} paced ({args.concurrency} clients, ~{args.think_ms} ms "
+                f"think time): {p['rate']:.0f} requests/s, p50 {p['p50']:.1f} ms, "
+                f"p99 {p['p99']:.1f} ms, {p['non2xx']:.0f} non-2xx"
+            )
 
 
 if __name__ == "__main__":

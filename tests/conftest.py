@@ -8,6 +8,8 @@ session gets its own database; each test gets emptied tables and its own Redis k
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import socket
 import uuid
@@ -18,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -64,12 +67,12 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+@contextlib.contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database (its URL), dropped afterwards."""
     if not PG_UP:
         pytest.skip("PostgreSQL not reachable")
-    name = f"lgsp_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = f"postgresql+asyncpg://postgres@{PG_HOST}:5432/postgres"
 
     async def run(sql: str) -> None:
@@ -84,8 +87,29 @@ def pg_database_url() -> Iterator[str]:
             pool.submit(asyncio.run, run(sql)).result()
 
     in_thread(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}"
-    in_thread(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}"
+    finally:
+        in_thread(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+    with fresh_pg_database("lgsp_test") as url:
+        yield url
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """For tests that run the CLI, which configures process-wide logging: undo it after."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    config = structlog.get_config()
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    structlog.configure(**config)
 
 
 @pytest.fixture(params=BACKENDS)

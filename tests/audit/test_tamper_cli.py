@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
@@ -30,17 +27,7 @@ from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.audit import build_log
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures process-wide logging onto the runner's stderr; undo it after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    config = structlog.get_config()
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.configure(**config)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @dataclass

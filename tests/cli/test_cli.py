@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 import socket
 import sqlite3
 import threading
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import structlog
 import uvicorn
 from click.testing import CliRunner, Result
 
@@ -36,16 +34,7 @@ from tests.factories import dossier, ma_ho_so
 T = TypeVar("T")
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The CLI configures process-wide logging onto the runner's stderr; undo it after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    config = structlog.get_config()
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.configure(**config)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 @pytest.fixture

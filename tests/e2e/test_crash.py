@@ -16,21 +16,16 @@ still verify.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.conftest import PG_HOST, PG_UP, REDIS_UP, REDIS_URL
+from tests.conftest import REDIS_UP, REDIS_URL, fresh_pg_database
 from tests.e2e import procs
 from tests.factories import LIFE, LIFE_CODES, dossier, ma_ho_so
 
@@ -219,27 +214,8 @@ async def test_sigkill_mid_delivery_loses_and_repeats_nothing_sqlite(tmp_path: P
 @pytest.fixture
 def crash_pg_url() -> Iterator[str]:
     """A database of its own: the session one may hold other tests' undelivered items."""
-    if not PG_UP:
-        pytest.skip("PostgreSQL not reachable")
-    name = f"lgsp_crash_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = f"postgresql+asyncpg://postgres@{PG_HOST}:5432/postgres"
-
-    async def run(sql: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    def in_thread(sql: str) -> None:
-        # a loop of its own, away from the one pytest-asyncio runs
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, run(sql)).result()
-
-    in_thread(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+asyncpg://postgres@{PG_HOST}:5432/{name}"
-    finally:
-        in_thread(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_pg_database("lgsp_crash") as url:
+        yield url
 
 
 async def test_sigkill_mid_delivery_loses_and_repeats_nothing_postgresql(
