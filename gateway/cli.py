@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import signal
 import sys
@@ -154,6 +155,8 @@ def worker(sandbox_base: str | None) -> None:
         await gw.start()
         service = DeliveryService(gw)
         service.start()
+        gc.collect()
+        gc.freeze()  # long-lived start-up objects: out of the collector's scans
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
