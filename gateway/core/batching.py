@@ -56,14 +56,25 @@ class GroupCommitter:
         return result
 
     async def _writer(self, queue: asyncio.Queue[_Unit]) -> None:
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(queue.get_nowait())
-                except asyncio.QueueEmpty:
-                    break
-            await self._commit(batch)
+        batch: list[_Unit] = []
+        try:
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < self._max_batch:
+                    try:
+                        batch.append(queue.get_nowait())
+                    except asyncio.QueueEmpty:
+                        break
+                await self._commit(batch)
+                batch = []
+        finally:
+            # stopped (shutdown): nobody may wait forever for an answer that will not come;
+            # what was not committed is reported as not accepted
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            for unit in batch:
+                if not unit.done.done():
+                    unit.done.set_exception(RuntimeError("the gateway is shutting down"))
 
     async def _commit(self, batch: list[_Unit]) -> None:
         results: list[Any] = []

@@ -83,3 +83,31 @@ async def test_connector_batch_outcomes_are_per_payload(gateway: Gateway, simula
     ]
     assert outcomes[1].errors[0].loc == "ma_ho_so"
     assert simulator.stats.by_service["DongBoHoSoMC"] == 1
+
+
+async def test_group_commit_answers_every_waiter_when_stopped(gateway: Gateway) -> None:
+    import asyncio
+
+    from gateway.core.batching import GroupCommitter
+
+    committer = GroupCommitter(gateway.db)
+    started = asyncio.Event()
+
+    async def slow(session: Any) -> int:
+        started.set()
+        await asyncio.sleep(30)
+        return 1
+
+    async def quick(session: Any) -> int:
+        return 2
+
+    first = asyncio.create_task(committer.run(slow))
+    await started.wait()
+    second = asyncio.create_task(committer.run(quick))  # queued behind the slow batch
+    await asyncio.sleep(0)
+    await committer.aclose()
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results), results
+    # and a new unit after the stop is served by a fresh writer
+    assert await committer.run(quick) == 2
+    await committer.aclose()
