@@ -32,15 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway.core.audit import seal_pending, verify_database  # noqa: E402
-from gateway.core.crypto import CheckpointSigner  # noqa: E402
-from gateway.core.db import Database  # noqa: E402
+from gateway.core.crypto import BodyCipher, CheckpointSigner  # noqa: E402
+from gateway.core.db import Database, ExchangeEntry  # noqa: E402
+from gateway.core.exchange_log import Crossing, ExchangeLog  # noqa: E402
 from gateway.core.settings import Settings  # noqa: E402
 from tests.factories import dossier  # noqa: E402
 
@@ -143,9 +144,39 @@ async def drained(base: str, key: str, deadline: float) -> None:
     raise RuntimeError("delivery did not drain in time")
 
 
-async def verify_speed(url: str, settings: Settings) -> tuple[int, float]:
+async def top_up(db: Database, settings: Settings, entries: int) -> None:
+    """Add synthetic attempt entries (bodies encrypted like real ones) until the log holds
+    ``entries``, so verification is measured on a chain of realistic length."""
+    log = ExchangeLog(BodyCipher(settings.data_key_id, settings.data_key_bytes()))
+    async with db.sessions() as session:
+        have = int(await session.scalar(text("SELECT count(*) FROM exchange_entries")) or 0)
+    columns = [c.name for c in ExchangeEntry.__table__.columns if c.name != "id"]
+    request = b'{"service":"DongBoHoSoMC","data":[' + b"x" * 1500 + b"]}"
+    while have < entries:
+        rows = []
+        for _ in range(min(10_000, entries - have)):
+            entry = log.build(
+                Crossing(
+                    kind="attempt",
+                    operation="sync_dossier:DongBoHoSoMC",
+                    outcome="answered",
+                    connector="dvcqg",
+                    status_code=200,
+                    request=request,
+                    response=b'{"error_code":"0","message":"OK"}',
+                    detail="POST http://127.0.0.1/dvcqg/api",
+                )
+            )
+            rows.append({c: getattr(entry, c) for c in columns})
+        async with db.transaction() as session:
+            await session.execute(insert(ExchangeEntry), rows)
+        have += len(rows)
+
+
+async def verify_speed(url: str, settings: Settings, entries: int) -> tuple[int, float]:
     db = Database(url)
     signer = CheckpointSigner.from_seed(settings.signing_key_id, settings.signing_key_bytes())
+    await top_up(db, settings, entries)
     while await seal_pending(db, signer, batch=20000):
         pass
     best = float("inf")
@@ -294,7 +325,9 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
                 stack.enter_context(w)
             asyncio.run(drained(base, key, 600))
             delivered_seconds = time.perf_counter() - t0
-    entries, verify_seconds = asyncio.run(verify_speed(url, Settings(database_url=url)))
+    entries, verify_seconds = asyncio.run(
+        verify_speed(url, Settings(database_url=url), args.verify_entries)
+    )
     return {
         "backend": name,
         "generator": generator,
@@ -314,6 +347,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=3000, help="without wrk only")
     parser.add_argument("--seconds", type=int, default=10, help="wrk load duration")
+    parser.add_argument(
+        "--verify-entries",
+        type=int,
+        default=300_000,
+        help="synthetic entries added to the log before verification is timed",
+    )
     parser.add_argument(
         "--think-ms",
         type=int,
