@@ -96,7 +96,8 @@ class ExchangeEntry(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     entry_id: Mapped[str] = mapped_column(String(36), unique=True)
     parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # inbound | attempt | callback | refusal
+    # inbound | attempt | callback | refusal | audit_access
+    kind: Mapped[str] = mapped_column(String(16))
     connector: Mapped[str | None] = mapped_column(String(32))
     operation: Mapped[str] = mapped_column(String(64))
     client: Mapped[str | None] = mapped_column(String(64))
