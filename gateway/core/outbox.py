@@ -142,8 +142,8 @@ async def _finish(db: Database, item: OutboxItem, owner: str, **values: Any) -> 
 
 
 async def mark_delivered(db: Database, item: OutboxItem, owner: str) -> bool:
-    now = utcnow()
-    return await _finish(db, item, owner, status="delivered", delivered_at=now, last_error=None)
+    """Settle one delivered item; False when ``owner`` no longer holds its lease."""
+    return await mark_delivered_many(db, [item], owner) == 1
 
 
 async def mark_delivered_many(db: Database, items: Sequence[OutboxItem], owner: str) -> int:
