@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 import uvicorn
+from sqlalchemy.exc import DBAPIError
 
 from gateway.core import outbox
 from gateway.core.audit import export_chain, verify_database, verify_export
@@ -51,6 +52,14 @@ def _run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) ->
         click.echo(f"error: {exc.detail}", err=True)
         for e in exc.errors:
             click.echo(f"  {e.loc}: {e.msg}", err=True)
+        sys.exit(2)
+    except DBAPIError as exc:
+        # exit 2, not 1: "the database could not be read" is not "the chain is broken"
+        click.echo(
+            "error: the database could not be used (is it reachable, and at the latest "
+            f"schema? `lgsp db upgrade`): {type(exc.orig).__name__}",
+            err=True,
+        )
         sys.exit(2)
 
 

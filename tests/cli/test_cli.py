@@ -347,3 +347,12 @@ def test_audit_seal_export_and_offline_verify(
     report = json.loads(broken.stdout)
     assert report["problem"]["kind"] == "missing"
     assert report["problem"]["seq"] == 1
+
+
+def test_audit_verify_on_an_uninitialised_database_exits_2_clearly(
+    env: dict[str, str],
+) -> None:
+    result = lgsp({**env, "LGSP_AUTO_MIGRATE": "false"}, "audit", "verify")
+    assert result.exit_code == 2  # not 1, which means "the chain is broken"
+    assert "lgsp db upgrade" in result.output
+    assert "Traceback" not in result.output
