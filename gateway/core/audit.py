@@ -18,6 +18,7 @@ match or is not signed by the trusted key, or entries missing after the last one
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -225,18 +226,30 @@ async def _db_rows(db: Database, page: int = 20000) -> AsyncGenerator[list[Chain
     # plain SQL through the driver: no per-row type processing, which costs more than the
     # hashing itself (times come back as the database keeps them; _canonical evens them out)
     columns = ", ".join(("seq", "prev_hash", "entry_hash", *HASHED_FIELDS))
-    after = 0
     async with db.engine.connect() as conn:
-        while True:
+
+        async def fetch(after: int) -> list[Any]:
             result = await conn.exec_driver_sql(
                 f"SELECT {columns} FROM exchange_entries "  # noqa: S608 - fixed names, ints
                 f"WHERE seq > {int(after)} ORDER BY seq LIMIT {int(page)}"
             )
-            rows = [ChainRow(r[0], r[1], r[2], _canonical(r[3:])) for r in result.all()]
-            if not rows:
-                return
-            yield rows
-            after = rows[-1].seq
+            return list(result.all())
+
+        pending: asyncio.Task[list[Any]] | None = asyncio.ensure_future(fetch(0))
+        try:
+            while pending is not None:
+                raw = await pending
+                # the next page is read (by the database, or the driver's thread) while the
+                # caller hashes this one
+                pending = asyncio.ensure_future(fetch(raw[-1][0])) if len(raw) == page else None
+                if not raw:
+                    return
+                yield [ChainRow(r[0], r[1], r[2], _canonical(r[3:])) for r in raw]
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
 
 
 class ChainVerifier:
