@@ -23,7 +23,6 @@ import httpx
 from pydantic import BaseModel
 
 from gateway.core.errors import (
-    InvalidUpstreamAnswer,
     PermanentUpstreamError,
     TransientUpstreamError,
     UpstreamAuthError,
@@ -144,12 +143,3 @@ class ConnectorSpec:
     on_start: Callable[[Connector], Awaitable[None]] | None = None
     #: development defaults of secret fields, refused when the environment is production
     placeholder_secrets: frozenset[str] = frozenset()
-
-
-UPSTREAM_ERRORS = (
-    TransientUpstreamError,
-    PermanentUpstreamError,
-    UpstreamAuthError,
-    InvalidUpstreamAnswer,
-    UpstreamError,
-)
