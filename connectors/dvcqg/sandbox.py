@@ -42,9 +42,14 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.types import Receive, Scope, Send
 
 from connectors.dvcqg.catalogue_data import CATALOGUE
+from gateway.core.simulators import (
+    BodyTooLarge,
+    DroppedResponse,
+    SimulatedConnectionDrop,
+    read_body,
+)
 from gateway.core.validation import field_path
 from schemas.dvcqg import (
     SERVICE_REQUEST_ADAPTER,
@@ -83,16 +88,6 @@ _MALFORMED_BODIES = (
     b"<html><body><h1>502 Bad Gateway</h1></body></html>",
     b'{"result": null, "status": "ok"}',
 )
-
-
-class SimulatedConnectionDrop(Exception):
-    """Raised by the app to drop a connection after part of the answer was sent.
-
-    Under a real server (uvicorn) the server closes the socket and an httpx client sees
-    ``httpx.RemoteProtocolError``. Under ``httpx.ASGITransport`` the exception propagates to
-    the client as is; with ``raise_app_exceptions=False`` the client instead gets the partial
-    body (shorter than its ``content-length``).
-    """
 
 
 def canonical_json(value: Any) -> str:
@@ -375,50 +370,6 @@ class DvcqgSimulator:
         return {"error_code": "0", "message": OK_MESSAGE, "result": entry.model_dump(mode="json")}
 
 
-class _DroppedResponse(Response):
-    """Announces the full answer's length, sends half of it, then drops the connection."""
-
-    def __init__(self, answer: dict[str, Any]) -> None:
-        super().__init__(content=json.dumps(answer, ensure_ascii=False).encode("utf-8"))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        full = bytes(self.body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(full)).encode("ascii")),
-                ],
-            }
-        )
-        await send(
-            {"type": "http.response.body", "body": full[: len(full) // 2], "more_body": True}
-        )
-        # the server closes the socket when the app raises after the response started
-        raise SimulatedConnectionDrop("simulated connection drop after the request was applied")
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request) -> bytes:
-    """The request body, refusing more than :data:`MAX_BODY_BYTES` without buffering it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -465,8 +416,8 @@ def create_app(
     @app.post("/auth")
     async def auth(request: Request) -> Response:
         try:
-            raw = await _read_body(request)
-        except _BodyTooLarge:
+            raw = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             return _too_large()
         try:
             credentials = AuthRequest.model_validate(_parse_json(raw))
@@ -482,8 +433,8 @@ def create_app(
     async def api(request: Request) -> Response:
         sim.stats.received += 1
         try:
-            raw = await _read_body(request)
-        except _BodyTooLarge:
+            raw = await read_body(request, MAX_BODY_BYTES)
+        except BodyTooLarge:
             sim.stats.rejected += 1
             return _too_large()
         body = _parse_json(raw)
@@ -509,7 +460,8 @@ def create_app(
         if sim.roll(faults.timeout_rate):
             await asyncio.sleep(faults.timeout_seconds)
         if sim.roll(faults.drop_rate):
-            return _DroppedResponse(answer)
+            body_bytes = json.dumps(answer, ensure_ascii=False).encode("utf-8")
+            return DroppedResponse(body_bytes, media_type="application/json")
         if sim.roll(faults.malformed_rate):
             content = sim.rng.choice(_MALFORMED_BODIES)
             return Response(content, status_code=200, media_type="application/json")

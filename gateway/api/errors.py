@@ -69,6 +69,9 @@ async def record_refusal(request: Request, status: int, reason: str, detail: str
         outcome=reason,
         connector=_connector_of(request),
         client=principal.name if principal is not None else None,
+        # who the case system says is asking (officer-bound calls): refusals are reviewed per
+        # officer too (seed 004, Điều 8); bounded to the column's width
+        officer_id=(request.headers.get("x-officer-id") or "").strip()[:64] or None,
         status_code=status,
         request=getattr(request.state, "raw_body", None) or None,
         detail=detail,
@@ -101,8 +104,8 @@ def _should_record(request: Request, status: int) -> bool:
 async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GatewayError)
     errors = [e.as_dict() for e in exc.errors]
-    exchange_id = None
-    if _should_record(request, exc.status):
+    exchange_id = exc.exchange_id
+    if exchange_id is None and _should_record(request, exc.status):
         summary = exc.detail + ("; " + "; ".join(f"{e['loc']}: {e['msg']}" for e in errors))
         exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
     headers = None

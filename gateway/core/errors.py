@@ -52,6 +52,8 @@ class GatewayError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = tuple(errors)
+        #: the exchange-log entry that already records this failure, when there is one
+        self.exchange_id: str | None = None
 
 
 class InvalidInput(GatewayError):

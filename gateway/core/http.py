@@ -4,6 +4,14 @@ Connectors get an ``httpx.AsyncClient`` whose transport is :class:`RecordingTran
 records each request with its answer (or the transport error) through a sink, together with
 the context the caller set with :func:`attempt_context` (parent exchange, operation, dossier,
 client, officer). Recording happens below the connector, so no connector can forget it.
+
+Two request extensions let a connector shape what is recorded and read:
+
+* ``lgsp_redact``: byte strings (credentials carried in the body, e.g. a SOAP header) replaced
+  by ``***`` in the recorded request, so that no secret is kept even encrypted;
+* ``lgsp_max_response_bytes``: a bound on the answer, enforced while reading it (the
+  Content-Length is checked first, then the bytes as they arrive): past it the read stops and
+  :class:`ResponseTooLarge` is raised, and what was read is recorded.
 """
 
 from __future__ import annotations
@@ -24,6 +32,13 @@ from gateway.core.exchange_log import Crossing
 log = structlog.get_logger("gateway.http")
 
 MAX_RECORDED_BODY = 8 * 1024 * 1024
+#: the bound on an answer when the connector sets none
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_REDACTED = b"***"
+
+
+class ResponseTooLarge(httpx.TransportError):
+    """The platform's answer is larger than the connector accepts; it was not read in full."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +81,13 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         connector: str,
         sink: AttemptSink,
         observe: LatencyObserver | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         self._inner = inner
         self._connector = connector
         self._sink = sink
         self._observe = observe
+        self._max_response_bytes = max_response_bytes
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         ctx = current_attempt() or AttemptContext(operation="unscoped")
@@ -80,12 +97,20 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             ctx = replace(ctx, operation=f"{ctx.operation}:{wire_op}")
         started = utcnow()
         t0 = time.perf_counter()
-        body = request.content if request.content else b""
+        body = _redacted(request)
+        limit = request.extensions.get("lgsp_max_response_bytes", self._max_response_bytes)
+        response: httpx.Response | None = None
+        read = bytearray()
         try:
             response = await self._inner.handle_async_request(request)
-            content = await response.aread()
+            content = await _read_bounded(response, int(limit), read)
         except httpx.HTTPError as exc:
-            await self._record(ctx, started, request, body, None, None, f"{type(exc).__name__}")
+            # an answer cut off at the bound still had a status and the bytes read so far
+            cut_off = isinstance(exc, ResponseTooLarge) and response is not None
+            status = response.status_code if cut_off and response is not None else None
+            partial = bytes(read) if status is not None else None
+            outcome = type(exc).__name__
+            await self._record(ctx, started, request, body, status, partial, outcome, error=True)
             if self._observe:
                 self._observe(self._connector, time.perf_counter() - t0, False)
             raise
@@ -110,12 +135,14 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         status: int | None,
         content: bytes | None,
         outcome: str,
+        *,
+        error: bool = False,
     ) -> None:
         crossing = Crossing(
             kind="attempt",
             connector=self._connector,
             operation=ctx.operation,
-            outcome=outcome if status is not None else f"error:{outcome}",
+            outcome=f"error:{outcome}" if error else outcome,
             parent_id=ctx.parent_id,
             client=ctx.client,
             officer_id=ctx.officer_id,
@@ -140,6 +167,36 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def _redacted(request: httpx.Request) -> bytes:
+    body = request.content if request.content else b""
+    for secret in request.extensions.get("lgsp_redact", ()):
+        if secret:
+            body = body.replace(secret, _REDACTED)
+    return body
+
+
+async def _read_bounded(response: httpx.Response, limit: int, read: bytearray) -> bytes:
+    """The whole answer, or :class:`ResponseTooLarge` as soon as it passes ``limit`` bytes
+    (``read`` keeps what arrived, for the record)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        await response.aclose()
+        raise ResponseTooLarge(f"answer declares {declared} bytes, more than {limit}")
+    if response.is_stream_consumed:  # a transport that hands back an answer already read
+        read += response.content[: limit + 1]
+        if len(read) > limit:
+            del read[limit:]
+            raise ResponseTooLarge(f"answer exceeds {limit} bytes")
+        return bytes(read)
+    async for chunk in response.aiter_raw():
+        read += chunk
+        if len(read) > limit:
+            await response.aclose()
+            del read[limit:]
+            raise ResponseTooLarge(f"answer exceeds {limit} bytes")
+    return bytes(read)
+
+
 def build_client(
     *,
     connector: str,
@@ -148,6 +205,7 @@ def build_client(
     observe: LatencyObserver | None = None,
     timeout: float = 10.0,
     max_connections: int = 16,
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
 ) -> httpx.AsyncClient:
     # as many connections as deliveries in flight: requests queued inside httpcore's pool
     # cost CPU on every state change of every connection
@@ -156,7 +214,13 @@ def build_client(
     )
     inner = transport or httpx.AsyncHTTPTransport(retries=0, limits=limits)
     return httpx.AsyncClient(
-        transport=RecordingTransport(inner, connector=connector, sink=sink, observe=observe),
+        transport=RecordingTransport(
+            inner,
+            connector=connector,
+            sink=sink,
+            observe=observe,
+            max_response_bytes=max_response_bytes,
+        ),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         headers={"User-Agent": "lgsp-gateway/0.1"},

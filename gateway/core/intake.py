@@ -129,6 +129,7 @@ async def call_through(
         return exchange_id, result
     except GatewayError as exc:
         outcome, status, detail = exc.type_slug, exc.status, exc.detail
+        exc.exchange_id = exchange_id  # the problem answer names the entry below
         raise
     finally:
         await gw.record(

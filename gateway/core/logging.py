@@ -93,7 +93,10 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     handler._lgsp = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # libraries whose DEBUG lines dump whole requests, SQL parameters or SOAP envelopes:
+    # personal data and credentials have no business there, even masked
+    for noisy in ("httpx", "httpcore", "aiosqlite", "zeep"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json_lines
