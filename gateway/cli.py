@@ -16,6 +16,7 @@ import click
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
+from gateway.cli_officers import officers_group, report_group
 from gateway.core import outbox
 from gateway.core.audit import export_chain, verify_database, verify_export
 from gateway.core.errors import GatewayError
@@ -310,6 +311,11 @@ def dlq_skip(ref: str, reason: str) -> None:
     """Give up a dead letter so the dossier's later updates can go."""
     view = _run(lambda gw: outbox.skip(gw.db, ref, reason=reason))
     click.echo(f"{view.exchange_id} skipped")
+
+
+# the officer registry and the review of population-database use (seed 004, Điều 8)
+main.add_command(officers_group)
+main.add_command(report_group)
 
 
 @main.group()

@@ -21,6 +21,9 @@ KNOWN_SCOPES = frozenset(
         "ops:read",  # connector health, dead letters
         "ops:dlq",  # replay or skip dead letters
         "audit:read",  # verify and export the exchange log, read decrypted bodies
+        "dancu:lookup",  # look up and verify citizens in the population database
+        "officers:admin",  # manage the officer registry (seed 004, Điều 8)
+        "governance:read",  # usage reports, idle officers, spike alerts
     }
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

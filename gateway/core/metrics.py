@@ -49,6 +49,20 @@ REFUSALS = Counter(
     "lgsp_refusals_total", "Refused northbound requests by reason", ["reason"], registry=REGISTRY
 )
 
+# usage governance of the population database (seed 004, Điều 8)
+OFFICER_ALERTS = Counter(
+    "lgsp_officer_alerts_total",
+    "Usage alerts raised about officers, by kind (spike)",
+    ["kind"],
+    registry=REGISTRY,
+)
+OFFICER_LOOKUPS = Counter(
+    "lgsp_officer_lookups_total",
+    "Authorised population-database look-ups by the officer's unit",
+    ["unit"],
+    registry=REGISTRY,
+)
+
 
 def observe_upstream(connector: str, seconds: float, ok: bool) -> None:
     UPSTREAM_LATENCY.labels(connector, "true" if ok else "false").observe(seconds)

@@ -45,6 +45,42 @@ class DeliverySettings(BaseModel):
     seal_interval_seconds: float = Field(0.5, gt=0)
 
 
+class GovernanceSettings(BaseModel):
+    """Review of population-database look-ups per officer (seed 004, Điều 8): idle accounts
+    are locked, sudden spikes raise alerts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idle_days: int = Field(
+        365,
+        ge=1,
+        description="an active officer with no look-up for this many days is idle "
+        "(listed, and locked by `lgsp officers idle --apply`)",
+    )
+    spike_daily_ceiling: int = Field(
+        200, ge=1, description="look-ups by one officer in one local day that always alert"
+    )
+    spike_median_multiple: float = Field(
+        5.0,
+        gt=1.0,
+        description="a day above this multiple of the officer's trailing daily median alerts",
+    )
+    spike_trailing_days: int = Field(
+        28,
+        ge=7,
+        le=366,
+        description="days of history (before the day, since registration) the median is over",
+    )
+    spike_min_daily: int = Field(
+        20,
+        ge=1,
+        description="the median rule applies only from this many look-ups in the day",
+    )
+    spike_auto_lock: bool = Field(
+        False, description="lock the officer when a spike alert is raised"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LGSP_",
@@ -69,6 +105,7 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("connectors", mode="before")
