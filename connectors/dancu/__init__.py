@@ -1,0 +1,81 @@
+"""Connector of the National Population Database (Cơ sở dữ liệu quốc gia về dân cư).
+
+Public surface: the configuration, the connector, the officer credential it needs, the
+canonical models the case system speaks, its problem types, and :data:`SPEC`, which the core
+registry lists. Everything else is private to the package.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from connectors.dancu.client import OfficerCredential
+from connectors.dancu.config import DancuConfig
+from connectors.dancu.connector import DancuConnector
+from connectors.dancu.errors import (
+    CitizenNotFound,
+    OfficerCredentialRefused,
+    OfficerNotPermitted,
+    ProcedureNotLicensed,
+)
+from connectors.dancu.mapping import normalise_name
+from connectors.dancu.models import (
+    CongDan,
+    KetQuaXacThuc,
+    YeuCauCongDan,
+    check_consistency,
+)
+from gateway.core.connector import ConnectorSpec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from connectors.dancu.population import Population
+
+__all__ = [
+    "SPEC",
+    "CitizenNotFound",
+    "CongDan",
+    "DancuConfig",
+    "DancuConnector",
+    "KetQuaXacThuc",
+    "OfficerCredential",
+    "OfficerCredentialRefused",
+    "OfficerNotPermitted",
+    "ProcedureNotLicensed",
+    "YeuCauCongDan",
+    "check_consistency",
+    "normalise_name",
+]
+
+
+def _build(config: Any, http: httpx.AsyncClient) -> DancuConnector:
+    return DancuConnector(DancuConfig.model_validate(config), http)
+
+
+def _sandbox_app() -> FastAPI:
+    # imported here so that production never loads the simulator
+    from connectors.dancu.sandbox import create_app
+
+    return create_app(population=_sandbox_population())
+
+
+@functools.cache
+def _sandbox_population() -> Population:
+    """The simulator's synthetic population, drawn once per process (it is immutable)."""
+    from connectors.dancu.population import Population
+
+    return Population()
+
+
+SPEC = ConnectorSpec(
+    slug="dancu",
+    title="Cơ sở dữ liệu quốc gia về dân cư (CSDLQG về dân cư)",
+    config_model=DancuConfig,
+    factory=_build,
+    sandbox_factory=_sandbox_app,
+    sandbox_config=lambda base: {"endpoint_url": f"{base}/ws"},
+)

@@ -1,0 +1,362 @@
+"""Async SOAP client of the National Population Database, driven by its WSDL (zeep over httpx).
+
+Contracts:
+
+* The WSDL is read once, when the client is built (a file, or a URL fetched with a bound).
+  Operations are posted to ``config.endpoint_url`` whatever address the WSDL names.
+* Every request is validated against :mod:`schemas.dancu` before anything is sent; a bad field
+  is :class:`~gateway.core.errors.InvalidInput` naming it.
+* Each call carries the officer's own credential in the SOAP header (``AuthHash`` =
+  base64 of ``name:pass``). It is redacted from the exchange log's copy of the request, and it
+  never appears in an error or a log line.
+* Answers are bounded (``max_answer_bytes``, enforced while reading) and parsed by zeep with
+  DTDs, entity declarations and external resources forbidden; then validated against
+  :mod:`schemas.dancu`. A hostile or off-schema answer is
+  :class:`~gateway.core.errors.InvalidUpstreamAnswer`; nothing of it is trusted.
+* ``MaKetQua`` is resolved through :mod:`connectors.dancu.errors`.
+* Look-ups change nothing on the platform, so transient failures are retried a bounded number
+  of times with the same request id (``MaYeuCau``, the exchange id when there is one).
+* zeep's own loggers print whole envelopes at DEBUG; they are held at WARNING here, and the
+  transport below logs nothing of a body.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextvars
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+import zeep
+import zeep.exceptions
+import zeep.helpers
+from lxml import etree
+from pydantic import BaseModel, SecretStr, ValidationError
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.wait import wait_base
+from zeep.proxy import AsyncServiceProxy
+from zeep.transports import AsyncTransport
+
+from connectors.dancu.config import DancuConfig
+from connectors.dancu.errors import NOT_FOUND, CitizenNotFound, resolve, specific_error
+from connectors.dancu.mapping import from_wire, to_wire
+from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan
+from gateway.core.connector import Resolution, raise_for_rule
+from gateway.core.errors import (
+    FieldError,
+    InvalidInput,
+    InvalidUpstreamAnswer,
+    PermanentUpstreamError,
+    TransientUpstreamError,
+    UpstreamAuthError,
+)
+from gateway.core.http import ResponseTooLarge, current_attempt
+from gateway.core.validation import field_errors
+from schemas import dancu as wire
+
+__all__ = ["LOOKUP", "VERIFY", "DancuClient", "OfficerCredential"]
+
+LOOKUP = "TraCuuThongTinCongDan"
+VERIFY = "XacThucThongTinCongDan"
+BINDING = "{http://dancuquocgia.bca}DanCuBinding"
+MAX_WSDL_BYTES = 1024 * 1024
+
+A = TypeVar("A", bound=BaseModel)
+
+for _name in ("zeep", "zeep.transports", "zeep.wsdl", "zeep.xsd"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+
+# the byte strings the transport must blank out of the recorded request of this call
+_secrets: contextvars.ContextVar[tuple[bytes, ...]] = contextvars.ContextVar(
+    "dancu_secrets", default=()
+)
+# the HTTP status of the answer zeep is reading (a Fault without soap:Fault is told by it)
+_status: contextvars.ContextVar[int | None] = contextvars.ContextVar("dancu_status", default=None)
+
+
+class OfficerCredential(BaseModel):
+    """Who asks: the officer's code on the platform and their platform credential."""
+
+    ma_can_bo: str
+    username: str
+    password: SecretStr
+
+    def auth_hash(self) -> str:
+        raw = f"{self.username}:{self.password.get_secret_value()}".encode()
+        return base64.b64encode(raw).decode("ascii")
+
+
+class _Transport(AsyncTransport):
+    """zeep's async transport over the gateway's recording client.
+
+    zeep's own ``__init__`` would build a second, synchronous client and overwrite the headers
+    of ours, and its ``post`` logs whole envelopes; so both are replaced. The WSDL, when it is a
+    URL, is fetched once with a bound.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, *, max_answer_bytes: int, timeout: float):
+        self.cache = None
+        self._close_session = False
+        self.client = http
+        self.logger = logging.getLogger(__name__)
+        self._max_answer_bytes = max_answer_bytes
+        self._timeout = httpx.Timeout(timeout)
+
+    def _load_remote_data(self, url: str) -> bytes:
+        body = b""
+        with (
+            httpx.Client(timeout=self._timeout, follow_redirects=False) as wsdl_client,
+            wsdl_client.stream("GET", url) as response,
+        ):
+            response.raise_for_status()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_WSDL_BYTES:
+                    raise ValueError(f"the WSDL at {url} is larger than {MAX_WSDL_BYTES} bytes")
+        return body
+
+    async def post(self, address: str, message: bytes, headers: Mapping[str, str]) -> Any:
+        action = headers.get("SOAPAction", "").strip('"').rpartition("/")[2]
+        response = await self.client.post(
+            address,
+            content=message,
+            headers=dict(headers),
+            timeout=self._timeout,
+            extensions={
+                "lgsp_operation": action or "soap",
+                "lgsp_redact": _secrets.get(),
+                "lgsp_max_response_bytes": self._max_answer_bytes,
+            },
+        )
+        _status.set(response.status_code)
+        return response
+
+    async def aclose(self) -> None:
+        """The recording client belongs to the gateway, which closes it."""
+
+
+class DancuClient:
+    """One population-database integration (one ``MaTichHop``), many officers."""
+
+    def __init__(
+        self,
+        config: DancuConfig,
+        http: httpx.AsyncClient,
+        *,
+        retry_wait: wait_base | None = None,
+    ) -> None:
+        self._config = config
+        self._http = http
+        transport = _Transport(
+            http, max_answer_bytes=config.max_answer_bytes, timeout=config.timeout_seconds
+        )
+        settings = zeep.Settings(
+            strict=True,
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
+            xml_huge_tree=False,
+        )
+        # zeep is typed only in part: its constructors carry no annotations
+        self._zeep = zeep.AsyncClient(  # type: ignore[no-untyped-call]
+            config.wsdl, transport=transport, settings=settings
+        )
+        # AsyncClient.create_service would hand back a synchronous proxy
+        self._service = AsyncServiceProxy(  # type: ignore[no-untyped-call]
+            self._zeep, self._zeep.wsdl.bindings[BINDING], address=config.endpoint_url
+        )
+        self._retry_wait = retry_wait or wait_exponential_jitter(multiplier=0.2, max=2)
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """The operations the loaded WSDL declares."""
+        return frozenset(self._zeep.service._binding._operations)
+
+    async def lookup(self, request: YeuCauCongDan, officer: OfficerCredential) -> CongDan:
+        """TraCuuThongTinCongDan: the citizen, or :class:`CitizenNotFound`."""
+        answer = await self._call(LOOKUP, request, officer, wire.CongdanCollection)
+        self._raise_for_code(answer.MaKetQua, answer.MoTaKetQua, officer)
+        if not answer.CongDan:
+            raise InvalidUpstreamAnswer(
+                "the platform answered success without a citizen",
+                errors=[FieldError("CongdanCollection.CongDan", "missing")],
+            )
+        record = answer.CongDan[0]
+        if record.SoDinhDanh != request.so_dinh_danh:
+            raise InvalidUpstreamAnswer(
+                "the platform answered with another citizen than the one asked for",
+                errors=[FieldError("CongdanCollection.CongDan[0].SoDinhDanh", "not the number")],
+            )
+        try:
+            return from_wire(record)
+        except ValueError as exc:
+            raise InvalidUpstreamAnswer(
+                "the citizen record breaks its schema",
+                errors=[FieldError("CongdanCollection.CongDan[0]", str(exc))],
+            ) from None
+
+    async def verify(self, request: YeuCauCongDan, officer: OfficerCredential) -> KetQuaXacThuc:
+        """XacThucThongTinCongDan: do the stated number, name and birth date match?"""
+        answer = await self._call(VERIFY, request, officer, wire.KetQuaXacThuc)
+        if answer.MaKetQua == NOT_FOUND:
+            return KetQuaXacThuc(khop=False)
+        self._raise_for_code(answer.MaKetQua, answer.MoTaKetQua, officer)
+        if answer.TonTai is None:
+            raise InvalidUpstreamAnswer(
+                "the platform answered success without TonTai",
+                errors=[FieldError("KetQuaXacThuc.TonTai", "missing")],
+            )
+        return KetQuaXacThuc(khop=answer.TonTai)
+
+    async def fetch_wsdl(self) -> bytes:
+        """``GET {endpoint}?wsdl`` through the recording client (health checks)."""
+        response = await self._http.get(
+            self._config.endpoint_url,
+            params={"wsdl": ""},
+            timeout=httpx.Timeout(self._config.timeout_seconds),
+            extensions={"lgsp_operation": "wsdl", "lgsp_max_response_bytes": MAX_WSDL_BYTES},
+        )
+        response.raise_for_status()
+        return bytes(response.content)
+
+    # --- internals --------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        operation: str,
+        request: YeuCauCongDan,
+        officer: OfficerCredential,
+        answer_model: type[A],
+    ) -> A:
+        ctx = current_attempt()
+        request_id = ctx.parent_id if ctx and ctx.parent_id else uuid.uuid4().hex
+        try:
+            packet = to_wire(
+                request,
+                ma_yeu_cau=request_id,
+                ma_tich_hop=self._config.ma_tich_hop,
+                ma_can_bo=officer.ma_can_bo,
+            )
+        except ValidationError as exc:
+            raise InvalidInput(
+                "the request cannot be sent to the population database",
+                errors=field_errors(exc),
+            ) from None
+        auth_hash = officer.auth_hash()
+        method: Callable[..., Awaitable[Any]] = getattr(self._service, operation)
+
+        async def attempt() -> A:
+            token = _secrets.set((auth_hash.encode(),))
+            status_token = _status.set(None)
+            try:
+                result = await method(
+                    **packet.model_dump(exclude_none=True),
+                    _soapheaders={"AuthHash": auth_hash},
+                )
+            except httpx.HTTPError as exc:
+                raise _transport_error(exc) from None
+            except zeep.exceptions.Fault as fault:
+                raise _fault_error(fault, _status.get(), officer) from None
+            except zeep.exceptions.TransportError as exc:
+                raise _status_error(exc.status_code) from None
+            except (zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
+                # DTDForbidden, EntitiesForbidden, XMLSyntaxError (no envelope), ValidationError...
+                raise InvalidUpstreamAnswer(
+                    f"the platform's answer was refused unread: {type(exc).__name__}"
+                ) from None
+            finally:
+                _status.reset(status_token)
+                _secrets.reset(token)
+            answer = _validated(answer_model, result)
+            # codes asking for a retry are raised here, inside the retry loop
+            code: str = getattr(answer, "MaKetQua", "")
+            if resolve(code).resolution is Resolution.RETRY:
+                self._raise_for_code(code, getattr(answer, "MoTaKetQua", None), officer)
+            return answer
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._config.read_retry_attempts),
+            wait=self._retry_wait,
+            retry=retry_if_exception_type(TransientUpstreamError),
+            reraise=True,
+        )
+        async for attempt_state in retrying:
+            with attempt_state:
+                return await attempt()
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    @staticmethod
+    def _raise_for_code(code: str, message: str | None, officer: OfficerCredential) -> None:
+        # the platform's text is kept for the operator, without the credential if echoed
+        text = _scrubbed(message or "", officer)[:300]
+        rule = resolve(code)
+        if code == NOT_FOUND:
+            raise CitizenNotFound(rule.description)
+        specific = specific_error(code)
+        if specific is not None:
+            detail = f"{rule.description} (code {code})" + (f": {text}" if text else "")
+            raise specific(detail, code=code)
+        raise_for_rule(rule, code=code, message=text)
+
+
+def _validated(model: type[A], result: Any) -> A:
+    if result is None:
+        raise InvalidUpstreamAnswer("the platform answered with an empty body")
+    data = zeep.helpers.serialize_object(result, dict)  # type: ignore[no-untyped-call]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidUpstreamAnswer(
+            f"the platform's answer breaks the {model.__name__} schema",
+            errors=field_errors(exc, model.__name__),
+        ) from None
+
+
+def _scrubbed(text: str, officer: OfficerCredential) -> str:
+    """``text`` without the officer's password or AuthHash, should the platform echo them."""
+    for secret in (officer.auth_hash(), officer.password.get_secret_value()):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _transport_error(exc: httpx.HTTPError) -> Exception:
+    if isinstance(exc, ResponseTooLarge):
+        return InvalidUpstreamAnswer(f"the platform's answer was refused: {exc}")
+    return TransientUpstreamError(f"the population database is unreachable: {type(exc).__name__}")
+
+
+def _status_error(status: int | None) -> Exception:
+    if status is not None and status < 400:
+        # zeep reports an unparseable 2xx answer as a transport error
+        return InvalidUpstreamAnswer(
+            f"the platform's answer was refused unread: not well-formed XML (HTTP {status})"
+        )
+    if status in (401, 403):
+        return UpstreamAuthError(f"the integration platform refused the gateway (HTTP {status})")
+    if status is None or status == 429 or status >= 500:
+        return TransientUpstreamError(f"the population database failed (HTTP {status})")
+    return PermanentUpstreamError(f"the population database refused the request (HTTP {status})")
+
+
+def _fault_error(
+    fault: zeep.exceptions.Fault, status: int | None, officer: OfficerCredential
+) -> Exception:
+    if fault.code is None:
+        # zeep's "Unknown fault": an error status whose body is XML but no soap:Fault
+        return _status_error(status if status is not None and status >= 400 else None)
+    code = str(fault.code)
+    # SOAP 1.1 fault codes: Client (our request) or Server (theirs); the message is the
+    # platform's own text, without the credential should it echo it
+    reason = _scrubbed(str(fault.message or ""), officer)[:200]
+    if code.endswith("Client"):
+        return PermanentUpstreamError(f"the platform refused the request (SOAP Fault): {reason}")
+    return TransientUpstreamError(f"the platform failed (SOAP Fault {code}): {reason}")
