@@ -1,0 +1,331 @@
+"""The population-database simulator's platform: its state and protocol logic, without HTTP.
+
+:class:`DancuSimulator` holds what the platform knows (the synthetic population, officers
+and their credentials, licensed procedures, integration codes), the fault configuration,
+counters and the last requests received (ID numbers masked), and decides each call's result
+code in the order documented in :mod:`connectors.dancu.sandbox`. The HTTP app that serves it
+is :func:`connectors.dancu.sandbox.create_app`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hmac
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from lxml import etree
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.dancu.population import Citizen, Population, normalise_name
+from connectors.dancu.sandbox_soap import (
+    LOOKUP,
+    WsdlDocument,
+    YeuCau,
+    lookup_answer,
+    verification_answer,
+)
+from schemas.cccd import mask
+
+__all__ = [
+    "DEFAULT_INTEGRATION_CODES",
+    "DEFAULT_PROCEDURES",
+    "NOT_PERMITTED_OFFICER",
+    "REQUEST_LOG_SIZE",
+    "UNLICENSED_PROCEDURE",
+    "DancuSimulator",
+    "FaultConfig",
+    "Hostile",
+    "Officer",
+    "SimStats",
+    "citizen_json",
+    "default_officers",
+]
+
+REQUEST_LOG_SIZE = 500
+"""How many received requests ``/_sandbox/requests`` remembers."""
+
+DEFAULT_INTEGRATION_CODES = frozenset({"LGSP-SANDBOX"})
+UNLICENSED_PROCEDURE = "1.004227"
+"""Known to the catalogue but deliberately not licensed, so that code 004 can be shown."""
+DEFAULT_PROCEDURES = frozenset(
+    {
+        "1.001776",
+        "2.000477",
+        "1.001612",
+        "1.003005",
+        "2.000286",
+        "1.000656",
+        "1.000894",
+        "1.001193",
+        "1.001622",
+        "1.005388",
+        "2.000815",
+        "2.000908",
+        "2.002189",
+    }
+)
+"""Procedures licensed to query the population database (``UNLICENSED_PROCEDURE`` is not)."""
+NOT_PERMITTED_OFFICER = "CB0099"
+"""Known to the platform, not permitted to query (code 005)."""
+
+Hostile = Literal["xxe", "billion_laughs", "oversize", "dtd"]
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    """An officer as the platform knows them: code, platform credential, permission."""
+
+    ma_can_bo: str
+    username: str
+    password: str
+    permitted: bool = True
+
+
+def default_officers() -> dict[str, Officer]:
+    """CB0001..CB0050 (``canbo0001`` / ``sandbox-canbo0001`` ...), and CB0099 not permitted."""
+    officers = {
+        f"CB{n:04d}": Officer(f"CB{n:04d}", f"canbo{n:04d}", f"sandbox-canbo{n:04d}")
+        for n in range(1, 51)
+    }
+    officers[NOT_PERMITTED_OFFICER] = Officer(
+        NOT_PERMITTED_OFFICER, "canbo0099", "sandbox-canbo0099", permitted=False
+    )
+    return officers
+
+
+class FaultConfig(BaseModel):
+    """Faults injected into ``POST /ws``; rates are per-request probabilities in 0..1.
+
+    Before the call is processed: ``latency_ms`` delays every call; ``error_rate`` answers
+    HTTP 503 (``Retry-After: 1``, a proxy's plain text); ``http_500_rate`` answers HTTP 500
+    with a ``soap:Server`` Fault; ``quota_rate`` answers code 008 and ``busy_rate`` code 009
+    (HTTP 200, the operation's answer). After it: ``timeout_rate`` sleeps
+    ``timeout_seconds`` before answering, ``drop_rate`` drops the connection mid-answer,
+    ``malformed_rate`` answers 200 with a body that is no valid answer. ``hostile`` is
+    one-shot: the next answer is written as that hostile variant (see
+    :func:`connectors.dancu.sandbox_soap.hostile_body`; ``oversize`` makes it at least
+    ``oversize_bytes`` long), then it is stored as null. ``hostile_count`` makes it the next
+    *n* answers instead (a client that retries an answer it refused then sees every attempt
+    refused). ``seed`` re-seeds the draws.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: float = Field(default=0.0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    http_500_rate: float = Field(default=0.0, ge=0, le=1)
+    quota_rate: float = Field(default=0.0, ge=0, le=1)
+    busy_rate: float = Field(default=0.0, ge=0, le=1)
+    timeout_rate: float = Field(default=0.0, ge=0, le=1)
+    timeout_seconds: float = Field(default=30.0, ge=0)
+    drop_rate: float = Field(default=0.0, ge=0, le=1)
+    malformed_rate: float = Field(default=0.0, ge=0, le=1)
+    hostile: Hostile | None = None
+    hostile_count: int = Field(default=1, ge=1, le=100)
+    oversize_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    seed: int | None = None
+
+
+@dataclass
+class SimStats:
+    """Counters. ``received`` counts every ``POST /ws``; ``by_operation`` the calls read as
+    an operation (faulted ones included); ``by_code`` the answers by ``MaKetQua``;
+    ``soap_faults`` the requests refused as no SOAP call; ``too_large`` the 413s;
+    ``faults_injected`` the per-request faults (latency excluded), hostile answers included;
+    ``hostile_sent`` the hostile answers by kind."""
+
+    received: int = 0
+    soap_faults: int = 0
+    too_large: int = 0
+    faults_injected: int = 0
+    by_operation: dict[str, int] = field(default_factory=dict)
+    by_code: dict[str, int] = field(default_factory=dict)
+    hostile_sent: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "soap_faults": self.soap_faults,
+            "too_large": self.too_large,
+            "faults_injected": self.faults_injected,
+            "by_operation": dict(self.by_operation),
+            "by_code": dict(self.by_code),
+            "hostile_sent": dict(self.hostile_sent),
+        }
+
+
+def _count(counter: dict[str, int], key: str) -> None:
+    counter[key] = counter.get(key, 0) + 1
+
+
+class DancuSimulator:
+    """The simulated platform's state and protocol logic, independent of HTTP."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 2024,
+        size: int = 5000,
+        population: Population | None = None,
+        wsdl: WsdlDocument | None = None,
+    ) -> None:
+        self.seed = seed
+        self.population = population if population is not None else Population(seed, size)
+        self.wsdl = wsdl if wsdl is not None else WsdlDocument()
+        self.officers = default_officers()
+        self.integration_codes = set(DEFAULT_INTEGRATION_CODES)
+        self.licensed_procedures = set(DEFAULT_PROCEDURES)
+        self.stats = SimStats()
+        self.faults = FaultConfig()
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.rng = random.Random(seed)  # noqa: S311 - fault draws, not security
+
+    # --- state management -------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the start: default officers, procedures and codes; no counters, requests
+        or faults; the generator re-seeded. The population is immutable and stays."""
+        self.officers = default_officers()
+        self.integration_codes = set(DEFAULT_INTEGRATION_CODES)
+        self.licensed_procedures = set(DEFAULT_PROCEDURES)
+        self.stats = SimStats()
+        self.faults = FaultConfig()
+        self.requests.clear()
+        self.rng = random.Random(self.seed)  # noqa: S311 - fault draws, not security
+
+    def set_faults(self, config: FaultConfig) -> FaultConfig:
+        if config.seed is not None:
+            self.rng = random.Random(config.seed)  # noqa: S311 - fault draws, not security
+        self.faults = config
+        return self.faults
+
+    def roll(self, rate: float) -> bool:
+        """Draw a fault with probability ``rate``; counts it when it fires."""
+        # no draw for a zero rate, so enabling one fault does not shift another's sequence
+        if rate <= 0:
+            return False
+        fired = rate >= 1 or self.rng.random() < rate
+        if fired:
+            self.stats.faults_injected += 1
+        return fired
+
+    def take_hostile(self) -> Hostile | None:
+        """The pending one-shot hostile answer, cleared as it is taken."""
+        kind = self.faults.hostile
+        if kind is not None:
+            left = self.faults.hostile_count - 1
+            update: dict[str, Any] = {"hostile_count": left}
+            if not left:
+                update = {"hostile": None, "hostile_count": 1}
+            self.faults = self.faults.model_copy(update=update)
+            self.stats.faults_injected += 1
+            _count(self.stats.hostile_sent, kind)
+        return kind
+
+    def add_officer(self, officer: Officer) -> None:
+        self.officers[officer.ma_can_bo] = officer
+
+    def set_procedure(self, ma_dvc: str, licensed: bool) -> None:
+        if licensed:
+            self.licensed_procedures.add(ma_dvc)
+        else:
+            self.licensed_procedures.discard(ma_dvc)
+
+    def set_integration_code(self, ma_tich_hop: str, known: bool) -> None:
+        if known:
+            self.integration_codes.add(ma_tich_hop)
+        else:
+            self.integration_codes.discard(ma_tich_hop)
+
+    # --- the protocol -----------------------------------------------------------------------
+
+    def note_operation(self, request: YeuCau) -> None:
+        """Count a call read as an operation (before any fault is drawn for it)."""
+        _count(self.stats.by_operation, request.operation)
+
+    def _authenticated(self, officer: Officer, auth_hash: str | None) -> bool:
+        if not auth_hash:
+            return False
+        try:
+            decoded = base64.b64decode(auth_hash.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        username, colon, password = decoded.partition(":")
+        # constant-time comparison: the sandbox should not teach timing leaks by example
+        user_ok = hmac.compare_digest(username.encode(), officer.username.encode())
+        password_ok = hmac.compare_digest(password.encode(), officer.password.encode())
+        return bool(colon) and user_ok and password_ok
+
+    def _licensed(self, ma_dvc: str) -> bool:
+        return ma_dvc in self.licensed_procedures or ma_dvc[:8] in self.licensed_procedures
+
+    def refusal(self, request: YeuCau) -> str | None:
+        """The code refusing ``request`` before any citizen is read, or None."""
+        if request.invalid is not None:
+            return "001"
+        if request.ma_tich_hop not in self.integration_codes:
+            return "003"
+        officer = self.officers.get(request.ma_can_bo)
+        if officer is None:
+            return "005"
+        if not self._authenticated(officer, request.auth_hash):
+            return "002"
+        if not officer.permitted:
+            return "005"
+        if not self._licensed(request.ma_dvc):
+            return "004"
+        return None
+
+    def match(self, request: YeuCau) -> Citizen | None:
+        """The citizen when number, normalised name and birth date all match, else None."""
+        citizen = self.population.get(request.so_dinh_danh)
+        if citizen is None or normalise_name(citizen.ho_va_ten) != request.ho_va_ten:
+            return None
+        born = citizen.ngay_sinh
+        if request.ngay_thang_nam is not None:
+            return citizen if request.ngay_thang_nam == f"{born:%Y%m%d}" else None
+        return citizen if request.nam == f"{born.year:04d}" else None
+
+    def answer(self, request: YeuCau, forced_code: str | None = None) -> etree._Element:
+        """The answer envelope for ``request`` (``forced_code``: a 008/009 fault); counts it
+        and remembers the request (masked)."""
+        code = forced_code or self.refusal(request)
+        message = request.invalid if code == "001" else None
+        if request.operation == LOOKUP:
+            citizen = self.match(request) if code is None else None
+            code = code or ("000" if citizen is not None else "006")
+            envelope = lookup_answer(request.ma_yeu_cau, code, citizen, message=message)
+        else:
+            exists = self.match(request) is not None if code is None else None
+            code = code or "000"
+            envelope = verification_answer(request.ma_yeu_cau, code, exists, message=message)
+        _count(self.stats.by_code, code)
+        self.remember(request, code)
+        return envelope
+
+    def remember(self, request: YeuCau | None, code: str) -> None:
+        entry: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "code": code}
+        if request is not None:
+            entry.update(
+                operation=request.operation,
+                ma_yeu_cau=request.ma_yeu_cau[:64],
+                ma_dvc=request.ma_dvc[:64],
+                ma_can_bo=request.ma_can_bo[:64],
+                so_dinh_danh=mask(request.so_dinh_danh[:64]),
+            )
+        self.requests.append(entry)
+
+
+def citizen_json(citizen: Citizen) -> dict[str, Any]:
+    """A record for ``/_sandbox/citizens``, with the name forms tests and demos need."""
+    record = dataclasses.asdict(citizen)
+    record["ngay_sinh"] = citizen.ngay_sinh.isoformat()
+    record["ho_va_ten"] = citizen.ho_va_ten
+    record["ten_chuan_hoa"] = citizen.ten_chuan_hoa
+    return record
