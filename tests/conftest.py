@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from gateway.api.main import create_app
 from gateway.core.clients import create_client
 from gateway.core.db import Base
+from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
 from gateway.core.state import MemoryStateStore, RedisStateStore, StateStore
@@ -182,7 +183,8 @@ async def gateway(
     gw = Gateway(
         settings,
         sandbox_base="http://sandbox",
-        transports={"dvcqg": httpx.ASGITransport(app=sandbox_app)},
+        # every connector talks to its simulator inside the one sandbox app
+        transports={slug: httpx.ASGITransport(app=sandbox_app) for slug in load_specs()},
         state=state_store,
     )
     await gw.start()
