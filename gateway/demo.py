@@ -1,7 +1,9 @@
 """``lgsp demo``: the main job end to end on the embedded default.
 
 Starts the simulators and the gateway (SQLite, in-process state store, workers in the server)
-on loopback ports, then plays a case system: a batch of dossiers goes through its whole life
+on loopback ports, then plays a case system. Officers are registered for the population
+database and one checks each applicant there before their dossier is received (see
+:mod:`gateway.demo_dancu`). Then the batch of dossiers goes through its whole life
 (received, processing, supplement requested, processing again, processed, result returned) with
 processing steps, while the simulated portal misbehaves (503s, 500s, late and dropped answers,
 malformed answers, an expired session). Finally it checks that the portal holds exactly the
@@ -33,6 +35,7 @@ from gateway.core.clients import create_client
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
+from gateway.demo_dancu import UNLICENSED, PopulationChecks
 from gateway.sandbox import create_sandbox_app, quiet_simulated_drops
 
 VN = timezone(timedelta(hours=7))
@@ -55,9 +58,6 @@ FAULTS: dict[str, Any] = {
     "malformed_rate": 0.03,
     "seed": 7,
 }
-HO = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô")
-DEM = ("Văn", "Thị", "Minh", "Thu", "Đức", "Ngọc", "Quang", "Hải")
-TEN = ("An", "Bình", "Chi", "Dũng", "Hà", "Khánh", "Lan", "Nam", "Phương", "Tuấn", "Yến")
 UNITS = ("UBND xã Tân Lập", "UBND phường Hùng Vương", "Sở Tư pháp", "UBND huyện Thanh Ba")
 
 
@@ -77,16 +77,14 @@ class Demo:
 
     # --- the case system's data ------------------------------------------------------------
 
-    def make_dossiers(self) -> list[dict[str, Any]]:
+    def make_dossiers(self, applicants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One dossier per applicant (citizens of the simulated population database)."""
         out = []
         day = datetime(2024, 1, 5, 7, 30, tzinfo=VN)
-        for i in range(1, self.n + 1):
-            proc = CATALOGUE[self.rng.randrange(len(CATALOGUE))]
+        licensed = [p for p in CATALOGUE if p.MATTHC != UNLICENSED]
+        for i, applicant in enumerate(applicants, start=1):
+            proc = licensed[self.rng.randrange(len(licensed))]
             received = day + timedelta(minutes=7 * i)
-            birth_year = self.rng.randint(1950, 2005)
-            century_sex = (0 if birth_year < 2000 else 2) + self.rng.randint(0, 1)
-            cccd = f"{self.rng.choice((1, 22, 25, 26, 38)):03d}{century_sex}{birth_year % 100:02d}"
-            cccd += f"{self.rng.randint(0, 999999):06d}"
             out.append(
                 {
                     "ma_ho_so": f"000.00.01.H22-240105-{i:04d}",
@@ -95,9 +93,8 @@ class Demo:
                     "ma_linh_vuc": proc.LINHVUCTHUCHIEN[0].MALINHVUC,
                     "ten_linh_vuc": proc.LINHVUCTHUCHIEN[0].TENLINHVUC,
                     "kenh_thuc_hien": self.rng.choice(("truc_tiep", "truc_tuyen", "buu_chinh")),
-                    "chu_ho_so": f"{self.rng.choice(HO)} {self.rng.choice(DEM)} "
-                    f"{self.rng.choice(TEN)}",
-                    "so_giay_to_chu_ho_so": cccd,
+                    "chu_ho_so": applicant["ho_va_ten"],
+                    "so_giay_to_chu_ho_so": applicant["so_dinh_danh"],
                     "loai_doi_tuong": "cong_dan",
                     "so_dien_thoai": f"09{self.rng.randint(10_000_000, 99_999_999)}",
                     "trich_yeu": f"{proc.TENTTHC} cho công dân",
@@ -162,7 +159,10 @@ class Demo:
 
     async def run(self, api: httpx.AsyncClient, sim: httpx.AsyncClient) -> None:
         say = self.say
-        dossiers = self.make_dossiers()
+        population = PopulationChecks(api, sim, self.check)
+        applicants = await population.applicants(self.n)
+        dossiers = self.make_dossiers(applicants)
+        await population.run(dossiers, applicants, say)
         say(
             f"▶ the simulated portal misbehaves: {', '.join(f'{k}={v}' for k, v in FAULTS.items())}"
         )
@@ -196,7 +196,7 @@ class Demo:
         say("▶ waiting for every exchange to reach the portal …")
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            health = (await api.get("/v1/connectors")).json()["connectors"][0]
+            health = await self.portal_health(api)
             waiting = sum(health["outbox"].values())
             say(
                 f"  outbox: {waiting} waiting, {health['dead_letters']} dead, "
@@ -209,8 +209,12 @@ class Demo:
         await self.verify(api, sim, dossiers)
 
     async def depth(self, api: httpx.AsyncClient) -> int:
-        health = (await api.get("/v1/connectors")).json()["connectors"][0]
-        return int(sum(health["outbox"].values()))
+        return int(sum((await self.portal_health(api))["outbox"].values()))
+
+    @staticmethod
+    async def portal_health(api: httpx.AsyncClient) -> dict[str, Any]:
+        connectors = (await api.get("/v1/connectors")).json()["connectors"]
+        return next(c for c in connectors if c["slug"] == "dvcqg")
 
     async def verify(
         self, api: httpx.AsyncClient, sim: httpx.AsyncClient, dossiers: list[dict[str, Any]]
@@ -297,7 +301,16 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
     gw = Gateway(settings, sandbox_base=f"http://127.0.0.1:{sandbox_port}")
     await gw.start()
     _, key = await create_client(
-        gw.db, name="case-system", scopes=["dvcqg:sync", "dvcqg:read", "ops:read"]
+        gw.db,
+        name="case-system",
+        scopes=[
+            "dvcqg:sync",
+            "dvcqg:read",
+            "ops:read",
+            "dancu:lookup",
+            "officers:admin",
+            "governance:read",
+        ],
     )
     server, task = await _serve(create_app(gw, start=False), gateway_port)
     say(f"▶ gateway on http://127.0.0.1:{gateway_port} (client 'case-system' created)")
