@@ -354,7 +354,7 @@ async def verify_database(db: Database, public_key: str) -> VerifyReport:
     on this project's two-core machine: each worker needs a core to read and one to hash.)
     """
     report = VerifyReport()
-    async with db.sessions() as session:
+    async with db.reading() as session:
         cps = [
             CheckpointRow(c.seq, c.head_hash, c.key_id, c.signature)
             for c in (await session.scalars(select(Checkpoint))).all()
@@ -375,7 +375,7 @@ async def verify_database(db: Database, public_key: str) -> VerifyReport:
                 break
     if report.problem is not None and report.problem.kind == "broken-link":
         # only now pay for an index of every hash, to tell a reordering from an alteration
-        async with db.sessions() as session:
+        async with db.reading() as session:
             rows = await session.execute(
                 select(ExchangeEntry.entry_hash, ExchangeEntry.seq).where(
                     ExchangeEntry.entry_hash.is_not(None)
@@ -422,7 +422,7 @@ async def export_chain(db: Database, out: Path, public_key: str) -> int:
                 )
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
-    async with db.sessions() as session:
+    async with db.reading() as session:
         cps = (await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all()
     with (out / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
         for c in cps:

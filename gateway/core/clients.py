@@ -87,7 +87,7 @@ class ClientAuthenticator:
         prefix = split_client_key(key)
         if prefix is None:
             raise Unauthenticated("the client key is malformed")
-        async with self._db.sessions() as session:
+        async with self._db.reading() as session:
             row = await session.scalar(select(ApiClient).where(ApiClient.key_prefix == prefix))
         if row is None or not row.active or not key_matches(key, row.key_hash):
             raise Unauthenticated("the client key is unknown or revoked")

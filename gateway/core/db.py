@@ -9,8 +9,10 @@ come back timezone-aware; ids are 64-bit on PostgreSQL; write transactions on SQ
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -45,6 +47,12 @@ from sqlalchemy.types import TypeDecorator
 
 T = TypeVar("T")
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+#: execution option of :meth:`Database.reading` sessions
+READ_ONLY = "lgsp_read_only"
+#: set while the current task holds its loop's SQLite write lock (see Database.transaction)
+_holds_write_lock: ContextVar[bool] = ContextVar("lgsp_sqlite_write_lock", default=False)
 
 
 def utcnow() -> datetime:
@@ -285,6 +293,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         from gateway.core.batching import GroupCommitter  # a layer above this module
 
         self._committer = GroupCommitter(self)
@@ -299,8 +308,38 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        """A session in one transaction: committed on success, rolled back on error.
+
+        On SQLite every transaction takes the database's one write lock (``BEGIN
+        IMMEDIATE``). Within a process they queue on an asyncio lock first: SQLite's own busy
+        handler waits by sleeping in growing steps (up to 100 ms), so two connections of one
+        process contending for it (the group committer and the sealer) add long tails to both.
+        A task that already holds the lock does not queue again."""
+        if not self.is_sqlite or _holds_write_lock.get():
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:  # one per event loop: a lock may not be shared between loops
+            lock = self._write_locks[loop] = asyncio.Lock()
+        async with lock:
+            token = _holds_write_lock.set(True)
+            try:
+                async with self.sessions() as session, session.begin():
+                    yield session
+            finally:
+                _holds_write_lock.reset(token)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads. On SQLite it begins DEFERRED, so in WAL mode it reads
+        a snapshot without ever waiting for the write lock (``BEGIN IMMEDIATE`` would queue
+        behind every commit, and SQLite's busy handler waits by sleeping)."""
+        async with self.sessions() as session:
+            if self.is_sqlite:
+                options: dict[str, Any] = {READ_ONLY: True}  # a custom option, not a typed one
+                await session.connection(execution_options=options)
             yield session
 
     async def insert_if_absent(self, model: type[Base], values: dict[str, Any]) -> bool:
@@ -350,4 +389,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

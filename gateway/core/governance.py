@@ -165,14 +165,14 @@ async def daily_counts(
     if officer is not None:
         stmt = stmt.where(ExchangeEntry.officer_id == officer)
     counts: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-    async with db.sessions() as session:
+    async with db.reading() as session:
         for login, at in await session.execute(stmt):
             counts[login][local_day(at)] += 1
     return {login: dict(days) for login, days in counts.items()}
 
 
 async def _registered_on(db: Database, logins: Sequence[str]) -> dict[str, date]:
-    async with db.sessions() as session:
+    async with db.reading() as session:
         rows = await session.execute(
             select(Officer.tai_khoan, Officer.registered_at).where(Officer.tai_khoan.in_(logins))
         )
@@ -286,7 +286,7 @@ async def list_alerts(
         stmt = stmt.where(GovernanceAlert.officer == officer)
     if day is not None:
         stmt = stmt.where(GovernanceAlert.day == day)
-    async with db.sessions() as session:
+    async with db.reading() as session:
         return [AlertView.of(r) for r in (await session.scalars(stmt)).all()]
 
 
@@ -409,7 +409,7 @@ async def idle_officers(db: Database, *, now: datetime, idle_days: int) -> list[
     in the log or, when later (or none), their registration or last unlock."""
     if idle_days < 1:
         raise InvalidInput("idle days must be positive", errors=[FieldError("days", ">= 1")])
-    async with db.sessions() as session:
+    async with db.reading() as session:
         active = (
             await session.scalars(
                 select(Officer)

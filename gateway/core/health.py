@@ -31,7 +31,7 @@ async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, 
     depth = await outbox.depth(gw.db)
     out: list[dict[str, Any]] = []
     for slug, spec in gw.specs.items():
-        async with gw.db.sessions() as session:
+        async with gw.db.reading() as session:
             rows = (
                 await session.execute(
                     select(

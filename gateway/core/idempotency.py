@@ -128,7 +128,7 @@ async def release(db: Database, *, client: str, key: str) -> None:
 
 
 async def lookup(db: Database, *, client: str, key: str) -> IdempotencyRecord | None:
-    async with db.sessions() as session:
+    async with db.reading() as session:
         record: IdempotencyRecord | None = await session.scalar(
             select(IdempotencyRecord).where(
                 IdempotencyRecord.client == client, IdempotencyRecord.key == key

@@ -17,8 +17,11 @@ Contracts:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -241,7 +244,7 @@ async def _row(session: AsyncSession, tai_khoan: str, *, for_update: bool = Fals
 
 async def get(*, db: Database, tai_khoan: str) -> OfficerView:
     """One officer with their history, oldest event first."""
-    async with db.sessions() as session:
+    async with db.reading() as session:
         row = await _row(session, (tai_khoan or "").strip())
         events = (
             await session.scalars(
@@ -266,22 +269,56 @@ async def list_officers(
         stmt = stmt.where(Officer.status == status)
     if unit is not None:
         stmt = stmt.where(Officer.don_vi == unit.strip())
-    async with db.sessions() as session:
+    async with db.reading() as session:
         rows = (await session.scalars(stmt)).all()
     return [_view(r) for r in rows]
+
+
+#: how long an authorisation is reused without reading the registry again. A change made in
+#: this process (API, governance) takes effect at once; one made by another process (``lgsp
+#: officers lock``, another replica) within this many seconds (seed 004, Điều 8).
+AUTHORIZATION_TTL_SECONDS = 2.0
+_authorized: dict[tuple[int, str], tuple[float, ActiveOfficer]] = {}
+_generation = 0
+
+
+def _forget(tai_khoan: str) -> None:
+    """Drop cached authorisations of ``tai_khoan`` (called when the registry changes it)."""
+    global _generation
+    _generation += 1
+    for key in [k for k in _authorized if k[1] == tai_khoan]:
+        _authorized.pop(key, None)
+
+
+@contextlib.asynccontextmanager
+async def _changing(db: Database, tai_khoan: str) -> AsyncIterator[AsyncSession]:
+    """A transaction changing ``tai_khoan``: cached authorisations are dropped before it and
+    after it, so that none read meanwhile outlives the change."""
+    _forget(tai_khoan)
+    try:
+        async with db.transaction() as session:
+            yield session
+    finally:
+        _forget(tai_khoan)
 
 
 async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) -> ActiveOfficer:
     """The registered, active officer named by ``X-Officer-Id``; else :class:`Forbidden`.
 
-    Read from the database on every call, so a lock takes effect at once (seed 004, Điều 8)."""
+    An active officer's authorisation is reused for :data:`AUTHORIZATION_TTL_SECONDS`; a
+    refusal is never cached, and any change through this module drops the cache at once."""
     login = (tai_khoan or "").strip()[:64]
     if not login:
         raise Forbidden(
             "a look-up must name the registered officer making it",
             errors=[FieldError(OFFICER_HEADER, "required: the officer's gateway login")],
         )
-    async with db.sessions() as session:
+    key, now = (id(db), login), time.monotonic()
+    cached = _authorized.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    generation = _generation
+    async with db.reading() as session:
         row = await session.scalar(select(Officer).where(Officer.tai_khoan == login))
     shown = mask_text(login)
     if row is None:
@@ -296,7 +333,7 @@ async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) 
         )
     username, password = _open_credential(cipher, row)
     register_secrets([password.get_secret_value()])  # masked should it ever reach a log line
-    return ActiveOfficer(
+    officer = ActiveOfficer(
         tai_khoan=row.tai_khoan,
         ma_can_bo=row.ma_can_bo,
         ho_ten=row.ho_ten,
@@ -304,6 +341,9 @@ async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) 
         platform_username=username,
         platform_password=password,
     )
+    if generation == _generation:  # no change was made while the row was being read
+        _authorized[key] = (now + AUTHORIZATION_TTL_SECONDS, officer)
+    return officer
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -362,7 +402,7 @@ async def register(
     )
     register_secrets([password])
     try:
-        async with db.transaction() as session:
+        async with _changing(db, login) as session:
             await _refuse_duplicates(session, login=login, code=code)
             session.add(row)
             await session.flush()  # the row's id, for its first event
@@ -426,7 +466,7 @@ async def update(
     login = (tai_khoan or "").strip()
     now = utcnow()
     try:
-        async with db.transaction() as session:
+        async with _changing(db, login) as session:
             row = await _row(session, login, for_update=True)
             if "ma_can_bo" in values and values["ma_can_bo"] != row.ma_can_bo:
                 await _refuse_duplicates(session, code=values["ma_can_bo"])
@@ -471,7 +511,7 @@ async def update_credential(
     login = (tai_khoan or "").strip()
     register_secrets([password])
     now = utcnow()
-    async with db.transaction() as session:
+    async with _changing(db, login) as session:
         row = await _row(session, login, for_update=True)
         row.credential_sealed = _seal_credential(cipher, row.tai_khoan, username, password)
         row.updated_at = now
@@ -496,7 +536,7 @@ async def _set_status(
     actor, why = _actor(actor), _reason(reason, required=True)
     login = (tai_khoan or "").strip()
     now = utcnow()
-    async with db.transaction() as session:
+    async with _changing(db, login) as session:
         row = await _row(session, login, for_update=True)
         if row.status == status:
             raise Conflict(f"officer {login} is already {status}")

@@ -231,7 +231,7 @@ class OutboxView:
 
 
 async def find(db: Database, exchange_id: str) -> OutboxView | None:
-    async with db.sessions() as session:
+    async with db.reading() as session:
         item = await session.scalar(select(OutboxItem).where(OutboxItem.exchange_id == exchange_id))
         if item is None:
             return None
@@ -253,7 +253,7 @@ async def find(db: Database, exchange_id: str) -> OutboxView | None:
 async def list_dead(
     db: Database, *, connector: str | None = None, limit: int = 100
 ) -> list[OutboxView]:
-    async with db.sessions() as session:
+    async with db.reading() as session:
         stmt = select(OutboxItem).where(OutboxItem.status == "dead").order_by(OutboxItem.id)
         if connector:
             stmt = stmt.where(OutboxItem.connector == connector)
@@ -313,7 +313,7 @@ async def skip(db: Database, ref: str, *, reason: str) -> OutboxView:
 
 async def depth(db: Database) -> dict[str, dict[str, int]]:
     """Per connector, the count of items in each status that is not terminal."""
-    async with db.sessions() as session:
+    async with db.reading() as session:
         rows = await session.execute(
             select(OutboxItem.connector, OutboxItem.status, func.count())
             .where(OutboxItem.status.not_in(TERMINAL))

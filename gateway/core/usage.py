@@ -165,7 +165,7 @@ async def usage(db: Database, *, month: str) -> UsageReport:
         )
         .group_by(ExchangeEntry.officer_id, ExchangeEntry.kind, ExchangeEntry.outcome)
     )
-    async with db.sessions() as session:
+    async with db.reading() as session:
         counted = (await session.execute(stmt)).all()
         officers = (await session.scalars(select(Officer).where(Officer.registered_at < end))).all()
         known = {

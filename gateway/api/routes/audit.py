@@ -40,7 +40,7 @@ async def read_body(
             "a reason is required to read a body",
             errors=[FieldError("X-Audit-Reason", "say why (at least 5 characters)")],
         )
-    async with gw.db.sessions() as session:
+    async with gw.db.reading() as session:
         entry = await session.scalar(
             select(ExchangeEntry).where(ExchangeEntry.entry_id == entry_id)
         )

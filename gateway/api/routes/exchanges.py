@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
 
 @router.get("/{exchange_id}", operation_id="exchanges-get")
 async def get_exchange(exchange_id: str, gw: GatewayDep, client: CurrentClient) -> dict[str, Any]:
-    async with gw.db.sessions() as session:
+    async with gw.db.reading() as session:
         root = await session.scalar(
             select(ExchangeEntry).where(ExchangeEntry.entry_id == exchange_id)
         )
