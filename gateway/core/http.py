@@ -51,6 +51,9 @@ class AttemptContext:
     purpose: str | None = None
     #: the other exchanges travelling in the same call (a batch), linked to its attempts
     related: tuple[str, ...] = ()
+    #: when set, attempts are appended here instead of written at once: the caller writes
+    #: them together with its own entry, in one commit (synchronous look-ups)
+    collect: list[Crossing] | None = None
 
 
 _current: ContextVar[AttemptContext | None] = ContextVar("lgsp_attempt", default=None)
@@ -156,6 +159,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             + (f"; batch with {', '.join(ctx.related)}" if ctx.related else ""),
             related=ctx.related,
         )
+        if ctx.collect is not None:
+            ctx.collect.append(crossing)
+            return
         try:
             await self._sink(crossing)
         except Exception:

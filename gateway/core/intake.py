@@ -102,11 +102,16 @@ async def call_through(
     purpose: str | None = None,
 ) -> tuple[str, T]:
     """Run a synchronous look-up through the circuit breaker, logged as one inbound entry
-    (its attempts hang under it). Returns the exchange id and the result."""
+    (its attempts hang under it). Returns the exchange id and the result.
+
+    The attempts are written with the inbound entry, in one commit, before the answer is
+    returned: a look-up is answered only once the log holds it. A crash before that commit
+    loses the record of a call whose answer nobody received."""
     exchange_id = new_exchange_id()
     breaker = gw.breakers[connector]
     started = utcnow()
     outcome, status, response, detail = "answered", 200, b"", None
+    attempts: list[Crossing] = []
     try:
         if not await breaker.allow():
             raise CircuitOpen(f"{connector} is failing; its circuit breaker is open, retry later")
@@ -117,6 +122,7 @@ async def call_through(
             client=client,
             officer_id=officer_id,
             purpose=purpose,
+            collect=attempts,
         )
         try:
             with attempt_context(ctx):
@@ -133,6 +139,7 @@ async def call_through(
         raise
     finally:
         await gw.record(
+            *attempts,
             Crossing(
                 kind="inbound",
                 entry_id=exchange_id,
@@ -148,5 +155,5 @@ async def call_through(
                 request=request_body,
                 response=response,
                 detail=detail,
-            )
+            ),
         )

@@ -98,18 +98,20 @@ class Gateway:
         except KeyError:
             raise NotFound(f"no connector {slug!r}") from None
 
-    async def record(self, crossing: Crossing) -> None:
-        """Append one exchange-log entry (durably committed when this returns)."""
-        entry = self.log.build(crossing)
-        links = [
-            AttemptLink(entry_id=entry.entry_id, exchange_id=x)
-            for x in crossing.related
-            if x != crossing.parent_id
-        ]
+    async def record(self, *crossings: Crossing) -> None:
+        """Append exchange-log entries, in this order, in one commit (durable on return)."""
+        rows: list[Any] = []
+        for crossing in crossings:
+            entry = self.log.build(crossing)
+            rows.append(entry)
+            rows.extend(
+                AttemptLink(entry_id=entry.entry_id, exchange_id=x)
+                for x in crossing.related
+                if x != crossing.parent_id
+            )
 
         async def add(session: AsyncSession) -> None:
-            session.add(entry)
-            session.add_all(links)
+            session.add_all(rows)
 
         await self.db.grouped(add)
 
