@@ -231,6 +231,11 @@ def wrk_load(
         capture_output=True,
         text=True,
     ).stdout
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> dict[str, float]:
+    """requests/s, p50 and p99 in ms, and the count of non-2xx, from ``wrk --latency``."""
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)

@@ -1,0 +1,325 @@
+"""Benchmark: citizen look-ups through the gateway versus calling the simulator directly.
+
+Runs the population-database simulator (``lgsp sandbox``) and the gateway (``lgsp serve
+--no-workers``) as real processes on loopback, registers one officer, then drives both paths
+with the same citizens at 1, 10 and 50 concurrent callers:
+
+  direct   SOAP TraCuuThongTinCongDan envelopes posted to the simulator,
+  gateway  POST /v1/dancu/citizens/lookup (API key, officer check, purpose, governance count,
+           circuit breaker, zeep, the exchange log's inbound entry and its attempt).
+
+Prints requests per second, p50 and p99 latency for each, the p50 overhead of the gateway in
+milliseconds and its throughput as a share of the direct path. The load generator is wrk when
+installed (it rotates through the citizens with a Lua script), httpx otherwise. On a two-core
+machine the generator, the gateway and the simulator share the cores: the direct path has the
+gateway's share of the CPU free, so the ratio is a conservative one.
+
+Usage: .venv/bin/python bench/dancu_lookup.py [--seconds 10] [--citizens 200]
+       [--concurrency 1,10,50] [--database sqlite|postgresql]
+Prints its figures; it is not a test and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.throughput import (  # noqa: E402
+    LGSP,
+    free_port,
+    parse_wrk,
+    pg_create,
+    pg_drop,
+    process,
+    wait_http,
+)
+from connectors.dancu.mapping import normalise_name  # noqa: E402
+
+OFFICER = {"login": "bench.officer", "code": "CB0001", "user": "canbo0001"}
+OFFICER_PASSWORD = "sandbox-canbo0001"
+PROCEDURE = "1.001776"
+DOSSIER = "000.00.01.H22-240105-0007"
+
+# wrk: one request per citizen in turn; the bodies are the lines of a file, the headers fixed
+WRK_SCRIPT = """
+local bodies = {}
+local i = 0
+function init(args)
+  for line in io.lines(os.getenv("LGSP_BENCH_BODIES")) do
+    table.insert(bodies, line)
+  end
+end
+function request()
+  i = i % #bodies + 1
+  return wrk.format("POST", PATH, HEADERS, bodies[i])
+end
+"""
+
+
+def soap_envelope(citizen: dict[str, Any], n: int) -> str:
+    birth = citizen["ngay_sinh"].replace("-", "")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<soap-env:Envelope xmlns:soap-env="http://schemas.xmlsoap.org/soap/envelope/">'
+        '<soap-env:Header><dan:AuthHash xmlns:dan="http://dancuquocgia.bca">'
+        "Y2FuYm8wMDAxOnNhbmRib3gtY2FuYm8wMDAx</dan:AuthHash></soap-env:Header>"
+        '<soap-env:Body><dan:TraCuuThongTinCongDan xmlns:dan="http://dancuquocgia.bca">'
+        f"<dan:MaYeuCau>bench-{n}</dan:MaYeuCau><dan:MaDVC>{PROCEDURE}</dan:MaDVC>"
+        "<dan:MaTichHop>LGSP-SANDBOX</dan:MaTichHop>"
+        f"<dan:MaCanBo>{OFFICER['code']}</dan:MaCanBo>"
+        f"<dan:SoDinhDanh>{citizen['so_dinh_danh']}</dan:SoDinhDanh>"
+        f"<dan:HoVaTen>{normalise_name(citizen['ho_va_ten'])}</dan:HoVaTen>"
+        f"<dan:NgayThangNamSinh><dan:NgayThangNam>{birth}</dan:NgayThangNam>"
+        "</dan:NgayThangNamSinh></dan:TraCuuThongTinCongDan></soap-env:Body></soap-env:Envelope>"
+    )
+
+
+def lookup_body(citizen: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "so_dinh_danh": citizen["so_dinh_danh"],
+            "ho_va_ten": citizen["ho_va_ten"],
+            "ngay_sinh": citizen["ngay_sinh"],
+            "ma_tthc": PROCEDURE,
+            "ma_ho_so": DOSSIER,
+        },
+        ensure_ascii=False,
+    )
+
+
+def wrk(
+    base: str,
+    path: str,
+    requests: list[tuple[dict[str, str], bytes]],
+    seconds: int,
+    concurrency: int,
+    workdir: Path,
+) -> dict[str, float]:
+    headers = requests[0][0]
+    table = ", ".join(f'["{k}"] = {json.dumps(v)}' for k, v in headers.items())
+    script = workdir / "rotate.lua"
+    script.write_text(f'PATH = "{path}"\nHEADERS = {{{table}}}\n' + WRK_SCRIPT, encoding="utf-8")
+    bodies = workdir / "bodies.txt"
+    bodies.write_bytes(b"\n".join(body for _h, body in requests) + b"\n")
+    threads = 1 if concurrency == 1 else 2
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            base,
+        ],
+        env={**os.environ, "LGSP_BENCH_BODIES": str(bodies)},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+async def httpx_load(
+    url: str, requests: list[tuple[dict[str, str], bytes]], seconds: int, concurrency: int
+) -> dict[str, float]:
+    latencies: list[float] = []
+    bad = 0
+    end = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def worker(offset: int) -> None:
+            nonlocal bad
+            i = offset
+            while time.monotonic() < end:
+                headers, body = requests[i % len(requests)]
+                i += concurrency
+                t0 = time.perf_counter()
+                r = await client.post(url, content=body, headers=headers)
+                latencies.append(time.perf_counter() - t0)
+                bad += r.status_code >= 300
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rate": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+        "non2xx": float(bad),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--citizens", type=int, default=200)
+    parser.add_argument("--concurrency", default="1,10,50")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="gateway server processes (PostgreSQL)"
+    )
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="lgsp-bench-dancu-") as tmp:
+        workdir = Path(tmp)
+        url = (
+            pg_create()
+            if args.database == "postgresql"
+            else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+        )
+        try:
+            results = run(url, args, levels, workdir)
+        finally:
+            if args.database == "postgresql":
+                pg_drop(url)
+    print(
+        f"\ncitizen look-ups ({args.database}, {args.processes} gateway process(es), "
+        f"{args.seconds} s per run, {os.cpu_count()} cores)"
+    )
+    columns = ("callers", "direct/s", "p50 ms", "p99 ms", "gateway/s", "p50 ms", "p99 ms")
+    print(" ".join(f"{c:>10}" for c in (*columns, "overhead", "share")))
+    for c, (direct, gateway) in results.items():
+        print(
+            f"{c:>10} {direct['rate']:>10.0f} {direct['p50']:>10.2f} {direct['p99']:>10.2f} "
+            f"{gateway['rate']:>10.0f} {gateway['p50']:>10.2f} {gateway['p99']:>10.2f} "
+            f"{gateway['p50'] - direct['p50']:>8.2f}ms {gateway['rate'] / direct['rate']:>10.0%}"
+        )
+        if direct["non2xx"] or gateway["non2xx"]:
+            print(
+                f"{'':>10} refused: direct {direct['non2xx']:.0f}, gateway {gateway['non2xx']:.0f}"
+            )
+
+
+def run(
+    url: str, args: argparse.Namespace, levels: list[int], workdir: Path
+) -> dict[int, tuple[dict[str, float], dict[str, float]]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LGSP_")}
+    sandbox_port, api_port = free_port(), free_port()
+    env.update(
+        LGSP_DATABASE_URL=url,
+        LGSP_LOG_LEVEL="WARNING",
+        LGSP_RATE_LIMIT="1000000/second",
+        # the baseline median is learnt from history; a benchmark is not a spike to alert on
+        LGSP_GOVERNANCE__SPIKE_DAILY_CEILING="100000000",
+        LGSP_CONNECTORS__DANCU__ENDPOINT_URL=f"http://127.0.0.1:{sandbox_port}/dancu/ws",
+        LGSP_CONNECTORS__DVCQG__BASE_URL=f"http://127.0.0.1:{sandbox_port}/dvcqg",
+    )
+    key = subprocess.run(
+        [*LGSP, "clients", "create", "bench", "--scope", "dancu:lookup"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    subprocess.run(
+        [
+            *LGSP,
+            "officers",
+            "register",
+            "--login",
+            OFFICER["login"],
+            "--code",
+            OFFICER["code"],
+            "--name",
+            "Cán bộ Đo Tải",
+            "--id-number",
+            "025090000001",
+            "--unit",
+            "Bench",
+            "--purpose",
+            "benchmark",
+            "--platform-user",
+            OFFICER["user"],
+        ],
+        env={**env, "LGSP_OFFICER_PLATFORM_PASSWORD": OFFICER_PASSWORD},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{api_port}"
+    sandbox = f"http://127.0.0.1:{sandbox_port}"
+    results: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+    with (
+        process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log"),
+        process(
+            [
+                *LGSP,
+                "serve",
+                "--port",
+                str(api_port),
+                "--no-workers",
+                "--processes",
+                str(args.processes),
+            ],
+            env,
+            workdir / "api.log",
+        ),
+    ):
+        wait_http(f"{sandbox}/")
+        wait_http(f"{base}/healthz")
+        citizens = httpx.get(
+            f"{sandbox}/dancu/_sandbox/citizens", params={"limit": args.citizens}
+        ).json()["citizens"]
+        soap_headers = {
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": '"http://dancuquocgia.bca/TraCuuThongTinCongDan"',
+        }
+        api_headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {key}",
+            "X-Officer-Id": OFFICER["login"],
+        }
+        direct_requests = [
+            (soap_headers, soap_envelope(c, n).encode()) for n, c in enumerate(citizens)
+        ]
+        gateway_requests = [(api_headers, lookup_body(c).encode()) for c in citizens]
+        # every request must succeed on both paths before anything is timed
+        for (h, b), (gh, gb) in zip(direct_requests[:5], gateway_requests[:5], strict=True):
+            direct = httpx.post(f"{sandbox}/dancu/ws", content=b, headers=h)
+            assert "<dc:MaKetQua>000</dc:MaKetQua>" in direct.text.replace("ns0:", "dc:"), (
+                direct.text[:300]
+            )
+            through = httpx.post(f"{base}/v1/dancu/citizens/lookup", content=gb, headers=gh)
+            assert through.status_code == 200, through.text[:300]
+        for c in levels:
+            if shutil.which("wrk"):
+                direct = wrk(sandbox, "/dancu/ws", direct_requests, args.seconds, c, workdir)
+                gateway = wrk(
+                    base, "/v1/dancu/citizens/lookup", gateway_requests, args.seconds, c, workdir
+                )
+            else:
+                direct = asyncio.run(
+                    httpx_load(f"{sandbox}/dancu/ws", direct_requests, args.seconds, c)
+                )
+                gateway = asyncio.run(
+                    httpx_load(
+                        f"{base}/v1/dancu/citizens/lookup", gateway_requests, args.seconds, c
+                    )
+                )
+            results[c] = (direct, gateway)
+            print(f"  {c} callers: direct {direct['rate']:.0f}/s, gateway {gateway['rate']:.0f}/s")
+    return results
+
+
+if __name__ == "__main__":
+    main()
