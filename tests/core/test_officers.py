@@ -333,3 +333,28 @@ async def test_a_sealed_value_moved_to_another_officer_does_not_open(gateway: Ga
         )
     with pytest.raises(Exception, match="failed authentication"):
         await officers.authorize(gateway.db, gateway.cipher, tai_khoan="canbo.002")
+
+
+async def test_authorisation_is_reused_briefly_and_dropped_on_change(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change made elsewhere (another process) is seen within the TTL; one made through
+    the registry at once."""
+    await register_officer(gateway, 7)
+    clock = [1000.0]
+    monkeypatch.setattr(officers.time, "monotonic", lambda: clock[0])
+    await officers.authorize(gateway.db, gateway.cipher, tai_khoan="canbo.007")
+    async with gateway.db.transaction() as session:  # as another process would
+        await session.execute(
+            update(Officer).where(Officer.tai_khoan == "canbo.007").values(status="locked")
+        )
+    await officers.authorize(gateway.db, gateway.cipher, tai_khoan="canbo.007")  # cached
+    clock[0] += officers.AUTHORIZATION_TTL_SECONDS + 0.1
+    with pytest.raises(Forbidden):
+        await officers.authorize(gateway.db, gateway.cipher, tai_khoan="canbo.007")
+
+    await register_officer(gateway, 8)
+    await officers.authorize(gateway.db, gateway.cipher, tai_khoan="canbo.008")
+    await officers.lock(db=gateway.db, tai_khoan="canbo.008", reason="Chuyển công tác", actor="t")
+    with pytest.raises(Forbidden):  # same clock: the registry dropped the cached grant
+        await officers.authorize(gateway.db, gateway.cipher, tai_khoan="canbo.008")
