@@ -1,7 +1,8 @@
 """``lgsp demo``: the main job end to end on the embedded default.
 
 Starts the simulators and the gateway (SQLite, in-process state store, workers in the server)
-on loopback ports, then plays a case system. Officers are registered for the population
+on loopback ports, then plays a case system. Applicants log in with VNeID or DVCQG SSO (see
+:mod:`gateway.demo_identity`). Officers are registered for the population
 database and one checks each applicant there before their dossier is received (see
 :mod:`gateway.demo_dancu`). Then the batch of dossiers goes through its whole life
 (received, processing, supplement requested, processing again, processed, result returned) with
@@ -36,6 +37,7 @@ from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
 from gateway.demo_dancu import UNLICENSED, PopulationChecks
+from gateway.demo_identity import CitizenLogins
 from gateway.sandbox import create_sandbox_app, quiet_simulated_drops
 
 VN = timezone(timedelta(hours=7))
@@ -162,6 +164,7 @@ class Demo:
         population = PopulationChecks(api, sim, self.check)
         applicants = await population.applicants(self.n)
         dossiers = self.make_dossiers(applicants)
+        await CitizenLogins(api, sim, self.check).run(applicants, say)
         await population.run(dossiers, applicants, say)
         say(
             f"▶ the simulated portal misbehaves: {', '.join(f'{k}={v}' for k, v in FAULTS.items())}"
@@ -310,6 +313,7 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
             "dancu:lookup",
             "officers:admin",
             "governance:read",
+            "identity:login",
         ],
     )
     server, task = await _serve(create_app(gw, start=False), gateway_port)

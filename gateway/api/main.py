@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from gateway.api import errors
 from gateway.api.deps import ClientRateLimiter
 from gateway.api.middleware import GatewayMiddleware
-from gateway.api.routes import audit, dancu, dvcqg, exchanges, officers, ops
+from gateway.api.routes import audit, dancu, dvcqg, exchanges, identity, officers, ops
 from gateway.core.clients import ClientAuthenticator
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
@@ -64,6 +64,7 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.include_router(exchanges.router)
     app.include_router(dvcqg.router)
     app.include_router(dancu.router)
+    app.include_router(identity.router)
     app.include_router(audit.router)
     app.include_router(officers.router)
     return app

@@ -21,6 +21,8 @@ KNOWN_SCOPES = frozenset(
         "ops:read",  # connector health, dead letters
         "ops:dlq",  # replay or skip dead letters
         "audit:read",  # verify and export the exchange log, read decrypted bodies
+        "identity:login",  # start and finish citizens' logins (VNeID, DVCQG SSO)
+        "identity:tokens",  # read the provider tokens the gateway keeps for a login
         "dancu:lookup",  # look up and verify citizens in the population database
         "officers:admin",  # manage the officer registry (seed 004, Điều 8)
         "governance:read",  # usage reports, idle officers, spike alerts

@@ -9,6 +9,9 @@ Two request extensions let a connector shape what is recorded and read:
 
 * ``lgsp_redact``: byte strings (credentials carried in the body, e.g. a SOAP header) replaced
   by ``***`` in the recorded request, so that no secret is kept even encrypted;
+* ``lgsp_scrub_answer``: a function applied to the answer before it is recorded (the
+  connector blanks credentials the platform hands out, e.g. OAuth tokens); the caller still
+  gets the answer whole;
 * ``lgsp_max_response_bytes``: a bound on the answer, enforced while reading it (the
   Content-Length is checked first, then the bytes as they arrive): past it the read stops and
   :class:`ResponseTooLarge` is raised, and what was read is recorded.
@@ -16,6 +19,7 @@ Two request extensions let a connector shape what is recorded and read:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -117,6 +121,10 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             if self._observe:
                 self._observe(self._connector, time.perf_counter() - t0, False)
             raise
+        except asyncio.CancelledError:
+            # the caller gave up (its own deadline): the attempt still happened
+            await self._record(ctx, started, request, body, None, None, "Cancelled", error=True)
+            raise
         if self._observe:
             self._observe(self._connector, time.perf_counter() - t0, response.status_code < 500)
         outcome = "answered" if response.status_code < 400 else f"http-{response.status_code}"
@@ -141,6 +149,9 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         *,
         error: bool = False,
     ) -> None:
+        scrub = request.extensions.get("lgsp_scrub_answer")
+        if content is not None and callable(scrub):
+            content = scrub(content)
         crossing = Crossing(
             kind="attempt",
             connector=self._connector,

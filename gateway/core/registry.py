@@ -15,7 +15,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from gateway.core.connector import ConnectorSpec
 from gateway.core.errors import ConfigurationError
 
-CONNECTOR_PACKAGES: tuple[str, ...] = ("connectors.dvcqg", "connectors.dancu")
+CONNECTOR_PACKAGES: tuple[str, ...] = ("connectors.dvcqg", "connectors.dancu", "connectors.vneid")
 
 
 def load_specs(packages: tuple[str, ...] = CONNECTOR_PACKAGES) -> dict[str, ConnectorSpec]:

@@ -30,6 +30,10 @@ class StateStore(Protocol):
         """Remove the key; True when it existed (so a nonce can be consumed exactly once)."""
         ...
 
+    async def take(self, key: str) -> bytes | None:
+        """Read and remove the key in one step: of racing callers, one gets the value."""
+        ...
+
     async def ping(self) -> bool: ...
     async def aclose(self) -> None: ...
 
@@ -78,6 +82,12 @@ class MemoryStateStore:
             self._data[key] = (str(value).encode(), self._data[key][1])
             return value
 
+    async def take(self, key: str) -> bytes | None:
+        async with self._lock:
+            value = self._live(key)
+            self._data.pop(key, None)
+            return value
+
     async def delete(self, key: str) -> bool:
         existed = self._live(key) is not None
         self._data.pop(key, None)
@@ -121,6 +131,10 @@ class RedisStateStore:
                 pipe.pexpire(self._k(key), self._ms(ttl) or 1, nx=True)
             result = await pipe.execute()
         return int(result[0])
+
+    async def take(self, key: str) -> bytes | None:
+        value = await self._redis.getdel(self._k(key))  # Redis 6.2+
+        return None if value is None else bytes(value)
 
     async def delete(self, key: str) -> bool:
         return bool(await self._redis.delete(self._k(key)))

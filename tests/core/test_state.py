@@ -88,3 +88,11 @@ async def test_make_state_store_without_redis_is_in_process() -> None:
     store = make_state_store(None)
     assert isinstance(store, MemoryStateStore)
     await store.aclose()
+
+
+async def test_take_reads_and_removes_with_one_winner(state_store: StateStore) -> None:
+    await state_store.set("login-state", b"verifier", ttl=60)
+    results = await asyncio.gather(*(state_store.take("login-state") for _ in range(10)))
+    assert sorted(results, key=lambda r: r is None) == [b"verifier"] + [None] * 9
+    assert await state_store.get("login-state") is None
+    assert await state_store.take("never-set") is None

@@ -1,0 +1,64 @@
+"""Connector of the identity platforms: VNeID and the DVCQG single sign-on (OpenID Connect).
+
+Public surface: the configuration, the connector, the login flow, the canonical identity, its
+problem types, and :data:`SPEC`, which the core registry lists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from connectors.vneid import login
+from connectors.vneid.config import PLACEHOLDER_SECRETS, PROVIDERS, VneidConfig
+from connectors.vneid.connector import VneidConnector
+from connectors.vneid.errors import (
+    AssuranceTooLow,
+    CodeRejected,
+    IdTokenRejected,
+    LoginStateInvalid,
+    UserinfoMismatch,
+)
+from connectors.vneid.models import DinhDanh, LoaiTaiKhoan
+from gateway.core.connector import ConnectorSpec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "PROVIDERS",
+    "SPEC",
+    "AssuranceTooLow",
+    "CodeRejected",
+    "DinhDanh",
+    "IdTokenRejected",
+    "LoaiTaiKhoan",
+    "LoginStateInvalid",
+    "UserinfoMismatch",
+    "VneidConfig",
+    "VneidConnector",
+    "login",
+]
+
+
+def _build(config: Any, http: httpx.AsyncClient) -> VneidConnector:
+    return VneidConnector(VneidConfig.model_validate(config), http)
+
+
+def _sandbox_app() -> FastAPI:
+    # imported here so that production never loads the simulator
+    from connectors.vneid.sandbox import create_app
+
+    return create_app()
+
+
+SPEC = ConnectorSpec(
+    slug="vneid",
+    title="Định danh điện tử: VNeID và đăng nhập một lần DVCQG (OpenID Connect)",
+    config_model=VneidConfig,
+    factory=_build,
+    sandbox_factory=_sandbox_app,
+    sandbox_config=lambda base: {"vneid_issuer": f"{base}/vneid", "dvcqg_issuer": f"{base}/dvcqg"},
+    placeholder_secrets=PLACEHOLDER_SECRETS,
+)

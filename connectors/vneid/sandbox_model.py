@@ -1,0 +1,246 @@
+"""The identity simulator's vocabulary: endpoints and paths, switches, clients, grants, counters.
+
+What :class:`connectors.vneid.sandbox_provider.OidcSimulator` works with, apart from keys
+(:mod:`connectors.vneid.sandbox_tokens`) and test accounts
+(:mod:`connectors.vneid.sandbox_citizens`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
+from connectors.vneid.sandbox_citizens import SandboxCitizen
+
+__all__ = [
+    "ACR_VALUES",
+    "CODE_TTL_SECONDS",
+    "ENDPOINTS",
+    "IMPOSTOR_AUDIENCE",
+    "LOGIN_LOG_SIZE",
+    "NO_FAULTS",
+    "PATHS",
+    "PKCE_VALUE",
+    "REFRESH_TTL_SECONDS",
+    "STALE_NONCE",
+    "TOKEN_SWITCHES",
+    "TOKEN_TTL_SECONDS",
+    "AuthorizationRequest",
+    "Client",
+    "Endpoint",
+    "FaultConfig",
+    "Grant",
+    "OAuthError",
+    "SimStats",
+    "default_clients",
+    "pkce_challenge",
+]
+
+Endpoint = Literal["discovery", "jwks", "authorization", "token", "userinfo", "end_session"]
+ENDPOINTS: tuple[Endpoint, ...] = (
+    "discovery",
+    "jwks",
+    "authorization",
+    "token",
+    "userinfo",
+    "end_session",
+)
+#: each provider's paths, relative to its issuer
+PATHS: dict[ProviderName, dict[Endpoint, str]] = {
+    "vneid": {
+        "discovery": "/.well-known/openid-configuration",
+        "authorization": "/auth",
+        "token": "/token",
+        "userinfo": "/userinfo",
+        "jwks": "/jwks",
+        "end_session": "/logout",
+    },
+    "dvcqg": {
+        "discovery": "/.well-known/openid-configuration",
+        "authorization": "/oauth2/authorize",
+        "token": "/oauth2/token",
+        "userinfo": "/oauth2/userinfo",
+        "jwks": "/oauth2/jwks",
+        "end_session": "/oidc/logout",
+    },
+}
+CODE_TTL_SECONDS = 60
+TOKEN_TTL_SECONDS = 600
+REFRESH_TTL_SECONDS = 8 * 3600
+LOGIN_LOG_SIZE = 200
+ACR_VALUES = ("LoA1", "LoA2")
+IMPOSTOR_AUDIENCE = "lgsp-impostor"
+"""``aud`` and ``azp`` of a token made with ``wrong_audience``."""
+STALE_NONCE = "nonce-of-an-earlier-login"
+"""The nonce ``replay_nonce`` sends when there was no earlier login to replay."""
+PKCE_VALUE = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636, 4.1 and 4.2
+
+
+class FaultConfig(BaseModel):
+    """Misbehaviour switches; each holds until changed or reset.
+
+    Token switches shape every ID token issued while on: ``expired_token`` (``exp`` one hour
+    ago), ``wrong_audience`` (``aud`` and ``azp`` :data:`IMPOSTOR_AUDIENCE`), ``wrong_issuer``
+    (the other provider's issuer), ``missing_nonce``, ``replay_nonce`` (the nonce of the
+    login before this one), and the forgeries ``alg_none``, ``hmac_with_public_key``,
+    ``bad_signature`` (see :mod:`connectors.vneid.sandbox_tokens`).
+    ``userinfo_sub_mismatch``: userinfo answers another account's ``sub``. ``latency_ms``
+    delays every provider endpoint; ``fail_endpoint`` answers HTTP 500 there;
+    ``slow_endpoint`` sleeps ``slow_seconds`` there. ``provider`` limits all of it to one
+    provider (None: both).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    expired_token: bool = False
+    wrong_audience: bool = False
+    wrong_issuer: bool = False
+    bad_signature: bool = False
+    alg_none: bool = False
+    hmac_with_public_key: bool = False
+    replay_nonce: bool = False
+    missing_nonce: bool = False
+    userinfo_sub_mismatch: bool = False
+    latency_ms: float = Field(default=0.0, ge=0, le=60_000)
+    fail_endpoint: Endpoint | None = None
+    slow_endpoint: Endpoint | None = None
+    slow_seconds: float = Field(default=5.0, ge=0, le=300)
+    provider: ProviderName | None = None
+
+
+NO_FAULTS = FaultConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A relying party registered with a provider."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+
+
+def _post_logout_uris(redirect_uris: Iterable[str], provider: ProviderName) -> tuple[str, ...]:
+    uris = list(redirect_uris)
+    for uri in list(uris):
+        parts = urlsplit(uri)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        uris += [f"{origin}/", f"{origin}/dang-xuat/{provider}"]
+    return tuple(dict.fromkeys(uris))
+
+
+def default_clients(config: VneidConfig | None = None) -> dict[ProviderName, dict[str, Client]]:
+    """Each provider's client as ``config`` (default: the sandbox defaults) knows it; logout
+    may return to a redirect URI, its origin's ``/`` or ``/dang-xuat/{provider}``."""
+    config = config or VneidConfig()
+    clients: dict[ProviderName, dict[str, Client]] = {}
+    for name in PROVIDERS:
+        provider = config.provider(name)
+        client = Client(
+            provider.client_id,
+            provider.client_secret.get_secret_value(),
+            provider.redirect_uris,
+            _post_logout_uris(provider.redirect_uris, name),
+        )
+        clients[name] = {client.client_id: client}
+    return clients
+
+
+@dataclass(slots=True)
+class Grant:
+    """What an authorization code, access token or refresh token stands for."""
+
+    provider: ProviderName
+    client_id: str
+    citizen: SandboxCitizen
+    scope: str
+    nonce: str
+    auth_time: int
+    expires_at: float
+    redirect_uri: str = ""
+    code_challenge: str = ""
+    previous_nonce: str | None = None
+
+
+def _per_provider() -> dict[str, int]:
+    return dict.fromkeys(PROVIDERS, 0)
+
+
+@dataclass
+class SimStats:
+    """Counters per provider: ``calls`` by endpoint (faulted calls included), ``codes_issued``,
+    ``tokens_issued`` (token answers), ``faulted_tokens`` (ID tokens shaped by a switch),
+    ``jwks_fetched`` (JWKS documents served), ``errors`` by OAuth error code."""
+
+    calls: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {p: dict.fromkeys(ENDPOINTS, 0) for p in PROVIDERS}
+    )
+    codes_issued: dict[str, int] = field(default_factory=_per_provider)
+    tokens_issued: dict[str, int] = field(default_factory=_per_provider)
+    faulted_tokens: dict[str, int] = field(default_factory=_per_provider)
+    jwks_fetched: dict[str, int] = field(default_factory=_per_provider)
+    errors: dict[str, dict[str, int]] = field(default_factory=lambda: {p: {} for p in PROVIDERS})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "calls": {p: dict(c) for p, c in self.calls.items()},
+            "codes_issued": dict(self.codes_issued),
+            "tokens_issued": dict(self.tokens_issued),
+            "faulted_tokens": dict(self.faulted_tokens),
+            "jwks_fetched": dict(self.jwks_fetched),
+            "errors": {p: dict(c) for p, c in self.errors.items()},
+        }
+
+
+class OAuthError(Exception):
+    """A refusal, answered as ``{"error", "error_description"}`` with ``status``."""
+
+    def __init__(
+        self, error: str, description: str, status: int = 400, www_authenticate: str | None = None
+    ) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+        self.status = status
+        self.www_authenticate = www_authenticate
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """An authorization request that passed every check."""
+
+    provider: ProviderName
+    client_id: str
+    redirect_uri: str
+    scope: str
+    state: str
+    nonce: str
+    code_challenge: str
+
+
+def pkce_challenge(verifier: str) -> str:
+    """``BASE64URL(SHA256(verifier))`` (RFC 7636, 4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+TOKEN_SWITCHES = (
+    "expired_token",
+    "wrong_audience",
+    "wrong_issuer",
+    "bad_signature",
+    "alg_none",
+    "hmac_with_public_key",
+    "replay_nonce",
+    "missing_nonce",
+)
+"""The :class:`FaultConfig` switches that shape ID tokens."""
