@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from gateway.api.main import create_app
 from gateway.core.clients import create_client
 from gateway.core.db import Base
+from gateway.core.logging import QUIETED_LOGGERS, configure_logging
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
@@ -217,3 +218,23 @@ async def bearer(gateway: Gateway, *scopes: str, name: str | None = None) -> dic
         gateway.db, name=name or f"client-{uuid.uuid4().hex[:8]}", scopes=list(scopes)
     )
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def logging_at_debug(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """Logging as the gateway configures it, at DEBUG, writing into ``capfd`` (requested
+    first, so that the handler is made on the captured stream); restored afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quieted = {name: logging.getLogger(name).level for name in QUIETED_LOGGERS}
+    saved = structlog.get_config()
+    configure_logging("DEBUG", json_lines=True)
+    try:
+        yield
+    finally:
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        for name, old in quieted.items():
+            logging.getLogger(name).setLevel(old)
+        structlog.configure(**saved)

@@ -82,6 +82,11 @@ class MaskingFilter(logging.Filter):
         return True
 
 
+#: libraries whose DEBUG lines dump whole requests, SQL parameters or SOAP envelopes: personal
+#: data and credentials have no business there, even masked; held at WARNING
+QUIETED_LOGGERS = ("httpx", "httpcore", "aiosqlite", "zeep")
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     """Configure structlog and the root logger once per process (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -93,9 +98,7 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     handler._lgsp = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    # libraries whose DEBUG lines dump whole requests, SQL parameters or SOAP envelopes:
-    # personal data and credentials have no business there, even masked
-    for noisy in ("httpx", "httpcore", "aiosqlite", "zeep"):
+    for noisy in QUIETED_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)

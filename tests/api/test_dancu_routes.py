@@ -7,9 +7,7 @@ runs on SQLite and, when reachable, on PostgreSQL + Redis.
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -21,7 +19,6 @@ from connectors.dancu.population import Citizen
 from connectors.dancu.sandbox import DancuSimulator, FaultConfig, get_simulator
 from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.exchange_log import body_aad
-from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings
 from gateway.core.usage import TZ, local_day, usage
@@ -332,21 +329,6 @@ async def test_no_id_number_unmasked_in_any_log_line(
     for citizen in citizens:
         assert citizen.so_dinh_danh not in lines
     assert "sandbox-canbo0001" not in lines
-
-
-@pytest.fixture
-def logging_at_debug(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    saved = structlog.get_config()
-    configure_logging("DEBUG", json_lines=True)
-    try:
-        yield
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        structlog.configure(**saved)
 
 
 # --- usage and spikes ---------------------------------------------------------------------------

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -31,7 +30,6 @@ from gateway.core.connector import (
     raise_for_rule,
 )
 from gateway.core.errors import GatewayError, PermanentUpstreamError, UpstreamError
-from gateway.core.logging import configure_logging
 from gateway.core.registry import CONNECTOR_PACKAGES, load_specs
 from tests.e2e.procs import free_port
 
@@ -222,27 +220,10 @@ async def test_invalid_payload_is_a_gateway_error(built: _Built) -> None:
 # --- redaction ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def configured_logging(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    """Logging as the gateway configures it (DEBUG), restored afterwards; configured after
-    ``capfd`` starts, so that its handler writes into the capture."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    saved = structlog.get_config()
-    configure_logging("DEBUG", json_lines=True)
-    try:
-        yield
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        structlog.configure(**saved)
-
-
 async def test_secrets_never_reach_logs_or_errors(
     spec: ConnectorSpec,
     sandbox_app: Any,
-    configured_logging: None,
+    logging_at_debug: None,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     secret_fields = _secret_fields(spec.config_model)

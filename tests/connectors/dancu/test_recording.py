@@ -11,7 +11,7 @@ import asyncio
 import base64
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 
 import httpx
@@ -28,7 +28,6 @@ from connectors.dancu.models import YeuCauCongDan
 from gateway.core.errors import GatewayError
 from gateway.core.exchange_log import Crossing
 from gateway.core.http import AttemptContext, attempt_context, build_client
-from gateway.core.logging import configure_logging
 from tests.connectors.dancu import answers
 
 ENDPOINT = "http://dancu.test/dancu/ws"
@@ -260,26 +259,7 @@ async def test_the_health_check_is_recorded_as_a_wsdl_fetch(config: DancuConfig)
 # --- logs ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def configured_logging(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    """Logging as the gateway configures it (DEBUG, JSON lines), restored afterwards;
-    configured after ``capfd`` starts, so that its handler writes into the capture."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    httpx_level = logging.getLogger("httpx").level
-    saved = structlog.get_config()
-    configure_logging("DEBUG", json_lines=True)
-    try:
-        yield
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        logging.getLogger("httpx").setLevel(httpx_level)
-        structlog.configure(**saved)
-
-
-@pytest.mark.usefixtures("configured_logging")
+@pytest.mark.usefixtures("logging_at_debug")
 async def test_no_log_line_holds_an_id_number_a_name_or_an_envelope(
     config: DancuConfig, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -336,7 +316,7 @@ async def test_no_log_line_holds_an_id_number_a_name_or_an_envelope(
     assert_no_credential(out)
 
 
-@pytest.mark.usefixtures("configured_logging")
+@pytest.mark.usefixtures("logging_at_debug")
 def test_zeep_loggers_stay_quiet_at_debug() -> None:
     assert logging.getLogger().isEnabledFor(logging.DEBUG)
     for name in (
