@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import httpx
 import pytest
-import structlog
 from joserfc.jwk import Key
 from pydantic import SecretStr
 
@@ -35,7 +33,6 @@ from gateway.core.errors import (
 )
 from gateway.core.exchange_log import Crossing
 from gateway.core.http import build_client
-from gateway.core.logging import configure_logging
 from tests.connectors.vneid import keys
 
 NOW = 1_750_000_000.0
@@ -817,27 +814,10 @@ async def test_recorded_requests_hold_no_secret_code_or_verifier(
             assert value not in crossing.detail
 
 
-@pytest.fixture
-def configured_logging(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    """Logging as the gateway configures it (DEBUG), restored afterwards; configured after
-    ``capfd`` starts, so that its handler writes into the capture."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    saved = structlog.get_config()
-    configure_logging("DEBUG", json_lines=True)
-    try:
-        yield
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        structlog.configure(**saved)
-
-
 async def test_no_token_or_secret_in_errors_or_logs(
     provider: Provider,
     clock: Clock,
-    configured_logging: None,
+    logging_at_debug: None,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     tokens_seen: list[str] = []
