@@ -8,9 +8,8 @@ account) and brings back the code and state of the redirect.
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -28,7 +27,6 @@ from connectors.vneid.sandbox import (
 )
 from gateway.core.db import ExchangeEntry
 from gateway.core.exchange_log import body_aad
-from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 
@@ -295,21 +293,6 @@ async def test_logout_url_ends_the_session(
 
 
 # --- what is kept and what is said ------------------------------------------------------------
-
-
-@pytest.fixture
-def logging_at_debug(capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    saved = structlog.get_config()
-    configure_logging("DEBUG", json_lines=True)
-    try:
-        yield
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        structlog.configure(**saved)
 
 
 async def test_no_token_secret_or_id_number_in_logs_or_kept_answers(
