@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import select
 
 from connectors.vneid.sandbox import (
+    BUSINESS_ACCOUNT,
     LEVEL1_CITIZEN,
     LEVEL2_CITIZEN,
     FaultConfig,
@@ -366,3 +367,15 @@ async def test_a_slow_endpoint_times_out_cleanly(
         )
     assert attempt is not None
     assert attempt.outcome == "error:Cancelled"
+
+
+async def test_a_business_account_logs_in_with_its_codes(
+    api: httpx.AsyncClient, browser: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    r = await login(api, browser, headers, "dvcqg", BUSINESS_ACCOUNT)
+    assert r.status_code == 200, r.text
+    who = r.json()["dinh_danh"]
+    assert who["loai_tai_khoan"] == "doanh_nghiep"
+    assert who["ma_so_doanh_nghiep"] == "0401234567"
+    assert who["ma_so_thue"] == "0401234567"
+    assert who["thu_dien_tu"]
