@@ -38,6 +38,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
 )
@@ -80,6 +81,10 @@ _secrets: contextvars.ContextVar[tuple[bytes, ...]] = contextvars.ContextVar(
 )
 # the HTTP status of the answer zeep is reading (a Fault without soap:Fault is told by it)
 _status: contextvars.ContextVar[int | None] = contextvars.ContextVar("dancu_status", default=None)
+
+
+class HostileAnswer(InvalidUpstreamAnswer):
+    """An answer refused unread: a DTD or entity declaration, or larger than the bound."""
 
 
 class OfficerCredential(BaseModel):
@@ -267,8 +272,12 @@ class DancuClient:
                 raise _fault_error(fault, _status.get(), officer) from None
             except zeep.exceptions.TransportError as exc:
                 raise _status_error(exc.status_code) from None
+            except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
+                raise HostileAnswer(
+                    f"the platform's answer was refused unread: {type(exc).__name__}"
+                ) from None
             except (zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
-                # DTDForbidden, EntitiesForbidden, XMLSyntaxError (no envelope), ValidationError...
+                # XMLSyntaxError (no envelope), ValidationError...: perhaps cut short in transit
                 raise InvalidUpstreamAnswer(
                     f"the platform's answer was refused unread: {type(exc).__name__}"
                 ) from None
@@ -285,7 +294,9 @@ class DancuClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._config.read_retry_attempts),
             wait=self._retry_wait,
-            retry=retry_if_exception_type(TransientUpstreamError),
+            # a hostile or oversize answer is not asked for again: it is no accident of transit
+            retry=retry_if_exception_type(TransientUpstreamError)
+            & retry_if_not_exception_type(HostileAnswer),
             reraise=True,
         )
         async for attempt_state in retrying:
@@ -330,7 +341,7 @@ def _scrubbed(text: str, officer: OfficerCredential) -> str:
 
 def _transport_error(exc: httpx.HTTPError) -> Exception:
     if isinstance(exc, ResponseTooLarge):
-        return InvalidUpstreamAnswer(f"the platform's answer was refused: {exc}")
+        return HostileAnswer(f"the platform's answer was refused: {exc}")
     return TransientUpstreamError(f"the population database is unreachable: {type(exc).__name__}")
 
 
