@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -87,6 +88,17 @@ class HostileAnswer(InvalidUpstreamAnswer):
     """An answer refused unread: a DTD or entity declaration, or larger than the bound."""
 
 
+_PROLOGUE = re.compile(rb"\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*<!", re.DOTALL)
+
+
+def _declares_a_dtd(answer: bytes) -> bool:
+    """Whether the document's prologue (before its root element) holds a ``<!DOCTYPE``."""
+    match = _PROLOGUE.match(answer[:65536])
+    if match is None:
+        return False
+    return answer[match.end() : match.end() + 7].upper() == b"DOCTYPE"
+
+
 class OfficerCredential(BaseModel):
     """Who asks: the officer's code on the platform and their platform credential."""
 
@@ -142,6 +154,11 @@ class _Transport(AsyncTransport):
             },
         )
         _status.set(response.status_code)
+        if _declares_a_dtd(response.content):
+            # refused before any parser sees it: nothing of a DTD is needed to read an answer
+            raise HostileAnswer(
+                "the platform's answer was refused unread: DTDForbidden (it declares a DTD)"
+            )
         return response
 
     async def aclose(self) -> None:
@@ -266,6 +283,8 @@ class DancuClient:
                     **packet.model_dump(exclude_none=True),
                     _soapheaders={"AuthHash": auth_hash},
                 )
+            except HostileAnswer:
+                raise
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
             except zeep.exceptions.Fault as fault:
