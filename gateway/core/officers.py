@@ -21,6 +21,7 @@ import contextlib
 import json
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -278,7 +279,11 @@ async def list_officers(
 #: this process (API, governance) takes effect at once; one made by another process (``lgsp
 #: officers lock``, another replica) within this many seconds (seed 004, Điều 8).
 AUTHORIZATION_TTL_SECONDS = 2.0
-_authorized: dict[tuple[int, str], tuple[float, ActiveOfficer]] = {}
+# per database (weakly: a database object gone must not lend its entries to a new one that
+# happens to reuse its address), then per login
+_authorized: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, ActiveOfficer]]] = (
+    weakref.WeakKeyDictionary()
+)
 _generation = 0
 
 
@@ -286,8 +291,8 @@ def _forget(tai_khoan: str) -> None:
     """Drop cached authorisations of ``tai_khoan`` (called when the registry changes it)."""
     global _generation
     _generation += 1
-    for key in [k for k in _authorized if k[1] == tai_khoan]:
-        _authorized.pop(key, None)
+    for grants in list(_authorized.values()):
+        grants.pop(tai_khoan, None)
 
 
 @contextlib.asynccontextmanager
@@ -313,8 +318,9 @@ async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) 
             "a look-up must name the registered officer making it",
             errors=[FieldError(OFFICER_HEADER, "required: the officer's gateway login")],
         )
-    key, now = (id(db), login), time.monotonic()
-    cached = _authorized.get(key)
+    now = time.monotonic()
+    grants = _authorized.setdefault(db, {})
+    cached = grants.get(login)
     if cached is not None and cached[0] > now:
         return cached[1]
     generation = _generation
@@ -342,7 +348,7 @@ async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) 
         platform_password=password,
     )
     if generation == _generation:  # no change was made while the row was being read
-        _authorized[key] = (now + AUTHORIZATION_TTL_SECONDS, officer)
+        grants[login] = (now + AUTHORIZATION_TTL_SECONDS, officer)
     return officer
 
 
