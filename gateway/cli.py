@@ -16,6 +16,7 @@ import click
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
+from gateway.cli_events import events_group
 from gateway.cli_officers import officers_group, report_group
 from gateway.core import outbox
 from gateway.core.audit import export_chain, verify_database, verify_export
@@ -316,6 +317,7 @@ def dlq_skip(ref: str, reason: str) -> None:
 # the officer registry and the review of population-database use (seed 004, Điều 8)
 main.add_command(officers_group)
 main.add_command(report_group)
+main.add_command(events_group)
 
 
 @main.group()

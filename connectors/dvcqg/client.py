@@ -27,8 +27,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -52,6 +50,7 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
+from gateway.core.http import retry_after_seconds
 from gateway.core.validation import field_errors, validate_model
 from schemas import dvcqg as wire
 
@@ -68,23 +67,6 @@ NOT_FOUND = "201"
 # a request is validated before the session is known; the real one is put in just before sending
 _NO_SESSION = ""
 _REDACTED = "***"
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if usable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive parse means GMT
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0)
 
 
 class DvcqgClient:
@@ -331,7 +313,7 @@ class DvcqgClient:
         if status == 429 or status >= 500:
             raise TransientUpstreamError(
                 f"DVCQG {what}: HTTP {status}",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         if status in (401, 403) and url == self._auth_url:
             raise UpstreamAuthError(f"DVCQG auth refused the gateway: HTTP {status}")

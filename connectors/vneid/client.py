@@ -69,7 +69,7 @@ from gateway.core.errors import (
     UpstreamAuthError,
     UpstreamError,
 )
-from gateway.core.http import ResponseTooLarge
+from gateway.core.http import ResponseTooLarge, retry_after_seconds
 
 __all__ = ["OidcClient", "ProviderMetadata", "TokenSet", "code_challenge"]
 
@@ -408,7 +408,7 @@ class OidcClient:
             return TransientUpstreamError(
                 f"{title}'s token endpoint failed (HTTP {status})",
                 code=error,
-                retry_after=_retry_after(response),
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
             )
         if status == 400 and error in ("unauthorized_client", "unsupported_grant_type"):
             return PermanentUpstreamError(
@@ -711,7 +711,8 @@ class OidcClient:
             return UpstreamAuthError(f"{title}'s {what} refused the gateway (HTTP {status})")
         if status == 429 or status >= 500:
             return TransientUpstreamError(
-                f"{title}'s {what} failed (HTTP {status})", retry_after=_retry_after(response)
+                f"{title}'s {what} failed (HTTP {status})",
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
             )
         return PermanentUpstreamError(f"{title}'s {what} refused the request (HTTP {status})")
 
@@ -779,11 +780,6 @@ def _oauth_error(response: httpx.Response, hidden: Sequence[str]) -> tuple[str |
         if value:
             description = description.replace(value, "***").replace(quote_plus(value), "***")
     return code, "".join(c for c in description if c.isprintable())[:200]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def _shown(value: object) -> str:

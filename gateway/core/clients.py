@@ -26,6 +26,8 @@ KNOWN_SCOPES = frozenset(
         "dancu:lookup",  # look up and verify citizens in the population database
         "officers:admin",  # manage the officer registry (seed 004, Điều 8)
         "governance:read",  # usage reports, idle officers, spike alerts
+        "events:admin",  # manage event subscriptions (webhooks to the case system)
+        "events:read",  # read and acknowledge the pull inbox of events
     }
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -279,6 +279,50 @@ class GovernanceAlert(Base):
     )
 
 
+class EventSubscription(Base):
+    """A case system's webhook subscription to gateway events (see :mod:`gateway.core.events`).
+
+    The HMAC secret is stored sealed with the data key, bound to the subscription's name."""
+
+    __tablename__ = "event_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint: Mapped[str] = mapped_column(String(2048))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    event_types: Mapped[list[str]] = mapped_column(JSON)  # empty: every type
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Event(Base):
+    """An event for the case system; ``id`` is the pull inbox's cursor."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(128))
+    source: Mapped[str] = mapped_column(String(32))  # the connector's slug
+    subject: Mapped[str | None] = mapped_column(String(255))  # e.g. a dossier code
+    occurred_at: Mapped[datetime]
+    payload_sealed: Mapped[bytes] = mapped_column(LargeBinary)  # encrypted canonical JSON
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_events_type_id", "type", "id"),)
+
+
+class EventCursor(Base):
+    """How far a client has acknowledged the pull inbox (never moves backwards)."""
+
+    __tablename__ = "event_cursors"
+
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+
 class Database:
     """The engine and session factory for one database URL."""
 

@@ -19,7 +19,8 @@ from gateway.core import migrate
 from gateway.core.connector import Connector, ConnectorSpec
 from gateway.core.crypto import BodyCipher, CheckpointSigner
 from gateway.core.db import AttemptLink, Database
-from gateway.core.errors import NotFound
+from gateway.core.errors import ConfigurationError, NotFound
+from gateway.core.events_webhook import EventDeliverer
 from gateway.core.exchange_log import Crossing, ExchangeLog
 from gateway.core.http import build_client
 from gateway.core.logging import register_secrets
@@ -30,6 +31,9 @@ from gateway.core.settings import Settings
 from gateway.core.state import StateStore, make_state_store
 
 log = structlog.get_logger("gateway.runtime")
+
+#: how long a case system's webhook endpoint may take to answer
+EVENTS_TIMEOUT_SECONDS = 10.0
 
 
 class Gateway:
@@ -83,6 +87,26 @@ class Gateway:
                 failure_threshold=d.breaker_failure_threshold,
                 reset_seconds=d.breaker_reset_seconds,
             )
+        # events to the case system: a core deliverer (no ConnectorSpec), driven by the outbox
+        # like any connector, with its own recording client and circuit breaker
+        if EventDeliverer.slug in self.specs:
+            raise ConfigurationError(f"the slug {EventDeliverer.slug!r} is the core's own")
+        events_http = build_client(
+            connector=EventDeliverer.slug,
+            sink=self.record,
+            transport=(transports or {}).get(EventDeliverer.slug),
+            observe=observe_upstream,
+            timeout=EVENTS_TIMEOUT_SECONDS,
+            max_connections=max(4, d.workers * d.batch_size),
+        )
+        self._http.append(events_http)
+        self.connectors[EventDeliverer.slug] = EventDeliverer(self.db, self.cipher, events_http)
+        self.breakers[EventDeliverer.slug] = CircuitBreaker(
+            self.state,
+            EventDeliverer.slug,
+            failure_threshold=d.breaker_failure_threshold,
+            reset_seconds=d.breaker_reset_seconds,
+        )
 
     async def start(self) -> None:
         """Migrate (when configured to) and run each connector's start-up hook."""

@@ -8,15 +8,13 @@ clear (only its masked copy) nor any part of their platform credential.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.redaction import redacting_route
 from gateway.core import governance, officers
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
@@ -110,37 +108,7 @@ class Acknowledge(BaseModel):
     note: str | None = Field(None, max_length=500, examples=["Đã xác minh: đợt cấp đổi CCCD"])
 
 
-def _redact_credential(request: Request) -> None:
-    """A refused request's body goes to the exchange log (encrypted, readable by auditors);
-    an officer's platform password must not, so it is replaced before anything reads it."""
-    raw = getattr(request.state, "raw_body", b"")
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        if "platform_password" in body:
-            body["platform_password"] = "***"  # noqa: S105 - the redaction mark
-            request.state.raw_body = json.dumps(body, ensure_ascii=False).encode()
-    elif raw:
-        request.state.raw_body = b""  # unreadable: the password cannot be found in it
-
-
-class _CredentialRoute(APIRoute):
-    """Redacts the credential before FastAPI parses the body (whose errors are refusals too)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def redacted(request: Request) -> Response:
-            _redact_credential(request)
-            return await handler(request)
-
-        return redacted
-
-
-#: the routes whose bodies carry a platform password (included into ``router`` below)
-credentials = APIRouter(route_class=_CredentialRoute)
+credentials = APIRouter(route_class=redacting_route("platform_password"))
 
 
 def _actor(client: Principal) -> str:

@@ -1,0 +1,154 @@
+"""Events to the case system: webhook subscriptions (scope ``events:admin``) and the pull inbox
+(scope ``events:read``) for case systems that cannot receive webhooks.
+
+A subscription's secret is shown once, in the answer that creates it, and only when the gateway
+generated it; it is never returned afterwards, and a refused request's body is recorded with the
+secret blanked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from gateway.api.deps import GatewayDep, require_scope
+from gateway.core import events
+from gateway.core.clients import Principal
+
+Admin = Annotated[Principal, Depends(require_scope("events:admin"))]
+Reader = Annotated[Principal, Depends(require_scope("events:read"))]
+Name = Annotated[str, Path(max_length=64, description="the subscription's name")]
+
+
+class Subscribe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        max_length=64,
+        description="lower-case letters, digits, . _ - (2-64 chars)",
+        examples=["motcua-webhooks"],
+    )
+    endpoint: str = Field(
+        max_length=2048,
+        description="the case system's URL receiving the signed POSTs",
+        examples=["https://motcua.example.gov.vn/lgsp/events"],
+    )
+    event_types: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="the event types delivered; empty: every type",
+        examples=[["payment.settled", "dvcqg.dossier.received"]],
+    )
+    secret: SecretStr | None = Field(
+        None,
+        description=(
+            "the HMAC secret (24-256 chars); when absent the gateway generates one and shows "
+            "it once in the answer"
+        ),
+        examples=["<your webhook secret>"],
+    )
+
+
+class Ack(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: int = Field(ge=0, description="the ``next`` (or an event's ``cursor``) processed")
+
+
+def _redact_secret(request: Request) -> None:
+    """A refused request's body goes to the exchange log: the secret must not."""
+    raw = getattr(request.state, "raw_body", b"")
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if "secret" in body:
+            body["secret"] = "***"  # noqa: S105 - the redaction mark
+            request.state.raw_body = json.dumps(body, ensure_ascii=False).encode()
+    elif raw:
+        request.state.raw_body = b""  # unreadable: the secret cannot be found in it
+
+
+class _SecretRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def redacted(request: Request) -> Response:
+            _redact_secret(request)
+            return await handler(request)
+
+        return redacted
+
+
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=_SecretRoute)
+
+
+@router.post("/subscriptions", status_code=201, operation_id="events-subscribe")
+async def subscribe(body: Subscribe, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
+    """Subscribe an endpoint to events, delivered as signed webhooks (Standard Webhooks:
+    ``webhook-id`` = the event id, ``webhook-timestamp``, ``webhook-signature: v1,<base64
+    HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>``)."""
+    view, generated = await events.subscribe(
+        gw.db,
+        gw.cipher,
+        name=body.name,
+        endpoint=body.endpoint,
+        event_types=body.event_types,
+        secret=body.secret.get_secret_value() if body.secret else None,
+    )
+    out = view.as_dict()
+    if generated is not None:
+        out["secret"] = generated  # shown this once
+    return out
+
+
+@router.get("/subscriptions", operation_id="events-list_subscriptions")
+async def list_subscriptions(
+    gw: GatewayDep,
+    _client: Admin,
+    include_inactive: Annotated[bool, Query(description="also the deactivated ones")] = False,
+) -> dict[str, Any]:
+    """The subscriptions, by name (their secrets are never shown)."""
+    views = await events.list_subscriptions(gw.db, include_inactive=include_inactive)
+    return {"items": [v.as_dict() for v in views]}
+
+
+@router.delete("/subscriptions/{name}", operation_id="events-unsubscribe")
+async def unsubscribe(name: Name, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
+    """Deactivate a subscription; its deliveries still queued are dead-lettered."""
+    return (await events.unsubscribe(gw.db, name)).as_dict()
+
+
+@router.get("", operation_id="events-inbox")
+async def inbox(
+    gw: GatewayDep,
+    client: Reader,
+    after: Annotated[
+        int | None,
+        Query(ge=0, description="read after this cursor; default: your acknowledged cursor"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=events.MAX_PAGE)] = 100,
+    types: Annotated[
+        str | None, Query(max_length=2000, description="comma-separated event types")
+    ] = None,
+) -> dict[str, Any]:
+    """The pull inbox: events oldest first, each with its ``cursor``; ``next`` is the cursor
+    to read after next time (and to acknowledge once processed)."""
+    wanted = [t.strip() for t in (types or "").split(",") if t.strip()]
+    page = await events.read_inbox(
+        gw.db, gw.cipher, client=client.name, after=after, limit=limit, types=wanted
+    )
+    return {"events": page.events, "next": page.next}
+
+
+@router.post("/ack", operation_id="events-ack")
+async def ack(body: Ack, gw: GatewayDep, client: Reader) -> dict[str, Any]:
+    """Acknowledge the inbox up to ``cursor`` (it never moves backwards)."""
+    stored = await events.acknowledge(gw.db, client=client.name, cursor=body.cursor)
+    return {"cursor": stored}

@@ -1,0 +1,127 @@
+"""``lgsp events ...`` as an operator runs it: the secret printed once on standard output,
+never listed, never logged."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gateway.cli import main
+from gateway.core import events, migrate
+from gateway.core.runtime import Gateway
+from tests.cli.test_cli import in_thread, rows
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
+    return tmp_path / "lgsp.db"
+
+
+@pytest.fixture
+def env(db_file: Path) -> dict[str, str]:
+    return {
+        "LGSP_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+        "LGSP_ENVIRONMENT": "test",
+        "LGSP_LOG_JSON": "false",
+        "LGSP_LOG_LEVEL": "DEBUG",
+    }
+
+
+def lgsp(env: dict[str, str], *args: str) -> Result:
+    return in_thread(CliRunner().invoke, main, list(args), env=env)
+
+
+def stored_secret(env: dict[str, str], name: str) -> str:
+    async def run() -> Any:
+        gw = Gateway(make_settings(env["LGSP_DATABASE_URL"]))
+        try:
+            await migrate.upgrade(gw.db.engine)
+            async with gw.db.reading() as session:
+                from sqlalchemy import select
+
+                from gateway.core.db import EventSubscription
+
+                row = await session.scalar(
+                    select(EventSubscription).where(EventSubscription.name == name)
+                )
+                assert row is not None
+                return events.open_secret(gw.cipher, row)
+        finally:
+            await gw.aclose()
+
+    return str(in_thread(asyncio.run, run()))
+
+
+def test_subscribe_list_unsubscribe(env: dict[str, str], db_file: Path) -> None:
+    created = lgsp(
+        env,
+        "events",
+        "subscribe",
+        "motcua",
+        "--endpoint",
+        "https://case.example/hooks",
+        "--type",
+        "payment.settled",
+        "--type",
+        "postal.delivered",
+    )
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    assert len(secret) >= 40
+    assert "shown once" in created.stderr
+    assert "payment.settled, postal.delivered" in created.stderr
+    assert stored_secret(env, "motcua") == secret
+    [(sealed,)] = rows(db_file, "SELECT secret_sealed FROM event_subscriptions")
+    assert secret.encode() not in sealed
+
+    listed = lgsp(env, "events", "list")
+    assert listed.exit_code == 0, listed.output
+    assert listed.stdout.split("\n")[0].split("\t") == [
+        "motcua",
+        "active",
+        "https://case.example/hooks",
+        "payment.settled,postal.delivered",
+    ]
+    duplicate = lgsp(env, "events", "subscribe", "motcua", "--endpoint", "https://x.example/")
+    assert duplicate.exit_code == 2
+    assert "exists" in duplicate.stderr
+
+    gone = lgsp(env, "events", "unsubscribe", "motcua")
+    assert gone.exit_code == 0, gone.output
+    assert "motcua deactivated" in gone.stdout
+    assert lgsp(env, "events", "unsubscribe", "motcua").exit_code == 2
+    empty = lgsp(env, "events", "list")
+    assert empty.stdout == ""
+    assert "motcua\tinactive" in lgsp(env, "events", "list", "--all").stdout
+
+    for result in (created, listed, duplicate, gone, empty):
+        assert secret not in result.stderr  # the log lines and messages
+    assert secret not in listed.output
+
+
+def test_invalid_subscriptions_exit_2_naming_the_field(env: dict[str, str]) -> None:
+    bad = lgsp(env, "events", "subscribe", "motcua", "--endpoint", "not-a-url")
+    assert bad.exit_code == 2
+    assert "endpoint" in bad.stderr
+    typed = lgsp(
+        env, "events", "subscribe", "m2", "--endpoint", "https://x.example", "--type", "A B"
+    )
+    assert typed.exit_code == 2
+    assert "event_types[0]" in typed.stderr
+
+
+def test_the_deliverer_is_not_listed_as_a_connector(env: dict[str, str]) -> None:
+    listed = lgsp(env, "connectors", "list")
+    assert listed.exit_code == 0, listed.output
+    assert "events" not in listed.stdout
+    checked = lgsp(env, "connectors", "check", "events")
+    assert checked.exit_code == 0, checked.output
+    assert "events: ok" in checked.stdout
+    assert "0 active subscription" in checked.stdout
