@@ -26,8 +26,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -38,6 +36,7 @@ from gateway.core.crypto import BodyCipher
 from gateway.core.db import Database, Event, EventSubscription
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
 from gateway.core.events import CONNECTOR, OPERATION, canonical_json, event_dict, open_secret
+from gateway.core.http import retry_after_seconds
 from gateway.core.logging import register_secrets
 
 #: a receiver's answer is not needed beyond its status: read at most this much of it
@@ -98,23 +97,6 @@ def verify_webhook(
         if hmac.compare_digest(candidate.encode(), expected):
             return
     raise ValueError("no webhook-signature matches (wrong secret, or the body was altered)")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), when usable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(seconds, 0.0)
 
 
 class EventDeliverer:
@@ -197,7 +179,7 @@ class EventDeliverer:
             raise TransientUpstreamError(
                 f"{name}: {rule.description} (HTTP {status})",
                 code=code,
-                retry_after=_retry_after(response.headers.get("retry-after")),
+                retry_after=retry_after_seconds(response.headers.get("retry-after")),
             )
         rule = self.error_table["4xx"]
         raise PermanentUpstreamError(f"{name}: {rule.description} (HTTP {status})", code=code)

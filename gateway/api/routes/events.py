@@ -8,15 +8,13 @@ secret blanked.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.redaction import redacting_route
 from gateway.core import events
 from gateway.core.clients import Principal
 
@@ -60,33 +58,7 @@ class Ack(BaseModel):
     cursor: int = Field(ge=0, description="the ``next`` (or an event's ``cursor``) processed")
 
 
-def _redact_secret(request: Request) -> None:
-    """A refused request's body goes to the exchange log: the secret must not."""
-    raw = getattr(request.state, "raw_body", b"")
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        if "secret" in body:
-            body["secret"] = "***"  # noqa: S105 - the redaction mark
-            request.state.raw_body = json.dumps(body, ensure_ascii=False).encode()
-    elif raw:
-        request.state.raw_body = b""  # unreadable: the secret cannot be found in it
-
-
-class _SecretRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def redacted(request: Request) -> Response:
-            _redact_secret(request)
-            return await handler(request)
-
-        return redacted
-
-
-router = APIRouter(prefix="/v1/events", tags=["events"], route_class=_SecretRoute)
+router = APIRouter(prefix="/v1/events", tags=["events"], route_class=redacting_route("secret"))
 
 
 @router.post("/subscriptions", status_code=201, operation_id="events-subscribe")
