@@ -250,7 +250,7 @@ def connectors_list() -> None:
     async def body(gw: Gateway) -> None:
         for slug, spec in gw.specs.items():
             state = (await gw.breakers[slug].state()).value
-            ops = ", ".join(sorted(gw.connectors[slug].operations))
+            ops = ", ".join(sorted(gw.connectors[slug].operations)) or "none (synchronous only)"
             click.echo(f"{slug:8} {spec.title}  circuit={state}  operations: {ops}")
 
     _run(body, migrate=False)
