@@ -66,6 +66,7 @@ from gateway.core.simulators import (
     BodyTooLarge,
     DroppedResponse,
     SimulatedConnectionDrop,
+    add_control_routes,
     read_body,
 )
 
@@ -199,22 +200,7 @@ def create_app(
     app.add_route("/ws/wsdl", wsdl, methods=["GET"])
     app.add_route("/ws", soap, methods=["POST"])
 
-    @app.get("/_sandbox/stats")
-    async def stats() -> dict[str, Any]:
-        return sim.stats.as_dict()
-
-    @app.post("/_sandbox/reset")
-    async def reset() -> dict[str, str]:
-        sim.reset()
-        return {"status": "reset"}
-
-    @app.get("/_sandbox/faults")
-    async def get_faults() -> FaultConfig:
-        return sim.faults
-
-    @app.put("/_sandbox/faults")
-    async def put_faults(config: FaultConfig) -> FaultConfig:
-        return sim.set_faults(config)
+    add_control_routes(app, sim, FaultConfig)
 
     @app.get("/_sandbox/officers")
     async def officers() -> list[dict[str, Any]]:

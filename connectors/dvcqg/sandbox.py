@@ -48,6 +48,7 @@ from gateway.core.simulators import (
     BodyTooLarge,
     DroppedResponse,
     SimulatedConnectionDrop,
+    add_control_routes,
     read_body,
 )
 from gateway.core.validation import field_path
@@ -478,21 +479,6 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"unknown dossier {ma_ho_so}")
         return record.as_dict()
 
-    @app.get("/_sandbox/stats")
-    async def stats() -> dict[str, Any]:
-        return sim.stats.as_dict()
-
-    @app.post("/_sandbox/reset")
-    async def reset() -> dict[str, str]:
-        sim.reset()
-        return {"status": "reset"}
-
-    @app.get("/_sandbox/faults")
-    async def get_faults() -> FaultConfig:
-        return sim.faults
-
-    @app.put("/_sandbox/faults")
-    async def put_faults(config: FaultConfig) -> FaultConfig:
-        return sim.set_faults(config)
+    add_control_routes(app, sim, FaultConfig)
 
     return app

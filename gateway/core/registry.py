@@ -15,7 +15,12 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from gateway.core.connector import ConnectorSpec
 from gateway.core.errors import ConfigurationError
 
-CONNECTOR_PACKAGES: tuple[str, ...] = ("connectors.dvcqg", "connectors.dancu", "connectors.vneid")
+CONNECTOR_PACKAGES: tuple[str, ...] = (
+    "connectors.dvcqg",
+    "connectors.dancu",
+    "connectors.vneid",
+    "connectors.payment",
+)
 
 
 def load_specs(packages: tuple[str, ...] = CONNECTOR_PACKAGES) -> dict[str, ConnectorSpec]:

@@ -7,11 +7,21 @@ half of it is sent, then the connection is cut, as a proxy failing mid-answer do
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
+from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["BodyTooLarge", "DroppedResponse", "SimulatedConnectionDrop", "read_body"]
+__all__ = [
+    "BodyTooLarge",
+    "DroppedResponse",
+    "SimulatedConnectionDrop",
+    "add_control_routes",
+    "read_body",
+]
 
 
 class SimulatedConnectionDrop(Exception):
@@ -62,3 +72,43 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _Stats(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class Controllable(Protocol):
+    """What a simulator offers its tests and operators: counters, reset, fault switches."""
+
+    @property
+    def stats(self) -> _Stats: ...
+    @property
+    def faults(self) -> Any: ...
+    def reset(self) -> None: ...
+    def set_faults(self, config: Any) -> Any: ...
+
+
+def add_control_routes(app: FastAPI, sim: Controllable, fault_model: type[BaseModel]) -> None:
+    """``GET /_sandbox/stats``, ``POST /_sandbox/reset``, ``GET`` and ``PUT
+    /_sandbox/faults`` (the body validated as ``fault_model``)."""
+
+    async def stats() -> dict[str, Any]:
+        return sim.stats.as_dict()
+
+    async def reset() -> dict[str, str]:
+        sim.reset()
+        return {"status": "reset"}
+
+    async def get_faults() -> Any:
+        return sim.faults
+
+    async def put_faults(config: BaseModel) -> Any:
+        return sim.set_faults(config)
+
+    # FastAPI reads the body's model from the annotation: the simulator's own fault model
+    put_faults.__annotations__["config"] = fault_model
+    app.add_api_route("/_sandbox/stats", stats, methods=["GET"])
+    app.add_api_route("/_sandbox/reset", reset, methods=["POST"])
+    app.add_api_route("/_sandbox/faults", get_faults, methods=["GET"], response_model=fault_model)
+    app.add_api_route("/_sandbox/faults", put_faults, methods=["PUT"], response_model=fault_model)

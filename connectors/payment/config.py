@@ -1,0 +1,114 @@
+"""Configuration of the payment-platform connector (section ``LGSP_CONNECTORS__PAYMENT__*``).
+
+The defaults point at the sandbox simulator (``{base_url}/init``, ``/query``, ``/statement``)
+so the embedded default runs with no configuration. The secret and both keys default to
+documented placeholders (:data:`PLACEHOLDER_SECRETS`) that the registry refuses in production.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from connectors.payment.checksum import ChecksumVariant
+
+__all__ = ["PLACEHOLDER_SECRETS", "Beneficiary", "PaymentConfig"]
+
+#: credentials anyone can read in this file; refused outside development
+PLACEHOLDER_SECRETS = frozenset(
+    {"sandbox-payment-secret", "sandbox-payment-send", "sandbox-payment-verify"}
+)
+
+SANDBOX_AGENCY = "000.00.01.H22"
+
+
+class Beneficiary(BaseModel):
+    """The account an agency's fees are paid into (seed 003, Điều 17.7.b)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str = Field(
+        min_length=1, max_length=64, pattern=r"^[^|\s]+$", description="account number"
+    )
+    bank: str = Field(
+        min_length=1, max_length=64, pattern=r"^[^|\s]+$", description="the bank's code"
+    )
+    name: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^|]+$", description="the account holder"
+    )
+
+
+def _sandbox_beneficiaries() -> dict[str, Beneficiary]:
+    return {
+        SANDBOX_AGENCY: Beneficiary(
+            account="0011001234567", bank="970436", name="VAN PHONG UBND TINH SANDBOX"
+        )
+    }
+
+
+class PaymentConfig(BaseModel):
+    """How to reach the DVCQG online payment platform, and how to sign for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        "http://127.0.0.1:9000/payment",
+        description="platform root; the client posts to {base_url}/init and {base_url}/query "
+        "and reads {base_url}/statement",
+        examples=["https://thanhtoan.dichvucong.gov.vn/api"],
+    )
+    ma_doi_tac: str = Field(
+        "LGSP-SANDBOX",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^|\s]+$",
+        description="the partner code (MaDoiTac) the platform issued to the province",
+    )
+    checksum_variant: ChecksumVariant = Field(
+        "sha256",
+        description='"sha256": SHA-256 over the fields and the shared secret; "hmac2": the '
+        "older HMAC-SHA256 with a send key and a verify key",
+    )
+    secret: SecretStr = Field(
+        SecretStr("sandbox-payment-secret"),
+        description='shared secret of the "sha256" variant (never logged)',
+    )
+    send_key: SecretStr = Field(
+        SecretStr("sandbox-payment-send"),
+        description='"hmac2": key of what the gateway sends (never logged)',
+    )
+    verify_key: SecretStr = Field(
+        SecretStr("sandbox-payment-verify"),
+        description='"hmac2": key of what the platform sends (never logged)',
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="per-request timeout")
+    read_retry_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="attempts per call when the platform fails transiently (INIT is "
+        "idempotent per MaThamChieu and resent byte for byte)",
+    )
+    max_answer_bytes: int = Field(
+        1024 * 1024,
+        ge=4096,
+        le=64 * 1024 * 1024,
+        description="answers larger than this are refused unread (statements included)",
+    )
+    callback_tolerance_seconds: int = Field(
+        900,
+        ge=0,
+        le=86_400,
+        description="how far a callback's ThoiGianGD may be from now before it is refused",
+    )
+    beneficiaries: dict[str, Beneficiary] = Field(
+        default_factory=_sandbox_beneficiaries,
+        description="beneficiary account per agency code (mã định danh cơ quan)",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        # the client joins paths onto it, so a trailing slash would double up
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("base_url must start with http:// or https://")
+        return value.rstrip("/")
