@@ -72,7 +72,7 @@ from connectors.payment.sandbox_wire import (
     Variant,
     checksum,
 )
-from gateway.core.simulators import BodyTooLarge, read_body
+from gateway.core.simulators import BodyTooLarge, add_control_routes, read_body
 
 __all__ = [
     "CALLBACK_FIELDS",
@@ -280,22 +280,7 @@ def create_app(
         """Every callback produced, oldest first: ``{seq, kind, callback}``."""
         return list(sim.callbacks)
 
-    @app.get("/_sandbox/stats")
-    async def stats() -> dict[str, Any]:
-        return sim.stats.as_dict()
-
-    @app.post("/_sandbox/reset")
-    async def reset() -> dict[str, str]:
-        sim.reset()
-        return {"status": "reset"}
-
-    @app.get("/_sandbox/faults")
-    async def get_faults() -> FaultConfig:
-        return sim.faults
-
-    @app.put("/_sandbox/faults")
-    async def put_faults(config: FaultConfig) -> FaultConfig:
-        return sim.set_faults(config)
+    add_control_routes(app, sim, FaultConfig)
 
     return app
 
