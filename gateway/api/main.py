@@ -13,7 +13,17 @@ from fastapi.routing import APIRoute
 from gateway.api import errors
 from gateway.api.deps import ClientRateLimiter
 from gateway.api.middleware import GatewayMiddleware
-from gateway.api.routes import audit, dancu, dvcqg, events, exchanges, identity, officers, ops
+from gateway.api.routes import (
+    audit,
+    dancu,
+    dvcqg,
+    events,
+    exchanges,
+    identity,
+    officers,
+    ops,
+    payments,
+)
 from gateway.core.clients import ClientAuthenticator
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
@@ -68,4 +78,5 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.include_router(audit.router)
     app.include_router(officers.router)
     app.include_router(events.router)
+    app.include_router(payments.router)
     return app

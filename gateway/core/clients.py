@@ -28,6 +28,8 @@ KNOWN_SCOPES = frozenset(
         "governance:read",  # usage reports, idle officers, spike alerts
         "events:admin",  # manage event subscriptions (webhooks to the case system)
         "events:read",  # read and acknowledge the pull inbox of events
+        "payment:create",  # create fee payments on the DVCQG payment platform
+        "payment:read",  # read payments and their status history
     }
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -323,6 +323,59 @@ class EventCursor(Base):
     updated_at: Mapped[datetime]
 
 
+class Payment(Base):
+    """A fee payment created on the DVCQG payment platform (see :mod:`gateway.core.payments`).
+
+    Amounts are integer VND. ``fee_set_digest`` (dossier, agency, procedure and fee lines) is
+    unique, so creating the same payment twice answers the first one."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(String(36), unique=True)
+    ma_tham_chieu: Mapped[str] = mapped_column(String(32), unique=True)  # sent to the platform
+    ma_ho_so: Mapped[str] = mapped_column(String(64))
+    ma_tthc: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str] = mapped_column(String(64))  # MaDVC
+    fee_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{noi_dung, so_tien}]
+    amount: Mapped[int] = mapped_column(BigInteger)  # VND
+    currency: Mapped[str] = mapped_column(String(3))
+    fee_set_digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24))
+    payment_url: Mapped[str | None] = mapped_column(String(2048))
+    return_url: Mapped[str] = mapped_column(String(2048))
+    ma_giao_dich: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        UniqueConstraint("fee_set_digest", name="uq_payments_fee_set_digest"),
+        Index("ix_payments_ma_ho_so", "ma_ho_so"),
+        Index("ix_payments_status_created_at", "status", "created_at"),
+    )
+
+
+class PaymentTransition(Base):
+    """One change of a payment's status, and what caused it."""
+
+    __tablename__ = "payment_transitions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payments.id"))
+    from_status: Mapped[str | None] = mapped_column(String(24))  # None: the creation
+    to_status: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(16))  # "api" | "callback" | "query"
+    ma_giao_dich: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_payment_transitions_payment_id", "payment_id", "id"),
+        Index("ix_payment_transitions_ma_giao_dich", "ma_giao_dich"),
+    )
+
+
 class Database:
     """The engine and session factory for one database URL."""
 

@@ -1,0 +1,203 @@
+"""Fee payments through the DVCQG online payment platform (see :mod:`gateway.core.payments`).
+
+* ``POST /v1/payments`` (scope ``payment:create``): the payment of a dossier's fee lines,
+  created on the platform (INIT) and answered with its payment URL (201), or the one created
+  before for the same dossier, agency, procedure and fee lines (200). Amounts are integer VND:
+  a float, even ``1.0``, or a string is refused. The agency (``ma_dvc``) must have a
+  configured beneficiary account.
+* ``GET /v1/payments/{payment_id}`` (scope ``payment:read``): the payment and its history.
+* ``POST /callbacks/payment/dvcqg``: the platform's callback, no API key: its checksum is its
+  authenticity, verified (constant time) before anything is read. Accepted callbacks are
+  answered ``{"error_code": "0", "message": "OK"}``; every refusal is problem+json and a
+  ``refusal`` entry in the exchange log, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.payment import CallbackRejected, PaymentConnector
+from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.errors import record_refusal
+from gateway.core import payments
+from gateway.core.clients import Principal
+from gateway.core.db import utcnow
+from gateway.core.errors import FieldError, GatewayError, InvalidInput
+from gateway.core.runtime import Gateway
+from schemas import payment as wire
+from schemas.cccd import SoDinhDanh
+
+router = APIRouter(tags=["payments"])
+
+SLUG = "payment"
+Creator = Annotated[Principal, Depends(require_scope("payment:create"))]
+Reader = Annotated[Principal, Depends(require_scope("payment:read"))]
+PaymentId = Annotated[str, Path(max_length=36, description="the gateway's payment id (UUID)")]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^|\s]+$")]
+#: the gateway identifies itself to the platform with a device code of its own
+DEVICE = "LGSP"
+CHANNEL = "WEB"
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    422: {"description": "a field is invalid, or the agency has no beneficiary account"},
+    502: {"description": "the payment platform refused or failed"},
+}
+CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "the checksum (MaXacThuc) does not verify, or it is no callback"},
+    404: {"description": "no payment has this MaThamChieu"},
+    409: {"description": "amount, currency or partner mismatch, or an impossible transition"},
+}
+
+
+class FeeLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    noi_dung: str = Field(
+        min_length=1, max_length=500, pattern=r"^[^|]+$", examples=["Lệ phí đăng ký khai sinh"]
+    )
+    so_tien: int = Field(strict=True, gt=0, le=10**12, description="VND, integer", examples=[50000])
+
+
+class Payer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ho_va_ten: str = Field(min_length=1, max_length=128, examples=["Nguyễn Văn An"])
+    so_dinh_danh: SoDinhDanh | None = None
+
+
+class CreatePayment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ma_ho_so: Code = Field(examples=["000.00.01.H22-240105-0007"])
+    ma_tthc: Code = Field(examples=["1.001776"])
+    ma_dvc: Code = Field(
+        description="the agency's code; it must have a configured beneficiary account",
+        examples=["000.00.01.H22"],
+    )
+    fee_lines: list[FeeLineIn] = Field(min_length=1, max_length=50)
+    payer: Payer
+    return_url: str = Field(
+        max_length=2048, pattern=r"^https?://\S+$", examples=["https://motcua.example/ho-so/7"]
+    )
+
+
+class PaymentCreated(BaseModel):
+    payment_id: str
+    status: str
+    amount: int
+    payment_url: str | None
+
+
+def _connector(gw: Gateway) -> PaymentConnector:
+    connector = gw.connector(SLUG)
+    assert isinstance(connector, PaymentConnector)
+    return connector
+
+
+def _ip(request: Request) -> str:
+    host = request.client.host if request.client is not None else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return "127.0.0.1"
+
+
+@router.post(
+    "/v1/payments",
+    status_code=201,
+    responses={200: {"model": PaymentCreated, "description": "created before"}, **REFUSALS},
+    operation_id="payments-create",
+)
+async def create_payment(
+    body: CreatePayment, request: Request, response: Response, gw: GatewayDep, client: Creator
+) -> PaymentCreated:
+    """Create the payment of a dossier's fees (idempotent per dossier and fee set)."""
+    connector = _connector(gw)
+    beneficiary = connector.config.beneficiaries.get(body.ma_dvc)
+    if beneficiary is None:
+        raise InvalidInput(
+            f"no beneficiary account is configured for the agency {body.ma_dvc}",
+            errors=[FieldError("ma_dvc", "no beneficiary account is configured for it")],
+        )
+    total = sum(line.so_tien for line in body.fee_lines)
+    if total > 10**15:
+        raise InvalidInput("the total is too large", errors=[FieldError("fee_lines", "total")])
+    ip = _ip(request)
+
+    async def init(ma_tham_chieu: str, amount: int) -> str:
+        packet = wire.InitRequest(
+            MaThamChieu=ma_tham_chieu,
+            SoTien=amount,
+            MaKenhThanhToan=CHANNEL,
+            MaThietBi=DEVICE,
+            ThongTinGiaoDich=f"Thanh toan phi, le phi ho so {body.ma_ho_so}",
+            ThoiGianGD=wire.wire_time(utcnow()),
+            Ip=ip,
+            ThongTinBienLai=wire.ThongTinBienLai(
+                MaDVC=body.ma_dvc,
+                MaTTHC=body.ma_tthc,
+                MaHoSo=body.ma_ho_so,
+                TKThuHuong=beneficiary.account,
+                MaNHThuHuong=beneficiary.bank,
+                TenTKThuHuong=beneficiary.name,
+                ChiTiet=[
+                    wire.ChiTietBienLai(NoiDung=line.noi_dung, SoTien=line.so_tien)
+                    for line in body.fee_lines
+                ],
+            ),
+        )
+        answer = await connector.client.init(packet)
+        return answer.message.UrlThanhToan
+
+    created = await payments.create(
+        gw,
+        client=client.name,
+        ma_ho_so=body.ma_ho_so,
+        ma_tthc=body.ma_tthc,
+        agency=body.ma_dvc,
+        lines=[payments.FeeLine(line.noi_dung, line.so_tien) for line in body.fee_lines],
+        return_url=body.return_url,
+        init=init,
+        request_body=getattr(request.state, "raw_body", b""),
+    )
+    if not created.created:
+        response.status_code = 200
+    view = created.payment
+    return PaymentCreated(
+        payment_id=view["payment_id"],
+        status=view["status"],
+        amount=view["amount"],
+        payment_url=view["payment_url"],
+    )
+
+
+@router.get("/v1/payments/{payment_id}", operation_id="payments-get")
+async def get_payment(payment_id: PaymentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
+    """The payment and its status transitions, oldest first."""
+    return await payments.get(gw, payment_id)
+
+
+@router.post(
+    "/callbacks/payment/dvcqg", responses=CALLBACK_REFUSALS, operation_id="payments-callback"
+)
+async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
+    """The platform's notice of a payment's outcome (authenticated by its checksum)."""
+    raw = await request.body()
+    connector = _connector(gw)
+    try:
+        try:
+            callback = connector.client.verify_callback(raw)
+        except CallbackRejected:
+            payments.CALLBACKS.labels("rejected").inc()
+            raise
+        await payments.apply_callback(gw, callback, ma_doi_tac=connector.config.ma_doi_tac, raw=raw)
+    except GatewayError as exc:
+        if exc.exchange_id is None:
+            summary = exc.detail + "".join(f"; {e.loc}: {e.msg}" for e in exc.errors)
+            exc.exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
+        raise
+    return dict(payments.ANSWER_OK)

@@ -1,0 +1,421 @@
+"""Fee payments on the DVCQG online payment platform: creation, the status machine, callbacks.
+
+* :func:`create`: one payment per dossier, agency, procedure and fee set (``fee_set_digest``
+  is unique): the same request again answers the payment already made. A new one is stored
+  pending first, then INIT is sent (through the circuit breaker, logged with
+  :func:`~gateway.core.intake.call_through`) and its payment URL kept. When the INIT failed,
+  the next identical request resends it with the same reference (the platform answers the
+  same URL for the same content).
+* :func:`apply_callback`: a callback whose checksum the connector has verified. In one
+  transaction: the payment found by ``MaThamChieu``; amount, currency and partner matched
+  against what was asked (a mismatch is :class:`CallbackMismatch`, alerted and counted, and
+  never recorded as paid); the transaction id (``MaGiaoDich``) de-duplicated; the transition
+  checked against :data:`ALLOWED`; the transition, the exchange-log entry and the event
+  ``payment.<status>`` (to the case system) written together.
+
+Amounts are integer VND everywhere. The core reaches the connector only through the
+callables the API passes in (it never imports ``connectors``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, NoReturn
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.core import events
+from gateway.core.db import Payment, PaymentTransition, utcnow
+from gateway.core.errors import FieldError
+from gateway.core.exchange_log import Crossing
+from gateway.core.intake import call_through
+from gateway.core.payments_status import (
+    ALLOWED,
+    CALLBACK_MISMATCH,
+    CALLBACK_STATUS,
+    CALLBACKS,
+    CONNECTOR,
+    CURRENCY,
+    STATUSES,
+    CallbackMismatch,
+    FeeLine,
+    ImpossibleTransition,
+    PaymentUnknown,
+    check_transition,
+    fee_set_digest,
+)
+from gateway.core.runtime import Gateway
+from schemas.payment import Callback
+
+__all__ = [
+    "ALLOWED",
+    "CALLBACKS",
+    "CALLBACK_MISMATCH",
+    "CALLBACK_STATUS",
+    "CONNECTOR",
+    "CURRENCY",
+    "STATUSES",
+    "CallbackMismatch",
+    "FeeLine",
+    "ImpossibleTransition",
+    "PaymentUnknown",
+    "apply_callback",
+    "check_transition",
+    "create",
+    "fee_set_digest",
+    "get",
+]
+
+log = structlog.get_logger("gateway.payments")
+
+
+def _iso(at: datetime | None) -> str | None:
+    return events.iso(at) if at is not None else None
+
+
+def _view(payment: Payment, transitions: Sequence[PaymentTransition] | None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "payment_id": payment.payment_id,
+        "ma_tham_chieu": payment.ma_tham_chieu,
+        "ma_ho_so": payment.ma_ho_so,
+        "ma_tthc": payment.ma_tthc,
+        "ma_dvc": payment.agency,
+        "fee_lines": payment.fee_lines,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+        "payment_url": payment.payment_url,
+        "return_url": payment.return_url,
+        "ma_giao_dich": payment.ma_giao_dich,
+        "created_at": _iso(payment.created_at),
+        "updated_at": _iso(payment.updated_at),
+        "paid_at": _iso(payment.paid_at),
+    }
+    if transitions is not None:
+        view["transitions"] = [
+            {
+                "from_status": t.from_status,
+                "to_status": t.to_status,
+                "source": t.source,
+                "ma_giao_dich": t.ma_giao_dich,
+                "detail": t.detail,
+                "at": _iso(t.at),
+            }
+            for t in transitions
+        ]
+    return view
+
+
+# --- creation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    payment: dict[str, Any]
+    created: bool  # False: the same dossier and fee set was asked for before
+
+
+async def _by_digest(gw: Gateway, digest: str) -> Payment | None:
+    async with gw.db.reading() as session:
+        found: Payment | None = await session.scalar(
+            select(Payment).where(Payment.fee_set_digest == digest)
+        )
+        return found
+
+
+async def create(
+    gw: Gateway,
+    *,
+    client: str,
+    ma_ho_so: str,
+    ma_tthc: str,
+    agency: str,
+    lines: Sequence[FeeLine],
+    return_url: str,
+    init: Callable[[str, int], Awaitable[str]],
+    request_body: bytes = b"",
+) -> Created:
+    """The payment of this dossier and fee set, created (INIT) when there is none yet.
+
+    ``init(ma_tham_chieu, amount)`` sends INIT and returns the payment URL."""
+    digest = fee_set_digest(ma_ho_so, agency, ma_tthc, lines)
+    payment = await _by_digest(gw, digest)
+    if payment is not None and payment.payment_url is not None:
+        return Created(_view(payment, None), created=False)
+    if payment is None:
+        payment = await _insert_pending(
+            gw,
+            digest,
+            ma_ho_so=ma_ho_so,
+            ma_tthc=ma_tthc,
+            agency=agency,
+            lines=lines,
+            return_url=return_url,
+        )
+        if payment.payment_url is not None:  # a concurrent request finished first
+            return Created(_view(payment, None), created=False)
+    ref, amount = payment.ma_tham_chieu, payment.amount
+    _, url = await call_through(
+        gw,
+        connector=CONNECTOR,
+        operation="init",
+        client=client,
+        call=lambda: init(ref, amount),
+        render=lambda answer: json.dumps({"UrlThanhToan": answer}).encode(),
+        request_body=request_body,
+        ma_ho_so=ma_ho_so,
+    )
+    async with gw.db.transaction() as session:
+        row = await session.scalar(
+            select(Payment).where(Payment.id == payment.id).with_for_update()
+        )
+        assert row is not None
+        if row.payment_url is None:
+            row.payment_url = url
+            row.updated_at = utcnow()
+        return Created(_view(row, None), created=True)
+
+
+async def _insert_pending(
+    gw: Gateway,
+    digest: str,
+    *,
+    ma_ho_so: str,
+    ma_tthc: str,
+    agency: str,
+    lines: Sequence[FeeLine],
+    return_url: str,
+) -> Payment:
+    """Insert the pending payment (or find the one a concurrent request inserted)."""
+    payment_id = uuid.uuid4()
+    now = utcnow()
+    values: dict[str, Any] = {
+        "payment_id": str(payment_id),
+        "ma_tham_chieu": payment_id.hex,  # 32 characters
+        "ma_ho_so": ma_ho_so,
+        "ma_tthc": ma_tthc,
+        "agency": agency,
+        "fee_lines": [line.as_dict() for line in lines],
+        "amount": sum(line.so_tien for line in lines),
+        "currency": CURRENCY,
+        "fee_set_digest": digest,
+        "status": "pending",
+        "payment_url": None,
+        "return_url": return_url,
+        "ma_giao_dich": None,
+        "created_at": now,
+        "updated_at": now,
+        "paid_at": None,
+    }
+    stmt: Any
+    if gw.db.is_postgresql:
+        stmt = pg_insert(Payment).values(**values)
+    else:
+        stmt = sqlite_insert(Payment).values(**values)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["fee_set_digest"])
+    async with gw.db.transaction() as session:
+        result = await session.execute(stmt)
+        row = await session.scalar(select(Payment).where(Payment.fee_set_digest == digest))
+        assert row is not None
+        if result.rowcount:  # type: ignore[attr-defined]
+            session.add(
+                PaymentTransition(
+                    payment_id=row.id,
+                    from_status=None,
+                    to_status="pending",
+                    source="api",
+                    detail="created",
+                    at=now,
+                )
+            )
+        return row
+
+
+async def get(gw: Gateway, payment_id: str) -> dict[str, Any]:
+    """The payment with its transitions, oldest first."""
+    async with gw.db.reading() as session:
+        payment = await session.scalar(select(Payment).where(Payment.payment_id == payment_id))
+        if payment is None:
+            raise PaymentUnknown(f"no payment {payment_id}")
+        transitions = (
+            await session.scalars(
+                select(PaymentTransition)
+                .where(PaymentTransition.payment_id == payment.id)
+                .order_by(PaymentTransition.id)
+            )
+        ).all()
+        return _view(payment, transitions)
+
+
+# --- callbacks --------------------------------------------------------------------------------
+
+ANSWER_OK: dict[str, str] = {"error_code": "0", "message": "OK"}
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    payment_id: str
+    status: str
+    outcome: Literal["applied", "duplicate", "noted"]
+    exchange_id: str
+
+
+def _mismatches(callback: Callback, payment: Payment, ma_doi_tac: str) -> list[FieldError]:
+    found: list[FieldError] = []
+    if callback.SoTien != payment.amount:
+        found.append(FieldError("SoTien", f"{callback.SoTien} is not the {payment.amount} asked"))
+    if callback.MaTienTe != payment.currency:
+        found.append(FieldError("MaTienTe", f"not {payment.currency}"))
+    if callback.MaDoiTac != ma_doi_tac:
+        found.append(FieldError("MaDoiTac", "not the gateway's partner code"))
+    return found
+
+
+def _mismatch(callback: Callback, payment: Payment | None, errors: list[FieldError]) -> NoReturn:
+    for error in errors:
+        CALLBACK_MISMATCH.labels(error.loc).inc()
+    log.warning(
+        "payment_callback_mismatch",
+        alert=True,
+        ma_tham_chieu=callback.MaThamChieu[:64],
+        ma_giao_dich=callback.MaGiaoDich[:128],
+        payment_id=payment.payment_id if payment is not None else None,
+        fields=[e.loc for e in errors],
+    )
+    raise CallbackMismatch(
+        "the callback does not match the payment asked for: "
+        + "; ".join(f"{e.loc}: {e.msg}" for e in errors),
+        errors=errors,
+    )
+
+
+async def apply_callback(
+    gw: Gateway, callback: Callback, *, ma_doi_tac: str, raw: bytes
+) -> Applied:
+    """Apply one verified callback (see the module docstring); refusals raise, and then
+    nothing has changed. The caller records refusals; accepted callbacks are logged here."""
+    try:
+        applied = await _apply(gw, callback, ma_doi_tac=ma_doi_tac, raw=raw)
+    except Exception:
+        CALLBACKS.labels("refused").inc()
+        raise
+    CALLBACKS.labels(applied.outcome).inc()
+    if applied.outcome == "applied":
+        gw.wakeup.set()  # the event's deliveries are queued
+    return applied
+
+
+async def _apply(gw: Gateway, callback: Callback, *, ma_doi_tac: str, raw: bytes) -> Applied:
+    async with gw.db.transaction() as session:
+        payment = await session.scalar(
+            select(Payment).where(Payment.ma_tham_chieu == callback.MaThamChieu).with_for_update()
+        )
+        if payment is None:
+            raise PaymentUnknown("no payment has this MaThamChieu")
+        errors = _mismatches(callback, payment, ma_doi_tac)
+        if errors:
+            _mismatch(callback, payment, errors)
+        new = CALLBACK_STATUS.get(callback.MaLoi)
+        txn = callback.MaGiaoDich or None
+        if new is None:  # "01": still pending, nothing to apply
+            if payment.status != "pending":
+                check_transition(payment.status, "pending")
+            return _accepted(gw, session, payment, callback, raw, "noted")
+        if txn is not None:
+            prior = await session.scalar(
+                select(PaymentTransition)
+                .where(
+                    PaymentTransition.ma_giao_dich == txn,
+                    PaymentTransition.source == "callback",
+                )
+                .order_by(PaymentTransition.id)
+                .limit(1)
+            )
+            if prior is not None:
+                if prior.payment_id != payment.id:
+                    _mismatch(
+                        callback,
+                        payment,
+                        [FieldError("MaGiaoDich", "already applied to another payment")],
+                    )
+                if prior.to_status == new:
+                    return _accepted(gw, session, payment, callback, raw, "duplicate")
+                raise ImpossibleTransition(
+                    f"transaction {txn[:64]} was already applied as {prior.to_status}, not {new}",
+                    errors=[FieldError("MaGiaoDich", "already applied with another outcome")],
+                )
+        elif payment.status == new:
+            return _accepted(gw, session, payment, callback, raw, "duplicate")
+        check_transition(payment.status, new)
+        if txn is not None and new == "paid":
+            owner = await session.scalar(select(Payment.id).where(Payment.ma_giao_dich == txn))
+            if owner is not None and owner != payment.id:
+                _mismatch(
+                    callback,
+                    payment,
+                    [FieldError("MaGiaoDich", "already recorded for another payment")],
+                )
+        now = utcnow()
+        previous = payment.status
+        payment.status = new
+        payment.updated_at = now
+        if new == "paid":
+            payment.paid_at = now
+            payment.ma_giao_dich = txn
+        session.add(
+            PaymentTransition(
+                payment_id=payment.id,
+                from_status=previous,
+                to_status=new,
+                source="callback",
+                ma_giao_dich=txn,
+                detail=f"MaLoi {callback.MaLoi}",
+                at=now,
+            )
+        )
+        await events.publish(
+            session,
+            gw.cipher,
+            type=f"payment.{new}",
+            source=CONNECTOR,
+            subject=payment.ma_ho_so,
+            payload={
+                "payment_id": payment.payment_id,
+                "ma_ho_so": payment.ma_ho_so,
+                "amount": payment.amount,
+                "status": new,
+                "ma_giao_dich": txn,
+            },
+        )
+        return _accepted(gw, session, payment, callback, raw, "applied")
+
+
+def _accepted(
+    gw: Gateway,
+    session: AsyncSession,
+    payment: Payment,
+    callback: Callback,
+    raw: bytes,
+    outcome: Literal["applied", "duplicate", "noted"],
+) -> Applied:
+    crossing = Crossing(
+        kind="callback",
+        connector=CONNECTOR,
+        operation="callback",
+        outcome=outcome,
+        ma_ho_so=payment.ma_ho_so[:64],
+        status_code=200,
+        request=raw,
+        response=json.dumps(ANSWER_OK).encode(),
+        detail=f"MaLoi {callback.MaLoi} for payment {payment.payment_id}: {outcome}",
+    )
+    session.add(gw.log.build(crossing))
+    return Applied(payment.payment_id, payment.status, outcome, crossing.entry_id)
