@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.cli_events import events_group
 from gateway.cli_officers import officers_group, report_group
+from gateway.cli_reconcile import reconcile_group
 from gateway.core import outbox
 from gateway.core.audit import export_chain, verify_database, verify_export
 from gateway.core.errors import GatewayError
@@ -318,6 +319,7 @@ def dlq_skip(ref: str, reason: str) -> None:
 main.add_command(officers_group)
 main.add_command(report_group)
 main.add_command(events_group)
+main.add_command(reconcile_group)
 
 
 @main.group()

@@ -5,6 +5,9 @@
   before for the same dossier, agency, procedure and fee lines (200). Amounts are integer VND:
   a float, even ``1.0``, or a string is refused. The agency (``ma_dvc``) must have a
   configured beneficiary account.
+* ``GET /v1/payments/reconciliation?date=YYYY-MM-DD[&format=csv]`` (scope ``payment:read``):
+  the platform's statement of the day against our settled payments
+  (:mod:`gateway.core.reconciliation`), as JSON (findings, totals, ok) or CSV.
 * ``GET /v1/payments/{payment_id}`` (scope ``payment:read``): the payment and its history.
 * ``POST /callbacks/payment/dvcqg``: the platform's callback, no API key: its checksum is its
   authenticity, verified (constant time) before anything is read. Accepted callbacks are
@@ -15,15 +18,17 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.payment import CallbackRejected, PaymentConnector
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.errors import record_refusal
-from gateway.core import payments
+from gateway.core import payments, reconciliation
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
@@ -173,6 +178,38 @@ async def create_payment(
         amount=view["amount"],
         payment_url=view["payment_url"],
     )
+
+
+@router.get(
+    "/v1/payments/reconciliation",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV)"},
+        502: {"description": "the payment platform refused or failed"},
+    },
+    operation_id="payments-reconciliation",
+)
+async def payment_reconciliation(
+    gw: GatewayDep,
+    _client: Reader,
+    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, Việt Nam time")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """The platform's statement of a day against the payments settled here that day:
+    findings (missing on either side, amount or status differences, duplicates), totals per
+    side, and ``ok`` only when nothing differs."""
+    statement = await _connector(gw).client.statement(day)
+    report = await reconciliation.reconcile(gw.db, statement, day=day)
+    if format == "csv":
+        return PlainTextResponse(
+            reconciliation.report_csv(report),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="reconciliation-{day.isoformat()}.csv"'
+                )
+            },
+        )
+    return report.as_dict()
 
 
 @router.get("/v1/payments/{payment_id}", operation_id="payments-get")

@@ -1,0 +1,73 @@
+"""``lgsp reconcile payments --date YYYY-MM-DD [--csv PATH|-]``: the payment platform's
+statement of a day against the payments settled here (:mod:`gateway.core.reconciliation`).
+
+Exit codes: 0 everything matches; 1 something differs; 2 a usage or configuration error (a bad
+date, no payment connector, the platform or the database unreachable).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.core import reconciliation
+from gateway.core.errors import NotFound
+from gateway.core.reconciliation import ReconciliationReport
+from schemas.payment import Statement
+
+SLUG = "payment"
+
+
+async def platform_statement(gw: Any, day: date) -> Statement:
+    """The platform's statement of ``day``, through the payment connector."""
+    connector = gw.connector(SLUG)
+    client = getattr(connector, "client", None)
+    if client is None or not hasattr(client, "statement"):
+        raise NotFound(f"the connector {SLUG!r} cannot fetch statements")
+    statement: Statement = await client.statement(day)
+    return statement
+
+
+#: how the command fetches the statement (tests replace it)
+FETCH: Callable[[Any, date], Awaitable[Statement]] = platform_statement
+
+
+@click.group("reconcile")
+def reconcile_group() -> None:
+    """Reconcile the gateway's records with a platform's statements."""
+
+
+def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD") from None
+
+
+@reconcile_group.command("payments")
+@click.option("--date", "day", required=True, callback=_day, help="YYYY-MM-DD, Việt Nam time")
+@click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
+def reconcile_payments(day: date, csv_path: str | None) -> None:
+    """The platform's statement of a day against the payments settled here that day: missing
+    on either side, amount or status differences, duplicates. Exit 1 when anything differs."""
+    from gateway.cli import _run  # here: gateway.cli registers these commands
+
+    async def body(gw: Any) -> ReconciliationReport:
+        statement = await FETCH(gw, day)
+        return await reconciliation.reconcile(gw.db, statement, day=day)
+
+    report = _run(body)
+    if csv_path == "-":
+        click.echo(reconciliation.report_csv(report), nl=False)
+        click.echo(reconciliation.summary(report), err=True)
+    else:
+        click.echo(reconciliation.summary(report))
+        if csv_path is not None:
+            Path(csv_path).write_text(reconciliation.report_csv(report), encoding="utf-8")
+            click.echo(f"CSV written to {csv_path}", err=True)
+    sys.exit(0 if report.ok else 1)
