@@ -376,6 +376,29 @@ class PaymentTransition(Base):
     )
 
 
+class Refund(Base):
+    """A request to refund (part of) a paid payment, tracked to completion or rejection (see
+    :mod:`gateway.core.payments_refunds`). Amounts are integer VND; the refunds of a payment
+    that are not rejected never total more than was paid."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    refund_id: Mapped[str] = mapped_column(String(36), unique=True)
+    payment_id: Mapped[int] = mapped_column(BigId, ForeignKey("payments.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)  # VND
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # requested | completed | rejected
+    requested_by: Mapped[str] = mapped_column(String(128))  # the API client
+    reference: Mapped[str | None] = mapped_column(String(128))  # bank/treasury, on completion
+    requested_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_refunds_payment_id", "payment_id", "id"),)
+
+
 class Database:
     """The engine and session factory for one database URL."""
 

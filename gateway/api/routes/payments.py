@@ -8,7 +8,13 @@
 * ``GET /v1/payments/reconciliation?date=YYYY-MM-DD[&format=csv]`` (scope ``payment:read``):
   the platform's statement of the day against our settled payments
   (:mod:`gateway.core.reconciliation`), as JSON (findings, totals, ok) or CSV.
-* ``GET /v1/payments/{payment_id}`` (scope ``payment:read``): the payment and its history.
+* ``GET /v1/payments/{payment_id}`` (scope ``payment:read``): the payment, its history and
+  its refunds.
+* ``POST /v1/payments/{payment_id}/refunds`` (scope ``payment:create``, ``Idempotency-Key``
+  honoured): a refund request ``{amount, reason}`` of a paid payment, capped at what was paid
+  (:mod:`gateway.core.payments_refunds`); ``GET`` (scope ``payment:read``) lists them with the
+  refundable remainder. ``POST .../refunds/{refund_id}/complete {reference}`` and
+  ``.../reject {note}`` (scope ``payment:create``) decide a requested refund (else 409).
 * ``POST /callbacks/payment/dvcqg``: the platform's callback, no API key: its checksum is its
   authenticity, verified (constant time) before anything is read. Accepted callbacks are
   answered ``{"error_code": "0", "message": "OK"}``; every refusal is problem+json and a
@@ -22,13 +28,13 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.payment import CallbackRejected, PaymentConnector
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.errors import record_refusal
-from gateway.core import payments, reconciliation
+from gateway.core import idempotency, payments, payments_refunds, reconciliation
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
@@ -214,8 +220,12 @@ async def payment_reconciliation(
 
 @router.get("/v1/payments/{payment_id}", operation_id="payments-get")
 async def get_payment(payment_id: PaymentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
-    """The payment and its status transitions, oldest first."""
-    return await payments.get(gw, payment_id)
+    """The payment, its status transitions and its refunds, oldest first."""
+    view = await payments.get(gw, payment_id)
+    refunds = await payments_refunds.listing(gw, payment_id)
+    view["refunds"] = refunds["refunds"]
+    view["refundable"] = refunds["refundable"]
+    return view
 
 
 @router.post(
@@ -238,3 +248,125 @@ async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
             exc.exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
         raise
     return dict(payments.ANSWER_OK)
+
+
+# --- refunds (see gateway.core.payments_refunds) ----------------------------------------------
+
+RefundId = Annotated[str, Path(max_length=36, description="the refund's id (UUID)")]
+REFUND_REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such payment, or no such refund of it"},
+    409: {"description": "the payment is not paid, or the refund was already decided"},
+    422: {"description": "a field is invalid, or the amount exceeds what may be refunded"},
+}
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(strict=True, gt=0, le=10**15, description="VND, integer", examples=[8000])
+    reason: str = Field(min_length=1, max_length=2000, examples=["Nộp thừa phí cấp bản sao"])
+
+
+class RefundCompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(
+        min_length=1, max_length=128, description="the bank or treasury reference"
+    )
+
+
+class RefundRejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@router.post(
+    "/v1/payments/{payment_id}/refunds",
+    status_code=201,
+    responses=REFUND_REFUSALS,
+    operation_id="payments-refund-request",
+)
+async def request_refund(
+    payment_id: PaymentId, body: RefundIn, request: Request, gw: GatewayDep, client: Creator
+) -> Any:
+    """Request the refund of (part of) a paid payment; the refunds not rejected never total
+    more than was paid. Honours ``Idempotency-Key``."""
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        stored = await idempotency.reserve(
+            gw.db,
+            gw.cipher,
+            client=client.name,
+            key=key,
+            request_body=getattr(request.state, "raw_body", b""),
+        )
+        if stored is not None:
+            return JSONResponse(
+                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
+            )
+    try:
+        return await payments_refunds.request(
+            gw,
+            payment_id,
+            amount=body.amount,
+            reason=body.reason,
+            client=client.name,
+            idempotency_key=key,
+        )
+    except BaseException:
+        if key is not None:
+            await idempotency.release(gw.db, client=client.name, key=key)
+        raise
+
+
+@router.get(
+    "/v1/payments/{payment_id}/refunds",
+    responses={404: {"description": "no such payment"}},
+    operation_id="payments-refund-list",
+)
+async def list_refunds(payment_id: PaymentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
+    """The payment's refunds, oldest first, with what was refunded, is pending, and may
+    still be requested."""
+    return await payments_refunds.listing(gw, payment_id)
+
+
+@router.post(
+    "/v1/payments/{payment_id}/refunds/{refund_id}/complete",
+    responses=REFUND_REFUSALS,
+    operation_id="payments-refund-complete",
+)
+async def complete_refund(
+    payment_id: PaymentId,
+    refund_id: RefundId,
+    body: RefundCompleteIn,
+    gw: GatewayDep,
+    client: Creator,
+) -> dict[str, Any]:
+    """Record a requested refund as carried out, with its bank or treasury reference."""
+    return await payments_refunds.decide(
+        gw,
+        payment_id,
+        refund_id,
+        outcome="completed",
+        client=client.name,
+        reference=body.reference,
+    )
+
+
+@router.post(
+    "/v1/payments/{payment_id}/refunds/{refund_id}/reject",
+    responses=REFUND_REFUSALS,
+    operation_id="payments-refund-reject",
+)
+async def reject_refund(
+    payment_id: PaymentId,
+    refund_id: RefundId,
+    body: RefundRejectIn,
+    gw: GatewayDep,
+    client: Creator,
+) -> dict[str, Any]:
+    """Record a requested refund as rejected, with a note."""
+    return await payments_refunds.decide(
+        gw, payment_id, refund_id, outcome="rejected", client=client.name, note=body.note
+    )
