@@ -1,15 +1,16 @@
 """``lgsp demo``: the main job end to end on the embedded default.
 
-Starts the simulators and the gateway (SQLite, in-process state store, workers in the server)
-on loopback ports, then plays a case system. Applicants log in with VNeID or DVCQG SSO (see
-:mod:`gateway.demo_identity`). Officers are registered for the population
-database and one checks each applicant there before their dossier is received (see
-:mod:`gateway.demo_dancu`). Then the batch of dossiers goes through its whole life
+Starts the simulators and the gateway (SQLite, in-process state store, workers in the server) on
+loopback ports, then plays a case system. Applicants log in with VNeID or DVCQG SSO (see
+:mod:`gateway.demo_identity`). Officers are registered for the population database and one
+checks each applicant there before their dossier is received (see :mod:`gateway.demo_dancu`).
+The first dossier's fee is paid through the payment platform, with a forged callback refused
+(see :mod:`gateway.demo_payment`). Then the batch of dossiers goes through its whole life
 (received, processing, supplement requested, processing again, processed, result returned) with
 processing steps, while the simulated portal misbehaves (503s, 500s, late and dropped answers,
 malformed answers, an expired session). Finally it checks that the portal holds exactly the
-right final state and history for every dossier, that every exchange was delivered, and that
-the exchange log's hash chain verifies. Exit status 0 only if all of that held.
+right final state and history for every dossier, that every exchange was delivered, and that the
+exchange log's hash chain verifies. Exit status 0 only if all of that held.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
 from gateway.demo_dancu import UNLICENSED, PopulationChecks
 from gateway.demo_identity import CitizenLogins
+from gateway.demo_payment import FeePayments
 from gateway.sandbox import create_sandbox_app, quiet_simulated_drops
 
 VN = timezone(timedelta(hours=7))
@@ -166,6 +168,7 @@ class Demo:
         dossiers = self.make_dossiers(applicants)
         await CitizenLogins(api, sim, self.check).run(applicants, say)
         await population.run(dossiers, applicants, say)
+        await FeePayments(api, sim, self.check).run(dossiers[0], say)
         say(
             f"▶ the simulated portal misbehaves: {', '.join(f'{k}={v}' for k, v in FAULTS.items())}"
         )
@@ -314,6 +317,9 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
             "officers:admin",
             "governance:read",
             "identity:login",
+            "payment:create",
+            "payment:read",
+            "events:read",
         ],
     )
     server, task = await _serve(create_app(gw, start=False), gateway_port)

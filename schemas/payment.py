@@ -25,6 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "CALLBACK_MA_LOI",
     "Amount",
+    "Bill",
+    "BillAnswer",
+    "BillRequest",
     "Callback",
     "ChiTietBienLai",
     "Envelope",
@@ -37,6 +40,7 @@ __all__ = [
     "Statement",
     "StatementEntry",
     "ThongTinBienLai",
+    "parse_wire_time",
     "wire_day",
     "wire_time",
 ]
@@ -71,6 +75,14 @@ def wire_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("a wire time needs a timezone-aware datetime")
     return moment.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+
+
+def parse_wire_time(text: str) -> datetime:
+    """A ``ThoiGianGD`` (yyyyMMddHHmmss, Vietnam time) as an aware datetime (ValueError when
+    it is no real moment)."""
+    if len(text) != 14 or not text.isdigit():
+        raise ValueError("not yyyyMMddHHmmss")
+    return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=VIETNAM)
 
 
 def wire_day(day: date) -> str:
@@ -206,3 +218,55 @@ class Statement(_Received):
 
     Ngay: WireDay
     GiaoDich: list[StatementEntry] = Field(default_factory=list, max_length=100_000)
+
+
+# --- the portal's reverse look-up: what does a dossier owe? (this project's profile) ----------
+
+
+class BillRequest(_Received):
+    """The portal asks what a dossier (``MaHoSo``) owes; signed like a callback."""
+
+    LoaiBanTin: Literal["BILL"]
+    PhienBan: Received
+    MaDoiTac: Received
+    MaHoSo: Code
+    ThoiGianGD: WireTime
+    MaXacThuc: str = Field(max_length=128)
+
+
+class Bill(_Sent):
+    """One bill: a payment the case system registered and nobody has paid yet."""
+
+    MaThamChieu: Code
+    MaDVC: Code
+    MaTTHC: Code
+    TKThuHuong: Code
+    MaNHThuHuong: Code
+    TenTKThuHuong: Text
+    SoTien: Amount
+    MaTienTe: Literal["VND"] = "VND"
+    UrlThanhToan: str | None = Field(None, max_length=2048)
+    ChiTiet: list[ChiTietBienLai] = Field(min_length=1, max_length=50)
+
+
+class BillAnswer(_Sent):
+    """The answer: the dossier's unpaid bills, or none ("nothing to pay": ``SoHoaDon`` 0).
+    ``TongTien`` is their sum; ``MaXacThuc`` is filled in by the client."""
+
+    LoaiBanTin: Literal["BILL"] = "BILL"
+    MaDoiTac: Code
+    MaHoSo: Code
+    SoHoaDon: int = Field(strict=True, ge=0, le=1000)
+    TongTien: Amount
+    ThoiGianGD: WireTime
+    ThongBao: Text
+    HoaDon: list[Bill] = Field(max_length=1000)
+    MaXacThuc: str = Field("", max_length=128)
+
+    @model_validator(mode="after")
+    def _totals(self) -> BillAnswer:
+        if self.SoHoaDon != len(self.HoaDon):
+            raise ValueError("SoHoaDon must be the number of bills")
+        if self.TongTien != sum(bill.SoTien for bill in self.HoaDon):
+            raise ValueError("TongTien must be the sum of the bills")
+        return self

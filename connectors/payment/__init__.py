@@ -17,6 +17,7 @@ from connectors.payment.connector import PaymentConnector
 from connectors.payment.errors import (
     ERROR_TABLE,
     CallbackRejected,
+    CallbackStale,
     PaymentChecksumRefused,
     PaymentNotFound,
     PaymentReferenceConflict,
@@ -32,6 +33,7 @@ __all__ = [
     "SPEC",
     "Beneficiary",
     "CallbackRejected",
+    "CallbackStale",
     "Checksum",
     "PaymentChecksumRefused",
     "PaymentClient",

@@ -6,7 +6,9 @@
   for what the platform sends.
 
 Field orders (:data:`INIT_FIELDS`, :data:`QUERY_FIELDS`, :data:`CALLBACK_FIELDS`,
-:data:`STATEMENT_FIELDS`) are the platform's and must not change. Values are rendered as they
+:data:`STATEMENT_FIELDS`) are the platform's and must not change; those of the reverse bill
+look-up (:data:`BILL_FIELDS`, :data:`BILL_ANSWER_FIELDS`) are this project's profile (no public
+specification gives them). Values are rendered as they
 travel: strings as they are, amounts as plain integers (``150000``, never ``150000.0``);
 anything else (a float, a boolean, a missing field) cannot be signed or verified.
 Verification compares in constant time (:func:`hmac.compare_digest`). No error here carries a
@@ -23,6 +25,8 @@ from typing import Literal
 from pydantic import SecretStr
 
 __all__ = [
+    "BILL_ANSWER_FIELDS",
+    "BILL_FIELDS",
     "CALLBACK_FIELDS",
     "INIT_FIELDS",
     "QUERY_FIELDS",
@@ -74,6 +78,17 @@ CALLBACK_FIELDS: tuple[str, ...] = (
     "ThongTinGiaoDich",
 )
 STATEMENT_FIELDS: tuple[str, ...] = ("Ngay", "MaDoiTac")
+#: the portal's question "what does this dossier owe?" (signed by the platform)
+BILL_FIELDS: tuple[str, ...] = ("LoaiBanTin", "PhienBan", "MaDoiTac", "MaHoSo", "ThoiGianGD")
+#: the answer (signed by the gateway): the total binds the bills listed
+BILL_ANSWER_FIELDS: tuple[str, ...] = (
+    "LoaiBanTin",
+    "MaDoiTac",
+    "MaHoSo",
+    "SoHoaDon",
+    "TongTien",
+    "ThoiGianGD",
+)
 
 
 def render(value: object) -> str:

@@ -8,8 +8,8 @@ Endpoints (this project's profile of the platform):
 * ``POST {base_url}/query``: a QUERY packet -> ``{"error_code": "0", "message": {"MaLoi", ...}}``;
   an unknown MaThamChieu is "14".
 * ``GET {base_url}/statement?Ngay=yyyyMMdd&MaDoiTac=..&MaXacThuc=..`` -> the day's statement.
-* Callbacks: the platform POSTs a PAYMENT packet to the partner; :meth:`PaymentClient.
-  verify_callback` checks it.
+* Callbacks (the platform POSTs a PAYMENT packet to the partner) and the portal's bill
+  look-ups are checked by :attr:`PaymentClient.inbound` (:mod:`connectors.payment.inbound`).
 
 Contracts:
 
@@ -25,8 +25,6 @@ Contracts:
 * Transport errors, HTTP 5xx and 429 (with its Retry-After) and code "99" are transient and
   retried up to ``read_retry_attempts``; 401/403 is :class:`UpstreamAuthError`; other statuses
   are permanent.
-* Callbacks: the checksum is verified in constant time over the signed fields, read as sent,
-  before the packet is validated as a model; any failure is :class:`CallbackRejected`.
 * Wire operations are recorded as ``payment.init``, ``payment.query``, ``payment.statement``.
 """
 
@@ -48,7 +46,6 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from connectors.payment.checksum import (
-    CALLBACK_FIELDS,
     INIT_FIELDS,
     QUERY_FIELDS,
     STATEMENT_FIELDS,
@@ -58,11 +55,11 @@ from connectors.payment.config import PaymentConfig
 from connectors.payment.errors import (
     NOT_FOUND,
     SUCCESS,
-    CallbackRejected,
     PaymentNotFound,
     resolve,
     specific_error,
 )
+from connectors.payment.inbound import MAX_CALLBACK_BYTES, InboundPackets
 from gateway.core.connector import raise_for_rule
 from gateway.core.errors import (
     FieldError,
@@ -78,24 +75,9 @@ from schemas import payment as wire
 
 __all__ = ["MAX_CALLBACK_BYTES", "PaymentClient"]
 
+
 A = TypeVar("A", bound=BaseModel)
 T = TypeVar("T")
-
-#: a callback is a few hundred bytes; anything much larger is refused unread
-MAX_CALLBACK_BYTES = 16 * 1024
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
 
 
 class PaymentClient:
@@ -120,6 +102,7 @@ class PaymentClient:
             send_key=config.send_key,
             verify_key=config.verify_key,
         )
+        self.inbound = InboundPackets(config, self.checksum, self._clock)
 
     # --- operations --------------------------------------------------------------------------
 
@@ -179,31 +162,9 @@ class PaymentClient:
         return await self._retrying(attempt)
 
     def verify_callback(self, body: bytes) -> wire.Callback:
-        """The callback in ``body``, once its checksum is verified (constant time).
-
-        Only the signed fields are read before verification, as sent (an amount must be a JSON
-        integer). Anything wrong is :class:`CallbackRejected`, naming no secret.
-        """
-        if len(body) > MAX_CALLBACK_BYTES:
-            raise CallbackRejected("the callback is larger than any callback can be")
-        try:
-            raw = json.loads(body, object_pairs_hook=_no_duplicates)
-        except _DuplicateKey:
-            raise CallbackRejected("the callback repeats a field") from None
-        except ValueError:
-            raise CallbackRejected("the callback is not JSON") from None
-        if not isinstance(raw, dict):
-            raise CallbackRejected("the callback is not a JSON object")
-        if not self.checksum.verify(raw, CALLBACK_FIELDS, raw.get("MaXacThuc")):
-            raise CallbackRejected("the callback's checksum (MaXacThuc) does not verify")
-        try:
-            return wire.Callback.model_validate(raw)
-        except ValidationError as exc:
-            errors = field_errors(exc)
-            raise CallbackRejected(
-                f"the callback breaks its schema: {errors[0].loc}: {errors[0].msg}",
-                errors=errors,
-            ) from None
+        """The callback in ``body``, verified (see :class:`~connectors.payment.inbound.
+        InboundPackets`); anything wrong is :class:`CallbackRejected`."""
+        return self.inbound.verify_callback(body)
 
     # --- internals ---------------------------------------------------------------------------
 

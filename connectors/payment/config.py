@@ -100,6 +100,28 @@ class PaymentConfig(BaseModel):
         le=86_400,
         description="how far a callback's ThoiGianGD may be from now before it is refused",
     )
+    poll_interval_seconds: float = Field(
+        60.0, gt=0, le=3600, description="how often the poller of pending payments runs a round"
+    )
+    poll_after_seconds: int = Field(
+        600,
+        ge=0,
+        le=7 * 86_400,
+        description="a payment still pending this long after its creation is asked about (QUERY)",
+    )
+    poll_every_seconds: int = Field(
+        300,
+        ge=1,
+        le=86_400,
+        description="and asked again at most this often while it stays pending",
+    )
+    poll_batch: int = Field(50, ge=1, le=1000, description="payments asked about per round")
+    poll_give_up_seconds: int = Field(
+        2 * 86_400,
+        ge=60,
+        description="a payment whose INIT never succeeded and that the platform does not know "
+        "after this long is expired (nobody can have paid it)",
+    )
     beneficiaries: dict[str, Beneficiary] = Field(
         default_factory=_sandbox_beneficiaries,
         description="beneficiary account per agency code (mã định danh cơ quan)",

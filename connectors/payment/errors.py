@@ -16,6 +16,8 @@ Problem types::
     └── PaymentNotFound          404  14: the platform knows no such MaThamChieu
     GatewayError (gateway.core)
     └── CallbackRejected         401  a callback whose checksum (or form) is wrong
+        └── CallbackStale        401  signed, but its ThoiGianGD is too far from now (a late
+                                      or replayed callback; the poller settles the payment)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "NOT_FOUND",
     "SUCCESS",
     "CallbackRejected",
+    "CallbackStale",
     "PaymentChecksumRefused",
     "PaymentNotFound",
     "PaymentReferenceConflict",
@@ -65,6 +68,15 @@ class CallbackRejected(GatewayError):
     status = 401
     type_slug = "payment-callback-rejected"
     title = "Payment callback rejected"
+
+
+class CallbackStale(CallbackRejected):
+    """A correctly signed callback whose transaction time (``ThoiGianGD``) lies further from
+    now than ``callback_tolerance_seconds``: a late delivery or a replay. Refused so that an
+    old signed callback cannot be played back; the poller asks the platform instead."""
+
+    type_slug = "payment-callback-stale"
+    title = "Payment callback too old (or from the future)"
 
 
 ERROR_TABLE: Mapping[str, ErrorRule] = MappingProxyType(

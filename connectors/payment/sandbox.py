@@ -36,7 +36,11 @@ cancel|expire`` moves a pending payment and answers the callback JSON the platfo
 to the partner (the simulator delivers nothing itself), with the body options
 ``wrong_signature`` and ``altered_amount`` (a forged callback: the state does not change),
 ``replay_of`` (the callback numbered so in ``GET /_sandbox/callbacks``, verbatim) and ``at``
-(the transaction time, to place it on another statement day); ``GET /_sandbox/callbacks``,
+(the transaction time, to place it on another statement day, or to make a late callback);
+``POST /_sandbox/bill-requests {MaHoSo, wrong_signature?, at?}`` answers the signed look-up
+the portal would POST to ask what a dossier owes, and ``POST /_sandbox/bill-answers/{MaHoSo}``
+checks the partner's answer as the portal would (``{valid, problems}``: checksum, totals, and
+each bill against the payments created here); ``GET /_sandbox/callbacks``,
 ``GET /_sandbox/payments``, ``GET|PUT /_sandbox/faults``, ``POST /_sandbox/reset``,
 ``GET /_sandbox/stats``. All state lives in one :class:`PaymentSimulator` at
 ``app.state.sim``; handlers never await between reading and writing it.
@@ -109,6 +113,16 @@ class CallbackOptions(BaseModel):
     wrong_signature: bool = False
     altered_amount: int | None = Field(default=None, ge=0)
     replay_of: int | None = Field(default=None, ge=0)
+    at: str | None = Field(default=None, pattern=r"^\d{14}$")
+
+
+class BillRequestOptions(BaseModel):
+    """Body of ``POST /_sandbox/bill-requests``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    MaHoSo: str = Field(min_length=1, max_length=64, pattern=r"^[^|\s]+$")
+    wrong_signature: bool = False
     at: str | None = Field(default=None, pattern=r"^\d{14}$")
 
 
@@ -279,6 +293,24 @@ def create_app(
     async def callbacks() -> list[dict[str, Any]]:
         """Every callback produced, oldest first: ``{seq, kind, callback}``."""
         return list(sim.callbacks)
+
+    @app.post("/_sandbox/bill-requests")
+    async def bill_request(options: BillRequestOptions) -> dict[str, Any]:
+        """The signed look-up the portal would POST to the partner's bill endpoint."""
+        return sim.bill_request(
+            options.MaHoSo, wrong_signature=options.wrong_signature, at=options.at
+        )
+
+    @app.post("/_sandbox/bill-answers/{ma_ho_so}")
+    async def bill_answer(ma_ho_so: str, request: Request) -> dict[str, Any]:
+        """Check the partner's answer to a look-up of ``ma_ho_so`` as the portal would."""
+        raw = await read_body(request, MAX_REQUEST_BYTES)
+        try:
+            answer = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            answer = None
+        problems = sim.check_bill_answer(answer, ma_ho_so)
+        return {"valid": not problems, "problems": problems}
 
     add_control_routes(app, sim, FaultConfig)
 

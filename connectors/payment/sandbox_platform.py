@@ -21,6 +21,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.payment.sandbox_wire import (
+    BILL_ANSWER_FIELDS,
+    BILL_FIELDS,
+    BILL_LINE_FIELDS,
     CALLBACK_FIELDS,
     INIT_FIELDS,
     QUERY_FIELDS,
@@ -374,3 +377,75 @@ class PaymentSimulator:
         self.callbacks.append({"seq": len(self.callbacks), "kind": kind, "callback": body})
         count(self.stats.callbacks, kind)
         return body
+
+    # --- the portal's reverse look-up (what does a dossier owe?) ------------------------------
+
+    def bill_request(
+        self, ma_ho_so: str, *, wrong_signature: bool = False, at: str | None = None
+    ) -> dict[str, Any]:
+        """The signed look-up the portal POSTs to the partner for ``ma_ho_so``."""
+        body: dict[str, Any] = {
+            "LoaiBanTin": "BILL",
+            "PhienBan": "1.0.6",
+            "MaDoiTac": self.partner,
+            "MaHoSo": ma_ho_so,
+            "ThoiGianGD": at or now_text(),
+        }
+        signature = self.sign_outbound([str(body[name]) for name in BILL_FIELDS])
+        if wrong_signature:
+            signature = hashlib.sha256(f"forged|{signature}".encode()).hexdigest()
+        body["MaXacThuc"] = signature
+        count(self.stats.callbacks, "bill_request")
+        return body
+
+    def check_bill_answer(self, answer: Any, ma_ho_so: str) -> list[str]:
+        """What is wrong with the partner's answer to a look-up of ``ma_ho_so`` (nothing: [])
+        — its form, its checksum, its totals, and each bill against the payments created
+        here: known, of this dossier, pending, and of the same amount."""
+        if not isinstance(answer, dict) or answer.get("error_code") != "0":
+            return ['error_code must be "0"']
+        message = answer.get("message")
+        if not isinstance(message, dict):
+            return ["message must be an object"]
+        problems: list[str] = []
+        try:
+            values = [str(message[name]) for name in BILL_ANSWER_FIELDS]
+        except KeyError as exc:
+            return [f"message.{exc.args[0]} is missing"]
+        given = message.get("MaXacThuc")
+        if not isinstance(given, str) or not hmac.compare_digest(
+            given.encode(), self.sign_inbound(values).encode()
+        ):
+            problems.append("MaXacThuc does not match")
+        if message.get("MaHoSo") != ma_ho_so or message.get("MaDoiTac") != self.partner:
+            problems.append("MaHoSo or MaDoiTac is not the one asked about")
+        bills = message.get("HoaDon")
+        if not isinstance(bills, list) or message.get("SoHoaDon") != len(bills):
+            return [*problems, "SoHoaDon must count HoaDon"]
+        total = 0
+        for index, bill in enumerate(bills):
+            problems.extend(self._check_bill(index, bill, ma_ho_so))
+            if isinstance(bill, dict) and type(bill.get("SoTien")) is int:
+                total += bill["SoTien"]
+        if message.get("TongTien") != total:
+            problems.append("TongTien is not the sum of the bills")
+        return problems
+
+    def _check_bill(self, index: int, bill: Any, ma_ho_so: str) -> list[str]:
+        where = f"HoaDon[{index}]"
+        if not isinstance(bill, dict) or any(name not in bill for name in BILL_LINE_FIELDS):
+            return [f"{where} lacks one of {', '.join(BILL_LINE_FIELDS)}"]
+        payment = self.payments.get(str(bill["MaThamChieu"]))
+        if payment is None:
+            return [f"{where}: no payment has this MaThamChieu"]
+        receipt = payment.packet["ThongTinBienLai"]
+        problems = []
+        if receipt["MaHoSo"] != ma_ho_so:
+            problems.append(f"{where} is another dossier's payment")
+        if payment.status != "pending":
+            problems.append(f"{where} is {payment.status}, not owed")
+        if bill["SoTien"] != payment.so_tien:
+            problems.append(f"{where}.SoTien is not the amount of the payment")
+        if bill["TKThuHuong"] != receipt["TKThuHuong"]:
+            problems.append(f"{where}.TKThuHuong is not the payment's beneficiary account")
+        return problems

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 __all__ = [
+    "BILL_ANSWER_FIELDS",
+    "BILL_FIELDS",
     "CALLBACK_FIELDS",
     "INIT_FIELDS",
     "MAX_AMOUNT",
@@ -70,6 +72,9 @@ CALLBACK_FIELDS = (
     "ThongTinGiaoDich",
 )
 STATEMENT_FIELDS = ("Ngay", "MaDoiTac")
+BILL_FIELDS = ("LoaiBanTin", "PhienBan", "MaDoiTac", "MaHoSo", "ThoiGianGD")
+BILL_ANSWER_FIELDS = ("LoaiBanTin", "MaDoiTac", "MaHoSo", "SoHoaDon", "TongTien", "ThoiGianGD")
+BILL_LINE_FIELDS = ("MaThamChieu", "MaDVC", "MaTTHC", "TKThuHuong", "MaNHThuHuong", "SoTien")
 RECEIPT_FIELDS = ("MaDVC", "MaTTHC", "MaHoSo", "TKThuHuong", "MaNHThuHuong", "TenTKThuHuong")
 # not part of what makes two INITs "the same payment": a retry re-stamps them
 VOLATILE = frozenset({"MaXacThuc", "ThoiGianGD", "Ip", "MaThietBi"})

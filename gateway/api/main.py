@@ -23,6 +23,7 @@ from gateway.api.routes import (
     officers,
     ops,
     payments,
+    payments_portal,
 )
 from gateway.core.clients import ClientAuthenticator
 from gateway.core.delivery import DeliveryService
@@ -79,4 +80,5 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.include_router(officers.router)
     app.include_router(events.router)
     app.include_router(payments.router)
+    app.include_router(payments_portal.router)
     return app

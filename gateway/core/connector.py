@@ -123,6 +123,29 @@ class BatchDelivery(Protocol):
     ) -> Sequence[Delivered | UpstreamError]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodicJob:
+    """Work a connector needs done on a schedule (chasing what went quiet on the platform).
+
+    ``run`` does one round and returns how many items it handled. The core runs every job of
+    every connector alongside the delivery workers (:class:`~gateway.core.delivery.Delivery`),
+    one round per ``interval_seconds``; with several worker processes a lease in the state store
+    lets one process run each round. A round that raises is logged and the next one runs.
+    """
+
+    name: str
+    interval_seconds: float
+    run: Callable[[], Awaitable[int]]
+
+
+@runtime_checkable
+class PeriodicWork(Protocol):
+    """Optional: a connector with :class:`PeriodicJob` s. ``gateway`` is the running
+    :class:`~gateway.core.runtime.Gateway` (typed loosely: the runtime imports this module)."""
+
+    def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]: ...
+
+
 #: builds the connector: (validated config, http client with the exchange-log recorder)
 ConnectorFactory = Callable[[Any, httpx.AsyncClient], Connector]
 

@@ -348,6 +348,7 @@ class Payment(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]
+    queried_at: Mapped[datetime | None]  # the poller's last QUERY of a pending payment
 
     __table_args__ = (
         UniqueConstraint("fee_set_digest", name="uq_payments_fee_set_digest"),
@@ -397,6 +398,9 @@ class Refund(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_refunds_payment_id", "payment_id", "id"),)
+
+
+# --- models of later connectors: append new model classes above this line -------------------
 
 
 class Database:

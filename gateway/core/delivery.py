@@ -4,7 +4,8 @@ Each worker task leases a batch (heads of their ordering keys only), delivers th
 different keys concurrently, and settles each: delivered; retry later (transient failure,
 backoff with jitter honouring Retry-After); dead-lettered (permanent failure or attempts
 exhausted). A connector whose circuit is open is not called: its items wait, uncounted, until
-the circuit lets a probe through. The same process also runs the exchange-log sealer.
+the circuit lets a probe through. The same process also runs the exchange-log sealer and the
+connectors' :class:`~gateway.core.connector.PeriodicJob` s (pollers of what went quiet).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import structlog
 
 from gateway.core import outbox
 from gateway.core.audit import seal_pending
-from gateway.core.connector import BatchDelivery, Delivered
+from gateway.core.connector import BatchDelivery, Delivered, PeriodicJob, PeriodicWork
 from gateway.core.db import OutboxItem, utcnow
 from gateway.core.errors import GatewayError, TransientUpstreamError
 from gateway.core.http import AttemptContext, attempt_context
@@ -216,12 +217,47 @@ class DeliveryService:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), interval)
 
+    def periodic_jobs(self) -> list[tuple[str, PeriodicJob]]:
+        """Every connector's periodic jobs, as ``(slug, job)``."""
+        jobs: list[tuple[str, PeriodicJob]] = []
+        for slug, connector in self.gw.connectors.items():
+            if isinstance(connector, PeriodicWork):
+                jobs.extend((slug, job) for job in connector.periodic_jobs(self.gw))
+        return jobs
+
+    async def run_job_once(self, slug: str, job: PeriodicJob) -> int | None:
+        """One round of ``job``, unless another process holds this round's lease (``None``).
+
+        The lease lasts most of an interval, so with several worker processes the job runs
+        about once per interval in all, not once per process."""
+        lease = f"periodic:{slug}:{job.name}"
+        if not await self.gw.state.set_if_absent(
+            lease, self.owner.encode(), ttl=max(job.interval_seconds * 0.9, 0.05)
+        ):
+            return None
+        return await job.run()
+
+    async def _periodic(self, slug: str, job: PeriodicJob) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = await self.run_job_once(slug, job)
+                if handled:
+                    log.info("periodic_job_round", connector=slug, job=job.name, handled=handled)
+            except Exception:
+                log.exception("periodic_job_failed", connector=slug, job=job.name)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), job.interval_seconds)
+
     def start(self, *, workers: int | None = None, sealer: bool = True) -> None:
         count = self.gw.settings.delivery.workers if workers is None else workers
         self._stop.clear()
         self._tasks = [asyncio.create_task(self._worker(i)) for i in range(count)]
         if sealer:
             self._tasks.append(asyncio.create_task(self._sealer()))
+        if count:
+            # the pollers run where the workers run (``lgsp serve`` or ``lgsp worker``)
+            for slug, job in self.periodic_jobs():
+                self._tasks.append(asyncio.create_task(self._periodic(slug, job)))
 
     async def stop(self) -> None:
         self._stop.set()

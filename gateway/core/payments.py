@@ -6,12 +6,15 @@
   :func:`~gateway.core.intake.call_through`) and its payment URL kept. When the INIT failed,
   the next identical request resends it with the same reference (the platform answers the
   same URL for the same content).
-* :func:`apply_callback`: a callback whose checksum the connector has verified. In one
-  transaction: the payment found by ``MaThamChieu``; amount, currency and partner matched
-  against what was asked (a mismatch is :class:`CallbackMismatch`, alerted and counted, and
-  never recorded as paid); the transaction id (``MaGiaoDich``) de-duplicated; the transition
-  checked against :data:`ALLOWED`; the transition, the exchange-log entry and the event
-  ``payment.<status>`` (to the case system) written together.
+* :func:`settle` (and :func:`apply_callback` for a callback the connector has verified):
+  what the platform says of a payment, a callback or a QUERY answer of the poller
+  (:mod:`gateway.core.payments_poller`), as a :class:`Settlement`. In one transaction: the
+  payment found by ``MaThamChieu``; amount, currency and partner matched against what was
+  asked (a mismatch is :class:`CallbackMismatch`, alerted and counted, and never recorded as
+  paid); the transaction id (``MaGiaoDich``) de-duplicated across callbacks and the poller;
+  the transition checked against :data:`ALLOWED`; the transition, the exchange-log entry of a
+  callback and the event ``payment.<status>`` (to the case system) written together.
+* :func:`unpaid`: what a dossier still owes (the portal's reverse look-up).
 
 Amounts are integer VND everywhere. The core reaches the connector only through the
 callables the API passes in (it never imports ``connectors``).
@@ -49,6 +52,7 @@ from gateway.core.payments_status import (
     FeeLine,
     ImpossibleTransition,
     PaymentUnknown,
+    Settlement,
     check_transition,
     fee_set_digest,
 )
@@ -67,11 +71,15 @@ __all__ = [
     "FeeLine",
     "ImpossibleTransition",
     "PaymentUnknown",
+    "Settlement",
     "apply_callback",
     "check_transition",
     "create",
     "fee_set_digest",
     "get",
+    "move",
+    "settle",
+    "unpaid",
 ]
 
 log = structlog.get_logger("gateway.payments")
@@ -214,6 +222,7 @@ async def _insert_pending(
         "created_at": now,
         "updated_at": now,
         "paid_at": None,
+        "queried_at": None,
     }
     stmt: Any
     if gw.db.is_postgresql:
@@ -255,9 +264,25 @@ async def get(gw: Gateway, payment_id: str) -> dict[str, Any]:
         return _view(payment, transitions)
 
 
-# --- callbacks --------------------------------------------------------------------------------
+async def unpaid(gw: Gateway, ma_ho_so: str) -> list[dict[str, Any]]:
+    """The dossier's payments nobody has paid yet (``pending``), oldest first: what the
+    portal is told the dossier owes."""
+    async with gw.db.reading() as session:
+        rows = (
+            await session.scalars(
+                select(Payment)
+                .where(Payment.ma_ho_so == ma_ho_so, Payment.status == "pending")
+                .order_by(Payment.id)
+            )
+        ).all()
+        return [_view(row, None) for row in rows]
+
+
+# --- callbacks and QUERY answers -------------------------------------------------------------
 
 ANSWER_OK: dict[str, str] = {"error_code": "0", "message": "OK"}
+#: sources of a transition that carry the platform's transaction id (MaGiaoDich)
+PLATFORM_SOURCES = ("callback", "poller")
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,33 +290,46 @@ class Applied:
     payment_id: str
     status: str
     outcome: Literal["applied", "duplicate", "noted"]
-    exchange_id: str
+    exchange_id: str | None  # the callback's log entry (a poller's QUERY is logged apart)
 
 
-def _mismatches(callback: Callback, payment: Payment, ma_doi_tac: str) -> list[FieldError]:
+def from_callback(callback: Callback) -> Settlement:
+    return Settlement(
+        ma_tham_chieu=callback.MaThamChieu,
+        ma_loi=callback.MaLoi,
+        so_tien=callback.SoTien,
+        ma_tien_te=callback.MaTienTe,
+        ma_giao_dich=callback.MaGiaoDich,
+        ma_doi_tac=callback.MaDoiTac,
+        source="callback",
+    )
+
+
+def _mismatches(said: Settlement, payment: Payment, ma_doi_tac: str) -> list[FieldError]:
     found: list[FieldError] = []
-    if callback.SoTien != payment.amount:
-        found.append(FieldError("SoTien", f"{callback.SoTien} is not the {payment.amount} asked"))
-    if callback.MaTienTe != payment.currency:
+    if said.so_tien != payment.amount:
+        found.append(FieldError("SoTien", f"{said.so_tien} is not the {payment.amount} asked"))
+    if said.ma_tien_te != payment.currency:
         found.append(FieldError("MaTienTe", f"not {payment.currency}"))
-    if callback.MaDoiTac != ma_doi_tac:
+    if said.ma_doi_tac is not None and said.ma_doi_tac != ma_doi_tac:
         found.append(FieldError("MaDoiTac", "not the gateway's partner code"))
     return found
 
 
-def _mismatch(callback: Callback, payment: Payment | None, errors: list[FieldError]) -> NoReturn:
+def _mismatch(said: Settlement, payment: Payment | None, errors: list[FieldError]) -> NoReturn:
     for error in errors:
         CALLBACK_MISMATCH.labels(error.loc).inc()
     log.warning(
         "payment_callback_mismatch",
         alert=True,
-        ma_tham_chieu=callback.MaThamChieu[:64],
-        ma_giao_dich=callback.MaGiaoDich[:128],
+        source=said.source,
+        ma_tham_chieu=said.ma_tham_chieu[:64],
+        ma_giao_dich=said.ma_giao_dich[:128],
         payment_id=payment.payment_id if payment is not None else None,
         fields=[e.loc for e in errors],
     )
     raise CallbackMismatch(
-        "the callback does not match the payment asked for: "
+        f"the {said.source} does not match the payment asked for: "
         + "; ".join(f"{e.loc}: {e.msg}" for e in errors),
         errors=errors,
     )
@@ -303,38 +341,48 @@ async def apply_callback(
     """Apply one verified callback (see the module docstring); refusals raise, and then
     nothing has changed. The caller records refusals; accepted callbacks are logged here."""
     try:
-        applied = await _apply(gw, callback, ma_doi_tac=ma_doi_tac, raw=raw)
+        applied = await settle(gw, from_callback(callback), ma_doi_tac=ma_doi_tac, raw=raw)
     except Exception:
         CALLBACKS.labels("refused").inc()
         raise
     CALLBACKS.labels(applied.outcome).inc()
+    return applied
+
+
+async def settle(
+    gw: Gateway, said: Settlement, *, ma_doi_tac: str, raw: bytes | None = None
+) -> Applied:
+    """Apply what the platform said of a payment (a callback, with its ``raw`` body logged
+    as a ``callback`` entry; or a QUERY answer, ``raw`` None, already logged by the poller).
+    Refusals raise and change nothing; a mismatch is alerted and counted."""
+    applied = await _apply(gw, said, ma_doi_tac=ma_doi_tac, raw=raw)
     if applied.outcome == "applied":
         gw.wakeup.set()  # the event's deliveries are queued
     return applied
 
 
-async def _apply(gw: Gateway, callback: Callback, *, ma_doi_tac: str, raw: bytes) -> Applied:
+async def _apply(gw: Gateway, said: Settlement, *, ma_doi_tac: str, raw: bytes | None) -> Applied:
     async with gw.db.transaction() as session:
         payment = await session.scalar(
-            select(Payment).where(Payment.ma_tham_chieu == callback.MaThamChieu).with_for_update()
+            select(Payment).where(Payment.ma_tham_chieu == said.ma_tham_chieu).with_for_update()
         )
         if payment is None:
             raise PaymentUnknown("no payment has this MaThamChieu")
-        errors = _mismatches(callback, payment, ma_doi_tac)
+        errors = _mismatches(said, payment, ma_doi_tac)
         if errors:
-            _mismatch(callback, payment, errors)
-        new = CALLBACK_STATUS.get(callback.MaLoi)
-        txn = callback.MaGiaoDich or None
+            _mismatch(said, payment, errors)
+        new = CALLBACK_STATUS.get(said.ma_loi)
+        txn = said.ma_giao_dich or None
         if new is None:  # "01": still pending, nothing to apply
             if payment.status != "pending":
                 check_transition(payment.status, "pending")
-            return _accepted(gw, session, payment, callback, raw, "noted")
+            return _accepted(gw, session, payment, said, raw, "noted")
         if txn is not None:
             prior = await session.scalar(
                 select(PaymentTransition)
                 .where(
                     PaymentTransition.ma_giao_dich == txn,
-                    PaymentTransition.source == "callback",
+                    PaymentTransition.source.in_(PLATFORM_SOURCES),
                 )
                 .order_by(PaymentTransition.id)
                 .limit(1)
@@ -342,70 +390,95 @@ async def _apply(gw: Gateway, callback: Callback, *, ma_doi_tac: str, raw: bytes
             if prior is not None:
                 if prior.payment_id != payment.id:
                     _mismatch(
-                        callback,
+                        said,
                         payment,
                         [FieldError("MaGiaoDich", "already applied to another payment")],
                     )
                 if prior.to_status == new:
-                    return _accepted(gw, session, payment, callback, raw, "duplicate")
+                    return _accepted(gw, session, payment, said, raw, "duplicate")
                 raise ImpossibleTransition(
                     f"transaction {txn[:64]} was already applied as {prior.to_status}, not {new}",
                     errors=[FieldError("MaGiaoDich", "already applied with another outcome")],
                 )
         elif payment.status == new:
-            return _accepted(gw, session, payment, callback, raw, "duplicate")
+            return _accepted(gw, session, payment, said, raw, "duplicate")
         check_transition(payment.status, new)
         if txn is not None and new == "paid":
             owner = await session.scalar(select(Payment.id).where(Payment.ma_giao_dich == txn))
             if owner is not None and owner != payment.id:
                 _mismatch(
-                    callback,
+                    said,
                     payment,
                     [FieldError("MaGiaoDich", "already recorded for another payment")],
                 )
-        now = utcnow()
-        previous = payment.status
-        payment.status = new
-        payment.updated_at = now
-        if new == "paid":
-            payment.paid_at = now
-            payment.ma_giao_dich = txn
-        session.add(
-            PaymentTransition(
-                payment_id=payment.id,
-                from_status=previous,
-                to_status=new,
-                source="callback",
-                ma_giao_dich=txn,
-                detail=f"MaLoi {callback.MaLoi}",
-                at=now,
-            )
-        )
-        await events.publish(
+        await move(
+            gw,
             session,
-            gw.cipher,
-            type=f"payment.{new}",
-            source=CONNECTOR,
-            subject=payment.ma_ho_so,
-            payload={
-                "payment_id": payment.payment_id,
-                "ma_ho_so": payment.ma_ho_so,
-                "amount": payment.amount,
-                "status": new,
-                "ma_giao_dich": txn,
-            },
+            payment,
+            new,
+            source=said.source,
+            ma_giao_dich=txn,
+            detail=f"MaLoi {said.ma_loi}",
         )
-        return _accepted(gw, session, payment, callback, raw, "applied")
+        return _accepted(gw, session, payment, said, raw, "applied")
+
+
+async def move(
+    gw: Gateway,
+    session: AsyncSession,
+    payment: Payment,
+    new: str,
+    *,
+    source: str,
+    detail: str,
+    ma_giao_dich: str | None = None,
+) -> None:
+    """Move ``payment`` (locked, the transition already checked) to ``new``: the transition,
+    and the event ``payment.<new>`` to the case system, in the caller's transaction."""
+    now = utcnow()
+    previous = payment.status
+    payment.status = new
+    payment.updated_at = now
+    if new == "paid":
+        payment.paid_at = now
+        payment.ma_giao_dich = ma_giao_dich
+    session.add(
+        PaymentTransition(
+            payment_id=payment.id,
+            from_status=previous,
+            to_status=new,
+            source=source,
+            ma_giao_dich=ma_giao_dich,
+            detail=detail[:500],
+            at=now,
+        )
+    )
+    await events.publish(
+        session,
+        gw.cipher,
+        type=f"payment.{new}",
+        source=CONNECTOR,
+        subject=payment.ma_ho_so,
+        payload={
+            "payment_id": payment.payment_id,
+            "ma_ho_so": payment.ma_ho_so,
+            "amount": payment.amount,
+            "status": new,
+            "ma_giao_dich": ma_giao_dich,
+        },
+    )
 
 
 def _accepted(
     gw: Gateway,
     session: AsyncSession,
     payment: Payment,
-    callback: Callback,
-    raw: bytes,
+    said: Settlement,
+    raw: bytes | None,
     outcome: Literal["applied", "duplicate", "noted"],
 ) -> Applied:
+    if raw is None:
+        return Applied(payment.payment_id, payment.status, outcome, None)
     crossing = Crossing(
         kind="callback",
         connector=CONNECTOR,
@@ -415,7 +488,7 @@ def _accepted(
         status_code=200,
         request=raw,
         response=json.dumps(ANSWER_OK).encode(),
-        detail=f"MaLoi {callback.MaLoi} for payment {payment.payment_id}: {outcome}",
+        detail=f"MaLoi {said.ma_loi} for payment {payment.payment_id}: {outcome}",
     )
     session.add(gw.log.build(crossing))
     return Applied(payment.payment_id, payment.status, outcome, crossing.entry_id)

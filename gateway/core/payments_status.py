@@ -32,6 +32,7 @@ __all__ = [
     "FeeLine",
     "ImpossibleTransition",
     "PaymentUnknown",
+    "Settlement",
     "check_transition",
     "fee_set_digest",
 ]
@@ -78,6 +79,22 @@ CALLBACK_MISMATCH = Counter(
     ["field"],
     registry=REGISTRY,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What the platform says of one payment: a callback, or the answer to a QUERY.
+
+    ``ma_doi_tac`` is ``None`` when the packet carries none (a QUERY answer); ``ma_loi`` is
+    the platform's code (:data:`CALLBACK_STATUS`; "01": still pending)."""
+
+    ma_tham_chieu: str
+    ma_loi: str
+    so_tien: int
+    ma_tien_te: str
+    ma_giao_dich: str
+    ma_doi_tac: str | None
+    source: str  # "callback" | "poller"
 
 
 class ImpossibleTransition(Conflict):

@@ -15,10 +15,9 @@
   (:mod:`gateway.core.payments_refunds`); ``GET`` (scope ``payment:read``) lists them with the
   refundable remainder. ``POST .../refunds/{refund_id}/complete {reference}`` and
   ``.../reject {note}`` (scope ``payment:create``) decide a requested refund (else 409).
-* ``POST /callbacks/payment/dvcqg``: the platform's callback, no API key: its checksum is its
-  authenticity, verified (constant time) before anything is read. Accepted callbacks are
-  answered ``{"error_code": "0", "message": "OK"}``; every refusal is problem+json and a
-  ``refusal`` entry in the exchange log, with nothing changed.
+
+What the platform sends the gateway (callbacks, the portal's bill look-ups) is in
+:mod:`gateway.api.routes.payments_portal`.
 """
 
 from __future__ import annotations
@@ -31,13 +30,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.payment import CallbackRejected, PaymentConnector
+from connectors.payment import PaymentConnector
 from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.errors import record_refusal
 from gateway.core import idempotency, payments, payments_refunds, reconciliation
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
-from gateway.core.errors import FieldError, GatewayError, InvalidInput
+from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.runtime import Gateway
 from schemas import payment as wire
 from schemas.cccd import SoDinhDanh
@@ -56,11 +54,6 @@ CHANNEL = "WEB"
 REFUSALS: dict[int | str, dict[str, Any]] = {
     422: {"description": "a field is invalid, or the agency has no beneficiary account"},
     502: {"description": "the payment platform refused or failed"},
-}
-CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "the checksum (MaXacThuc) does not verify, or it is no callback"},
-    404: {"description": "no payment has this MaThamChieu"},
-    409: {"description": "amount, currency or partner mismatch, or an impossible transition"},
 }
 
 
@@ -103,7 +96,7 @@ class PaymentCreated(BaseModel):
     payment_url: str | None
 
 
-def _connector(gw: Gateway) -> PaymentConnector:
+def connector_of(gw: Gateway) -> PaymentConnector:
     connector = gw.connector(SLUG)
     assert isinstance(connector, PaymentConnector)
     return connector
@@ -127,7 +120,7 @@ async def create_payment(
     body: CreatePayment, request: Request, response: Response, gw: GatewayDep, client: Creator
 ) -> PaymentCreated:
     """Create the payment of a dossier's fees (idempotent per dossier and fee set)."""
-    connector = _connector(gw)
+    connector = connector_of(gw)
     beneficiary = connector.config.beneficiaries.get(body.ma_dvc)
     if beneficiary is None:
         raise InvalidInput(
@@ -203,7 +196,7 @@ async def payment_reconciliation(
     """The platform's statement of a day against the payments settled here that day:
     findings (missing on either side, amount or status differences, duplicates), totals per
     side, and ``ok`` only when nothing differs."""
-    statement = await _connector(gw).client.statement(day)
+    statement = await connector_of(gw).client.statement(day)
     report = await reconciliation.reconcile(gw.db, statement, day=day)
     if format == "csv":
         return PlainTextResponse(
@@ -226,28 +219,6 @@ async def get_payment(payment_id: PaymentId, gw: GatewayDep, _client: Reader) ->
     view["refunds"] = refunds["refunds"]
     view["refundable"] = refunds["refundable"]
     return view
-
-
-@router.post(
-    "/callbacks/payment/dvcqg", responses=CALLBACK_REFUSALS, operation_id="payments-callback"
-)
-async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
-    """The platform's notice of a payment's outcome (authenticated by its checksum)."""
-    raw = await request.body()
-    connector = _connector(gw)
-    try:
-        try:
-            callback = connector.client.verify_callback(raw)
-        except CallbackRejected:
-            payments.CALLBACKS.labels("rejected").inc()
-            raise
-        await payments.apply_callback(gw, callback, ma_doi_tac=connector.config.ma_doi_tac, raw=raw)
-    except GatewayError as exc:
-        if exc.exchange_id is None:
-            summary = exc.detail + "".join(f"; {e.loc}: {e.msg}" for e in exc.errors)
-            exc.exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
-        raise
-    return dict(payments.ANSWER_OK)
 
 
 # --- refunds (see gateway.core.payments_refunds) ----------------------------------------------

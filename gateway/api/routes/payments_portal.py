@@ -1,0 +1,131 @@
+"""What the payment platform and the national portal send the gateway (no API key: the
+checksum is their authenticity, verified in constant time before anything is read).
+
+* ``POST /callbacks/payment/dvcqg``: a payment's outcome (:func:`gateway.core.payments.
+  apply_callback`). Accepted callbacks are answered ``{"error_code": "0", "message": "OK"}``.
+* ``POST /callbacks/payment/dvcqg/bill``: the portal asks what a dossier (``MaHoSo``) owes;
+  answered in the platform's form with the dossier's unpaid bills (service, procedure,
+  beneficiary account and bank, fee lines) or "nothing to pay", signed
+  (:class:`~connectors.payment.inbound.InboundPackets`), and logged as a ``callback`` entry.
+
+A packet that is late or replayed (its ``ThoiGianGD`` beyond ``callback_tolerance_seconds``)
+is refused like a forged one (401, ``payment-callback-stale``); the poller settles what such a
+callback would have said. Every refusal is problem+json and a ``refusal`` entry in the exchange
+log, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from connectors.payment import Beneficiary, CallbackRejected
+from gateway.api.deps import GatewayDep
+from gateway.api.errors import record_refusal
+from gateway.api.routes.payments import connector_of
+from gateway.core import payments
+from gateway.core.errors import ConfigurationError, FieldError, GatewayError
+from gateway.core.exchange_log import Crossing
+from schemas import payment as wire
+
+router = APIRouter(tags=["payments"])
+
+CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "the checksum (MaXacThuc) does not verify, the packet is too old, or "
+        "it is no callback"
+    },
+    404: {"description": "no payment has this MaThamChieu"},
+    409: {"description": "amount, currency or partner mismatch, or an impossible transition"},
+}
+BILL_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "the checksum (MaXacThuc) does not verify, the look-up is too old, "
+        "or it names another partner"
+    },
+}
+
+
+async def _refused(request: Request, exc: GatewayError) -> None:
+    if exc.exchange_id is None:
+        summary = exc.detail + "".join(f"; {e.loc}: {e.msg}" for e in exc.errors)
+        exc.exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
+
+
+@router.post(
+    "/callbacks/payment/dvcqg", responses=CALLBACK_REFUSALS, operation_id="payments-callback"
+)
+async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
+    """The platform's notice of a payment's outcome (authenticated by its checksum)."""
+    raw = await request.body()
+    connector = connector_of(gw)
+    try:
+        try:
+            callback = connector.client.verify_callback(raw)
+        except CallbackRejected:
+            payments.CALLBACKS.labels("rejected").inc()
+            raise
+        await payments.apply_callback(gw, callback, ma_doi_tac=connector.config.ma_doi_tac, raw=raw)
+    except GatewayError as exc:
+        await _refused(request, exc)
+        raise
+    return dict(payments.ANSWER_OK)
+
+
+@router.post("/callbacks/payment/dvcqg/bill", responses=BILL_REFUSALS, operation_id="payments-bill")
+async def bill_lookup(request: Request, gw: GatewayDep) -> dict[str, Any]:
+    """The portal's question: what does this dossier owe? (its unpaid bills, signed)."""
+    raw = await request.body()
+    connector = connector_of(gw)
+    try:
+        asked = connector.client.inbound.verify_bill_request(raw)
+        bills = [
+            _bill(connector.config.beneficiaries, view)
+            for view in await payments.unpaid(gw, asked.MaHoSo)
+        ]
+        message = connector.client.inbound.bill_answer(asked.MaHoSo, bills)
+        answer: dict[str, Any] = {"error_code": "0", "message": message}
+    except GatewayError as exc:
+        await _refused(request, exc)
+        raise
+    await gw.record(
+        Crossing(
+            kind="callback",
+            connector=payments.CONNECTOR,
+            operation="bill",
+            outcome="answered",
+            ma_ho_so=asked.MaHoSo,
+            status_code=200,
+            request=raw,
+            response=json.dumps(answer, ensure_ascii=False).encode(),
+            detail=f"{len(bills)} unpaid bill(s), {message['TongTien']} VND",
+        )
+    )
+    return answer
+
+
+def _bill(beneficiaries: Mapping[str, Beneficiary], view: dict[str, Any]) -> wire.Bill:
+    beneficiary = beneficiaries.get(view["ma_dvc"])
+    if beneficiary is None:
+        # the agency's account was removed from the configuration after the payment was made
+        raise ConfigurationError(
+            f"no beneficiary account is configured any more for the agency {view['ma_dvc']}",
+            errors=[FieldError("MaDVC", "a bill's agency has no beneficiary account")],
+        )
+    return wire.Bill(
+        MaThamChieu=view["ma_tham_chieu"],
+        MaDVC=view["ma_dvc"],
+        MaTTHC=view["ma_tthc"],
+        TKThuHuong=beneficiary.account,
+        MaNHThuHuong=beneficiary.bank,
+        TenTKThuHuong=beneficiary.name,
+        SoTien=view["amount"],
+        UrlThanhToan=view["payment_url"],
+        ChiTiet=[
+            wire.ChiTietBienLai(NoiDung=line["noi_dung"], SoTien=line["so_tien"])
+            for line in view["fee_lines"]
+        ],
+    )
