@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.cli_events import events_group
 from gateway.cli_officers import officers_group, report_group
+from gateway.cli_postal import reconcile_postal
 from gateway.cli_reconcile import reconcile_group
 from gateway.core import outbox
 from gateway.core.audit import export_chain, verify_database, verify_export
@@ -320,6 +321,7 @@ main.add_command(officers_group)
 main.add_command(report_group)
 main.add_command(events_group)
 main.add_command(reconcile_group)
+reconcile_group.add_command(reconcile_postal)
 
 
 @main.group()

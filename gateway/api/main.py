@@ -24,6 +24,7 @@ from gateway.api.routes import (
     ops,
     payments,
     payments_portal,
+    postal,
 )
 from gateway.core.clients import ClientAuthenticator
 from gateway.core.delivery import DeliveryService
@@ -81,4 +82,5 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.include_router(events.router)
     app.include_router(payments.router)
     app.include_router(payments_portal.router)
+    app.include_router(postal.router)
     return app

@@ -30,6 +30,8 @@ KNOWN_SCOPES = frozenset(
         "events:read",  # read and acknowledge the pull inbox of events
         "payment:create",  # create fee payments on the DVCQG payment platform
         "payment:read",  # read payments and their status history
+        "postal:ship",  # order postal pick-ups and deliveries, cancel them
+        "postal:read",  # read shipments, quotes and the cash-on-delivery reconciliation
     }
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

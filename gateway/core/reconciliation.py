@@ -319,22 +319,23 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def report_csv(report: ReconciliationReport) -> str:
-    """One row per finding, columns :data:`CSV_COLUMNS` (a header only when all matches)."""
+def report_csv(report: ReconciliationReport, *, header: Sequence[str] = CSV_COLUMNS) -> str:
+    """One row per finding, columns :data:`CSV_COLUMNS` (a header only when all matches).
+    ``header`` renames the columns for another platform's references (same order)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     for f in report.findings:
         writer.writerow([_cell(v) for v in f.as_dict().values()])
     return out.getvalue()
 
 
-def summary(report: ReconciliationReport) -> str:
+def summary(report: ReconciliationReport, *, title: str = "Payment reconciliation") -> str:
     """A readable account: totals per side, counts per kind, and each finding."""
     o, t = report.ours, report.theirs
     verdict = "everything matches" if report.ok else f"{len(report.findings)} difference(s)"
     lines = [
-        f"Payment reconciliation, {report.day.isoformat()} ({TZ}): {verdict}",
+        f"{title}, {report.day.isoformat()} ({TZ}): {verdict}",
         f"  here:         {o.count} transaction(s), {o.amount} {CURRENCY}"
         f" (paid {o.paid_count}, {o.paid_amount} {CURRENCY})",
         f"  platform:     {t.count} transaction(s), {t.amount} {CURRENCY}"

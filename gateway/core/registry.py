@@ -20,6 +20,7 @@ CONNECTOR_PACKAGES: tuple[str, ...] = (
     "connectors.dancu",
     "connectors.vneid",
     "connectors.payment",
+    "connectors.postal",
 )
 
 

@@ -1,0 +1,88 @@
+"""Connector of the public postal service (VNPost, Bưu chính công ích), service HCC: pick-up of
+dossiers from citizens and delivery of results to them, with fees collected on delivery.
+
+Public surface: the configuration, the connector and its client, the canonical models and
+status mapping, the problem types, and :data:`SPEC`, which the core registry lists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from connectors.postal.client import PostalClient
+from connectors.postal.config import PLACEHOLDER_SECRETS, Centre, PostalConfig
+from connectors.postal.connector import CancelOrder, PostalConnector
+from connectors.postal.errors import (
+    ERROR_TABLE,
+    PostalNotCancellable,
+    PostalOrderConflict,
+    PostalOrderNotFound,
+    WebhookRejected,
+)
+from connectors.postal.mapping import (
+    FLOWS,
+    STATUS_BY_CODE,
+    Citizen,
+    Flow,
+    QuoteIn,
+    ShipmentEvent,
+    ShipmentRequest,
+    event_from_wire,
+    order_number,
+    receiver_summary,
+)
+from gateway.core.connector import ConnectorSpec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "ERROR_TABLE",
+    "FLOWS",
+    "PLACEHOLDER_SECRETS",
+    "SPEC",
+    "STATUS_BY_CODE",
+    "CancelOrder",
+    "Centre",
+    "Citizen",
+    "Flow",
+    "PostalClient",
+    "PostalConfig",
+    "PostalConnector",
+    "PostalNotCancellable",
+    "PostalOrderConflict",
+    "PostalOrderNotFound",
+    "QuoteIn",
+    "ShipmentEvent",
+    "ShipmentRequest",
+    "WebhookRejected",
+    "event_from_wire",
+    "order_number",
+    "receiver_summary",
+]
+
+
+def _build(config: Any, http: httpx.AsyncClient) -> PostalConnector:
+    # the registry validates the section with config_model first; accept a plain dict too
+    return PostalConnector(PostalConfig.model_validate(config), http)
+
+
+def _sandbox_app() -> FastAPI:
+    # imported here so that production never loads the simulator
+    from connectors.postal.sandbox import create_app
+
+    app: FastAPI = create_app()
+    return app
+
+
+SPEC = ConnectorSpec(
+    slug="postal",
+    title="Bưu chính công ích (VNPost)",
+    config_model=PostalConfig,
+    factory=_build,
+    sandbox_factory=_sandbox_app,
+    sandbox_config=lambda base: {"base_url": base},
+    placeholder_secrets=PLACEHOLDER_SECRETS,
+)

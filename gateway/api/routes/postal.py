@@ -1,0 +1,301 @@
+"""Postal shipments through the public postal service (see :mod:`gateway.core.shipments`).
+
+* ``POST /v1/postal/shipments`` (scope ``postal:ship``): a pick-up of a dossier from a citizen
+  or the delivery of a result to one, accepted into the outbox (202 with ``shipment_id`` and
+  ``exchange_id``). One shipment per dossier and flow: the same request again answers the
+  shipment already accepted (200); other content for the same dossier and flow is 409.
+  ``Idempotency-Key`` is honoured. The packet is checked against the platform's schema before
+  it is accepted (422 naming the field).
+* ``GET /v1/postal/shipments/{shipment_id}`` (scope ``postal:read``): status and history;
+  ``GET /v1/postal/shipments?ma_ho_so=`` the shipments of a dossier.
+* ``POST /v1/postal/shipments/{shipment_id}/cancel`` (scope ``postal:ship``): the
+  cancellation, through the outbox after the creation (202; 409 when the shipment is final).
+  The status becomes ``cancelled`` when the platform says so.
+* ``POST /v1/postal/quotes`` (scope ``postal:read``): the platform's price, synchronously.
+* ``GET /v1/postal/reconciliation?date=YYYY-MM-DD[&format=csv]`` (scope ``postal:read``): the
+  day's cash-on-delivery statement against the fees owed on shipments delivered that day.
+* ``POST /callbacks/postal/vnpost``: the platform's status webhook, no API key: its signature
+  is its authenticity, checked (constant time, timestamp within tolerance) before anything is
+  read. Taken webhooks (applied, kept as history, or duplicates) are answered
+  ``{"Code": "100"}``; every refusal is problem+json and a ``refusal`` entry in the log.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors.postal import (
+    PostalConnector,
+    QuoteIn,
+    ShipmentRequest,
+    WebhookRejected,
+    event_from_wire,
+    receiver_summary,
+)
+from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.errors import record_refusal
+from gateway.api.intake import accept
+from gateway.core import idempotency, postal_reconciliation, shipments
+from gateway.core.clients import Principal
+from gateway.core.errors import GatewayError
+from gateway.core.intake import accept_delivery, call_through
+from gateway.core.runtime import Gateway
+from gateway.core.shipments_status import WEBHOOKS
+from schemas.dvcqg import MA_HO_SO_PATTERN
+
+router = APIRouter(tags=["postal"])
+
+SLUG = "postal"
+Shipper = Annotated[Principal, Depends(require_scope("postal:ship"))]
+Reader = Annotated[Principal, Depends(require_scope("postal:read"))]
+ShipmentId = Annotated[str, Path(max_length=36, description="the gateway's shipment id (UUID)")]
+
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same shipment was accepted before"},
+    409: {"description": "the dossier has another shipment of this flow, or it is final"},
+    422: {"description": "a field is invalid (problem+json naming each field)"},
+}
+WEBHOOK_REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "the signature or timestamp does not verify, or it is no webhook"},
+    404: {"description": "no shipment has this OrderNumber"},
+}
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ly_do: str = Field("", max_length=500, examples=["Công dân nhận trực tiếp tại bộ phận"])
+
+
+def _connector(gw: Gateway) -> PostalConnector:
+    connector = gw.connector(SLUG)
+    assert isinstance(connector, PostalConnector)
+    return connector
+
+
+def _ordering_key(number: str) -> str:
+    # one queue per order: its cancellation never overtakes its creation
+    return f"{SLUG}:{number}"
+
+
+def _answer(view: dict[str, Any], exchange_id: str) -> dict[str, Any]:
+    return {
+        "shipment_id": view["shipment_id"],
+        "exchange_id": exchange_id,
+        "order_number": view["order_number"],
+        "status": view["status"],
+        "links": {
+            "self": f"/v1/postal/shipments/{view['shipment_id']}",
+            "exchange": f"/v1/exchanges/{exchange_id}",
+        },
+    }
+
+
+def _json(body: dict[str, Any], status: int, **headers: str) -> JSONResponse:
+    return JSONResponse(
+        body, status_code=status, headers={"Location": body["links"]["self"]} | headers
+    )
+
+
+@router.post(
+    "/v1/postal/shipments", status_code=202, responses=ACCEPTED, operation_id="postal-create"
+)
+async def create_shipment(
+    body: ShipmentRequest, request: Request, gw: GatewayDep, client: Shipper
+) -> JSONResponse:
+    """Order a pick-up or a delivery (delivered to the platform through the outbox)."""
+    connector = _connector(gw)
+    packet = connector.order_packet(body)  # refused now if the platform's schema would
+    raw: bytes = getattr(request.state, "raw_body", b"")
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        stored = await idempotency.reserve(
+            gw.db, gw.cipher, client=client.name, key=key, request_body=raw
+        )
+        if stored is not None:
+            return _json(stored.body, stored.status, **{"Idempotent-Replayed": "true"})
+    try:
+        payload = body.model_dump(mode="json")
+        opened = await shipments.open_shipment(
+            gw,
+            ma_ho_so=body.ma_ho_so,
+            flow=body.flow,
+            order_number=packet.OrderNumber,
+            agency=body.ma_dvc,
+            cod_amount=body.tien_thu_ho,
+            receiver=receiver_summary(body, connector.centre(body.ma_dvc)),
+            payload=payload,
+        )
+        view = opened.shipment
+        if opened.exchange_id is not None:
+            answer = _answer(view, opened.exchange_id)
+            if key is not None:
+                await _complete(gw, client.name, key, 200, answer)
+            return _json(answer, 200)
+        accepted = await accept_delivery(
+            gw,
+            client=client.name,
+            connector=SLUG,
+            operation="create_order",
+            ordering_key=_ordering_key(packet.OrderNumber),
+            payload=payload,
+            request_body=raw,
+            ma_ho_so=body.ma_ho_so,
+        )
+        # the idempotent answer is stored with the exchange id it names, in one transaction:
+        # a crash before it leaves the key unanswered (taken over once stale) and the shipment
+        # without its exchange, so the retry accepts again and the platform, finding the same
+        # order number and content, answers the order it already made
+        answers: list[dict[str, Any]] = []
+
+        async def store(session: AsyncSession, held: str) -> None:
+            answers.append(_answer(view, held))
+            if key is not None:
+                await idempotency.complete(
+                    session, gw.cipher, client=client.name, key=key, status=202, body=answers[0]
+                )
+
+        await shipments.attach_exchange(
+            gw, view["shipment_id"], accepted.exchange_id, kind="create", also=store
+        )
+    except BaseException:
+        if key is not None:
+            await idempotency.release(gw.db, client=client.name, key=key)
+        raise
+    return _json(answers[0], 202)
+
+
+async def _complete(gw: Gateway, client: str, key: str, status: int, body: dict[str, Any]) -> None:
+    async with gw.db.transaction() as session:
+        await idempotency.complete(
+            session, gw.cipher, client=client, key=key, status=status, body=body
+        )
+
+
+@router.get("/v1/postal/shipments", operation_id="postal-list")
+async def list_shipments(
+    gw: GatewayDep,
+    _client: Reader,
+    ma_ho_so: Annotated[str, Query(pattern=MA_HO_SO_PATTERN, description="the dossier's code")],
+) -> dict[str, Any]:
+    """The shipments of a dossier (its pick-up and its delivery, when asked for)."""
+    return {"ma_ho_so": ma_ho_so, "shipments": await shipments.of_dossier(gw, ma_ho_so)}
+
+
+@router.get("/v1/postal/shipments/{shipment_id}", operation_id="postal-get")
+async def get_shipment(shipment_id: ShipmentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
+    """The shipment, its status and every status reported, oldest first."""
+    return await shipments.get(gw, shipment_id)
+
+
+@router.post(
+    "/v1/postal/shipments/{shipment_id}/cancel",
+    status_code=202,
+    responses=ACCEPTED,
+    operation_id="postal-cancel",
+)
+async def cancel_shipment(
+    shipment_id: ShipmentId, body: CancelIn, request: Request, gw: GatewayDep, client: Shipper
+) -> JSONResponse:
+    """Cancel a shipment not final (delivered to the platform after its creation)."""
+    view = await shipments.cancellable(gw, shipment_id)
+    if view["cancel_exchange_id"] is not None:
+        return _json(_answer(view, view["cancel_exchange_id"]), 200)
+    response = await accept(
+        request,
+        gw,
+        client,
+        connector=SLUG,
+        operation="cancel_order",
+        ordering_key=_ordering_key(view["order_number"]),
+        payload={"order_number": view["order_number"], "ly_do": body.ly_do},
+        ma_ho_so=view["ma_ho_so"],
+    )
+    if response.status_code == 202:
+        exchange_id = json.loads(bytes(response.body))["exchange_id"]
+        await shipments.attach_exchange(gw, shipment_id, exchange_id, kind="cancel")
+    return response
+
+
+@router.post("/v1/postal/quotes", operation_id="postal-quote")
+async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader) -> dict[str, Any]:
+    """The platform's price of a shipment between a citizen's district and a centre."""
+    connector = _connector(gw)
+    exchange_id, answer = await call_through(
+        gw,
+        connector=SLUG,
+        operation="quote",
+        client=client.name,
+        call=lambda: connector.quote(body),
+        render=lambda a: a.model_dump_json().encode(),
+        request_body=getattr(request.state, "raw_body", b""),
+    )
+    return {
+        "exchange_id": exchange_id,
+        "cuoc_chinh": answer.MainFee,
+        "phi_thu_ho": answer.CODFee,
+        "tong_cuoc": answer.TotalFee,
+    }
+
+
+@router.get(
+    "/v1/postal/reconciliation",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV)"},
+        502: {"description": "the postal service refused or failed"},
+    },
+    operation_id="postal-reconciliation",
+)
+async def reconciliation(
+    gw: GatewayDep,
+    _client: Reader,
+    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, Việt Nam time")],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """The platform's collections of a day against the fees owed on shipments delivered that
+    day: missing on either side, amount differences, duplicates; ``ok`` only when none."""
+    statement = await _connector(gw).client.statement(day)
+    report = await postal_reconciliation.reconcile(gw.db, statement, day=day)
+    if format == "csv":
+        return PlainTextResponse(
+            postal_reconciliation.report_csv_postal(report),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": (
+                    f'attachment; filename="postal-reconciliation-{day.isoformat()}.csv"'
+                )
+            },
+        )
+    return report.as_dict()
+
+
+@router.post("/callbacks/postal/vnpost", responses=WEBHOOK_REFUSALS, operation_id="postal-webhook")
+async def webhook(request: Request, gw: GatewayDep) -> dict[str, str]:
+    """The platform's status webhook (authenticated by its signature)."""
+    raw = await request.body()
+    connector = _connector(gw)
+    try:
+        try:
+            packet = connector.client.verify_webhook(raw, request.headers)
+        except WebhookRejected:
+            WEBHOOKS.labels("rejected").inc()
+            raise
+        report = event_from_wire(packet.OrderNumber, packet.ItemCode, packet)
+        try:
+            await shipments.apply_report(gw, report, source="webhook", raw=raw)
+        except GatewayError:
+            WEBHOOKS.labels("refused").inc()
+            raise
+    except GatewayError as exc:
+        if exc.exchange_id is None:
+            summary = exc.detail + "".join(f"; {e.loc}: {e.msg}" for e in exc.errors)
+            exc.exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
+        raise
+    return dict(shipments.ANSWER_OK)
