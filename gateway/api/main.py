@@ -17,6 +17,7 @@ from gateway.api.routes import (
     audit,
     dancu,
     dvcqg,
+    esign,
     events,
     exchanges,
     identity,
@@ -83,4 +84,5 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.include_router(payments.router)
     app.include_router(payments_portal.router)
     app.include_router(postal.router)
+    app.include_router(esign.router)
     return app

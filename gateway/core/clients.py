@@ -32,6 +32,8 @@ KNOWN_SCOPES = frozenset(
         "payment:read",  # read payments and their status history
         "postal:ship",  # order postal pick-ups and deliveries, cancel them
         "postal:read",  # read shipments, quotes and the cash-on-delivery reconciliation
+        "esign:sign",  # sign documents with the remote signing service
+        "esign:verify",  # verify signed documents (PDF, XML, CMS)
     }
 )
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

@@ -21,6 +21,7 @@ CONNECTOR_PACKAGES: tuple[str, ...] = (
     "connectors.vneid",
     "connectors.payment",
     "connectors.postal",
+    "connectors.esign",
 )
 
 

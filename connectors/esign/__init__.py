@@ -1,0 +1,82 @@
+"""Connector of remote e-signing (eSign): PAdES, XAdES and detached CMS signatures made by a
+remote service that holds the key, verification of signed documents, and signed packets.
+
+Public surface: the configuration, the connector, the remote signer interface and its two
+clients, the verifier, packet signing, the problem types, and :data:`SPEC`, which the core
+registry lists. The simulator (:mod:`connectors.esign.sandbox`) and the test PKI
+(:mod:`connectors.esign.pki`) are for tests, the demo and the sandbox only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from connectors.esign.client_csc import CscSigner
+from connectors.esign.client_hash import HashSigner
+from connectors.esign.config import PLACEHOLDER_SECRETS, SANDBOX_ANCHOR, EsignConfig
+from connectors.esign.connector import EsignConnector, SignedDocument
+from connectors.esign.errors import (
+    ERROR_TABLE,
+    ApprovalPending,
+    PacketSignatureInvalid,
+    SigningRefused,
+    UnsupportedDocument,
+)
+from connectors.esign.pki import SANDBOX_BASE
+from connectors.esign.signer import RemoteSigner, SigningCredential
+from connectors.esign.verify import Verifier
+from gateway.core.connector import ConnectorSpec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "ERROR_TABLE",
+    "PLACEHOLDER_SECRETS",
+    "SANDBOX_ANCHOR",
+    "SPEC",
+    "ApprovalPending",
+    "CscSigner",
+    "EsignConfig",
+    "EsignConnector",
+    "HashSigner",
+    "PacketSignatureInvalid",
+    "RemoteSigner",
+    "SignedDocument",
+    "SigningCredential",
+    "SigningRefused",
+    "UnsupportedDocument",
+    "Verifier",
+]
+
+
+def _build(config: Any, http: httpx.AsyncClient) -> EsignConnector:
+    # the registry validates the section with config_model first; accept a plain dict too
+    return EsignConnector(EsignConfig.model_validate(config), http)
+
+
+def _sandbox_app() -> FastAPI:
+    # imported here so that production never loads the simulator
+    from connectors.esign.sandbox import create_app
+
+    app: FastAPI = create_app()
+    return app
+
+
+SPEC = ConnectorSpec(
+    slug="esign",
+    title="Ký số từ xa (eSign): PAdES, XAdES, CMS",
+    config_model=EsignConfig,
+    factory=_build,
+    sandbox_factory=_sandbox_app,
+    sandbox_config=lambda base: {
+        "base_url": base,
+        "tsa_url": f"{base}/tsa",
+        "trust_anchors": [SANDBOX_ANCHOR],
+        # the test certificates name the default sandbox address; reach wherever it runs
+        "revocation_mirrors": {SANDBOX_BASE: base},
+    },
+    placeholder_secrets=PLACEHOLDER_SECRETS,
+)

@@ -1,0 +1,89 @@
+"""State of the eSign simulator: its test PKI, the services' sessions and transactions, the
+fault switches and the counters. One :class:`EsignSimulator` lives at ``app.state.sim``."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.esign.pki import SandboxPKI
+
+__all__ = ["EsignSimulator", "FaultConfig", "SimStats", "Transaction"]
+
+
+class FaultConfig(BaseModel):
+    """``PUT /_sandbox/faults``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    revocation_down: bool = Field(False, description="CRL and OCSP answer 503 (responder down)")
+    ocsp_down: bool = Field(False, description="only the OCSP responder answers 503")
+    tsa_down: bool = Field(False, description="the timestamp authority answers 503")
+    service_down: bool = Field(False, description="both signing services answer 503")
+    wrong_signature: bool = Field(
+        False, description="the services answer a signature made over another digest"
+    )
+    auto_approve: bool = Field(
+        True, description="hash service: approve at once (else wait for /_sandbox/...)"
+    )
+
+
+@dataclass
+class SimStats:
+    logins: int = 0
+    signatures: int = 0
+    ocsp: int = 0
+    crl: int = 0
+    tsa: int = 0
+    refused: int = 0
+    transactions: int = 0
+    duplicates: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Transaction:
+    id: str
+    credential_id: str
+    digest: bytes
+    algorithm: str
+    description: str
+    callback_url: str | None
+    state: Literal["pending", "approved", "denied", "expired"] = "pending"
+    signature: bytes | None = None
+
+
+@dataclass
+class EsignSimulator:
+    pki: SandboxPKI
+    username: str
+    password: str
+    pin: str
+    api_key: str
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    stats: SimStats = field(default_factory=SimStats)
+    tokens: set[str] = field(default_factory=set)
+    #: SAD -> (credential, base64 hashes it may sign)
+    sads: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    transactions: dict[str, Transaction] = field(default_factory=dict)
+
+    def reset(self) -> None:
+        self.faults = FaultConfig()
+        self.stats = SimStats()
+        self.tokens.clear()
+        self.sads.clear()
+        self.transactions.clear()
+
+    def set_faults(self, config: FaultConfig) -> FaultConfig:
+        self.faults = config
+        return config
+
+    def new_token(self) -> str:
+        token = secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        return token
