@@ -38,6 +38,7 @@ from pydantic import (
 
 __all__ = [
     "AGENCY_CODE_PATTERN",
+    "CITIZEN_PUSH_ADAPTER",
     "MA_HO_SO_PATTERN",
     "MA_TTHC_PATTERN",
     "SERVICE_REQUEST_ADAPTER",
@@ -48,35 +49,60 @@ __all__ = [
     "AuthRequest",
     "CachThucThucHien",
     "CapNhatTienDoHoSoMCRequest",
+    "CauHoi",
+    "CitizenPush",
+    "DanhGia",
     "DinhDanhCHS",
     "DongBoHoSoMCRequest",
+    "DongBoHoiDapRequest",
+    "DongBoKetQuaKhoRequest",
+    "DongBoTraLoiPhanAnhRequest",
     "ErrorCode",
     "GiayToKetQua",
+    "GuiDanhGia",
+    "GuiHoSoTrucTuyen",
+    "GuiHoiDap",
+    "GuiPhanAnhKienNghi",
     "HoSoBoSung",
     "HoSoMC",
     "HoSoTraCuu",
+    "HoSoTrucTuyen",
+    "KetQuaKhoDuLieu",
+    "KetQuaNhan",
+    "LayDanhSachHoSoTrucTuyenAnswer",
+    "LayDanhSachHoSoTrucTuyenRequest",
+    "LayDanhSachMucMoiAnswer",
+    "LayDanhSachMucMoiRequest",
     "LayDanhSachTTHCAnswer",
     "LayDanhSachTTHCRequest",
     "LayThuTucAnswer",
     "LayThuTucRequest",
     "LePhi",
     "LinhVucThucHien",
+    "LoaiMuc",
     "MaHoSoStr",
     "MaTTHCStr",
+    "PhanAnhKienNghi",
     "QuaTrinhXuLy",
     "ServiceAnswer",
     "ServiceName",
     "ServiceRequest",
     "TaiLieuNop",
     "TepDinhKemKhac",
+    "TepHoSoTrucTuyen",
     "ThanhPhanHoSo",
     "ThuTuc",
     "ThuTucTomTat",
     "TraCuuHoSoAnswer",
     "TraCuuHoSoRequest",
+    "TraLoi",
     "WireAnswer",
     "WireDateTime",
     "WirePacket",
+    "XacNhanHoSo",
+    "XacNhanHoSoTrucTuyenRequest",
+    "XacNhanMuc",
+    "XacNhanMucRequest",
 ]
 
 WIRE_DATETIME_PATTERN = r"^\d{14}$"
@@ -118,7 +144,18 @@ ErrorCode = Annotated[str, BeforeValidator(_error_code_to_str)]
 """The platform's ``error_code``; ints are normalised to their decimal string."""
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 ServiceName = Literal[
-    "DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayDanhSachTTHC", "LayThuTuc"
+    "DongBoHoSoMC",
+    "CapNhatTienDoHoSoMC",
+    "TraCuuHoSo",
+    "LayDanhSachTTHC",
+    "LayThuTuc",
+    "LayDanhSachHoSoTrucTuyen",
+    "XacNhanHoSoTrucTuyen",
+    "LayDanhSachMucMoi",
+    "XacNhanMuc",
+    "DongBoTraLoiPhanAnh",
+    "DongBoHoiDap",
+    "DongBoKetQuaKho",
 ]
 TrangThai = Annotated[int, Field(ge=1, le=10)]
 Flag01 = Annotated[int, Field(ge=0, le=1)]
@@ -353,6 +390,243 @@ class LayThuTucRequest(_ServiceRequestBase):
     MaTTHC: MaTTHCStr
 
 
+# --- online dossiers from the portal (this project's profile: the reference names the
+# dossier fields, not the envelope of their transfer) -----------------------------------------
+
+SafeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+KetQuaNhan = Literal["accepted", "duplicate", "stale", "conflict", "rejected"]
+"""What the gateway made of a received online dossier (sent back in the acknowledgement)."""
+
+
+class TepHoSoTrucTuyen(WireAnswer):
+    """A document of an online dossier, held on the portal's file server (``DuongDan``);
+    ``KichThuoc`` is its declared size in bytes, ``MaBam`` its SHA-256 (lower hex) if given."""
+
+    TepDinhKemId: SafeId
+    TenTepDinhKem: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    MaThanhPhanHoSo: Annotated[str, StringConstraints(max_length=64)] | None = None
+    DuongDanTaiTepTin: Annotated[
+        str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)
+    ]
+    KichThuoc: Annotated[int, Field(strict=True, ge=0)]
+    MaBam: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+_TepHoSoTrucTuyenList = list[TepHoSoTrucTuyen]
+
+
+class HoSoTrucTuyen(WireAnswer):
+    """A dossier a citizen submitted on the national portal (seed 003 Điều 12), one version
+    of it: ``PhienBan`` grows each time the citizen changes it (a supplement, a correction)."""
+
+    MaHoSo: MaHoSoStr
+    PhienBan: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+    MaTTHC: MaTTHCStr
+    TenTTHC: NonEmptyStr
+    MaCoQuan: AgencyCode
+    ChuHoSo: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    SoGiayToChuHoSo: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    LoaiDoiTuong: Annotated[int, Field(ge=1, le=4)]
+    MaDoiTuong: Annotated[str, StringConstraints(max_length=64)] | None = None
+    SoDienThoai: Annotated[str, StringConstraints(pattern=r"^\+?\d{9,15}$")]
+    Email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    DiaChi: Annotated[str, StringConstraints(max_length=500)] | None = None
+    TrichYeuHoSo: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    NgayNopHoSo: WireDateTime
+    TaiKhoanDuocXacThucVoiVNeID: Flag01 = 0
+    DuocThanhToanTrucTuyen: Annotated[int, Field(ge=0, le=2)] = 0
+    TaiLieuNop: Annotated[_TepHoSoTrucTuyenList, Field(max_length=50)] = Field(default_factory=list)
+    DanhSachLePhi: Annotated[list[LePhi], Field(max_length=50)] = Field(default_factory=list)
+
+
+_HoSoTrucTuyenList = list[HoSoTrucTuyen]
+
+
+class GuiHoSoTrucTuyen(WireAnswer):
+    """What the portal pushes to ``/callbacks/dvcqg/dossiers``: up to 50 online dossiers for
+    the province (``madonvi``), signed with the push secret (Standard Webhooks headers)."""
+
+    service: Literal["GuiHoSoTrucTuyen"]
+    madonvi: AgencyCode
+    data: Annotated[_HoSoTrucTuyenList, Field(min_length=1, max_length=50)]
+
+
+class LayDanhSachHoSoTrucTuyenRequest(_ServiceRequestBase):
+    """Pull: the online dossiers the portal holds for the province, not yet acknowledged."""
+
+    service: Literal["LayDanhSachHoSoTrucTuyen"] = "LayDanhSachHoSoTrucTuyen"
+    SoLuong: Annotated[int, Field(ge=1, le=50)] = 50
+
+
+class XacNhanHoSo(WirePacket):
+    """The acknowledgement of one received version: sent only once it is durably stored."""
+
+    MaHoSo: MaHoSoStr
+    PhienBan: Annotated[int, Field(ge=1, le=10_000)]
+    KetQua: KetQuaNhan
+
+
+class XacNhanHoSoTrucTuyenRequest(_ServiceRequestBase):
+    """Acknowledge pulled online dossiers (the portal stops offering them)."""
+
+    service: Literal["XacNhanHoSoTrucTuyen"] = "XacNhanHoSoTrucTuyen"
+    data: Annotated[list[XacNhanHoSo], Field(min_length=1, max_length=50)]
+
+
+# --- feedback, ratings and questions from the portal (this project's profile) ---------------
+
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Text10k = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?\d{9,15}$")]
+LoaiMuc = Literal["PhanAnhKienNghi", "DanhGia", "HoiDap"]
+"""The kinds of what citizens send through the portal besides dossiers."""
+
+
+class PhanAnhKienNghi(WireAnswer):
+    """Feedback or a complaint (phản ánh, kiến nghị; seed 003 Điều 15, seed 004 Điều 27):
+    answered within 10 working days, and published when the citizen agrees."""
+
+    MaPhanAnh: SafeId
+    MaCoQuan: AgencyCode
+    TieuDe: Text500
+    NoiDung: Text10k
+    NguoiGui: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    SoDienThoai: Phone | None = None
+    Email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    MaHoSo: MaHoSoStr | None = None
+    NgayGui: WireDateTime
+    DongYCongKhai: Flag01 = 0
+
+
+class DanhGia(WireAnswer):
+    """A rating of how a dossier was handled (seed 004 Điều 26), for the agency and, when
+    named, the officer: ``MucDo`` 1 very satisfied, 2 satisfied, 3 not satisfied."""
+
+    MaDanhGia: SafeId
+    MaHoSo: MaHoSoStr
+    MaCoQuan: AgencyCode
+    MaCanBo: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    MucDo: Annotated[int, Field(strict=True, ge=1, le=3)]
+    NoiDung: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    NgayDanhGia: WireDateTime
+
+
+class CauHoi(WireAnswer):
+    """A question (hỏi đáp) about a procedure or a field, answered back (``DongBoHoiDap``)."""
+
+    MaCauHoi: SafeId
+    MaCoQuan: AgencyCode
+    MaLinhVuc: Annotated[str, StringConstraints(max_length=64)] | None = None
+    TieuDe: Text500
+    NoiDung: Text10k
+    NguoiHoi: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    Email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    NgayHoi: WireDateTime
+
+
+class GuiPhanAnhKienNghi(WireAnswer):
+    service: Literal["GuiPhanAnhKienNghi"]
+    madonvi: AgencyCode
+    data: Annotated[list[PhanAnhKienNghi], Field(min_length=1, max_length=50)]
+
+
+class GuiDanhGia(WireAnswer):
+    service: Literal["GuiDanhGia"]
+    madonvi: AgencyCode
+    data: Annotated[list[DanhGia], Field(min_length=1, max_length=50)]
+
+
+class GuiHoiDap(WireAnswer):
+    service: Literal["GuiHoiDap"]
+    madonvi: AgencyCode
+    data: Annotated[list[CauHoi], Field(min_length=1, max_length=50)]
+
+
+CitizenPush = Annotated[
+    Union[GuiPhanAnhKienNghi, GuiDanhGia, GuiHoiDap],  # noqa: UP007
+    Field(discriminator="service"),
+]
+"""What the portal pushes to ``/callbacks/dvcqg/citizens``, told apart by ``service``."""
+CITIZEN_PUSH_ADAPTER: TypeAdapter[CitizenPush] = TypeAdapter(CitizenPush)
+
+
+class LayDanhSachMucMoiRequest(_ServiceRequestBase):
+    """Pull: feedback, ratings or questions (``Loai``) not yet acknowledged."""
+
+    service: Literal["LayDanhSachMucMoi"] = "LayDanhSachMucMoi"
+    Loai: LoaiMuc
+    SoLuong: Annotated[int, Field(ge=1, le=50)] = 50
+
+
+class XacNhanMuc(WirePacket):
+    Ma: SafeId
+    KetQua: KetQuaNhan
+
+
+class XacNhanMucRequest(_ServiceRequestBase):
+    """Acknowledge pulled items of one kind, once stored."""
+
+    service: Literal["XacNhanMuc"] = "XacNhanMuc"
+    Loai: LoaiMuc
+    data: Annotated[list[XacNhanMuc], Field(min_length=1, max_length=50)]
+
+
+class TraLoi(WirePacket):
+    """An answer to feedback (``Ma`` = MaPhanAnh) or a question (``Ma`` = MaCauHoi)."""
+
+    Ma: SafeId
+    NoiDungTraLoi: Text10k
+    CoQuanTraLoi: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    NgayTraLoi: WireDateTime
+    CongKhai: Flag01
+
+
+class DongBoTraLoiPhanAnhRequest(_ServiceRequestBase):
+    """Send answers to feedback back to the portal, with their publication flag."""
+
+    service: Literal["DongBoTraLoiPhanAnh"] = "DongBoTraLoiPhanAnh"
+    data: Annotated[list[TraLoi], Field(min_length=1, max_length=50)]
+
+
+class DongBoHoiDapRequest(_ServiceRequestBase):
+    """Send answers to questions back to the portal (the ``DongBoHoiDap`` family)."""
+
+    service: Literal["DongBoHoiDap"] = "DongBoHoiDap"
+    data: Annotated[list[TraLoi], Field(min_length=1, max_length=50)]
+
+
+# --- results to the citizen's electronic data store (this project's profile) ----------------
+
+
+class KetQuaKhoDuLieu(WirePacket):
+    """A result document for the citizen's data store (Kho quản lý dữ liệu điện tử; seed 002
+    Điều 4.3, seed 004 Điều 14.2.c): its metadata, SHA-256 and content (base64). ``MaGiayTo``
+    is the gateway's id of the result: the store keeps one document per id."""
+
+    MaHoSo: MaHoSoStr
+    MaGiayTo: SafeId
+    SoDinhDanhChuSoHuu: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    HoTenChuSoHuu: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    TenGiayTo: Text500
+    MaThanhPhanHoSo: Annotated[str, StringConstraints(max_length=64)] | None = None
+    SoKyHieu: Annotated[str, StringConstraints(max_length=100)] | None = None
+    NgayCap: WireDateTime
+    CoQuanCap: Text500
+    HieuLucDen: WireDateTime | None = None
+    TenTep: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    DinhDang: Annotated[str, StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100)]
+    MaBam: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    DaKySo: Flag01
+    NoiDungTep: Annotated[str, StringConstraints(min_length=4, max_length=40_000_000)]
+
+
+class DongBoKetQuaKhoRequest(_ServiceRequestBase):
+    """Send one result document to the citizen's data store on the portal."""
+
+    service: Literal["DongBoKetQuaKho"] = "DongBoKetQuaKho"
+    data: Annotated[list[KetQuaKhoDuLieu], Field(min_length=1, max_length=1)]
+
+
 ServiceRequest = Annotated[
     Union[  # noqa: UP007 - a discriminated union reads clearer spelled out
         DongBoHoSoMCRequest,
@@ -360,6 +634,13 @@ ServiceRequest = Annotated[
         TraCuuHoSoRequest,
         LayDanhSachTTHCRequest,
         LayThuTucRequest,
+        LayDanhSachHoSoTrucTuyenRequest,
+        XacNhanHoSoTrucTuyenRequest,
+        LayDanhSachMucMoiRequest,
+        XacNhanMucRequest,
+        DongBoTraLoiPhanAnhRequest,
+        DongBoHoiDapRequest,
+        DongBoKetQuaKhoRequest,
     ],
     Field(discriminator="service"),
 ]
@@ -456,3 +737,17 @@ class LayThuTucAnswer(ServiceAnswer):
     """Answer of ``LayThuTuc``; ``result`` is absent when the procedure is unknown."""
 
     result: ThuTuc | None = None
+
+
+class LayDanhSachHoSoTrucTuyenAnswer(ServiceAnswer):
+    """Answer of ``LayDanhSachHoSoTrucTuyen``: the dossiers still to acknowledge (up to the
+    number asked), oldest first."""
+
+    result: Annotated[_HoSoTrucTuyenList, Field(max_length=50)] = Field(default_factory=list)
+
+
+class LayDanhSachMucMoiAnswer(ServiceAnswer):
+    """Answer of ``LayDanhSachMucMoi``: raw items of the kind asked for (validated by kind
+    by the caller, so one bad item names its own path)."""
+
+    result: Annotated[list[dict[str, Any]], Field(max_length=50)] = Field(default_factory=list)

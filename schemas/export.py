@@ -33,6 +33,19 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     dvcqg.TraCuuHoSoAnswer,
     dvcqg.LayDanhSachTTHCAnswer,
     dvcqg.LayThuTucAnswer,
+    dvcqg.HoSoTrucTuyen,
+    dvcqg.GuiHoSoTrucTuyen,
+    dvcqg.LayDanhSachHoSoTrucTuyenRequest,
+    dvcqg.LayDanhSachHoSoTrucTuyenAnswer,
+    dvcqg.XacNhanHoSoTrucTuyenRequest,
+    dvcqg.GuiPhanAnhKienNghi,
+    dvcqg.GuiDanhGia,
+    dvcqg.GuiHoiDap,
+    dvcqg.LayDanhSachMucMoiRequest,
+    dvcqg.XacNhanMucRequest,
+    dvcqg.DongBoTraLoiPhanAnhRequest,
+    dvcqg.DongBoHoiDapRequest,
+    dvcqg.DongBoKetQuaKhoRequest,
 )
 """Top-level packets: what travels on the wire as a whole body or a ``data`` item."""
 

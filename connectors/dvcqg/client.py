@@ -215,6 +215,98 @@ class DvcqgClient:
         self._raise_unless_success(rule, answer)
         return self._required_result(answer.result, "LayThuTuc")
 
+    async def lay_ho_so_truc_tuyen(self, so_luong: int) -> list[wire.HoSoTrucTuyen]:
+        """Pull: up to ``so_luong`` online dossiers the portal holds for the province and has
+        not had acknowledged, oldest first. Read-only (retried)."""
+        request = validate_model(
+            wire.LayDanhSachHoSoTrucTuyenRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "SoLuong": so_luong},
+            what="LayDanhSachHoSoTrucTuyen request",
+        )
+        answer, rule = await self._call(
+            "LayDanhSachHoSoTrucTuyen",
+            request,
+            wire.LayDanhSachHoSoTrucTuyenAnswer,
+            read_only=True,
+        )
+        self._raise_unless_success(rule, answer)
+        return answer.result
+
+    async def xac_nhan_ho_so_truc_tuyen(self, acks: Sequence[Mapping[str, Any]]) -> None:
+        """Acknowledge pulled versions (``{MaHoSo, PhienBan, KetQua}``), once they are stored.
+        Retried like a read: acknowledging the same version twice changes nothing."""
+        request = validate_model(
+            wire.XacNhanHoSoTrucTuyenRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "data": list(acks)},
+            what="XacNhanHoSoTrucTuyen request",
+        )
+        answer, rule = await self._call(
+            "XacNhanHoSoTrucTuyen", request, wire.ServiceAnswer, read_only=True
+        )
+        self._raise_unless_success(rule, answer)
+
+    async def lay_danh_sach_muc_moi(self, loai: str, so_luong: int) -> list[dict[str, Any]]:
+        """Pull: up to ``so_luong`` feedback items, ratings or questions (``loai``) not yet
+        acknowledged, raw (the caller validates each by its kind). Read-only (retried)."""
+        request = validate_model(
+            wire.LayDanhSachMucMoiRequest,
+            {
+                "session": _NO_SESSION,
+                "madonvi": self._config.madonvi,
+                "Loai": loai,
+                "SoLuong": so_luong,
+            },
+            what="LayDanhSachMucMoi request",
+        )
+        answer, rule = await self._call(
+            "LayDanhSachMucMoi", request, wire.LayDanhSachMucMoiAnswer, read_only=True
+        )
+        self._raise_unless_success(rule, answer)
+        return answer.result
+
+    async def xac_nhan_muc(self, loai: str, acks: Sequence[Mapping[str, Any]]) -> None:
+        """Acknowledge pulled items of ``loai`` (``{Ma, KetQua}``), once stored (retried)."""
+        request = validate_model(
+            wire.XacNhanMucRequest,
+            {
+                "session": _NO_SESSION,
+                "madonvi": self._config.madonvi,
+                "Loai": loai,
+                "data": list(acks),
+            },
+            what="XacNhanMuc request",
+        )
+        answer, rule = await self._call("XacNhanMuc", request, wire.ServiceAnswer, read_only=True)
+        self._raise_unless_success(rule, answer)
+
+    async def dong_bo_tra_loi(self, service: str, answers: Sequence[Mapping[str, Any]]) -> None:
+        """Send answers back (``DongBoTraLoiPhanAnh`` or ``DongBoHoiDap``). A write: not
+        retried here (the outbox retries; the portal keeps one answer per ``Ma``)."""
+        model: type[wire.WirePacket] = (
+            wire.DongBoTraLoiPhanAnhRequest
+            if service == "DongBoTraLoiPhanAnh"
+            else wire.DongBoHoiDapRequest
+        )
+        request = validate_model(
+            model,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "data": list(answers)},
+            what=f"{service} request",
+        )
+        answer, rule = await self._call(service, request, wire.ServiceAnswer)
+        self._raise_unless_success(rule, answer)
+
+    async def dong_bo_ket_qua_kho(self, result: Mapping[str, Any]) -> None:
+        """Send a result document to the citizen's data store (``DongBoKetQuaKho``). A write,
+        not retried here; the store keeps one document per ``MaGiayTo``, so the outbox's
+        redelivery is harmless."""
+        request = validate_model(
+            wire.DongBoKetQuaKhoRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "data": [dict(result)]},
+            what="DongBoKetQuaKho request",
+        )
+        answer, rule = await self._call("DongBoKetQuaKho", request, wire.ServiceAnswer)
+        self._raise_unless_success(rule, answer)
+
     # --- session --------------------------------------------------------------------------
 
     async def _current_session(self) -> str:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from schemas.dvcqg import AGENCY_CODE_PATTERN
 
 #: credentials anyone can read in this file; refused outside development
-PLACEHOLDER_SECRETS = frozenset({"sandbox-secret"})
+PLACEHOLDER_SECRETS = frozenset({"sandbox-secret", "sandbox-portal-push-secret-0123456789"})
 
 
 class DvcqgConfig(BaseModel):
@@ -44,6 +44,42 @@ class DvcqgConfig(BaseModel):
     )
     catalogue_ttl_seconds: float = Field(
         3600, gt=0, description="age after which the procedure catalogue is refreshed"
+    )
+
+    push_secret: SecretStr = Field(
+        SecretStr("sandbox-portal-push-secret-0123456789"),
+        min_length=24,
+        description="secret the portal signs its pushes to /callbacks/dvcqg/dossiers with "
+        "(Standard Webhooks headers; never logged)",
+    )
+    push_tolerance_seconds: int = Field(
+        300, ge=1, le=3600, description="how far a push's webhook-timestamp may be from now"
+    )
+    pull_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="how often online dossiers are pulled from the portal (0: never; push only)",
+    )
+    pull_batch: int = Field(
+        50, ge=1, le=50, description="online dossiers asked for per LayDanhSachHoSoTrucTuyen"
+    )
+    max_attachment_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="documents of online dossiers larger than this are recorded, not kept",
+    )
+    attachment_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts documents may be fetched from (besides base_url's own host): "
+        "nothing else is ever requested",
+    )
+
+    sign_results: bool = Field(
+        True,
+        description="sign result documents before they go to the citizen's data store, when "
+        "a signing connector (eSign) is configured",
     )
 
     @field_validator("base_url")

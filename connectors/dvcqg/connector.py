@@ -33,7 +33,8 @@ from connectors.dvcqg.mapping import (
     thu_tuc_chi_tiet_from_wire,
 )
 from connectors.dvcqg.models import BuocXuLy, CapNhatTienDo, HoSo, ThuTucChiTiet
-from gateway.core.connector import CheckResult, Delivered, ErrorRule
+from connectors.dvcqg.online import OnlineDossiers
+from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
 from gateway.core.errors import (
     FieldError,
     InvalidInput,
@@ -43,7 +44,7 @@ from gateway.core.errors import (
     UpstreamError,
 )
 from gateway.core.validation import field_errors, validate_model
-from schemas.dvcqg import MA_HO_SO_PATTERN, HoSoMC
+from schemas.dvcqg import MA_HO_SO_PATTERN, HoSoMC, KetQuaKhoDuLieu, TraLoi
 
 __all__ = ["DvcqgConnector", "UpdateSteps"]
 
@@ -61,7 +62,9 @@ class DvcqgConnector:
     """Adapter of the National Public Service Portal (DVCQG)."""
 
     slug: ClassVar[str] = "dvcqg"
-    operations: ClassVar[frozenset[str]] = frozenset({"sync_dossier", "update_steps"})
+    operations: ClassVar[frozenset[str]] = frozenset(
+        {"sync_dossier", "update_steps", "answer_feedback", "answer_question", "store_result"}
+    )
     error_table: ClassVar[Mapping[str, ErrorRule]] = ERROR_TABLE
     #: DongBoHoSoMC takes a list; the simulator accepts up to 50, real adapters vary
     batch_operations: ClassVar[Mapping[str, int]] = {"sync_dossier": 10}
@@ -69,6 +72,7 @@ class DvcqgConnector:
     def __init__(self, config: DvcqgConfig, http: httpx.AsyncClient) -> None:
         self.config = config
         self.client = DvcqgClient(config, http)
+        self.online = OnlineDossiers(config, http, self.client)
         self.catalogue = ProcedureCatalogue(self.client, ttl_seconds=config.catalogue_ttl_seconds)
         # dossiers this process has synchronised: their next sync goes out as an update at
         # once, instead of a creation the portal answers "exists" (one call instead of two)
@@ -100,6 +104,10 @@ class DvcqgConnector:
                     return await self._sync_dossier(payload)
                 case "update_steps":
                     return await self._update_steps(payload)
+                case "answer_feedback" | "answer_question":
+                    return await self._send_answer(operation, payload)
+                case "store_result":
+                    return await self._store_result(payload)
                 case _:
                     raise PermanentUpstreamError(
                         f"dvcqg connector has no operation {operation!r}",
@@ -107,6 +115,33 @@ class DvcqgConnector:
                     )
         except InvalidInput as exc:
             raise _refused_before_sending(exc) from exc
+
+    def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]:
+        """Pulling from the portal (online dossiers; feedback, ratings and questions), unless
+        ``pull_interval_seconds`` is 0 (push only)."""
+        interval = self.config.pull_interval_seconds
+        if interval <= 0:
+            return []
+        return [
+            PeriodicJob("pull-online-dossiers", interval, lambda: self.online.pull_round(gateway)),
+            PeriodicJob(
+                "pull-citizen-items", interval, lambda: self.online.pull_items_round(gateway)
+            ),
+        ]
+
+    async def _store_result(self, payload: Mapping[str, Any]) -> Delivered:
+        result = validate_model(KetQuaKhoDuLieu, payload, what="store_result payload")
+        await self.client.dong_bo_ket_qua_kho(result.model_dump(mode="json", exclude_none=True))
+        return Delivered(
+            detail=f"DongBoKetQuaKho: {result.MaGiayTo} of {result.MaHoSo} stored",
+            upstream_ref=result.MaGiayTo,
+        )
+
+    async def _send_answer(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
+        service = "DongBoTraLoiPhanAnh" if operation == "answer_feedback" else "DongBoHoiDap"
+        answer = validate_model(TraLoi, payload, what=f"{operation} payload")
+        await self.client.dong_bo_tra_loi(service, [answer.model_dump(mode="json")])
+        return Delivered(detail=f"{service}: answer to {answer.Ma} sent", upstream_ref=answer.Ma)
 
     async def aclose(self) -> None:
         """Nothing to close: the HTTP client is injected and owned by the core."""

@@ -8,7 +8,8 @@ The protocol follows ``/work/shared/reference/national-platforms.md`` (section D
   ``error_code`` 100 for wrong credentials. Sessions expire after ``session_ttl_seconds``.
 * ``POST /api`` is the single integration endpoint; the operation is the body's ``service``
   (``DongBoHoSoMC``, ``CapNhatTienDoHoSoMC``, ``TraCuuHoSo``, ``LayDanhSachTTHC``,
-  ``LayThuTuc``). Every answer is HTTP 200 with a string ``error_code``: "0" success, "100"
+  ``LayThuTuc``, and the online-dossier services of :mod:`connectors.dvcqg.sandbox_online`).
+  Every answer is HTTP 200 with a string ``error_code``: "0" success, "100"
   invalid or expired session, "-3" dossier already exists (resend as update), "201" record
   not found, "500" data incorrect (the message names each bad field path).
 
@@ -37,13 +38,14 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.dvcqg.catalogue_data import CATALOGUE
+from connectors.dvcqg.sandbox_online import OnlinePortal, add_online_routes
 from gateway.core.simulators import (
     BodyTooLarge,
     DroppedResponse,
@@ -59,6 +61,7 @@ from schemas.dvcqg import (
     DongBoHoSoMCRequest,
     LayDanhSachTTHCRequest,
     LayThuTucRequest,
+    ServiceName,
     ThuTuc,
     TraCuuHoSoRequest,
 )
@@ -79,9 +82,7 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 """Request bodies above this are refused with HTTP 413 (a 50-dossier batch is far smaller)."""
 
 OK_MESSAGE = "Thành công"
-_SERVICES = frozenset(
-    {"DongBoHoSoMC", "CapNhatTienDoHoSoMC", "TraCuuHoSo", "LayDanhSachTTHC", "LayThuTuc"}
-)
+_SERVICES = frozenset(get_args(ServiceName))
 # Bodies of the "malformed" fault: a truncated JSON, an HTML error page from a proxy, and
 # valid JSON without error_code. A connector must treat all three as "unknown outcome".
 _MALFORMED_BODIES = (
@@ -204,6 +205,7 @@ class DvcqgSimulator:
         self.stats = SimStats()
         self.faults = FaultConfig()
         self.rng = random.Random(seed)  # noqa: S311 - fault draws, not security
+        self.online = OnlinePortal(seed=2024 if seed is None else seed)
 
     # --- state management -------------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class DvcqgSimulator:
         self.stats = SimStats()
         self.faults = FaultConfig()
         self.rng = random.Random(self.seed)  # noqa: S311 - fault draws, not security
+        self.online.reset()
 
     def set_faults(self, config: FaultConfig) -> FaultConfig:
         """Replace the fault configuration; apply its one-shot actions; return what is stored."""
@@ -287,7 +290,9 @@ class DvcqgSimulator:
             return self._look_up(request)
         if isinstance(request, LayDanhSachTTHCRequest):
             return self._list_procedures()
-        return self._procedure(request)
+        if isinstance(request, LayThuTucRequest):
+            return self._procedure(request)
+        return self.online.handle(request)
 
     def _reject(self, code: str, message: str) -> dict[str, Any]:
         self.stats.rejected += 1
@@ -479,6 +484,7 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"unknown dossier {ma_ho_so}")
         return record.as_dict()
 
+    add_online_routes(app, sim.online)
     add_control_routes(app, sim, FaultConfig)
 
     return app

@@ -17,6 +17,8 @@ from gateway.api.routes import (
     audit,
     dancu,
     dvcqg,
+    dvcqg_portal,
+    dvcqg_results,
     esign,
     events,
     exchanges,
@@ -76,6 +78,8 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.include_router(ops.router)
     app.include_router(exchanges.router)
     app.include_router(dvcqg.router)
+    app.include_router(dvcqg_portal.router)
+    app.include_router(dvcqg_results.router)
     app.include_router(dancu.router)
     app.include_router(identity.router)
     app.include_router(audit.router)

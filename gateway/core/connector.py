@@ -146,6 +146,19 @@ class PeriodicWork(Protocol):
     def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]: ...
 
 
+@runtime_checkable
+class DocumentSigner(Protocol):
+    """Optional: a connector that signs documents for the others (eSign). Other connectors
+    never import it; the API finds it in the registry (``gw.connectors``) when it is
+    configured, and signs before accepting the work (e.g. results to the citizen's store)."""
+
+    async def sign_document(self, content: bytes, media_type: str) -> bytes | None:
+        """The document with its signature embedded (PAdES for PDF, XAdES for XML); ``None``
+        for a kind of document that carries no embedded signature; or raise a
+        :class:`~gateway.core.errors.GatewayError` saying why it could not be signed."""
+        ...
+
+
 #: builds the connector: (validated config, http client with the exchange-log recorder)
 ConnectorFactory = Callable[[Any, httpx.AsyncClient], Connector]
 

@@ -243,6 +243,17 @@ class DeliveryService:
                 handled = await self.run_job_once(slug, job)
                 if handled:
                     log.info("periodic_job_round", connector=slug, job=job.name, handled=handled)
+            except GatewayError as exc:
+                # the platform failing is expected from time to time: no traceback, the
+                # problem type and detail (already free of secrets) say enough; next round
+                log.warning(
+                    "periodic_job_failed",
+                    connector=slug,
+                    job=job.name,
+                    problem=exc.type_slug,
+                    detail=exc.detail[:300],
+                    exchange_id=exc.exchange_id,
+                )
             except Exception:
                 log.exception("periodic_job_failed", connector=slug, job=job.name)
             with contextlib.suppress(TimeoutError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +82,31 @@ class GovernanceSettings(BaseModel):
     )
 
 
+class CalendarSettings(BaseModel):
+    """Working days, for answer deadlines (feedback: 10 working days, seed 003 Điều 15).
+
+    Saturdays and Sundays and the fixed-date public holidays of the Labour Code (Art. 112:
+    1 January, 30 April, 1 May, 2 September) are never working days. The holidays that move
+    each year (Tết, the Hùng Kings Commemoration, the day next to 2 September, days swapped by
+    the Prime Minister's decision) are configuration: ``holidays``; Saturdays worked in
+    exchange are ``working_days``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    holidays: list[date] = Field(
+        default_factory=list,
+        description="days off besides weekends and 1/1, 30/4, 1/5, 2/9 (Tết, Giỗ Tổ, ...)",
+        examples=[["2026-02-16", "2026-02-17", "2026-02-18", "2026-02-19", "2026-02-20"]],
+    )
+    working_days: list[date] = Field(
+        default_factory=list, description="weekend days worked in exchange for a holiday"
+    )
+    feedback_answer_working_days: int = Field(
+        10, ge=1, le=60, description="working days to answer feedback (phản ánh, kiến nghị)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LGSP_",
@@ -106,6 +132,7 @@ class Settings(BaseSettings):
 
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("connectors", mode="before")

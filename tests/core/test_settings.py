@@ -103,8 +103,12 @@ def test_a_key_that_is_not_32_bytes_names_its_variable() -> None:
 def test_production_refuses_the_dvcqg_placeholder_password() -> None:
     with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__PASSWORD"):
         build_config(SPEC, {}, environment="production")
-    # a real password is accepted; the placeholder is fine in development and test
-    config = build_config(SPEC, {"password": "a-real-one-2024"}, environment="production")
+    # the portal's push secret is refused the same way
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__PUSH_SECRET"):
+        build_config(SPEC, {"password": "a-real-one-2024"}, environment="production")
+    # real secrets are accepted; the placeholders are fine in development and test
+    real = {"password": "a-real-one-2024", "push_secret": "a-real-push-secret-of-length-32"}
+    config = build_config(SPEC, real, environment="production")
     assert isinstance(config, DvcqgConfig)
     assert build_config(SPEC, {}, environment="development") is not None
     assert build_config(SPEC, {}, environment="test") is not None

@@ -31,13 +31,13 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _connector(gw: Gateway) -> DvcqgConnector:
+def dvcqg_connector(gw: Gateway) -> DvcqgConnector:
     connector = gw.connector(SLUG)
     assert isinstance(connector, DvcqgConnector)
     return connector
 
 
-def _ordering_key(ma_ho_so: str) -> str:
+def dossier_ordering_key(ma_ho_so: str) -> str:
     # one queue per dossier: its syncs and steps reach the portal in the order accepted
     return f"{SLUG}:{ma_ho_so}"
 
@@ -47,7 +47,7 @@ async def sync_dossier(
     dossier: HoSo, request: Request, gw: GatewayDep, client: Syncer
 ) -> JSONResponse:
     """Create or update a dossier on the portal (DongBoHoSoMC), delivered asynchronously."""
-    connector = _connector(gw)
+    connector = dvcqg_connector(gw)
     await connector.catalogue.ensure_known(dossier.ma_tthc)
     connector.check_dossier(dossier)
     return await accept(
@@ -56,7 +56,7 @@ async def sync_dossier(
         client,
         connector=SLUG,
         operation="sync_dossier",
-        ordering_key=_ordering_key(dossier.ma_ho_so),
+        ordering_key=dossier_ordering_key(dossier.ma_ho_so),
         payload=dossier.model_dump(mode="json"),
         ma_ho_so=dossier.ma_ho_so,
     )
@@ -72,14 +72,14 @@ async def update_steps(
     ma_ho_so: MaHoSo, body: CapNhatTienDo, request: Request, gw: GatewayDep, client: Syncer
 ) -> JSONResponse:
     """Report processing steps (CapNhatTienDoHoSoMC), sent in chunks, after the dossier."""
-    _connector(gw).check_steps(ma_ho_so, body.steps)
+    dvcqg_connector(gw).check_steps(ma_ho_so, body.steps)
     return await accept(
         request,
         gw,
         client,
         connector=SLUG,
         operation="update_steps",
-        ordering_key=_ordering_key(ma_ho_so),
+        ordering_key=dossier_ordering_key(ma_ho_so),
         payload={"ma_ho_so": ma_ho_so, **body.model_dump(mode="json")},
         ma_ho_so=ma_ho_so,
     )
@@ -88,7 +88,7 @@ async def update_steps(
 @router.get("/dossiers/{ma_ho_so}", operation_id="dvcqg-get_dossier")
 async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """What the portal holds for this dossier (TraCuuHoSo), with its processing steps."""
-    connector = _connector(gw)
+    connector = dvcqg_connector(gw)
     exchange_id, found = await call_through(
         gw,
         connector=SLUG,
@@ -111,7 +111,7 @@ async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[
 @router.get("/procedures/{ma_tthc}", operation_id="dvcqg-get_procedure")
 async def get_procedure(ma_tthc: MaTTHC, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """One procedure from the national catalogue (LayThuTuc)."""
-    connector = _connector(gw)
+    connector = dvcqg_connector(gw)
     exchange_id, found = await call_through(
         gw,
         connector=SLUG,

@@ -69,7 +69,9 @@ def connector(sandbox_http: httpx.AsyncClient) -> DvcqgConnector:
 def test_connector_meets_the_contract(connector: DvcqgConnector) -> None:
     assert isinstance(connector, Connector)
     assert connector.slug == SPEC.slug == "dvcqg"
-    assert connector.operations == frozenset({"sync_dossier", "update_steps"})
+    assert connector.operations == frozenset(
+        {"sync_dossier", "update_steps", "answer_feedback", "answer_question", "store_result"}
+    )
     assert ERROR_TABLE["-3"].resolution is Resolution.EXISTS
     assert SPEC.sandbox_config is not None
     assert SPEC.sandbox_config("http://x/dvcqg") == {"base_url": "http://x/dvcqg"}
