@@ -5,7 +5,11 @@ loopback ports, then plays a case system. Applicants log in with VNeID or DVCQG 
 :mod:`gateway.demo_identity`). Officers are registered for the population database and one
 checks each applicant there before their dossier is received (see :mod:`gateway.demo_dancu`).
 The first dossier's fee is paid through the payment platform, with a forged callback refused
-(see :mod:`gateway.demo_payment`). Then the batch of dossiers goes through its whole life
+(see :mod:`gateway.demo_payment`). A dossier submitted on the national portal goes to the
+citizen's data store, with a rating and a feedback round trip (see :mod:`gateway.demo_portal`).
+A result is signed remotely, verified and a tampered copy caught (see
+:mod:`gateway.demo_esign`); a result is delivered by post with its fees collected on delivery
+(see :mod:`gateway.demo_postal`). Then the batch of dossiers goes through its whole life
 (received, processing, supplement requested, processing again, processed, result returned) with
 processing steps, while the simulated portal misbehaves (503s, 500s, late and dropped answers,
 malformed answers, an expired session). Finally it checks that the portal holds exactly the
@@ -38,8 +42,11 @@ from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
 from gateway.demo_dancu import UNLICENSED, PopulationChecks
+from gateway.demo_esign import ResultSigning
 from gateway.demo_identity import CitizenLogins
 from gateway.demo_payment import FeePayments
+from gateway.demo_portal import PortalCitizens
+from gateway.demo_postal import PostalShipments
 from gateway.sandbox import create_sandbox_app, quiet_simulated_drops
 
 VN = timezone(timedelta(hours=7))
@@ -169,6 +176,9 @@ class Demo:
         await CitizenLogins(api, sim, self.check).run(applicants, say)
         await population.run(dossiers, applicants, say)
         await FeePayments(api, sim, self.check).run(dossiers[0], say)
+        await PortalCitizens(api, sim, self.check).run(say)
+        await ResultSigning(api, sim, self.check).run(dossiers[0], say)
+        await PostalShipments(api, sim, self.check).run(dossiers, say)
         say(
             f"▶ the simulated portal misbehaves: {', '.join(f'{k}={v}' for k, v in FAULTS.items())}"
         )
@@ -298,7 +308,8 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
             breaker_failure_threshold=8,
             breaker_reset_seconds=1.0,
         ),
-        connectors={"dvcqg": {"timeout_seconds": 1.0}},
+        # the portal is pulled every second, so the demo need not wait a minute
+        connectors={"dvcqg": {"timeout_seconds": 1.0, "pull_interval_seconds": 1.0}},
     )
     sandbox_port, gateway_port = _free_port(), _free_port()
     say(f"LGSP Gateway demo: {dossiers} dossiers, database {db_path}")
@@ -320,6 +331,10 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
             "payment:create",
             "payment:read",
             "events:read",
+            "esign:sign",
+            "esign:verify",
+            "postal:ship",
+            "postal:read",
         ],
     )
     server, task = await _serve(create_app(gw, start=False), gateway_port)

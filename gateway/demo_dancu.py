@@ -12,11 +12,12 @@ look-ups that were made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+
+from gateway.demo_part import Check, DemoPart
 
 VN = timezone(timedelta(hours=7))
 OFFICER = {
@@ -43,13 +44,9 @@ MOVED = {
 UNLICENSED = "1.004227"
 
 
-class PopulationChecks:
-    def __init__(
-        self, api: httpx.AsyncClient, sim: httpx.AsyncClient, check: Callable[[bool, str], bool]
-    ) -> None:
-        self.api = api
-        self.sim = sim
-        self.check = check
+class PopulationChecks(DemoPart):
+    def __init__(self, api: httpx.AsyncClient, sim: httpx.AsyncClient, check: Check) -> None:
+        super().__init__(api, sim, check)
         self.made = 0  # look-ups that passed governance and reached the platform
 
     async def applicants(self, count: int) -> list[dict[str, Any]]:

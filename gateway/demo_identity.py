@@ -9,11 +9,12 @@ refused; and a provider that signs a token with the wrong key is caught.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+
+from gateway.demo_part import DemoPart
 
 REDIRECT = {
     "vneid": "http://127.0.0.1:8080/dang-nhap/vneid",
@@ -21,14 +22,7 @@ REDIRECT = {
 }
 
 
-class CitizenLogins:
-    def __init__(
-        self, api: httpx.AsyncClient, sim: httpx.AsyncClient, check: Callable[[bool, str], bool]
-    ) -> None:
-        self.api = api
-        self.sim = sim
-        self.check = check
-
+class CitizenLogins(DemoPart):
     async def enrol(self, applicant: dict[str, Any], level: int) -> None:
         """The applicant's account at the simulated providers (a real one exists already)."""
         r = await self.sim.post(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import httpx
+from gateway.demo_part import DemoPart
 
 VN = timezone(timedelta(hours=7))
 BILL = "/callbacks/payment/dvcqg/bill"
@@ -29,14 +29,7 @@ FEES: tuple[dict[str, Any], ...] = (
 )
 
 
-class FeePayments:
-    def __init__(
-        self, api: httpx.AsyncClient, sim: httpx.AsyncClient, check: Callable[[bool, str], bool]
-    ) -> None:
-        self.api = api
-        self.sim = sim
-        self.check = check
-
+class FeePayments(DemoPart):
     async def owed(self, ma_ho_so: str) -> dict[str, Any]:
         """The portal's look-up of what ``ma_ho_so`` owes, answered by the gateway and checked
         by the simulated portal; the answer's message."""
