@@ -180,20 +180,36 @@ async def gateway(
     database_url: str, state_store: StateStore, sandbox_app: Any
 ) -> AsyncIterator[Gateway]:
     """A started gateway (migrated, emptied) delivering to the in-process simulators."""
-    settings = make_settings(database_url)
+    gw = await started_gateway(database_url, state_store, sandbox_app)
+    yield gw
+    await gw.aclose()
+
+
+async def started_gateway(
+    database_url: str,
+    state_store: StateStore,
+    sandbox_app: Any,
+    *,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    **settings: Any,
+) -> Gateway:
+    """A gateway on ``database_url``, migrated and emptied, every connector talking to its
+    simulator inside the one sandbox app unless ``transports`` says otherwise; ``settings``
+    override :func:`make_settings`. The caller closes it."""
     gw = Gateway(
-        settings,
+        make_settings(database_url, **settings),
         sandbox_base="http://sandbox",
-        # every connector talks to its simulator inside the one sandbox app
-        transports={slug: httpx.ASGITransport(app=sandbox_app) for slug in load_specs()},
+        transports={
+            **{slug: httpx.ASGITransport(app=sandbox_app) for slug in load_specs()},
+            **(transports or {}),
+        },
         state=state_store,
     )
     await gw.start()
     async with gw.db.transaction() as session:
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(table.delete())
-    yield gw
-    await gw.aclose()
+    return gw
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from connectors.esign.client_hash import HashSigner
 from connectors.esign.config import EsignConfig
 from connectors.esign.deferred import DIGEST, PreparedSignature, prepare
 from connectors.esign.errors import ERROR_TABLE, UnsupportedDocument
+from connectors.esign.packets import sign_packet, verify_packet
 from connectors.esign.sign import sign_document
 from connectors.esign.signer import RemoteSigner, SigningCredential
 from connectors.esign.timestamps import HttpxTimeStamper
@@ -174,6 +175,22 @@ class EsignConnector:
             content, format=kind, reason="Kết quả giải quyết thủ tục hành chính"
         )
         return signed.data
+
+    async def sign_packet(self, packet: Any, *, purpose: str) -> str:
+        """:class:`~gateway.core.connector.PacketSigner`: the detached JWS of ``packet``
+        (:func:`connectors.esign.packets.sign_packet`). Needs a service that signs at once
+        (``csc``): with the hash service each packet would wait for its holder."""
+        if self.config.service != "csc":
+            raise ConfigurationError(
+                "packet signing needs LGSP_CONNECTORS__ESIGN__SERVICE=csc (a service that "
+                "signs at once)"
+            )
+        return await sign_packet(packet, self.signer, purpose=purpose)
+
+    async def verify_packet(self, packet: Any, token: str, *, source: str) -> None:
+        """:class:`~gateway.core.connector.PacketSigner`: return when ``token`` is a valid
+        signature of ``packet``; :class:`PacketSignatureInvalid` (logged) otherwise."""
+        await verify_packet(packet, token, self.verifier, source=source)
 
     async def verify(
         self,

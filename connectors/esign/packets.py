@@ -11,7 +11,9 @@ joserfc (allowed algorithms only, the public key of the ``x5c`` leaf), then the 
 like any signature (chain to the configured anchors, validity, revocation). Anything short of
 a ``valid`` outcome raises :class:`~connectors.esign.errors.PacketSignatureInvalid` naming the
 check, and is logged (the reason only: never the packet, which may carry personal data).
-Wiring this into each connector's outbound and inbound packets is for later.
+The core wires them in (``LGSP_PACKET_SIGNING__*``, :mod:`gateway.core.packet_signing`)
+through :meth:`~connectors.esign.connector.EsignConnector.sign_packet` and
+:meth:`~connectors.esign.connector.EsignConnector.verify_packet`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,30 @@ from gateway.core.intake import accept_delivery
 from gateway.core.runtime import Gateway
 
 
+async def reserve_key(
+    request: Request, gw: Gateway, client: Principal
+) -> tuple[str | None, JSONResponse | None]:
+    """The request's ``Idempotency-Key`` (None without one), reserved for this client, and the
+    answer to replay when this key and body were answered before (else None). A caller that
+    reserved releases the key if it fails before doing any work
+    (:func:`gateway.core.idempotency.release`)."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None, None
+    raw: bytes = getattr(request.state, "raw_body", b"")
+    stored = await idempotency.reserve(
+        gw.db, gw.cipher, client=client.name, key=key, request_body=raw
+    )
+    if stored is None:
+        return key, None
+    # the same answer as the first time, its Location included
+    headers = {"Idempotent-Replayed": "true"}
+    link = stored.body.get("links", {}).get("self")
+    if isinstance(link, str):
+        headers["Location"] = link
+    return key, JSONResponse(stored.body, status_code=stored.status, headers=headers)
+
+
 async def accept(
     request: Request,
     gw: Gateway,
@@ -27,18 +51,9 @@ async def accept(
 ) -> JSONResponse:
     """Accept a delivery (202 + exchange id), honouring ``Idempotency-Key``."""
     raw: bytes = getattr(request.state, "raw_body", b"")
-    key = request.headers.get("idempotency-key")
-    if key is not None:
-        stored = await idempotency.reserve(
-            gw.db, gw.cipher, client=client.name, key=key, request_body=raw
-        )
-        if stored is not None:
-            # the same answer as the first time, its Location included
-            headers = {"Idempotent-Replayed": "true"}
-            link = stored.body.get("links", {}).get("self")
-            if isinstance(link, str):
-                headers["Location"] = link
-            return JSONResponse(stored.body, status_code=stored.status, headers=headers)
+    key, replay = await reserve_key(request, gw, client)
+    if replay is not None:
+        return replay
     try:
         accepted = await accept_delivery(
             gw,

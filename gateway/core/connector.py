@@ -159,6 +159,22 @@ class DocumentSigner(Protocol):
         ...
 
 
+@runtime_checkable
+class PacketSigner(Protocol):
+    """Optional: a connector that signs and checks JSON packets for the others (eSign):
+    a detached signature over the packet's canonical form (RFC 8785). The core finds it in the
+    registry when ``LGSP_PACKET_SIGNING__*`` asks for signed packets."""
+
+    async def sign_packet(self, packet: Any, *, purpose: str) -> str:
+        """The detached signature (a compact JWS without its payload) of ``packet``."""
+        ...
+
+    async def verify_packet(self, packet: Any, token: str, *, source: str) -> None:
+        """Return when ``token`` is a valid signature of ``packet``; otherwise raise a
+        :class:`~gateway.core.errors.GatewayError` (401) naming the failed check."""
+        ...
+
+
 #: builds the connector: (validated config, http client with the exchange-log recorder)
 ConnectorFactory = Callable[[Any, httpx.AsyncClient], Connector]
 

@@ -242,21 +242,25 @@ def build_client(
     timeout: float = 10.0,
     max_connections: int = 16,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    outer: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> httpx.AsyncClient:
+    """The connector's client: every attempt recorded; ``outer`` wraps the recording
+    transport (e.g. packet signing, which must happen before the request is recorded)."""
     # as many connections as deliveries in flight: requests queued inside httpcore's pool
     # cost CPU on every state change of every connection
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
     inner = transport or httpx.AsyncHTTPTransport(retries=0, limits=limits)
+    recording: httpx.AsyncBaseTransport = RecordingTransport(
+        inner,
+        connector=connector,
+        sink=sink,
+        observe=observe,
+        max_response_bytes=max_response_bytes,
+    )
     return httpx.AsyncClient(
-        transport=RecordingTransport(
-            inner,
-            connector=connector,
-            sink=sink,
-            observe=observe,
-            max_response_bytes=max_response_bytes,
-        ),
+        transport=outer(recording) if outer is not None else recording,
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         headers={"User-Agent": "lgsp-gateway/0.1"},

@@ -8,7 +8,7 @@ client that records each attempt in the exchange log.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core import migrate
-from gateway.core.connector import Connector, ConnectorSpec
+from gateway.core.connector import Connector, ConnectorSpec, PacketSigner
 from gateway.core.crypto import BodyCipher, CheckpointSigner
 from gateway.core.db import AttemptLink, Database
 from gateway.core.errors import ConfigurationError, NotFound
@@ -25,6 +25,7 @@ from gateway.core.exchange_log import Crossing, ExchangeLog
 from gateway.core.http import build_client
 from gateway.core.logging import register_secrets
 from gateway.core.metrics import observe_upstream
+from gateway.core.packet_signing import PacketSigningTransport, find_signer
 from gateway.core.registry import build_config, load_specs, secret_values
 from gateway.core.resilience import CircuitBreaker, RetryPolicy
 from gateway.core.settings import Settings
@@ -63,6 +64,12 @@ class Gateway:
         self._http: list[httpx.AsyncClient] = []
         self.wakeup = asyncio.Event()
         register_secrets(settings.secret_values())
+        for name in ("sign_outbound", "verify_inbound"):
+            unknown = set(getattr(settings.packet_signing, name)) - set(self.specs)
+            if unknown:
+                raise ConfigurationError(
+                    f"LGSP_PACKET_SIGNING__{name.upper()}: no connector {sorted(unknown)}"
+                )
         for slug, spec in self.specs.items():
             section = dict(settings.connectors.get(slug, {}))
             if sandbox_base is not None and spec.sandbox_config is not None:
@@ -78,6 +85,7 @@ class Gateway:
                 observe=observe_upstream,
                 timeout=timeout,
                 max_connections=max(4, d.workers * d.batch_size),
+                outer=self._packet_signing(slug),
             )
             self._http.append(http)
             self.connectors[slug] = spec.factory(config, http)
@@ -107,6 +115,32 @@ class Gateway:
             failure_threshold=d.breaker_failure_threshold,
             reset_seconds=d.breaker_reset_seconds,
         )
+
+    def _packet_signing(
+        self, slug: str
+    ) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None:
+        signing = self.settings.packet_signing
+        if slug not in signing.sign_outbound:
+            return None
+
+        def outer(recording: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+            # the signing connector is looked up per request: it may be built after this one
+            return PacketSigningTransport(
+                recording, connector=slug, header=signing.header, signer=self._packet_signer
+            )
+
+        return outer
+
+    def _packet_signer(self) -> PacketSigner | None:
+        signer = find_signer(self.connectors)
+        if signer is not None and getattr(signer, "slug", None) in (
+            self.settings.packet_signing.sign_outbound
+        ):
+            raise ConfigurationError(
+                "LGSP_PACKET_SIGNING__SIGN_OUTBOUND: the signing connector cannot sign its own "
+                "requests"
+            )
+        return signer
 
     async def start(self) -> None:
         """Migrate (when configured to) and run each connector's start-up hook."""

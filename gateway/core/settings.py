@@ -107,6 +107,28 @@ class CalendarSettings(BaseModel):
     )
 
 
+class PacketSigningSettings(BaseModel):
+    """Detached signatures over JSON packets (RFC 8785 canonical form), made and checked by the
+    signing connector (eSign): ``sign_outbound`` connectors' JSON requests carry one in
+    ``header``; ``verify_inbound`` connectors' inbound packets must carry a valid one, else
+    they are refused (401) and logged. Off by default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sign_outbound: list[str] = Field(
+        default_factory=list, description="connector slugs whose JSON requests are signed"
+    )
+    verify_inbound: list[str] = Field(
+        default_factory=list,
+        description="connector slugs whose inbound packets must be signed (DVCQG pushes)",
+    )
+    header: str = Field(
+        "X-Packet-Signature",
+        pattern=r"^[A-Za-z][A-Za-z0-9-]{1,63}$",
+        description="the HTTP header carrying the signature",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LGSP_",
@@ -133,6 +155,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    packet_signing: PacketSigningSettings = Field(default_factory=PacketSigningSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("connectors", mode="before")

@@ -338,3 +338,24 @@ async def test_a_signature_that_cannot_be_finished_fails(
     view = (await api.get(f"/v1/esign/signatures/{signature_id}", headers=headers)).json()
     assert view["status"] == "failed"
     assert "could not be embedded" in view["detail"]
+
+
+async def test_the_same_idempotency_key_answers_the_first_signature_again(
+    api: httpx.AsyncClient, headers: dict[str, str], sandbox_app: Any
+) -> None:
+    simulator = esign_simulator(sandbox_app)
+    body = {"document": b64(sample_pdf("KET QUA 0007")), "timestamp": False}
+    keyed = {**headers, "Idempotency-Key": "sign-0007"}
+    first = await api.post("/v1/esign/sign", json=body, headers=keyed)
+    assert first.status_code == 200, first.text
+    signed_calls = simulator.stats.as_dict()
+    again = await api.post("/v1/esign/sign", json=body, headers=keyed)
+    assert again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()  # the same signed document, not a second signature
+    assert simulator.stats.as_dict() == signed_calls
+    other = await api.post(
+        "/v1/esign/sign", json={**body, "document": b64(sample_pdf("KHAC"))}, headers=keyed
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["loc"] == "Idempotency-Key"

@@ -16,15 +16,14 @@ import pytest
 from sqlalchemy import select
 
 from gateway.core import events, outbox
-from gateway.core.db import Base, Event, ExchangeEntry, OutboxItem, utcnow
+from gateway.core.db import Event, ExchangeEntry, OutboxItem, utcnow
 from gateway.core.delivery import DeliveryService
 from gateway.core.events_webhook import EventDeliverer, sign_headers, verify_webhook
 from gateway.core.health import connector_health
-from gateway.core.registry import load_specs
 from gateway.core.resilience import RetryPolicy
 from gateway.core.runtime import Gateway
 from gateway.core.state import StateStore
-from tests.conftest import make_settings
+from tests.conftest import started_gateway
 
 SECRET = "a-receiver-secret-of-enough-length-0123456789"
 
@@ -62,20 +61,12 @@ async def gw(
     database_url: str, state_store: StateStore, sandbox_app: Any, receiver: Receiver
 ) -> AsyncIterator[Gateway]:
     """The conftest gateway, with the events deliverer posting to ``receiver``."""
-    transports: dict[str, httpx.AsyncBaseTransport] = {
-        slug: httpx.ASGITransport(app=sandbox_app) for slug in load_specs()
-    }
-    transports["events"] = httpx.MockTransport(receiver)
-    gateway = Gateway(
-        make_settings(database_url),
-        sandbox_base="http://sandbox",
-        transports=transports,
-        state=state_store,
+    gateway = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        transports={"events": httpx.MockTransport(receiver)},
     )
-    await gateway.start()
-    async with gateway.db.transaction() as session:
-        for table in reversed(Base.metadata.sorted_tables):
-            await session.execute(table.delete())
     yield gateway
     await gateway.aclose()
 

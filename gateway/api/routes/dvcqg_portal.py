@@ -6,7 +6,9 @@
   time) before the body is read. Answered ``{"error_code": "0", "message", "result":
   [{MaHoSo, PhienBan, KetQua}]}`` only once every version is durably stored: the answer is the
   acknowledgement. A refusal (401 bad signature or time, 422 a field, naming it) is
-  problem+json, a ``refusal`` entry in the exchange log, and stores nothing; a document the
+  problem+json, a ``refusal`` entry in the exchange log, and stores nothing (so is a push
+  whose packet signature is missing or wrong, when ``LGSP_PACKET_SIGNING__VERIFY_INBOUND``
+  names ``dvcqg``); a document the
   portal's file server fails to give is 503 (the portal pushes again).
 * ``POST /callbacks/dvcqg/citizens``: feedback, ratings or questions pushed the same way
   (:mod:`gateway.core.portal_items`), answered ``result: [{Ma, KetQua}]``.
@@ -39,6 +41,7 @@ from gateway.core import portal_dossiers, portal_items
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
 from gateway.core.exchange_log import Crossing, new_exchange_id
 from gateway.core.http import AttemptContext, attempt_context
+from gateway.core.packet_signing import check_inbound
 from gateway.core.runtime import Gateway
 
 router = APIRouter(tags=["dvcqg"])
@@ -49,6 +52,18 @@ PUSH_REFUSALS: dict[int | str, dict[str, Any]] = {
     422: {"description": "a field is invalid, or the push is for another province"},
     503: {"description": "a document could not be fetched from the portal: push again"},
 }
+
+
+async def _signed_packet(request: Request, gw: Gateway, raw: bytes) -> None:
+    """When the portal's packets must be signed (``LGSP_PACKET_SIGNING__VERIFY_INBOUND``),
+    the push's detached signature is checked before anything is stored."""
+    await check_inbound(
+        connector=portal_dossiers.CONNECTOR,
+        settings=gw.settings.packet_signing,
+        connectors=gw.connectors,
+        headers=request.headers,
+        packet=json.loads(raw),
+    )
 
 
 async def _receive_push(
@@ -99,6 +114,7 @@ async def push_dossiers(request: Request, gw: GatewayDep) -> dict[str, Any]:
 
     async def receive(raw: bytes) -> list[dict[str, Any]]:
         push = connector.online.verify_push(request.headers, raw)
+        await _signed_packet(request, gw, raw)
         outcomes = await portal_dossiers.receive(
             gw,
             push.data,
@@ -120,6 +136,7 @@ async def push_citizen_items(request: Request, gw: GatewayDep) -> dict[str, Any]
 
     async def receive(raw: bytes) -> list[dict[str, Any]]:
         kind, items = connector.online.verify_citizen_push(request.headers, raw)
+        await _signed_packet(request, gw, raw)
         outcomes = await portal_items.receive(gw, kind, items, via="push")
         return [{"Ma": o.ma_ho_so, "KetQua": o.ket_qua} for o in outcomes]
 

@@ -15,7 +15,7 @@
   the holder goes through the outbox, and the result is read at
   ``GET /v1/esign/signatures/{id}`` and announced as the event ``esign.signed`` (or
   ``esign.failed``: denied, expired, not approved within ``APPROVAL_TIMEOUT_SECONDS``).
-  ``Idempotency-Key`` is not honoured here yet.
+  ``Idempotency-Key`` is honoured: the same key and body answer the first answer again.
 * ``GET /v1/esign/signatures/{id}`` (scope ``esign:sign``): the asynchronous signature, for
   the client that asked for it.
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -38,6 +39,8 @@ from fastapi.responses import JSONResponse
 from connectors.esign import EsignConnector, SignedDocument, store
 from connectors.esign.connector import REQUEST_SIGNATURE, SignatureRequest
 from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.intake import reserve_key
+from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.intake import accept_delivery, call_through
@@ -118,7 +121,34 @@ async def sign_document(
     gw: GatewayDep,
     client: Signer,
 ) -> Any:
-    """Sign a document with the configured remote service; the key stays there."""
+    """Sign a document with the configured remote service; the key stays there. Honours
+    ``Idempotency-Key``: the same key and body again answer what the first one was answered
+    (the signed document, or the pending signature), without signing twice."""
+    key, replay = await reserve_key(request, gw, client)
+    if replay is not None:
+        return replay
+    try:
+        answer = await _sign(body, request, gw, client)
+    except BaseException:
+        if key is not None:
+            await idempotency.release(gw.db, client=client.name, key=key)
+        raise
+    if key is not None:
+        async with gw.db.transaction() as session:
+            await idempotency.complete(
+                session,
+                gw.cipher,
+                client=client.name,
+                key=key,
+                status=answer.status_code,
+                body=json.loads(bytes(answer.body)),
+            )
+    return answer
+
+
+async def _sign(
+    body: SignRequest, request: Request, gw: Gateway, client: Principal
+) -> JSONResponse:
     document = decoded(body.document, "document")
     connector = connector_of(gw)
     format = None if body.format == "auto" else body.format
@@ -144,7 +174,7 @@ async def sign_document(
         request_body=getattr(request.state, "raw_body", b""),
         ma_ho_so=body.ma_ho_so,
     )
-    return _result(signed, exchange_id)
+    return JSONResponse(_result(signed, exchange_id).model_dump(mode="json"))
 
 
 async def _sign_later(

@@ -27,11 +27,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.payment import PaymentConnector
 from gateway.api.deps import GatewayDep, require_scope
+from gateway.api.intake import reserve_key
 from gateway.core import idempotency, payments, payments_refunds, reconciliation
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
@@ -263,19 +264,9 @@ async def request_refund(
 ) -> Any:
     """Request the refund of (part of) a paid payment; the refunds not rejected never total
     more than was paid. Honours ``Idempotency-Key``."""
-    key = request.headers.get("idempotency-key")
-    if key is not None:
-        stored = await idempotency.reserve(
-            gw.db,
-            gw.cipher,
-            client=client.name,
-            key=key,
-            request_body=getattr(request.state, "raw_body", b""),
-        )
-        if stored is not None:
-            return JSONResponse(
-                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
-            )
+    key, replay = await reserve_key(request, gw, client)
+    if replay is not None:
+        return replay
     try:
         return await payments_refunds.request(
             gw,
