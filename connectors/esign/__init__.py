@@ -71,6 +71,10 @@ SPEC = ConnectorSpec(
     config_model=EsignConfig,
     factory=_build,
     sandbox_factory=_sandbox_app,
+    # trusting the sandbox's test root would accept anything the simulator signs
+    production_refusals=lambda config: (
+        ["trust_anchors"] if SANDBOX_ANCHOR in config.trust_anchors else []
+    ),
     sandbox_config=lambda base: {
         "base_url": base,
         "tsa_url": f"{base}/tsa",

@@ -4,9 +4,9 @@ The defaults point at the sandbox simulator (``{base_url}/csc/v1/...``, ``{base_
 ``{base_url}/tsa``) and trust the sandbox's test root (``trust_anchors = ["sandbox"]``), so the
 embedded default signs and verifies with no configuration. In production set ``TRUST_ANCHORS`` to
 the national root CA certificates (PEM files or inline PEM). The placeholder secrets
-(:data:`PLACEHOLDER_SECRETS`) are refused in production by the registry; the ``sandbox`` anchor
-is not (the registry has no hook for it yet), so ``lgsp connectors check esign`` names the
-anchors in use.
+(:data:`PLACEHOLDER_SECRETS`) and the ``sandbox`` anchor are refused in production by the
+registry (``SPEC.production_refusals``); ``lgsp connectors check esign`` names the anchors in
+use.
 """
 
 from __future__ import annotations

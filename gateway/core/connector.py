@@ -195,3 +195,6 @@ class ConnectorSpec:
     on_start: Callable[[Connector], Awaitable[None]] | None = None
     #: development defaults of secret fields, refused when the environment is production
     placeholder_secrets: frozenset[str] = frozenset()
+    #: other development-only settings refused in production: (validated config) -> the
+    #: offending field names (e.g. trusting the sandbox's test root)
+    production_refusals: Callable[[Any], Sequence[str]] | None = None

@@ -61,6 +61,11 @@ def build_config(spec: ConnectorSpec, section: dict[str, Any], *, environment: s
                     f"LGSP_CONNECTORS__{spec.slug.upper()}__{name.upper()} is a development "
                     "placeholder; set the real secret in production"
                 )
+        for name in spec.production_refusals(config) if spec.production_refusals else ():
+            raise ConfigurationError(
+                f"LGSP_CONNECTORS__{spec.slug.upper()}__{name.upper()} is a development-only "
+                "setting; set the production value"
+            )
     return config
 
 

@@ -52,3 +52,18 @@ async def test_documents_are_bounded(http: httpx.AsyncClient) -> None:
         await connector.sign(b"x" * 1025)
     with pytest.raises(PayloadTooLarge):
         await connector.verify(b"%PDF-" + b"x" * 1025)
+
+
+def test_production_refuses_trusting_the_sandbox_root() -> None:
+    from connectors.esign import SPEC
+    from gateway.core.errors import ConfigurationError
+    from gateway.core.registry import build_config
+
+    real = {
+        "password": "a-real-password-2026",
+        "pin": "a-real-pin-2026",
+        "api_key": "a-real-api-key-2026",
+    }
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__ESIGN__TRUST_ANCHORS"):
+        build_config(SPEC, {**real, "trust_anchors": ["sandbox"]}, environment="production")
+    assert build_config(SPEC, {"trust_anchors": ["sandbox"]}, environment="development")
