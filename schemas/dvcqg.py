@@ -741,9 +741,10 @@ class LayThuTucAnswer(ServiceAnswer):
 
 class LayDanhSachHoSoTrucTuyenAnswer(ServiceAnswer):
     """Answer of ``LayDanhSachHoSoTrucTuyen``: the dossiers still to acknowledge (up to the
-    number asked), oldest first."""
+    number asked), oldest first, raw: the caller validates each as :class:`HoSoTrucTuyen`,
+    so one malformed dossier is refused alone and names its own path."""
 
-    result: Annotated[_HoSoTrucTuyenList, Field(max_length=50)] = Field(default_factory=list)
+    result: Annotated[list[dict[str, Any]], Field(max_length=50)] = Field(default_factory=list)
 
 
 class LayDanhSachMucMoiAnswer(ServiceAnswer):

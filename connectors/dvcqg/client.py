@@ -215,9 +215,10 @@ class DvcqgClient:
         self._raise_unless_success(rule, answer)
         return self._required_result(answer.result, "LayThuTuc")
 
-    async def lay_ho_so_truc_tuyen(self, so_luong: int) -> list[wire.HoSoTrucTuyen]:
+    async def lay_ho_so_truc_tuyen(self, so_luong: int) -> list[dict[str, Any]]:
         """Pull: up to ``so_luong`` online dossiers the portal holds for the province and has
-        not had acknowledged, oldest first. Read-only (retried)."""
+        not had acknowledged, oldest first, raw (the caller validates each). Read-only
+        (retried)."""
         request = validate_model(
             wire.LayDanhSachHoSoTrucTuyenRequest,
             {"session": _NO_SESSION, "madonvi": self._config.madonvi, "SoLuong": so_luong},

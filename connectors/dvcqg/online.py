@@ -26,6 +26,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -163,14 +164,17 @@ class OnlineDossiers:
             offered = await self._client.lay_ho_so_truc_tuyen(self._config.pull_batch)
             if not offered:
                 return []
+            good, refused = _valid_dossiers(offered)
             outcomes = await portal_dossiers.receive(
                 gw,
-                offered,
+                good,
                 via="pull",
                 fetch=self.fetch,
                 max_attachment_bytes=self._config.max_attachment_bytes,
             )
-            await self._client.xac_nhan_ho_so_truc_tuyen([o.as_ack() for o in outcomes])
+            acks = [o.as_ack() for o in [*outcomes, *refused]]
+            if acks:
+                await self._client.xac_nhan_ho_so_truc_tuyen(acks)
             return outcomes
 
         _, outcomes = await call_through(
@@ -223,6 +227,35 @@ class OnlineDossiers:
         if acks:
             await self._client.xac_nhan_muc(loai, acks)
         return sum(1 for o in outcomes if o.ket_qua == "accepted")
+
+
+def _valid_dossiers(
+    offered: list[dict[str, Any]],
+) -> tuple[list[wire.HoSoTrucTuyen], list[portal_dossiers.Outcome]]:
+    """The pulled dossiers that pass their schema, and the ``rejected`` acknowledgements of
+    those that do not (when they name a version), each logged with its first bad field: a
+    malformed dossier is refused alone, and not offered again and again."""
+    good: list[wire.HoSoTrucTuyen] = []
+    refused: list[portal_dossiers.Outcome] = []
+    for raw in offered:
+        try:
+            good.append(wire.HoSoTrucTuyen.model_validate(raw))
+        except ValidationError as exc:
+            code, version = raw.get("MaHoSo"), raw.get("PhienBan")
+            log.warning(
+                "portal_dossier_rejected",
+                ma_ho_so=str(code)[:64],
+                phien_ban=version,
+                field=field_errors(exc)[0].loc,
+            )
+            if (
+                isinstance(code, str)
+                and re.fullmatch(wire.MA_HO_SO_PATTERN, code)
+                and type(version) is int
+                and 1 <= version <= 10_000
+            ):
+                refused.append(portal_dossiers.Outcome(code, version, "rejected"))
+    return good, refused
 
 
 def _invalid(exc: ValueError, *, strip_tag: bool = False) -> InvalidInput:

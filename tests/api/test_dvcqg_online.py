@@ -319,3 +319,13 @@ async def test_the_event_payload_lists_documents_and_links(
     assert doc["sha256"] == a["TaiLieuNop"][0]["MaBam"]
     assert doc["link"].endswith(f"/files/{a['TaiLieuNop'][0]['TepDinhKemId']}")
     assert json.dumps(data, ensure_ascii=False)  # serialisable as sent
+
+
+async def test_a_pulled_dossier_that_breaks_its_schema_is_refused_alone(
+    gateway: Gateway, portal: httpx.AsyncClient, sim: DvcqgSimulator
+) -> None:
+    good, bad = await submit(portal, count=2, documents=0)
+    sim.online.submissions[(bad["MaHoSo"], 1)]["SoDienThoai"] = "không có"
+    assert await connector(gateway).online.pull_round(gateway) == 1
+    assert sim.online.acks == {(good["MaHoSo"], 1): "accepted", (bad["MaHoSo"], 1): "rejected"}
+    assert [d.ma_ho_so for d in await rows(gateway, PortalDossier)] == [good["MaHoSo"]]
