@@ -1,4 +1,4 @@
-"""Export the DVCQG packets as JSON Schema files (``python -m schemas.export``).
+"""Export the national platforms' packets as JSON Schema files (``python -m schemas.export``).
 
 The files in ``schemas/json/`` are committed so reviewers and partner teams can read the wire
 contract without running Python; a test re-exports them and compares, so they cannot drift
@@ -13,9 +13,16 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import dvcqg
+from schemas import dvcqg, esign, payment, postal
 
-__all__ = ["DEFAULT_OUT_DIR", "EXPORTED_MODELS", "export_json_schemas", "main", "render_schema"]
+__all__ = [
+    "DEFAULT_OUT_DIR",
+    "EXPORTED",
+    "EXPORTED_MODELS",
+    "export_json_schemas",
+    "main",
+    "render_schema",
+]
 
 DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "json"
 
@@ -47,7 +54,47 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     dvcqg.DongBoHoiDapRequest,
     dvcqg.DongBoKetQuaKhoRequest,
 )
-"""Top-level packets: what travels on the wire as a whole body or a ``data`` item."""
+"""Top-level DVCQG packets: what travels on the wire as a whole body or a ``data`` item."""
+
+EXPORTED: dict[str, tuple[type[BaseModel], ...]] = {
+    "dvcqg": EXPORTED_MODELS,
+    "payment": (
+        payment.InitRequest,
+        payment.InitAnswer,
+        payment.QueryRequest,
+        payment.QueryAnswer,
+        payment.Callback,
+        payment.Statement,
+        payment.BillRequest,
+        payment.BillAnswer,
+    ),
+    "postal": (
+        postal.TokenRequest,
+        postal.TokenAnswer,
+        postal.CreateOrder,
+        postal.OrderAnswer,
+        postal.CancelRequest,
+        postal.CancelAnswer,
+        postal.QuoteRequest,
+        postal.QuoteAnswer,
+        postal.TrackingAnswer,
+        postal.StatusWebhook,
+        postal.Statement,
+    ),
+    "esign": (
+        esign.SignRequest,
+        esign.SignResult,
+        esign.SignAccepted,
+        esign.VerifyRequest,
+        esign.VerificationReport,
+        esign.CscSignHashRequest,
+        esign.CscSignHashAnswer,
+        esign.HashSignRequest,
+        esign.HashSignAnswer,
+        esign.HashTransaction,
+    ),
+}
+"""Every platform's packets, by the file-name prefix they are written under."""
 
 
 def render_schema(model: type[BaseModel]) -> str:
@@ -57,18 +104,18 @@ def render_schema(model: type[BaseModel]) -> str:
 
 
 def export_json_schemas(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
-    """Write ``dvcqg.<ModelName>.json`` for each of :data:`EXPORTED_MODELS` into ``out_dir``.
+    """Write ``<platform>.<ModelName>.json`` for each of :data:`EXPORTED` into ``out_dir``.
 
     Creates ``out_dir`` if needed, overwrites existing files, and returns the written paths
-    in :data:`EXPORTED_MODELS` order. Other files in ``out_dir`` are left alone (other
-    platforms' schemas may live there).
+    in :data:`EXPORTED` order. Other files in ``out_dir`` are left alone.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for model in EXPORTED_MODELS:
-        path = out_dir / f"dvcqg.{model.__name__}.json"
-        path.write_text(render_schema(model), encoding="utf-8")
-        written.append(path)
+    for prefix, models in EXPORTED.items():
+        for model in models:
+            path = out_dir / f"{prefix}.{model.__name__}.json"
+            path.write_text(render_schema(model), encoding="utf-8")
+            written.append(path)
     return written
 
 
