@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from gateway.core.connector import Actor, ErrorRule, Resolution
+from gateway.core.connector import Actor, CodeTable, ErrorRule, Resolution
 from gateway.core.errors import NotFound, PermanentUpstreamError, UpstreamError
 
 __all__ = [
@@ -110,16 +110,6 @@ _SPECIFIC: Mapping[str, type[UpstreamError]] = MappingProxyType(
 )
 
 
-def resolve(code: str) -> ErrorRule:
-    """The rule for ``code``; an unknown code is a refusal blamed on the platform."""
-    rule = ERROR_TABLE.get(code.strip())
-    if rule is not None:
-        return rule
-    return ErrorRule(
-        Resolution.REJECT, Actor.SYSTEM, f"the platform answered with unknown code {code!r}"
-    )
-
-
-def specific_error(code: str) -> type[UpstreamError] | None:
-    """The problem type of a code the caller must be able to tell apart, if it has one."""
-    return _SPECIFIC.get(code.strip())
+_CODES = CodeTable(ERROR_TABLE, _SPECIFIC)
+resolve = _CODES.resolve
+specific_error = _CODES.specific_error

@@ -30,6 +30,7 @@ from connectors.dancu.sandbox_soap import (
     lookup_answer,
     verification_answer,
 )
+from gateway.core.simulators import FaultDraws
 from schemas.cccd import mask
 
 __all__ = [
@@ -164,7 +165,7 @@ def _count(counter: dict[str, int], key: str) -> None:
     counter[key] = counter.get(key, 0) + 1
 
 
-class DancuSimulator:
+class DancuSimulator(FaultDraws):
     """The simulated platform's state and protocol logic, independent of HTTP."""
 
     def __init__(
@@ -204,16 +205,6 @@ class DancuSimulator:
             self.rng = random.Random(config.seed)  # noqa: S311 - fault draws, not security
         self.faults = config
         return self.faults
-
-    def roll(self, rate: float) -> bool:
-        """Draw a fault with probability ``rate``; counts it when it fires."""
-        # no draw for a zero rate, so enabling one fault does not shift another's sequence
-        if rate <= 0:
-            return False
-        fired = rate >= 1 or self.rng.random() < rate
-        if fired:
-            self.stats.faults_injected += 1
-        return fired
 
     def take_hostile(self) -> Hostile | None:
         """The pending one-shot hostile answer, cleared as it is taken."""

@@ -33,9 +33,6 @@ import httpx
 import structlog
 from pydantic import ValidationError
 from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential_jitter,
 )
 from tenacity.wait import wait_base
@@ -51,6 +48,7 @@ from gateway.core.errors import (
     UpstreamAuthError,
 )
 from gateway.core.http import retry_after_seconds
+from gateway.core.resilience import retry_transient
 from gateway.core.validation import field_errors, validate_model
 from schemas import dvcqg as wire
 
@@ -427,14 +425,9 @@ class DvcqgClient:
             ) from None
 
     async def _with_read_retries(self, call: Callable[[], Awaitable[T]]) -> T:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._config.read_retry_attempts),
-            wait=self._retry_wait,
-            retry=retry_if_exception_type(TransientUpstreamError),
-            reraise=True,
+        return await retry_transient(
+            call, attempts=self._config.read_retry_attempts, wait=self._retry_wait
         )
-        result: T = await retrying(call)
-        return result
 
     # --- answers --------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from connectors.dvcqg.sandbox_online import OnlinePortal, add_online_routes
 from gateway.core.simulators import (
     BodyTooLarge,
     DroppedResponse,
+    FaultDraws,
     SimulatedConnectionDrop,
     add_control_routes,
     read_body,
@@ -178,7 +179,7 @@ class SimStats:
         }
 
 
-class DvcqgSimulator:
+class DvcqgSimulator(FaultDraws):
     """The simulated platform's state and protocol logic, independent of HTTP.
 
     ``clock`` (monotonic seconds) is an attribute so tests can move time for session expiry.
@@ -226,16 +227,6 @@ class DvcqgSimulator:
             self.rng = random.Random(config.seed)  # noqa: S311 - fault draws, not security
         self.faults = config.model_copy(update={"expire_sessions": False})
         return self.faults
-
-    def roll(self, rate: float) -> bool:
-        """Draw a fault with probability ``rate``; counts it when it fires."""
-        # no draw for a zero rate, so enabling one fault does not shift another's sequence
-        if rate <= 0:
-            return False
-        fired = rate >= 1 or self.rng.random() < rate
-        if fired:
-            self.stats.faults_injected += 1
-        return fired
 
     # --- auth -------------------------------------------------------------------------------
 

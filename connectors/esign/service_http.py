@@ -20,9 +20,6 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential_jitter,
 )
 from tenacity.wait import wait_base
@@ -37,6 +34,7 @@ from gateway.core.errors import (
     UpstreamAuthError,
 )
 from gateway.core.http import ResponseTooLarge, retry_after_seconds
+from gateway.core.resilience import retry_transient
 from gateway.core.validation import field_errors
 
 __all__ = ["ServiceHttp", "raise_for_code"]
@@ -92,15 +90,7 @@ class ServiceHttp:
 
     async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """``call`` again while it fails transiently, up to the configured attempts."""
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(TransientUpstreamError),
-            stop=stop_after_attempt(self._attempts),
-            wait=self._wait,
-            reraise=True,
-        ):
-            with attempt:
-                return await call()
-        raise AssertionError("unreachable")  # pragma: no cover - reraise=True
+        return await retry_transient(call, attempts=self._attempts, wait=self._wait)
 
     async def call(
         self,

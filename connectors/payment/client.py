@@ -30,7 +30,6 @@ Contracts:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
@@ -38,9 +37,6 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
     wait_exponential_jitter,
 )
 from tenacity.wait import wait_base
@@ -66,10 +62,9 @@ from gateway.core.errors import (
     InvalidInput,
     InvalidUpstreamAnswer,
     PermanentUpstreamError,
-    TransientUpstreamError,
-    UpstreamAuthError,
 )
-from gateway.core.http import ResponseTooLarge, retry_after_seconds
+from gateway.core.json_answers import JsonPlatform
+from gateway.core.resilience import retry_transient
 from gateway.core.validation import field_errors
 from schemas import payment as wire
 
@@ -103,6 +98,7 @@ class PaymentClient:
             verify_key=config.verify_key,
         )
         self.inbound = InboundPackets(config, self.checksum, self._clock)
+        self._platform = JsonPlatform("the payment platform", "payment", config.max_answer_bytes)
 
     # --- operations --------------------------------------------------------------------------
 
@@ -147,11 +143,11 @@ class PaymentClient:
 
         async def attempt() -> wire.Statement:
             response = await self._send("GET", "statement", params=params)
-            raw = self._json_object(response, "statement")
+            raw = self._platform.json_object(response, "statement")
             if "error_code" in raw:
                 # a refusal comes in the envelope form; a statement has no error_code
                 self._raise_for_code(self._envelope(raw, "statement"))
-            statement = _validated(wire.Statement, raw, "statement")
+            statement = self._platform.validated(wire.Statement, raw, "statement")
             if statement.Ngay != params["Ngay"]:
                 raise InvalidUpstreamAnswer(
                     "the platform answered with the statement of another day",
@@ -197,7 +193,7 @@ class PaymentClient:
         self, operation: str, body: Mapping[str, Any], *, raise_codes: bool = True
     ) -> wire.Envelope:
         response = await self._send("POST", operation, json_body=body)
-        envelope = self._envelope(self._json_object(response, operation), operation)
+        envelope = self._envelope(self._platform.json_object(response, operation), operation)
         if raise_codes and envelope.error_code != SUCCESS:
             self._raise_for_code(envelope)
         return envelope
@@ -223,53 +219,16 @@ class PaymentClient:
                     "lgsp_max_response_bytes": self._config.max_answer_bytes,
                 },
             )
-        except ResponseTooLarge:
-            raise InvalidUpstreamAnswer(
-                f"the payment platform's {operation} answer is larger than "
-                f"{self._config.max_answer_bytes} bytes"
-            ) from None
         except httpx.TransportError as exc:
-            # the message names the failure and the URL only, never the body
-            raise TransientUpstreamError(
-                f"payment {operation}: {type(exc).__name__} reaching {url}"
-            ) from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientUpstreamError(
-                f"payment {operation}: HTTP {status}",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status in (401, 403):
-            raise UpstreamAuthError(f"the payment platform refused the gateway: HTTP {status}")
-        if not 200 <= status < 300:
-            raise PermanentUpstreamError(f"payment {operation}: unexpected HTTP {status}")
+            raise self._platform.failure(exc, operation, url) from None
+        self._platform.check_status(response, operation)
         return response
 
-    def _json_object(self, response: httpx.Response, operation: str) -> dict[str, Any]:
-        if len(response.content) > self._config.max_answer_bytes:
-            raise InvalidUpstreamAnswer(
-                f"the payment platform's {operation} answer is larger than "
-                f"{self._config.max_answer_bytes} bytes"
-            )
-        try:
-            raw = json.loads(response.content)
-        except ValueError:
-            raise InvalidUpstreamAnswer(
-                f"the payment platform's {operation} answer is not JSON"
-            ) from None
-        if not isinstance(raw, dict):
-            raise InvalidUpstreamAnswer(
-                f"the payment platform's {operation} answer is not a JSON object"
-            )
-        return raw
+    def _envelope(self, raw: Mapping[str, Any], operation: str) -> wire.Envelope:
+        return self._platform.validated(wire.Envelope, raw, operation)
 
-    @staticmethod
-    def _envelope(raw: Mapping[str, Any], operation: str) -> wire.Envelope:
-        return _validated(wire.Envelope, raw, operation)
-
-    @staticmethod
-    def _answer(model: type[A], envelope: wire.Envelope, operation: str) -> A:
-        return _validated(model, envelope.model_dump(), operation)
+    def _answer(self, model: type[A], envelope: wire.Envelope, operation: str) -> A:
+        return self._platform.validated(model, envelope.model_dump(), operation)
 
     def _raise_for_code(self, envelope: wire.Envelope) -> None:
         code = envelope.error_code
@@ -294,26 +253,6 @@ class PaymentClient:
         return text[:300]
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._config.read_retry_attempts),
-            wait=self._retry_wait,
-            retry=retry_if_exception_type(TransientUpstreamError),
-            reraise=True,
+        return await retry_transient(
+            call, attempts=self._config.read_retry_attempts, wait=self._retry_wait
         )
-        async for attempt_state in retrying:
-            with attempt_state:
-                return await call()
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
-
-
-def _validated(model: type[A], raw: Any, operation: str) -> A:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        # not chained: pydantic's own message quotes input values
-        raise InvalidUpstreamAnswer(
-            f"the payment platform's {operation} answer breaks its schema: "
-            f"{errors[0].loc}: {errors[0].msg}",
-            errors=errors,
-        ) from None

@@ -64,7 +64,6 @@ from connectors.payment.sandbox_platform import (
     PaymentSimulator,
     SimStats,
     StatementDiscrepancies,
-    count,
 )
 from connectors.payment.sandbox_wire import (
     CALLBACK_FIELDS,
@@ -76,7 +75,7 @@ from connectors.payment.sandbox_wire import (
     Variant,
     checksum,
 )
-from gateway.core.simulators import BodyTooLarge, add_control_routes, read_body
+from gateway.core.simulators import BodyTooLarge, add_control_routes, count, read_body
 
 __all__ = [
     "CALLBACK_FIELDS",

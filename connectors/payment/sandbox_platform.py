@@ -40,6 +40,7 @@ from connectors.payment.sandbox_wire import (
     text_field,
     timestamp_field,
 )
+from gateway.core.simulators import FaultDraws, count
 
 __all__ = [
     "FaultConfig",
@@ -47,7 +48,6 @@ __all__ = [
     "PaymentSimulator",
     "SimStats",
     "StatementDiscrepancies",
-    "count",
 ]
 
 
@@ -106,10 +106,6 @@ class SimStats:
         }
 
 
-def count(counter: dict[str, int], key: str) -> None:
-    counter[key] = counter.get(key, 0) + 1
-
-
 @dataclass
 class Payment:
     """A payment the platform created from an INIT packet."""
@@ -138,7 +134,7 @@ class Payment:
         }
 
 
-class PaymentSimulator:
+class PaymentSimulator(FaultDraws):
     """The simulated payment platform's state and protocol logic, independent of HTTP."""
 
     def __init__(
@@ -176,15 +172,6 @@ class PaymentSimulator:
             self.rng = random.Random(config.seed)  # noqa: S311 - fault draws, not security
         self.faults = config
         return config
-
-    def roll(self, rate: float) -> bool:
-        """Draw a fault with probability ``rate`` (no draw at 0); counts it when it fires."""
-        if rate <= 0:
-            return False
-        fired = rate >= 1 or self.rng.random() < rate
-        if fired:
-            self.stats.faults_injected += 1
-        return fired
 
     # --- checksums --------------------------------------------------------------------------
 

@@ -50,7 +50,6 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from tenacity import wait_exponential_jitter as _jitter
 from tenacity.wait import wait_base
 
@@ -70,10 +69,10 @@ from gateway.core.errors import (
     FieldError,
     InvalidUpstreamAnswer,
     PermanentUpstreamError,
-    TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.http import ResponseTooLarge, retry_after_seconds
+from gateway.core.json_answers import JsonPlatform
+from gateway.core.resilience import retry_transient
 from gateway.core.validation import field_errors, validate_model
 from schemas import postal as wire
 
@@ -116,6 +115,7 @@ class PostalClient:
         self._config = config
         self._http = http
         self._timeout = httpx.Timeout(config.timeout_seconds)
+        self._platform = JsonPlatform("the postal service", "postal", config.max_answer_bytes)
         self._retry_wait = retry_wait or _jitter(multiplier=0.2, max=2)
         self._clock = clock
         self._monotonic = monotonic
@@ -282,8 +282,8 @@ class PostalClient:
             raise UpstreamAuthError(
                 f"the postal service refused the gateway's credentials: HTTP {response.status_code}"
             )
-        raw = self._json_object(response, "token")
-        answer = _validated(wire.TokenAnswer, raw, "token")
+        raw = self._platform.json_object(response, "token")
+        answer = self._platform.validated(wire.TokenAnswer, raw, "token")
         if answer.Code != SUCCESS:
             self._raise_for_code(answer, "token")
         if not answer.Token:
@@ -318,13 +318,13 @@ class PostalClient:
                 raise UpstreamAuthError(
                     f"the postal service refused the gateway: HTTP {response.status_code}"
                 )
-            raw = self._json_object(response, operation)
+            raw = self._platform.json_object(response, operation)
             code = str(raw.get("Code", ""))
             if code == TOKEN_EXPIRED and not renewed:
                 log.info("postal.token_renewed", operation=operation)
                 token = await self._ensure_token(stale=token)
                 continue
-            answer = _validated(model, raw, operation)
+            answer = self._platform.validated(model, raw, operation)
             if isinstance(answer, wire.Answer) and answer.Code != SUCCESS:
                 self._raise_for_code(answer, operation)
             return answer
@@ -361,43 +361,12 @@ class PostalClient:
                 timeout=self._timeout,
                 extensions=extensions,
             )
-        except ResponseTooLarge:
-            raise InvalidUpstreamAnswer(
-                f"the postal service's {operation} answer is larger than "
-                f"{self._config.max_answer_bytes} bytes"
-            ) from None
         except httpx.TransportError as exc:
             # the message names the failure and the URL only, never the body or the token
-            raise TransientUpstreamError(
-                f"postal {operation}: {type(exc).__name__} reaching {url}"
-            ) from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientUpstreamError(
-                f"postal {operation}: HTTP {status}",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
-            )
-        if status not in (401, 403) and not 200 <= status < 300:
-            raise PermanentUpstreamError(f"postal {operation}: unexpected HTTP {status}")
+            raise self._platform.failure(exc, operation, url) from None
+        # 401/403: the caller renews the token once and repeats the call
+        self._platform.check_status(response, operation, auth_is_refusal=False)
         return response
-
-    def _json_object(self, response: httpx.Response, operation: str) -> dict[str, Any]:
-        if len(response.content) > self._config.max_answer_bytes:
-            raise InvalidUpstreamAnswer(
-                f"the postal service's {operation} answer is larger than "
-                f"{self._config.max_answer_bytes} bytes"
-            )
-        try:
-            raw = json.loads(response.content)
-        except ValueError:
-            raise InvalidUpstreamAnswer(
-                f"the postal service's {operation} answer is not JSON"
-            ) from None
-        if not isinstance(raw, dict):
-            raise InvalidUpstreamAnswer(
-                f"the postal service's {operation} answer is not a JSON object"
-            )
-        return raw
 
     @staticmethod
     def _sent(model: type[A], data: Mapping[str, Any]) -> dict[str, Any]:
@@ -434,16 +403,9 @@ class PostalClient:
         return mask_phones(text)[:300]
 
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._config.read_retry_attempts),
-            wait=self._retry_wait,
-            retry=retry_if_exception_type(TransientUpstreamError),
-            reraise=True,
+        return await retry_transient(
+            call, attempts=self._config.read_retry_attempts, wait=self._retry_wait
         )
-        async for attempt_state in retrying:
-            with attempt_state:
-                return await call()
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
 
 def _token_scrubber(content: bytes) -> bytes:
@@ -456,16 +418,3 @@ def _token_scrubber(content: bytes) -> bytes:
         raw["Token"] = "***"  # noqa: S105 - the blank, not a secret
         return json.dumps(raw, ensure_ascii=False).encode()
     return content
-
-
-def _validated(model: type[A], raw: Any, operation: str) -> A:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        errors = field_errors(exc)
-        # not chained: pydantic's own message quotes input values
-        raise InvalidUpstreamAnswer(
-            f"the postal service's {operation} answer breaks its schema: "
-            f"{errors[0].loc}: {errors[0].msg}",
-            errors=errors,
-        ) from None

@@ -44,9 +44,14 @@ from connectors.postal.sandbox_platform import (
     SimConfig,
     SimStats,
     StatementDiscrepancies,
-    count,
 )
-from gateway.core.simulators import BodyTooLarge, DroppedResponse, add_control_routes, read_body
+from gateway.core.simulators import (
+    BodyTooLarge,
+    DroppedResponse,
+    add_control_routes,
+    count,
+    read_body,
+)
 
 __all__ = [
     "MAX_REQUEST_BYTES",

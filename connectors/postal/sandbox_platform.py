@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.core.simulators import FaultDraws, count
 from schemas import postal as wire
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
     "SimConfig",
     "SimStats",
     "StatementDiscrepancies",
-    "count",
 ]
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -148,10 +148,6 @@ class SimStats:
         }
 
 
-def count(counter: dict[str, int], key: str) -> None:
-    counter[key] = counter.get(key, 0) + 1
-
-
 @dataclass
 class Order:
     order_number: str
@@ -197,7 +193,7 @@ def _validated(model: type[BaseModel], packet: Any) -> Any:
         raise Refusal("104", f"{where}: {first['msg']}") from None
 
 
-class PostalSimulator:
+class PostalSimulator(FaultDraws):
     """The simulated postal service's state and protocol logic, independent of HTTP."""
 
     def __init__(
@@ -234,15 +230,6 @@ class PostalSimulator:
             self.tokens.clear()
         self.faults = config
         return config
-
-    def roll(self, rate: float) -> bool:
-        """Draw a fault with probability ``rate`` (no draw at 0); counts it when it fires."""
-        if rate <= 0:
-            return False
-        fired = rate >= 1 or self.rng.random() < rate
-        if fired:
-            self.stats.faults_injected += 1
-        return fired
 
     def keep(self, endpoint: str, packet: Any) -> None:
         """What was received, for inspection (bounded: the last 1000)."""

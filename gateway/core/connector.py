@@ -72,6 +72,31 @@ def raise_for_rule(rule: ErrorRule, *, code: str, message: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeTable:
+    """A platform's answer codes: the rule of each (:class:`ErrorRule`), and the problem types
+    of the codes a caller must be able to tell apart. Codes are matched without surrounding
+    blanks; an unknown code is a refusal blamed on the platform (never retried: retrying what
+    we do not understand could repeat a write, and someone must look at it anyway)."""
+
+    rules: Mapping[str, ErrorRule]
+    specific: Mapping[str, type[UpstreamError]] = field(default_factory=dict)
+
+    def resolve(self, code: str) -> ErrorRule:
+        rule = self.rules.get(code.strip())
+        if rule is not None:
+            return rule
+        return ErrorRule(
+            Resolution.REJECT,
+            Actor.SYSTEM,
+            f"the platform answered with unknown code {code[:16]!r}",
+        )
+
+    def specific_error(self, code: str) -> type[UpstreamError] | None:
+        """The problem type of ``code``, when the caller must be able to tell it apart."""
+        return self.specific.get(code.strip())
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     ok: bool
     detail: str

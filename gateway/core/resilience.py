@@ -13,12 +13,36 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_base
+
+from gateway.core.errors import TransientUpstreamError
 from gateway.core.state import StateStore
 
+T = TypeVar("T")
+
 MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+async def retry_transient(call: Callable[[], Awaitable[T]], *, attempts: int, wait: wait_base) -> T:
+    """``call`` again while it fails transiently (:class:`TransientUpstreamError`), up to
+    ``attempts`` in all, waiting ``wait`` between: the in-call retries of idempotent calls
+    (look-ups, re-sendable packets). The last failure is raised as it was."""
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait,
+        retry=retry_if_exception_type(TransientUpstreamError),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)

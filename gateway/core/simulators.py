@@ -7,6 +7,7 @@ half of it is sent, then the connection is cut, as a proxy failing mid-answer do
 
 from __future__ import annotations
 
+import random
 from typing import Any, Protocol
 
 from fastapi import FastAPI
@@ -72,6 +73,28 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class FaultDraws:
+    """For a simulator with a seeded ``rng`` and ``stats.faults_injected``: :meth:`roll`."""
+
+    rng: random.Random
+    stats: Any
+
+    def roll(self, rate: float) -> bool:
+        """Draw a fault with probability ``rate``; counts it when it fires."""
+        # no draw for a zero rate, so enabling one fault does not shift another's sequence
+        if rate <= 0:
+            return False
+        fired = rate >= 1 or self.rng.random() < rate
+        if fired:
+            self.stats.faults_injected += 1
+        return fired
+
+
+def count(counter: dict[str, int], key: str) -> None:
+    """One more ``key`` in a simulator's counter."""
+    counter[key] = counter.get(key, 0) + 1
 
 
 class _Stats(Protocol):
