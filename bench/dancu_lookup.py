@@ -1,18 +1,23 @@
 """Benchmark: citizen look-ups through the gateway versus calling the simulator directly.
 
-Runs the population-database simulator (``lgsp sandbox``) and the gateway (``lgsp serve
---no-workers``) as real processes on loopback, registers one officer, then drives both paths
-with the same citizens at 1, 10 and 50 concurrent callers:
+Runs the population-database simulator (``lgsp sandbox``), the gateway (``lgsp serve
+--no-workers``) and a bare forwarder as real processes on loopback, registers one officer, then
+drives three paths with the same citizens at 1, 10 and 50 concurrent callers:
 
   direct   SOAP TraCuuThongTinCongDan envelopes posted to the simulator,
+  floor    the same envelopes through ``bench/forwarder.py``: a FastAPI route on uvicorn that
+           forwards the body with httpx and does nothing else; the floor of the gateway's
+           stack on this machine, before the gateway does any of its work,
   gateway  POST /v1/dancu/citizens/lookup (API key, officer check, purpose, governance count,
            circuit breaker, zeep, the exchange log's inbound entry and its attempt).
 
-Prints requests per second, p50 and p99 latency for each, the p50 overhead of the gateway in
-milliseconds and its throughput as a share of the direct path. The load generator is wrk when
-installed (it rotates through the citizens with a Lua script), httpx otherwise. On a two-core
-machine the generator, the gateway and the simulator share the cores: the direct path has the
-gateway's share of the CPU free, so the ratio is a conservative one.
+Prints requests per second, p50 and p99 latency for each, the p50 overhead of the floor and of
+the gateway in milliseconds and their throughput as a share of the direct path, and the CPU time
+each server spent per request (Linux: read from /proc for the server and its children). The CPU
+figures hold still when the machine's other load makes rates and latencies wander. The load
+generator is wrk when installed (it rotates through the citizens with a Lua script), httpx
+otherwise. On a two-core machine the generator, the gateway and the simulator share the cores:
+the direct path has the gateway's share of the CPU free, so the ratio is a conservative one.
 
 Usage: .venv/bin/python bench/dancu_lookup.py [--seconds 10] [--citizens 200]
        [--concurrency 1,10,50] [--database sqlite|postgresql]
@@ -31,6 +36,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +61,7 @@ OFFICER = {"login": "bench.officer", "code": "CB0001", "user": "canbo0001"}
 OFFICER_PASSWORD = "sandbox-canbo0001"
 PROCEDURE = "1.001776"
 DOSSIER = "000.00.01.H22-240105-0007"
+LOOKUP_PATH = "/v1/dancu/citizens/lookup"
 
 # wrk: one request per citizen in turn; the bodies are the lines of a file, the headers fixed
 WRK_SCRIPT = """
@@ -102,7 +110,7 @@ def lookup_body(citizen: dict[str, Any]) -> str:
     )
 
 
-def wrk(
+def load(
     base: str,
     path: str,
     requests: list[tuple[dict[str, str], bytes]],
@@ -110,6 +118,9 @@ def wrk(
     concurrency: int,
     workdir: Path,
 ) -> dict[str, float]:
+    """Drive ``base + path`` with wrk when installed, else with the httpx load generator."""
+    if not shutil.which("wrk"):
+        return asyncio.run(httpx_load(base + path, requests, seconds, concurrency))
     headers = requests[0][0]
     table = ", ".join(f'["{k}"] = {json.dumps(v)}' for k, v in headers.items())
     script = workdir / "rotate.lua"
@@ -161,11 +172,40 @@ async def httpx_load(
         elapsed = time.perf_counter() - started
     latencies.sort()
     return {
+        "requests": float(len(latencies)),
         "rate": len(latencies) / elapsed,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
         "non2xx": float(bad),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of ``pid`` and its descendants (Linux; 0 where /proc is not)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        # after the command: state, ppid, ..., utime (14th field of the line), stime (15th)
+        stats[int(entry.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    tree, total = {pid}, 0.0
+    for _ in range(4):  # uvicorn's supervisor, its workers, their multiprocessing helpers
+        tree |= {p for p, (parent, _cpu) in stats.items() if parent in tree}
+    for p in tree:
+        total += stats.get(p, (0, 0.0))[1]
+    return total
+
+
+def measured(run: Callable[[], dict[str, float]], pid: int) -> dict[str, float]:
+    """``run``'s figures and the CPU milliseconds the server ``pid`` spent per request."""
+    before = cpu_seconds(pid)
+    figures = run()
+    spent = cpu_seconds(pid) - before
+    figures["cpu_ms"] = spent * 1000 / figures["requests"] if figures["requests"] else 0.0
+    return figures
 
 
 def main() -> None:
@@ -196,25 +236,32 @@ def main() -> None:
         f"\ncitizen look-ups ({args.database}, {args.processes} gateway process(es), "
         f"{args.seconds} s per run, {os.cpu_count()} cores)"
     )
-    columns = ("callers", "direct/s", "p50 ms", "p99 ms", "gateway/s", "p50 ms", "p99 ms")
-    print(" ".join(f"{c:>10}" for c in (*columns, "overhead", "share")))
-    for c, (direct, gateway) in results.items():
-        print(
-            f"{c:>10} {direct['rate']:>10.0f} {direct['p50']:>10.2f} {direct['p99']:>10.2f} "
-            f"{gateway['rate']:>10.0f} {gateway['p50']:>10.2f} {gateway['p99']:>10.2f} "
-            f"{gateway['p50'] - direct['p50']:>8.2f}ms {gateway['rate'] / direct['rate']:>10.0%}"
-        )
-        if direct["non2xx"] or gateway["non2xx"]:
-            print(
-                f"{'':>10} refused: direct {direct['non2xx']:.0f}, gateway {gateway['non2xx']:.0f}"
+    print(
+        f"{'callers':>8} {'path':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU ms/req':>11} {'p50 overhead':>13} {'share of direct':>16}"
+    )
+    for c, paths in results.items():
+        direct = paths["direct"]
+        for name, figures in paths.items():
+            line = (
+                f"{c:>8} {name:>8} {figures['rate']:>8.0f} {figures['p50']:>8.2f} "
+                f"{figures['p99']:>8.2f} {figures['cpu_ms']:>11.2f}"
             )
+            if name != "direct":
+                line += (
+                    f" {figures['p50'] - direct['p50']:>10.2f} ms"
+                    f" {figures['rate'] / direct['rate']:>16.0%}"
+                )
+            print(line)
+            if figures["non2xx"]:
+                print(f"{'':>8} {name:>8} refused: {figures['non2xx']:.0f}")
 
 
 def run(
     url: str, args: argparse.Namespace, levels: list[int], workdir: Path
-) -> dict[int, tuple[dict[str, float], dict[str, float]]]:
+) -> dict[int, dict[str, dict[str, float]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LGSP_")}
-    sandbox_port, api_port = free_port(), free_port()
+    sandbox_port, api_port, floor_port = free_port(), free_port(), free_port()
     env.update(
         LGSP_DATABASE_URL=url,
         LGSP_LOG_LEVEL="WARNING",
@@ -258,9 +305,10 @@ def run(
     )
     base = f"http://127.0.0.1:{api_port}"
     sandbox = f"http://127.0.0.1:{sandbox_port}"
-    results: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+    floor = f"http://127.0.0.1:{floor_port}"
+    results: dict[int, dict[str, dict[str, float]]] = {}
     with (
-        process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log"),
+        process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log") as sim,
         process(
             [
                 *LGSP,
@@ -273,10 +321,32 @@ def run(
             ],
             env,
             workdir / "api.log",
-        ),
+        ) as api,
+        process(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.forwarder:app",
+                "--port",
+                str(floor_port),
+                "--loop",
+                "uvloop",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {
+                **env,
+                "PYTHONPATH": str(ROOT),
+                "LGSP_BENCH_FORWARD_TO": f"{sandbox}/dancu/ws",
+            },
+            workdir / "floor.log",
+        ) as forwarder,
     ):
         wait_http(f"{sandbox}/")
         wait_http(f"{base}/healthz")
+        wait_http(f"{floor}/docs")
         citizens = httpx.get(
             f"{sandbox}/dancu/_sandbox/citizens", params={"limit": args.citizens}
         ).json()["citizens"]
@@ -299,25 +369,28 @@ def run(
             assert "<dc:MaKetQua>000</dc:MaKetQua>" in direct.text.replace("ns0:", "dc:"), (
                 direct.text[:300]
             )
-            through = httpx.post(f"{base}/v1/dancu/citizens/lookup", content=gb, headers=gh)
+            forwarded = httpx.post(f"{floor}/forward", content=b, headers=h)
+            assert forwarded.status_code == 200, forwarded.text[:300]
+            assert "MaKetQua>000<" in forwarded.text, forwarded.text[:300]
+            through = httpx.post(f"{base}{LOOKUP_PATH}", content=gb, headers=gh)
             assert through.status_code == 200, through.text[:300]
+        paths = {
+            "direct": (sandbox, "/dancu/ws", direct_requests, sim.pid),
+            "floor": (floor, "/forward", direct_requests, forwarder.pid),
+            "gateway": (base, LOOKUP_PATH, gateway_requests, api.pid),
+        }
         for c in levels:
-            if shutil.which("wrk"):
-                direct = wrk(sandbox, "/dancu/ws", direct_requests, args.seconds, c, workdir)
-                gateway = wrk(
-                    base, "/v1/dancu/citizens/lookup", gateway_requests, args.seconds, c, workdir
+            results[c] = {
+                name: measured(partial(load, target, path, reqs, args.seconds, c, workdir), pid)
+                for name, (target, path, reqs, pid) in paths.items()
+            }
+            print(
+                f"  {c} callers: "
+                + ", ".join(
+                    f"{name} {figures['rate']:.0f}/s ({figures['cpu_ms']:.2f} ms CPU each)"
+                    for name, figures in results[c].items()
                 )
-            else:
-                direct = asyncio.run(
-                    httpx_load(f"{sandbox}/dancu/ws", direct_requests, args.seconds, c)
-                )
-                gateway = asyncio.run(
-                    httpx_load(
-                        f"{base}/v1/dancu/citizens/lookup", gateway_requests, args.seconds, c
-                    )
-                )
-            results[c] = (direct, gateway)
-            print(f"  {c} callers: direct {direct['rate']:.0f}/s, gateway {gateway['rate']:.0f}/s")
+            )
     return results
 
 

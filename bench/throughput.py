@@ -245,10 +245,12 @@ def parse_wrk(out: str) -> dict[str, float]:
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    done = re.search(r"^\s*(\d+) requests in", out, re.M)
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     return {
         "rate": float(rate.group(1)) if rate else 0.0,
+        "requests": float(done.group(1)) if done else 0.0,
         "p50": ms("50%"),
         "p99": ms("99%"),
         "non2xx": float(bad.group(1)) if bad else 0.0,
