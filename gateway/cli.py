@@ -8,7 +8,7 @@ import gc
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,7 +116,7 @@ def serve(
         finally:
             await gw.aclose()
 
-    asyncio.run(run())
+    _run_server(run())
 
 
 def _serve_processes(
@@ -150,6 +150,19 @@ def _serve_processes(
     )
 
 
+def _run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived server on uvloop, the event loop uvicorn itself picks when it owns the
+    process (``--processes``): the same loop whichever way the gateway is started. Where
+    uvloop does not exist (Windows), asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - not on the platforms the gateway is deployed on
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
@@ -179,7 +192,7 @@ def worker(sandbox_base: str | None) -> None:
         await service.stop()
         await gw.aclose()
 
-    asyncio.run(run())
+    _run_server(run())
 
 
 @main.command()
@@ -191,7 +204,7 @@ def sandbox(host: str, port: int) -> None:
 
     _settings()
     quiet_simulated_drops()
-    asyncio.run(_server(create_sandbox_app(), host, port).serve())
+    _run_server(_server(create_sandbox_app(), host, port).serve())
 
 
 @main.command()
