@@ -2,8 +2,9 @@
 
 The SOAP service's own contract is its WSDL (``connectors/dancu/wsdl/dancu.wsdl``); these models
 restate it for the two checks the gateway makes on every call: the request is validated before
-anything is sent (zeep checks structure, not the patterns), and the answer zeep parsed is
-validated before anything trusts it, with errors naming the field path. Strings are bounded so
+anything is sent (zeep checks structure, not the patterns), and the answer is read into them
+(``connectors/dancu/soap_answers.py``) and validated before anything trusts it, with errors
+naming the field path. Strings are bounded so
 that an answer cannot smuggle megabytes through one field.
 
 Field order is the platform's (``MaYeuCau, MaDVC, MaTichHop, MaCanBo, SoDinhDanh, HoVaTen,

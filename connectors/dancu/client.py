@@ -9,31 +9,29 @@ Contracts:
 * Each call carries the officer's own credential in the SOAP header (``AuthHash`` =
   base64 of ``name:pass``). It is redacted from the exchange log's copy of the request, and it
   never appears in an error or a log line.
-* Answers are bounded (``max_answer_bytes``, enforced while reading) and parsed by zeep with
-  DTDs, entity declarations and external resources forbidden; then validated against
-  :mod:`schemas.dancu`. A hostile or off-schema answer is
-  :class:`~gateway.core.errors.InvalidUpstreamAnswer`; nothing of it is trusted.
+* Answers are bounded (``max_answer_bytes``, enforced while reading); one that declares a DTD
+  is refused unread, and the rest are parsed by lxml with entities, DTDs and the network off
+  and read straight into :mod:`schemas.dancu`'s models (:mod:`connectors.dancu.soap_answers`).
+  A hostile or off-schema answer is :class:`~gateway.core.errors.InvalidUpstreamAnswer`;
+  nothing of it is trusted.
 * ``MaKetQua`` is resolved through :mod:`connectors.dancu.errors`.
 * Look-ups change nothing on the platform, so transient failures are retried a bounded number
   of times with the same request id (``MaYeuCau``, the exchange id when there is one).
-* zeep's own loggers print whole envelopes at DEBUG; they are held at WARNING here, and the
-  transport below logs nothing of a body.
+* zeep reads the WSDL and builds each envelope from it; the envelope is posted through the
+  gateway's recording client. zeep's own loggers print whole envelopes at DEBUG; they are held
+  at WARNING here.
 """
 
 from __future__ import annotations
 
 import base64
-import contextvars
 import logging
-import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import httpx
 import zeep
-import zeep.exceptions
-import zeep.helpers
 from lxml import etree
 from pydantic import BaseModel, SecretStr, ValidationError
 from tenacity import (
@@ -44,13 +42,20 @@ from tenacity import (
     wait_exponential_jitter,
 )
 from tenacity.wait import wait_base
-from zeep.proxy import AsyncServiceProxy
-from zeep.transports import AsyncTransport
+from zeep.transports import Transport
+from zeep.wsdl.bindings.soap import SoapBinding
 
 from connectors.dancu.config import DancuConfig
 from connectors.dancu.errors import NOT_FOUND, CitizenNotFound, resolve, specific_error
 from connectors.dancu.mapping import from_wire, to_wire
 from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan
+from connectors.dancu.soap_answers import (
+    SoapFault,
+    Unreadable,
+    body_element,
+    declares_a_dtd,
+    read_answer,
+)
 from gateway.core.connector import Resolution, raise_for_rule
 from gateway.core.errors import (
     FieldError,
@@ -76,27 +81,9 @@ A = TypeVar("A", bound=BaseModel)
 for _name in ("zeep", "zeep.transports", "zeep.wsdl", "zeep.xsd"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
-# the byte strings the transport must blank out of the recorded request of this call
-_secrets: contextvars.ContextVar[tuple[bytes, ...]] = contextvars.ContextVar(
-    "dancu_secrets", default=()
-)
-# the HTTP status of the answer zeep is reading (a Fault without soap:Fault is told by it)
-_status: contextvars.ContextVar[int | None] = contextvars.ContextVar("dancu_status", default=None)
-
 
 class HostileAnswer(InvalidUpstreamAnswer):
     """An answer refused unread: a DTD or entity declaration, or larger than the bound."""
-
-
-_PROLOGUE = re.compile(rb"\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*<!", re.DOTALL)
-
-
-def _declares_a_dtd(answer: bytes) -> bool:
-    """Whether the document's prologue (before its root element) holds a ``<!DOCTYPE``."""
-    match = _PROLOGUE.match(answer[:65536])
-    if match is None:
-        return False
-    return answer[match.end() : match.end() + 7].upper() == b"DOCTYPE"
 
 
 class OfficerCredential(BaseModel):
@@ -111,20 +98,17 @@ class OfficerCredential(BaseModel):
         return base64.b64encode(raw).decode("ascii")
 
 
-class _Transport(AsyncTransport):
-    """zeep's async transport over the gateway's recording client.
+class _WsdlLoader(Transport):
+    """zeep's transport, used for one thing: reading the WSDL, a file or a URL fetched once
+    with a bound. Operations are posted by :class:`DancuClient` through the recording client;
+    zeep's own HTTP session is never built."""
 
-    zeep's own ``__init__`` would build a second, synchronous client and overwrite the headers
-    of ours, and its ``post`` logs whole envelopes; so both are replaced. The WSDL, when it is a
-    URL, is fetched once with a bound.
-    """
-
-    def __init__(self, http: httpx.AsyncClient, *, max_answer_bytes: int, timeout: float):
+    def __init__(self, *, timeout: float) -> None:
         self.cache = None
         self._close_session = False
-        self.client = http
+        self.load_timeout = timeout
+        self.operation_timeout = timeout
         self.logger = logging.getLogger(__name__)
-        self._max_answer_bytes = max_answer_bytes
         self._timeout = httpx.Timeout(timeout)
 
     def _load_remote_data(self, url: str) -> bytes:
@@ -140,29 +124,11 @@ class _Transport(AsyncTransport):
                     raise ValueError(f"the WSDL at {url} is larger than {MAX_WSDL_BYTES} bytes")
         return body
 
-    async def post(self, address: str, message: bytes, headers: Mapping[str, str]) -> Any:
-        action = headers.get("SOAPAction", "").strip('"').rpartition("/")[2]
-        response = await self.client.post(
-            address,
-            content=message,
-            headers=dict(headers),
-            timeout=self._timeout,
-            extensions={
-                "lgsp_operation": action or "soap",
-                "lgsp_redact": _secrets.get(),
-                "lgsp_max_response_bytes": self._max_answer_bytes,
-            },
-        )
-        _status.set(response.status_code)
-        if _declares_a_dtd(response.content):
-            # refused before any parser sees it: nothing of a DTD is needed to read an answer
-            raise HostileAnswer(
-                "the platform's answer was refused unread: DTDForbidden (it declares a DTD)"
-            )
-        return response
+    def post(self, address: str, message: bytes, headers: Mapping[str, str]) -> Any:
+        raise NotImplementedError("operations go through DancuClient, not zeep's transport")
 
-    async def aclose(self) -> None:
-        """The recording client belongs to the gateway, which closes it."""
+    def get(self, address: str, params: Mapping[str, str], headers: Mapping[str, str]) -> Any:
+        raise NotImplementedError("only the WSDL is read through zeep's transport")
 
 
 class DancuClient:
@@ -177,9 +143,7 @@ class DancuClient:
     ) -> None:
         self._config = config
         self._http = http
-        transport = _Transport(
-            http, max_answer_bytes=config.max_answer_bytes, timeout=config.timeout_seconds
-        )
+        self._timeout = httpx.Timeout(config.timeout_seconds)
         settings = zeep.Settings(
             strict=True,
             forbid_dtd=True,
@@ -188,19 +152,20 @@ class DancuClient:
             xml_huge_tree=False,
         )
         # zeep is typed only in part: its constructors carry no annotations
-        self._zeep = zeep.AsyncClient(  # type: ignore[no-untyped-call]
-            config.wsdl, transport=transport, settings=settings
+        self._zeep = zeep.Client(  # type: ignore[no-untyped-call]
+            config.wsdl,
+            transport=_WsdlLoader(timeout=config.timeout_seconds),
+            settings=settings,
         )
-        # AsyncClient.create_service would hand back a synchronous proxy
-        self._service = AsyncServiceProxy(  # type: ignore[no-untyped-call]
-            self._zeep, self._zeep.wsdl.bindings[BINDING], address=config.endpoint_url
-        )
+        binding = self._zeep.wsdl.bindings[BINDING]
+        assert isinstance(binding, SoapBinding), f"{BINDING} is no SOAP binding"
+        self._binding = binding
         self._retry_wait = retry_wait or wait_exponential_jitter(multiplier=0.2, max=2)
 
     @property
     def operations(self) -> frozenset[str]:
         """The operations the loaded WSDL declares."""
-        return frozenset(self._zeep.service._binding._operations)
+        return frozenset(self._binding._operations)
 
     async def lookup(self, request: YeuCauCongDan, officer: OfficerCredential) -> CongDan:
         """TraCuuThongTinCongDan: the citizen, or :class:`CitizenNotFound`."""
@@ -273,37 +238,31 @@ class DancuClient:
                 errors=field_errors(exc),
             ) from None
         auth_hash = officer.auth_hash()
-        method: Callable[..., Awaitable[Any]] = getattr(self._service, operation)
+        # zeep builds the envelope from the WSDL (field order, namespaces, the AuthHash header)
+        envelope, headers = self._binding._create(  # type: ignore[no-untyped-call]
+            operation,
+            (),
+            {**packet.model_dump(exclude_none=True), "_soapheaders": {"AuthHash": auth_hash}},
+            client=self._zeep,
+        )
+        message = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
         async def attempt() -> A:
-            token = _secrets.set((auth_hash.encode(),))
-            status_token = _status.set(None)
             try:
-                result = await method(
-                    **packet.model_dump(exclude_none=True),
-                    _soapheaders={"AuthHash": auth_hash},
+                response = await self._http.post(
+                    self._config.endpoint_url,
+                    content=message,
+                    headers=dict(headers),
+                    timeout=self._timeout,
+                    extensions={
+                        "lgsp_operation": operation,
+                        "lgsp_redact": (auth_hash.encode(),),
+                        "lgsp_max_response_bytes": self._config.max_answer_bytes,
+                    },
                 )
-            except HostileAnswer:
-                raise
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
-            except zeep.exceptions.Fault as fault:
-                raise _fault_error(fault, _status.get(), officer) from None
-            except zeep.exceptions.TransportError as exc:
-                raise _status_error(exc.status_code) from None
-            except (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden) as exc:
-                raise HostileAnswer(
-                    f"the platform's answer was refused unread: {type(exc).__name__}"
-                ) from None
-            except (zeep.exceptions.Error, etree.XMLSyntaxError) as exc:
-                # XMLSyntaxError (no envelope), ValidationError...: perhaps cut short in transit
-                raise InvalidUpstreamAnswer(
-                    f"the platform's answer was refused unread: {type(exc).__name__}"
-                ) from None
-            finally:
-                _status.reset(status_token)
-                _secrets.reset(token)
-            answer = _validated(answer_model, result)
+            answer = self._answer(response, answer_model, officer)
             # codes asking for a retry are raised here, inside the retry loop
             code: str = getattr(answer, "MaKetQua", "")
             if resolve(code).resolution is Resolution.RETRY:
@@ -324,6 +283,36 @@ class DancuClient:
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     @staticmethod
+    def _answer(response: httpx.Response, model: type[A], officer: OfficerCredential) -> A:
+        """The answer read into ``model``, or the error its status, fault or content tells."""
+        status = response.status_code
+        content = response.content
+        if declares_a_dtd(content):
+            # refused before any parser sees it: nothing of a DTD is needed to read an answer
+            raise HostileAnswer(
+                "the platform's answer was refused unread: DTDForbidden (it declares a DTD)"
+            )
+        try:
+            element = body_element(content)
+        except SoapFault as fault:
+            raise _fault_error(fault, status, officer) from None
+        except Unreadable as exc:
+            if status >= 400:
+                raise _status_error(status) from None
+            raise InvalidUpstreamAnswer(
+                f"the platform's answer was refused unread: {exc}"
+            ) from None
+        if status >= 400:
+            # an error status without a soap:Fault
+            raise _status_error(status)
+        try:
+            return read_answer(element, model)
+        except Unreadable as exc:
+            raise InvalidUpstreamAnswer(
+                f"the platform's answer was refused unread: {exc}"
+            ) from None
+
+    @staticmethod
     def _raise_for_code(code: str, message: str | None, officer: OfficerCredential) -> None:
         # the platform's text is kept for the operator, without the credential if echoed
         text = _scrubbed(message or "", officer)[:300]
@@ -337,17 +326,8 @@ class DancuClient:
         raise_for_rule(rule, code=code, message=text)
 
 
-def _validated(model: type[A], result: Any) -> A:
-    if result is None:
-        raise InvalidUpstreamAnswer("the platform answered with an empty body")
-    data = zeep.helpers.serialize_object(result, dict)  # type: ignore[no-untyped-call]
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidUpstreamAnswer(
-            f"the platform's answer breaks the {model.__name__} schema",
-            errors=field_errors(exc, model.__name__),
-        ) from None
+def _unread(exc: Unreadable) -> InvalidUpstreamAnswer:
+    return InvalidUpstreamAnswer(f"the platform's answer was refused unread: {exc}")
 
 
 def _scrubbed(text: str, officer: OfficerCredential) -> str:
@@ -365,11 +345,7 @@ def _transport_error(exc: httpx.HTTPError) -> Exception:
 
 
 def _status_error(status: int | None) -> Exception:
-    if status is not None and status < 400:
-        # zeep reports an unparseable 2xx answer as a transport error
-        return InvalidUpstreamAnswer(
-            f"the platform's answer was refused unread: not well-formed XML (HTTP {status})"
-        )
+    """An error status (or, ``None``, a fault that names no code) as the gateway's error."""
     if status in (401, 403):
         return UpstreamAuthError(f"the integration platform refused the gateway (HTTP {status})")
     if status is None or status == 429 or status >= 500:
@@ -377,16 +353,13 @@ def _status_error(status: int | None) -> Exception:
     return PermanentUpstreamError(f"the population database refused the request (HTTP {status})")
 
 
-def _fault_error(
-    fault: zeep.exceptions.Fault, status: int | None, officer: OfficerCredential
-) -> Exception:
-    if fault.code is None:
-        # zeep's "Unknown fault": an error status whose body is XML but no soap:Fault
-        return _status_error(status if status is not None and status >= 400 else None)
-    code = str(fault.code)
+def _fault_error(fault: SoapFault, status: int, officer: OfficerCredential) -> Exception:
+    if not fault.code:
+        # no faultcode to tell whose fault it is: the status tells, else it counts as theirs
+        return _status_error(status if status >= 400 else None)
     # SOAP 1.1 fault codes: Client (our request) or Server (theirs); the message is the
     # platform's own text, without the credential should it echo it
-    reason = _scrubbed(str(fault.message or ""), officer)[:200]
-    if code.endswith("Client"):
+    reason = _scrubbed(fault.message, officer)[:200]
+    if fault.code.endswith("Client"):
         return PermanentUpstreamError(f"the platform refused the request (SOAP Fault): {reason}")
-    return TransientUpstreamError(f"the platform failed (SOAP Fault {code}): {reason}")
+    return TransientUpstreamError(f"the platform failed (SOAP Fault {fault.code}): {reason}")
