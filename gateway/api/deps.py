@@ -38,7 +38,9 @@ class ClientRateLimiter:
             raise RateLimited(f"client {client} exceeded {self.item}", retry_after=wait)
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
+    # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency in its thread
+    # pool, a thread hop on every request for one attribute read
     gw: Gateway = request.app.state.gateway
     return gw
 
