@@ -299,18 +299,14 @@ class DancuClient:
         except Unreadable as exc:
             if status >= 400:
                 raise _status_error(status) from None
-            raise InvalidUpstreamAnswer(
-                f"the platform's answer was refused unread: {exc}"
-            ) from None
+            raise _unread(exc) from None
         if status >= 400:
             # an error status without a soap:Fault
             raise _status_error(status)
         try:
             return read_answer(element, model)
         except Unreadable as exc:
-            raise InvalidUpstreamAnswer(
-                f"the platform's answer was refused unread: {exc}"
-            ) from None
+            raise _unread(exc) from None
 
     @staticmethod
     def _raise_for_code(code: str, message: str | None, officer: OfficerCredential) -> None:

@@ -22,12 +22,11 @@ from connectors.dancu.errors import ERROR_TABLE
 from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan
 from gateway.core.connector import CheckResult, Delivered, ErrorRule
 from gateway.core.errors import PermanentUpstreamError
+from gateway.core.safe_xml import untrusted_parser
 
 __all__ = ["DancuConnector"]
 
 _WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-# the served WSDL is parsed only to list its operations: no DTD, no entities, no network
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 class DancuConnector:
@@ -51,7 +50,8 @@ class DancuConnector:
         started = time.perf_counter()
         try:
             text = await self.client.fetch_wsdl()
-            root = etree.fromstring(text, parser=_PARSER)
+            # parsed only to list its operations
+            root = etree.fromstring(text, parser=untrusted_parser())
             # (lxml-stubs does not declare DocInfo.doctype)
             if getattr(root.getroottree().docinfo, "doctype", ""):
                 raise ValueError("the WSDL carries a DOCTYPE")

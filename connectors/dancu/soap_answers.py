@@ -34,10 +34,11 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from gateway.core.errors import FieldError, InvalidUpstreamAnswer
+from gateway.core.safe_xml import untrusted_parser
 from gateway.core.validation import field_errors
 from schemas.dancu import ANSWER_NAMESPACE
 
-__all__ = ["SoapFault", "Unreadable", "declares_a_dtd", "read_answer"]
+__all__ = ["SoapFault", "Unreadable", "body_element", "declares_a_dtd", "read_answer"]
 
 SOAP_NAMESPACE = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -72,24 +73,10 @@ def declares_a_dtd(answer: bytes) -> bool:
     return answer[match.end() : match.end() + 7].upper() == b"DOCTYPE"
 
 
-def _parser() -> etree.XMLParser:
-    # one per document: lxml parsers keep state and are not to be shared between threads
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        collect_ids=False,
-    )
-
-
 def body_element(answer: bytes) -> etree._Element:
     """The one element in the envelope's body; a fault is raised as :class:`SoapFault`."""
     try:
-        root = etree.fromstring(answer, _parser())
+        root = etree.fromstring(answer, untrusted_parser(drop_comments=True))
     except etree.XMLSyntaxError:
         raise Unreadable("not well-formed XML") from None
     if root.tag != _ENVELOPE:

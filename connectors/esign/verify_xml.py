@@ -37,9 +37,10 @@ from connectors.esign.verify_chain import ChainChecker
 from connectors.esign.verify_cms import timestamp_report
 from connectors.esign.verify_report import broken_report, signature_report
 from gateway.core.errors import FieldError
+from gateway.core.safe_xml import untrusted_parser
 from schemas.esign import SignatureReport, TimestampReport
 
-__all__ = ["C14N", "DS", "XADES", "parse_xml", "parser", "signature_value_c14n", "verify_xml"]
+__all__ = ["C14N", "DS", "XADES", "parse_xml", "signature_value_c14n", "verify_xml"]
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
@@ -58,13 +59,9 @@ def signature_value_c14n(signature: etree._Element) -> bytes:
     return c14n
 
 
-def parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
 def parse_xml(data: bytes, *, field: str = "document") -> etree._Element:
     try:
-        root = etree.fromstring(data, parser=parser())
+        root = etree.fromstring(data, parser=untrusted_parser())
     except etree.XMLSyntaxError:
         raise UnsupportedDocument(
             "the XML cannot be parsed", errors=[FieldError(field, "not well-formed XML")]
@@ -115,7 +112,7 @@ async def verify_xml(
             XAdESVerifier().verify(
                 data,
                 x509_cert=certificate,
-                parser=parser(),
+                parser=untrusted_parser(),
                 expect_config=XAdESSignatureConfiguration(
                     ignore_ambiguous_key_info=True,
                     verification_time=inside,
@@ -127,7 +124,7 @@ async def verify_xml(
             XMLVerifier().verify(
                 data,
                 x509_cert=certificate,
-                parser=parser(),
+                parser=untrusted_parser(),
                 expect_config=SignatureConfiguration(
                     expect_references=True, verification_time=inside
                 ),

@@ -34,10 +34,10 @@ from connectors.esign.verify_xml import (
     DS,
     XADES,
     parse_xml,
-    parser,
     signature_value_c14n,
 )
 from gateway.core.errors import InvalidUpstreamAnswer, TransientUpstreamError
+from gateway.core.safe_xml import untrusted_parser
 
 __all__ = ["finish_xml", "prepare_xml", "timestamp_xml"]
 
@@ -93,7 +93,7 @@ def prepare_xml(document: bytes, credential: SigningCredential) -> tuple[bytes, 
 async def timestamp_xml(signed: bytes, timestamper: TimeStamper) -> bytes:
     """XAdES-T: a signature timestamp over the SignatureValue, as an unsigned property (so
     nothing signed changes)."""
-    root = etree.fromstring(signed, parser=parser())
+    root = etree.fromstring(signed, parser=untrusted_parser())
     signature = root.find(f".//{{{DS}}}Signature")
     qualifying = root.find(f".//{{{XADES}}}QualifyingProperties")
     if signature is None or qualifying is None:
@@ -121,7 +121,7 @@ def finish_xml(prepared: bytes, credential: SigningCredential, signature: bytes)
         r, s = decode_dss_signature(signature)
         width = (public_key.key_size + 7) // 8
         signature = r.to_bytes(width, "big") + s.to_bytes(width, "big")
-    root = etree.fromstring(prepared, parser=parser())
+    root = etree.fromstring(prepared, parser=untrusted_parser())
     node = root.find(f".//{{{DS}}}SignatureValue")
     if node is None:
         raise RuntimeError("the prepared XML has no SignatureValue")
