@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.redaction import redacting_route
+from gateway.api.responses import csv_attachment
 from gateway.core import governance, officers
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
@@ -227,11 +228,7 @@ async def _usage(gw: GatewayDep, month: str | None, fmt: str) -> Any:
     month = month or local_day(utcnow()).strftime("%Y-%m")
     report = await governance.usage(gw.db, month=month)
     if fmt == "csv":
-        return Response(
-            governance.usage_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="dancu-usage-{month}.csv"'},
-        )
+        return csv_attachment(governance.usage_csv(report), f"dancu-usage-{month}.csv")
     return report.as_dict()
 
 

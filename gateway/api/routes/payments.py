@@ -27,12 +27,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.payment import PaymentConnector
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.intake import reserve_key
+from gateway.api.responses import csv_attachment
 from gateway.core import idempotency, payments, payments_refunds, reconciliation
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
@@ -200,14 +200,8 @@ async def payment_reconciliation(
     statement = await connector_of(gw).client.statement(day)
     report = await reconciliation.reconcile(gw.db, statement, day=day)
     if format == "csv":
-        return PlainTextResponse(
-            reconciliation.report_csv(report),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="reconciliation-{day.isoformat()}.csv"'
-                )
-            },
+        return csv_attachment(
+            reconciliation.report_csv(report), f"reconciliation-{day.isoformat()}.csv"
         )
     return report.as_dict()
 

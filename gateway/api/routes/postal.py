@@ -27,7 +27,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,6 +42,7 @@ from connectors.postal import (
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.errors import record_refusal
 from gateway.api.intake import accept
+from gateway.api.responses import csv_attachment
 from gateway.core import idempotency, postal_reconciliation, shipments
 from gateway.core.clients import Principal
 from gateway.core.errors import GatewayError
@@ -264,14 +265,9 @@ async def reconciliation(
     statement = await _connector(gw).client.statement(day)
     report = await postal_reconciliation.reconcile(gw.db, statement, day=day)
     if format == "csv":
-        return PlainTextResponse(
+        return csv_attachment(
             postal_reconciliation.report_csv_postal(report),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": (
-                    f'attachment; filename="postal-reconciliation-{day.isoformat()}.csv"'
-                )
-            },
+            f"postal-reconciliation-{day.isoformat()}.csv",
         )
     return report.as_dict()
 
