@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from gateway.core.connector import ConnectorConfig
 
 #: the WSDL shipped with the gateway (the default profile of the platform)
 BUNDLED_WSDL = Path(__file__).resolve().parent / "wsdl" / "dancu.wsdl"
 
 
-class DancuConfig(BaseModel):
+class DancuConfig(ConnectorConfig):
     """How to reach the National Population Database (directly, or through the LGSP)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -7,15 +7,16 @@ refuse outside development (see :data:`PLACEHOLDER_SECRETS`).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
+from gateway.core.connector import ConnectorConfig
 from schemas.dvcqg import AGENCY_CODE_PATTERN
 
 #: credentials anyone can read in this file; refused outside development
 PLACEHOLDER_SECRETS = frozenset({"sandbox-secret", "sandbox-portal-push-secret-0123456789"})
 
 
-class DvcqgConfig(BaseModel):
+class DvcqgConfig(ConnectorConfig):
     """How to reach the DVCQG adapter (directly, or through the provincial LGSP)."""
 
     model_config = ConfigDict(extra="forbid")

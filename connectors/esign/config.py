@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from gateway.core.connector import ConnectorConfig
 
 __all__ = ["PLACEHOLDER_SECRETS", "SANDBOX_ANCHOR", "EsignConfig"]
 
@@ -25,7 +27,7 @@ PLACEHOLDER_SECRETS = frozenset(
 SANDBOX_ANCHOR = "sandbox"
 
 
-class EsignConfig(BaseModel):
+class EsignConfig(ConnectorConfig):
     """Which remote signing service to use, and what to trust when verifying."""
 
     model_config = ConfigDict(extra="forbid")

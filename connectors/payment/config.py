@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.payment.checksum import ChecksumVariant
+from gateway.core.connector import ConnectorConfig
 
 __all__ = ["PLACEHOLDER_SECRETS", "Beneficiary", "PaymentConfig"]
 
@@ -45,7 +46,7 @@ def _sandbox_beneficiaries() -> dict[str, Beneficiary]:
     }
 
 
-class PaymentConfig(BaseModel):
+class PaymentConfig(ConnectorConfig):
     """How to reach the DVCQG online payment platform, and how to sign for it."""
 
     model_config = ConfigDict(extra="forbid")

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from gateway.core.connector import ConnectorConfig
+
 __all__ = ["PLACEHOLDER_SECRETS", "SANDBOX_AGENCY", "Centre", "PostalConfig"]
 
 #: credentials anyone can read in this file; refused outside development
@@ -49,7 +51,7 @@ def _sandbox_centres() -> dict[str, Centre]:
     }
 
 
-class PostalConfig(BaseModel):
+class PostalConfig(ConnectorConfig):
     """How to reach the postal service, who the province is there, and its one-stop centres."""
 
     model_config = ConfigDict(extra="forbid")

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator
+
+from gateway.core.connector import ConnectorConfig
 
 #: the simulator's well-known client secrets; refused outside development
 PLACEHOLDER_SECRETS = frozenset({"sandbox-vneid-secret", "sandbox-dvcqg-sso-secret"})
@@ -47,7 +49,7 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
-class VneidConfig(BaseModel):
+class VneidConfig(ConnectorConfig):
     """Both identity providers; ``<provider>_issuer`` is where discovery is read."""
 
     model_config = ConfigDict(extra="forbid")

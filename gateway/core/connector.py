@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.core.errors import (
     PermanentUpstreamError,
@@ -94,6 +94,29 @@ class CodeTable:
     def specific_error(self, code: str) -> type[UpstreamError] | None:
         """The problem type of ``code``, when the caller must be able to tell it apart."""
         return self.specific.get(code.strip())
+
+
+#: how a connector reaches its platform: straight to it, or through the provincial integration
+#: platform (LGSP, an API gateway in front of the national platforms with its own access token)
+TransportName = Literal["direct", "lgsp"]
+
+
+class ConnectorConfig(BaseModel):
+    """The settings every connector has, whatever its platform (base of ``<Slug>Config``).
+
+    ``transport`` is read by the core: with ``lgsp`` the connector's HTTP client goes through
+    the LGSP transport (:mod:`gateway.core.lgsp`), which obtains and attaches the LGSP's access
+    token to every request; the connector's own URLs are then the addresses the LGSP publishes
+    for its platform.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    transport: TransportName = Field(
+        "direct",
+        description="direct: call the platform itself; lgsp: through the provincial LGSP, "
+        "with the credentials of LGSP_LGSP__*",
+    )
 
 
 @dataclass(frozen=True, slots=True)
