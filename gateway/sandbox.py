@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.routing import Mount, Route
 
 from gateway.core.connector import ConnectorSpec
 from gateway.core.registry import load_specs
+from gateway.sandbox_lgsp import create_lgsp_app
 
 
 def create_sandbox_app(specs: Mapping[str, ConnectorSpec] | None = None) -> Starlette:
@@ -29,9 +31,13 @@ def create_sandbox_app(specs: Mapping[str, ConnectorSpec] | None = None) -> Star
         )
 
     routes: list[Route | Mount] = [Route("/", index)]
+    apps: dict[str, Any] = {}
     for slug, spec in mounted.items():
         assert spec.sandbox_factory is not None
-        routes.append(Mount(f"/{slug}", app=spec.sandbox_factory()))
+        apps[slug] = spec.sandbox_factory()
+        routes.append(Mount(f"/{slug}", app=apps[slug]))
+    # the provincial LGSP in front of them all: /lgsp/<slug>/... relays to /<slug>/...
+    routes.append(Mount("/lgsp", app=create_lgsp_app(apps)))
     return Starlette(routes=routes)
 
 

@@ -61,4 +61,6 @@ SPEC = ConnectorSpec(
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"vneid_issuer": f"{base}/vneid", "dvcqg_issuer": f"{base}/dvcqg"},
     placeholder_secrets=PLACEHOLDER_SECRETS,
+    # the citizen's browser is sent to the provider, and ID tokens name the provider as issuer
+    direct_only=True,
 )

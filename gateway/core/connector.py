@@ -246,3 +246,6 @@ class ConnectorSpec:
     #: other development-only settings refused in production: (validated config) -> the
     #: offending field names (e.g. trusting the sandbox's test root)
     production_refusals: Callable[[Any], Sequence[str]] | None = None
+    #: the platform cannot be reached through the LGSP (e.g. identity: the citizen's browser
+    #: is sent to the provider itself), so ``transport = "lgsp"`` is refused
+    direct_only: bool = False

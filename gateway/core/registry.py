@@ -24,6 +24,9 @@ CONNECTOR_PACKAGES: tuple[str, ...] = (
     "connectors.esign",
 )
 
+#: names the core uses itself: the sandbox's LGSP simulator is mounted at ``/lgsp``
+RESERVED_SLUGS = frozenset({"lgsp"})
+
 
 def load_specs(packages: tuple[str, ...] = CONNECTOR_PACKAGES) -> dict[str, ConnectorSpec]:
     specs: dict[str, ConnectorSpec] = {}
@@ -35,6 +38,8 @@ def load_specs(packages: tuple[str, ...] = CONNECTOR_PACKAGES) -> dict[str, Conn
         spec = getattr(module, "SPEC", None)
         if not isinstance(spec, ConnectorSpec):
             raise ConfigurationError(f"connector package {name} publishes no ConnectorSpec SPEC")
+        if spec.slug in RESERVED_SLUGS:
+            raise ConfigurationError(f"{name}: the slug {spec.slug!r} is the core's own")
         if spec.slug in specs:
             raise ConfigurationError(f"two connectors claim the slug {spec.slug!r}")
         specs[spec.slug] = spec

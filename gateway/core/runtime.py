@@ -23,6 +23,7 @@ from gateway.core.errors import ConfigurationError, NotFound
 from gateway.core.events_webhook import EventDeliverer
 from gateway.core.exchange_log import Crossing, ExchangeLog
 from gateway.core.http import build_client
+from gateway.core.lgsp import lgsp_outer
 from gateway.core.logging import register_secrets
 from gateway.core.metrics import observe_upstream
 from gateway.core.packet_signing import PacketSigningTransport, find_signer
@@ -70,10 +71,18 @@ class Gateway:
                 raise ConfigurationError(
                     f"LGSP_PACKET_SIGNING__{name.upper()}: no connector {sorted(unknown)}"
                 )
+        self.lgsp_settings = settings.lgsp
+        if sandbox_base is not None:
+            # the sandbox's LGSP simulator sits in front of the platform simulators
+            self.lgsp_settings = settings.lgsp.model_copy(
+                update={"token_url": f"{sandbox_base}/lgsp/token"}
+            )
         for slug, spec in self.specs.items():
             section = dict(settings.connectors.get(slug, {}))
+            through_lgsp = str(section.get("transport", "direct")).strip().lower() == "lgsp"
             if sandbox_base is not None and spec.sandbox_config is not None:
-                section = {**section, **spec.sandbox_config(f"{sandbox_base}/{slug}")}
+                base = f"{sandbox_base}/lgsp/{slug}" if through_lgsp else f"{sandbox_base}/{slug}"
+                section = {**section, **spec.sandbox_config(base)}
             config = build_config(spec, section, environment=settings.environment)
             register_secrets(secret_values(config))
             self.configs[slug] = config
@@ -85,7 +94,7 @@ class Gateway:
                 observe=observe_upstream,
                 timeout=timeout,
                 max_connections=max(4, d.workers * d.batch_size),
-                outer=self._packet_signing(slug),
+                outer=self._outer(slug, spec, config),
             )
             self._http.append(http)
             self.connectors[slug] = spec.factory(config, http)
@@ -115,6 +124,33 @@ class Gateway:
             failure_threshold=d.breaker_failure_threshold,
             reset_seconds=d.breaker_reset_seconds,
         )
+
+    def _outer(
+        self, slug: str, spec: ConnectorSpec, config: Any
+    ) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None:
+        """What wraps the connector's recording transport: the LGSP's credentials when it goes
+        through the LGSP, then packet signing (the signature covers the body as sent)."""
+        layers: list[Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]] = []
+        if getattr(config, "transport", "direct") == "lgsp":
+            if spec.direct_only:
+                raise ConfigurationError(
+                    f"LGSP_CONNECTORS__{slug.upper()}__TRANSPORT: {spec.title} is reached "
+                    "directly, never through the LGSP"
+                )
+            layers.append(lgsp_outer(self.lgsp_settings, environment=self.settings.environment))
+        signing = self._packet_signing(slug)
+        if signing is not None:
+            layers.append(signing)
+        if not layers:
+            return None
+
+        def outer(recording: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+            wrapped = recording
+            for layer in layers:
+                wrapped = layer(wrapped)
+            return wrapped
+
+        return outer
 
     def _packet_signing(
         self, slug: str

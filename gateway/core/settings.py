@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.core.errors import ConfigurationError
+from gateway.core.lgsp import LgspSettings
 
 # Well-known development keys. Anyone can read them here, so they are refused in production.
 DEV_DATA_KEY = base64.b64encode(hashlib.sha256(b"lgsp-dev-data-key").digest()).decode()
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     packet_signing: PacketSigningSettings = Field(default_factory=PacketSigningSettings)
+    lgsp: LgspSettings = Field(default_factory=LgspSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("connectors", mode="before")
@@ -191,6 +193,7 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every secret the settings hold, so the log redactor can mask them."""
         found = [self.data_key.get_secret_value(), self.signing_key.get_secret_value()]
+        found += self.lgsp.secret_values()
         for section in self.connectors.values():
             for value in section.values():
                 if isinstance(value, SecretStr):

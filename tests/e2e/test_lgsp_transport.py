@@ -1,0 +1,124 @@
+"""Connectors through the provincial LGSP, end to end: the gateway's LGSP transport against the
+sandbox's LGSP simulator, in front of the platform simulators."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gateway.core.db import ExchangeEntry
+from gateway.core.errors import ConfigurationError
+from gateway.core.lgsp import LgspSettings
+from gateway.core.registry import load_specs
+from gateway.core.runtime import Gateway
+from gateway.core.state import StateStore
+from gateway.sandbox_lgsp import LgspSimulator
+from tests.conftest import make_settings, started_gateway
+
+
+def lgsp_simulator(sandbox_app: Any) -> LgspSimulator:
+    for route in sandbox_app.routes:
+        if getattr(route, "path", "") == "/lgsp":
+            sim: LgspSimulator = route.app.state.simulator
+            return sim
+    raise LookupError("the LGSP simulator is not mounted")
+
+
+@pytest.mark.parametrize("auth", ["access-key", "client-credentials"])
+async def test_connectors_reach_their_platforms_through_the_lgsp(
+    database_url: str, state_store: StateStore, sandbox_app: Any, auth: str
+) -> None:
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        connectors={"dvcqg": {"transport": "lgsp"}, "payment": {"transport": "lgsp"}},
+        lgsp=LgspSettings(auth=auth),  # type: ignore[arg-type]
+    )
+    try:
+        assert gw.lgsp_settings.token_url == "http://sandbox/lgsp/token"
+        for slug in ("dvcqg", "payment"):
+            result = await gw.connector(slug).check()
+            assert result.ok, result.detail
+        # a connector left direct does not go through the LGSP
+        assert (await gw.connector("postal").check()).ok
+        async with gw.db.transaction() as session:
+            entries = (await session.scalars(select(ExchangeEntry))).all()
+        token_entries = [e for e in entries if e.operation.endswith("lgsp-token")]
+        # (DVCQG's token came at start-up, with the catalogue, before the test emptied the log)
+        assert {e.connector for e in token_entries} == {"payment"}
+        for entry in token_entries:
+            assert entry.status_code == 200
+            answer = gw.log.open_body(entry, "response")
+            assert answer is not None
+            assert json.loads(answer)["access_token"] == "***"
+    finally:
+        await gw.aclose()
+
+    sim = lgsp_simulator(sandbox_app)
+    stats = sim.stats.as_dict()
+    assert stats["tokens_issued"] == 2  # one per connector, reused for its calls
+    assert set(stats["relayed"]) == {"dvcqg", "payment"}
+    assert stats["refused"] == {}
+    relayed = [
+        e for e in entries if e.kind == "attempt" and e.detail and "/lgsp/dvcqg/" in e.detail
+    ]
+    assert relayed, "the DVCQG calls went to the LGSP's address"
+
+
+async def test_a_revoked_token_is_replaced_without_failing_the_call(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> None:
+    gw = await started_gateway(
+        database_url, state_store, sandbox_app, connectors={"dvcqg": {"transport": "lgsp"}}
+    )
+    try:
+        assert (await gw.connector("dvcqg").check()).ok
+        sim = lgsp_simulator(sandbox_app)
+        sim.revoke_all()
+        assert (await gw.connector("dvcqg").check()).ok
+    finally:
+        await gw.aclose()
+    assert sim.stats.tokens_issued == 2
+    assert sim.stats.refused == {"dvcqg": 1}
+
+
+async def test_the_lgsp_refusing_the_gateway_fails_the_check_naming_the_setting(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> None:
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        connectors={"dvcqg": {"transport": "lgsp"}},
+        lgsp=LgspSettings(secret_key="not-the-lgsp-secret"),  # type: ignore[arg-type]
+    )
+    try:
+        result = await gw.connector("dvcqg").check()
+    finally:
+        await gw.aclose()
+    assert not result.ok
+    assert "LGSP_LGSP__SECRET_KEY" in result.detail
+    assert "not-the-lgsp-secret" not in result.detail
+
+
+def test_a_connector_that_is_only_reached_directly_refuses_the_lgsp(tmp_path: Any) -> None:
+    direct_only = [slug for slug, spec in load_specs().items() if spec.direct_only]
+    assert direct_only, "identity is reached directly (the citizen's browser goes there)"
+    slug = direct_only[0]
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path}/x.db", connectors={slug: {"transport": "lgsp"}}
+    )
+    with pytest.raises(ConfigurationError, match=f"LGSP_CONNECTORS__{slug.upper()}__TRANSPORT"):
+        Gateway(settings)
+
+
+def test_an_unknown_transport_is_refused(tmp_path: Any) -> None:
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path}/x.db", connectors={"dvcqg": {"transport": "ngsp"}}
+    )
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__TRANSPORT"):
+        Gateway(settings)
