@@ -23,6 +23,7 @@ from gateway.cli_reconcile import reconcile_group
 from gateway.core import outbox
 from gateway.core.audit import export_chain, verify_database, verify_export
 from gateway.core.errors import GatewayError
+from gateway.core.health import wire_profile
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings
@@ -266,7 +267,8 @@ def connectors_list() -> None:
         for slug, spec in gw.specs.items():
             state = (await gw.breakers[slug].state()).value
             ops = ", ".join(sorted(gw.connectors[slug].operations)) or "none (synchronous only)"
-            click.echo(f"{slug:8} {spec.title}  circuit={state}  operations: {ops}")
+            wire = " ".join(f"{k}={v}" for k, v in wire_profile(gw.configs[slug]).items())
+            click.echo(f"{slug:8} {spec.title}  {wire}  circuit={state}  operations: {ops}")
 
     _run(body, migrate=False)
 

@@ -27,6 +27,16 @@ def _failed(outcome: str, status: int | None) -> bool:
     return outcome.startswith("error:") or (status is not None and (status >= 500 or status == 429))
 
 
+def wire_profile(config: Any) -> dict[str, str]:
+    """How a connector speaks to its platform: ``transport`` (direct or through the LGSP) and,
+    for a connector with named wire profiles, its ``profile``."""
+    shown = {"transport": str(getattr(config, "transport", "direct"))}
+    profile = getattr(config, "profile", None)
+    if profile is not None:
+        shown["profile"] = str(profile)
+    return shown
+
+
 async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, Any]]:
     depth = await outbox.depth(gw.db)
     out: list[dict[str, Any]] = []
@@ -61,6 +71,7 @@ async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, 
             {
                 "slug": slug,
                 "title": spec.title,
+                **wire_profile(gw.configs[slug]),
                 "circuit": (await breaker.state()).value,
                 "last_success_at": last_ok.isoformat() if last_ok else None,
                 "last_failure_at": last_fail.isoformat() if last_fail else None,

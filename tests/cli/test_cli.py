@@ -142,7 +142,15 @@ def test_connectors_list_names_dvcqg(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     (line,) = [ln for ln in result.output.splitlines() if ln.startswith("dvcqg")]
     assert "circuit=closed" in line
+    assert "transport=direct" in line
     assert "sync_dossier" in line
+
+
+def test_connectors_list_shows_a_connector_going_through_the_lgsp(env: dict[str, str]) -> None:
+    result = lgsp({**env, "LGSP_CONNECTORS__PAYMENT__TRANSPORT": "lgsp"}, "connectors", "list")
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("payment")]
+    assert "transport=lgsp" in line
 
 
 def test_connectors_check_fails_clearly_when_nothing_listens(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from gateway.core.db import ExchangeEntry
 from gateway.core.errors import ConfigurationError
+from gateway.core.health import connector_health
 from gateway.core.lgsp import LgspSettings
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
@@ -45,6 +46,10 @@ async def test_connectors_reach_their_platforms_through_the_lgsp(
             assert result.ok, result.detail
         # a connector left direct does not go through the LGSP
         assert (await gw.connector("postal").check()).ok
+        # the ops view says which way each connector goes
+        transports = {c["slug"]: c["transport"] for c in await connector_health(gw)}
+        assert transports["dvcqg"] == transports["payment"] == "lgsp"
+        assert transports["postal"] == "direct"
         async with gw.db.transaction() as session:
             entries = (await session.scalars(select(ExchangeEntry))).all()
         token_entries = [e for e in entries if e.operation.endswith("lgsp-token")]
