@@ -15,6 +15,15 @@ Two request extensions let a connector shape what is recorded and read:
 * ``lgsp_max_response_bytes``: a bound on the answer, enforced while reading it (the
   Content-Length is checked first, then the bytes as they arrive): past it the read stops and
   :class:`ResponseTooLarge` is raised, and what was read is recorded.
+
+The bound holds for the answer as the connector reads it, not only as it travels: an answer in
+``Content-Encoding: gzip`` or ``deflate`` is decompressed here, chunk by chunk, each step of
+zlib limited in what it may produce, so a small compressed answer that would inflate to
+gigabytes is stopped at the bound with the memory of one chunk (the connector then gets the
+decoded answer, with no ``Content-Encoding``). Other encodings are refused
+(:class:`UnsupportedEncoding`); the client asks for ``gzip, deflate`` only. Reading the whole
+answer is also bounded in time (``answer_deadline``; per-read timeouts alone let an answer
+that trickles in one byte at a time run forever).
 """
 
 from __future__ import annotations
@@ -22,7 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -44,6 +54,93 @@ _REDACTED = b"***"
 
 class ResponseTooLarge(httpx.TransportError):
     """The platform's answer is larger than the connector accepts; it was not read in full."""
+
+
+class UnsupportedEncoding(httpx.DecodingError):
+    """The answer is compressed in an encoding the gateway did not ask for."""
+
+
+class AnswerDeadlineExceeded(httpx.ReadTimeout):
+    """The answer was still arriving when its time ran out."""
+
+
+#: what the connectors' clients accept (decoded here, under the answer's bound)
+ACCEPT_ENCODING = "gzip, deflate"
+#: the most one step of decompression may produce before its output is counted
+_INFLATE_STEP = 64 * 1024
+
+
+class _Inflater:
+    """One ``Content-Encoding`` layer (gzip or deflate), decompressed in bounded steps."""
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        # deflate is zlib-wrapped by RFC 9110 §8.4.1.2, raw from some servers: try both
+        wbits = zlib.MAX_WBITS | 16 if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits)
+        self._started = False
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            yield from self._steps(data)
+        except zlib.error as exc:
+            if self._encoding == "deflate" and not self._started:
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._started = True
+                try:
+                    yield from self._steps(data)
+                except zlib.error as again:
+                    raise httpx.DecodingError(f"malformed deflate answer: {again}") from again
+                return
+            raise httpx.DecodingError(f"malformed {self._encoding} answer: {exc}") from exc
+
+    def _steps(self, data: bytes) -> Iterator[bytes]:
+        while data and not self._zlib.eof:
+            out = self._zlib.decompress(data, _INFLATE_STEP)
+            self._started = True
+            data = self._zlib.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> Iterator[bytes]:
+        # whatever zlib still holds comes out in bounded steps too
+        while not self._zlib.eof:
+            out = self._zlib.decompress(b"", _INFLATE_STEP)
+            if not out:
+                break
+            yield out
+
+
+class _BoundedDecoder:
+    """The answer's ``Content-Encoding`` layers undone in order, under ``limit`` bytes."""
+
+    def __init__(self, content_encoding: str, limit: int, out: bytearray) -> None:
+        layers = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+        layers = [e for e in layers if e != "identity"]
+        for layer in layers:
+            if layer not in ("gzip", "x-gzip", "deflate"):
+                raise UnsupportedEncoding(f"answer in Content-Encoding {layer[:32]!r}")
+        # the last encoding applied is the first to undo
+        self._inflaters = [_Inflater(e) for e in reversed(layers)]
+        self._limit = limit
+        self._out = out
+
+    def feed(self, chunk: bytes) -> None:
+        self._through(0, [chunk])
+
+    def finish(self) -> None:
+        for i, inflater in enumerate(self._inflaters):
+            self._through(i + 1, inflater.flush())
+
+    def _through(self, start: int, pieces: Iterable[bytes]) -> None:
+        for piece in pieces:
+            if start < len(self._inflaters):
+                self._through(start + 1, self._inflaters[start].feed(piece))
+                continue
+            self._out += piece
+            if len(self._out) > self._limit:
+                del self._out[self._limit :]
+                raise ResponseTooLarge(f"answer exceeds {self._limit} bytes once decompressed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +187,14 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         sink: AttemptSink,
         observe: LatencyObserver | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        answer_deadline: float = 60.0,
     ) -> None:
         self._inner = inner
         self._connector = connector
         self._sink = sink
         self._observe = observe
         self._max_response_bytes = max_response_bytes
+        self._answer_deadline = answer_deadline
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         ctx = current_attempt() or AttemptContext(operation="unscoped")
@@ -111,7 +210,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         read = bytearray()
         try:
             response = await self._inner.handle_async_request(request)
-            content = await _read_bounded(response, int(limit), read)
+            content = await _read_bounded(response, int(limit), read, self._answer_deadline)
         except httpx.HTTPError as exc:
             # an answer cut off at the bound still had a status and the bytes read so far
             cut_off = isinstance(exc, ResponseTooLarge) and response is not None
@@ -130,9 +229,14 @@ class RecordingTransport(httpx.AsyncBaseTransport):
             self._observe(self._connector, time.perf_counter() - t0, response.status_code < 500)
         outcome = "answered" if response.status_code < 400 else f"http-{response.status_code}"
         await self._record(ctx, started, request, body, response.status_code, content, outcome)
+        # the connector reads the answer as decoded here: no Content-Encoding left to undo
+        headers = response.headers.copy()
+        if "content-encoding" in headers:
+            del headers["content-encoding"]
+            headers["content-length"] = str(len(content))
         return httpx.Response(
             status_code=response.status_code,
-            headers=response.headers,
+            headers=headers,
             content=content,
             extensions=response.extensions,
             request=request,
@@ -211,25 +315,41 @@ def _redacted(request: httpx.Request) -> bytes:
     return body
 
 
-async def _read_bounded(response: httpx.Response, limit: int, read: bytearray) -> bytes:
-    """The whole answer, or :class:`ResponseTooLarge` as soon as it passes ``limit`` bytes
-    (``read`` keeps what arrived, for the record)."""
+async def _read_bounded(
+    response: httpx.Response, limit: int, read: bytearray, deadline: float
+) -> bytes:
+    """The whole answer, decoded, or :class:`ResponseTooLarge` as soon as it passes ``limit``
+    bytes, compressed or decompressed (``read`` keeps what was decoded, for the record);
+    :class:`AnswerDeadlineExceeded` when it is not all there within ``deadline`` seconds."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         await response.aclose()
         raise ResponseTooLarge(f"answer declares {declared} bytes, more than {limit}")
-    if response.is_stream_consumed:  # a transport that hands back an answer already read
+    if response.is_stream_consumed:
+        # a transport that hands back an answer already read (and decoded) in memory
         read += response.content[: limit + 1]
         if len(read) > limit:
             del read[limit:]
             raise ResponseTooLarge(f"answer exceeds {limit} bytes")
         return bytes(read)
-    async for chunk in response.aiter_raw():
-        read += chunk
-        if len(read) > limit:
-            await response.aclose()
-            del read[limit:]
-            raise ResponseTooLarge(f"answer exceeds {limit} bytes")
+    decoder = _BoundedDecoder(response.headers.get("content-encoding", ""), limit, read)
+    received = 0
+    try:
+        async with asyncio.timeout(deadline):
+            async for chunk in response.aiter_raw():
+                received += len(chunk)
+                if received > limit:
+                    raise ResponseTooLarge(f"answer exceeds {limit} bytes")
+                decoder.feed(chunk)
+            decoder.finish()
+    except TimeoutError:
+        await response.aclose()
+        raise AnswerDeadlineExceeded(
+            f"answer still arriving after {deadline:g} s (received {received} bytes)"
+        ) from None
+    except httpx.HTTPError:
+        await response.aclose()
+        raise
     return bytes(read)
 
 
@@ -243,6 +363,7 @@ def build_client(
     max_connections: int = 16,
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     outer: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+    answer_deadline: float | None = None,
 ) -> httpx.AsyncClient:
     """The connector's client: every attempt recorded; ``outer`` wraps the recording
     transport (e.g. packet signing, which must happen before the request is recorded)."""
@@ -258,10 +379,12 @@ def build_client(
         sink=sink,
         observe=observe,
         max_response_bytes=max_response_bytes,
+        # a whole answer may take a few read timeouts, never without end
+        answer_deadline=answer_deadline or 3 * timeout,
     )
     return httpx.AsyncClient(
         transport=outer(recording) if outer is not None else recording,
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
-        headers={"User-Agent": "lgsp-gateway/0.1"},
+        headers={"User-Agent": "lgsp-gateway/0.1", "Accept-Encoding": ACCEPT_ENCODING},
     )
