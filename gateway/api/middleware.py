@@ -16,7 +16,9 @@ import structlog
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api.errors import record_refusal
+from gateway.api.errors import problem, record_refusal
+from gateway.api.hostile import body_problems, is_json, query_problems
+from gateway.core.errors import FieldError
 from gateway.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -60,6 +62,12 @@ class GatewayMiddleware:
                 await self._too_large(scope, send_wrapper, request_id)
                 return
             state["raw_body"] = body
+            problems = query_problems(scope.get("query_string", b""))
+            if body and is_json(headers.get("content-type", ""), body):
+                problems += body_problems(body)
+            if problems:
+                await self._hostile(scope, receive, send_wrapper, problems)
+                return
             await self.app(scope, _replay(body, receive), send_wrapper)
         finally:
             route = scope.get("route")
@@ -107,6 +115,24 @@ class GatewayMiddleware:
         await send({"type": "http.response.body", "body": raw})
         # recorded like every refusal (without the body, which was not read)
         await record_refusal(Request(scope), 413, "payload-too-large", body["detail"])
+
+    async def _hostile(
+        self, scope: Scope, receive: Receive, send: Send, problems: list[FieldError]
+    ) -> None:
+        """422 naming each field, recorded like every refusal; no route runs."""
+        request = Request(scope, receive)
+        summary = "; ".join(f"{e.loc}: {e.msg}" for e in problems)
+        exchange_id = await record_refusal(request, 422, "invalid-input", summary)
+        response = problem(
+            422,
+            type_slug="invalid-input",
+            title="Invalid input",
+            detail=f"the request was refused before reading: {problems[0].loc}: {problems[0].msg}",
+            errors=[e.as_dict() for e in problems],
+            request=request,
+            exchange_id=exchange_id,
+        )
+        await response(scope, receive, send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
