@@ -19,6 +19,7 @@ from gateway.core.errors import FieldError, GatewayError, RateLimited
 from gateway.core.exchange_log import Crossing
 from gateway.core.logging import mask_text
 from gateway.core.metrics import REFUSALS
+from gateway.core.officers import is_login
 from gateway.core.validation import field_path
 
 log = structlog.get_logger("gateway.api")
@@ -70,8 +71,8 @@ async def record_refusal(request: Request, status: int, reason: str, detail: str
         connector=_connector_of(request),
         client=principal.name if principal is not None else None,
         # who the case system says is asking (officer-bound calls): refusals are reviewed per
-        # officer too (seed 004, Điều 8); bounded to the column's width
-        officer_id=(request.headers.get("x-officer-id") or "").strip()[:64] or None,
+        # officer too (seed 004, Điều 8); only a well-formed login, never a cut one
+        officer_id=_officer_login(request.headers.get("x-officer-id")),
         status_code=status,
         request=getattr(request.state, "raw_body", None) or None,
         detail=detail,
@@ -82,6 +83,11 @@ async def record_refusal(request: Request, status: int, reason: str, detail: str
         log.exception("refusal_not_recorded")
         return None
     return crossing.entry_id
+
+
+def _officer_login(header: str | None) -> str | None:
+    login = (header or "").strip(" \t")
+    return login if is_login(login) else None
 
 
 def _route_path(request: Request) -> str:

@@ -148,9 +148,15 @@ def _text(errors: list[FieldError], name: str, value: str, low: int, high: int) 
     return value
 
 
+def is_login(value: str) -> bool:
+    """Whether ``value`` is, exactly, a well-formed officer login (ASCII only: Unicode
+    look-alikes of its letters are other strings, and are refused, not folded)."""
+    return value.isascii() and _LOGIN.fullmatch(value) is not None and not value.isdigit()
+
+
 def _login(errors: list[FieldError], value: str) -> str:
     value = (value or "").strip()
-    if not _LOGIN.match(value):
+    if not value.isascii() or not _LOGIN.fullmatch(value):
         errors.append(
             FieldError("tai_khoan", "lower-case letters, digits, . _ - @ (2-64 characters)")
         )
@@ -312,11 +318,20 @@ async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) 
 
     An active officer's authorisation is reused for :data:`AUTHORIZATION_TTL_SECONDS`; a
     refusal is never cached, and any change through this module drops the cache at once."""
-    login = (tai_khoan or "").strip()[:64]
+    # the header names an officer exactly or not at all: never cut, folded or guessed (an id
+    # that merely starts with a login, or looks like it in other letters, is nobody)
+    login = (tai_khoan or "").strip(" \t")
     if not login:
         raise Forbidden(
             "a look-up must name the registered officer making it",
             errors=[FieldError(OFFICER_HEADER, "required: the officer's gateway login")],
+        )
+    if not is_login(login):
+        raise Forbidden(
+            "the officer id is not a gateway login",
+            errors=[
+                FieldError(OFFICER_HEADER, "lower-case letters, digits, . _ - @ (2-64 characters)")
+            ],
         )
     now = time.monotonic()
     grants = _authorized.setdefault(db, {})
