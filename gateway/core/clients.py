@@ -52,7 +52,7 @@ class Principal:
 
 async def create_client(db: Database, *, name: str, scopes: list[str]) -> tuple[Principal, str]:
     """Create a client; returns it and its key (shown once, never stored in clear)."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidInput(
             "invalid client name",
             errors=[FieldError("name", "lower-case letters, digits, . _ - (2-64 chars)")],

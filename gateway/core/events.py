@@ -94,7 +94,7 @@ async def publish(
     :func:`publish_now`. On PostgreSQL the insert takes a transaction-scoped advisory lock,
     so events commit in id order and the pull inbox, read by id, never skips one that
     committed late."""
-    if not _TYPE.match(type):
+    if not _TYPE.fullmatch(type):
         raise InvalidInput(
             f"invalid event type {type!r}",
             errors=[FieldError("type", "lower-case letters, digits, . _ : - (1-128 chars)")],
@@ -228,7 +228,7 @@ def _check_subscription(
     name: str, endpoint: str, event_types: Sequence[str], secret: str | None
 ) -> None:
     errors: list[FieldError] = []
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         errors.append(FieldError("name", "lower-case letters, digits, . _ - (2-64 chars)"))
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(endpoint) > 2048:
@@ -236,7 +236,7 @@ def _check_subscription(
     errors.extend(
         FieldError(f"event_types[{i}]", "lower-case letters, digits, . _ : - (1-128 chars)")
         for i, t in enumerate(event_types)
-        if not _TYPE.match(t)
+        if not _TYPE.fullmatch(t)
     )
     if secret is not None and not (MIN_SECRET_LENGTH <= len(secret) <= 256):
         errors.append(FieldError("secret", f"{MIN_SECRET_LENGTH}-256 characters"))

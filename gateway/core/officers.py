@@ -167,7 +167,7 @@ def _login(errors: list[FieldError], value: str) -> str:
 
 def _code(errors: list[FieldError], value: str) -> str:
     value = (value or "").strip()
-    if not _CODE.match(value):
+    if not _CODE.fullmatch(value):
         errors.append(FieldError("ma_can_bo", "letters, digits, . _ / - (1-64 characters)"))
     return value
 
