@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
-from gateway.core.safe_xml import untrusted_parser
+from gateway.core.safe_xml import plain_utf8_problem, untrusted_parser
 
 
 def text_of(document: bytes, **options: bool) -> str:
@@ -33,3 +34,36 @@ def test_comments_and_instructions_stay_unless_dropped() -> None:
     assert len(kept) == 2
     assert len(dropped) == 0
     assert dropped.text == "ab"
+
+
+# --- plain UTF-8, no DTD (issue 15) -------------------------------------------------------------
+
+XXE = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (b"<x>a</x>", None),
+        (b'<?xml version="1.0" encoding="UTF-8"?>\n<x>\xc3\xa1</x>', None),
+        (b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?><x/>", None),
+        (b"<!-- <!DOCTYPE in a comment is text --><x/>", None),
+        (b"<?pi data?>\n<!-- c --><x>&lt;!DOCTYPE</x>", None),
+        (XXE.encode(), "DTD"),
+        (b'<?xml version="1.0"?>\n<!-- <a> -->\n<!DOCTYPE x><x/>', "DTD"),
+        (b"<?xml version='1.0'?><!doctype x><x/>", "DTD"),
+        (("\ufeff" + XXE).encode("utf-16-le"), "UTF-16"),
+        (XXE.encode("utf-16-be"), "UTF-16"),
+        (("\ufeff" + XXE).encode("utf-16"), "UTF-16"),
+        (XXE.encode("utf-32"), "UTF-16"),
+        (b'<?xml version="1.0" encoding="ISO-8859-1"?><x>\xe1</x>', "ISO-8859-1"),
+        (b"<x>\xff</x>", "not UTF-8"),
+    ],
+)
+def test_only_plain_utf8_documents_without_a_dtd_pass(document: bytes, problem: str | None) -> None:
+    found = plain_utf8_problem(document)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
