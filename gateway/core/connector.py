@@ -117,6 +117,12 @@ class ConnectorConfig(BaseModel):
         description="direct: call the platform itself; lgsp: through the provincial LGSP, "
         "with the credentials of LGSP_LGSP__*",
     )
+    retry_horizon_seconds: float | None = Field(
+        None,
+        gt=0,
+        description="retry transient failures of this connector's deliveries until the item is "
+        "this old (default: LGSP_DELIVERY__RETRY_HORIZON_SECONDS, 72 h)",
+    )
 
 
 @dataclass(frozen=True, slots=True)

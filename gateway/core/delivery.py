@@ -173,8 +173,12 @@ class DeliveryService:
         self, item: OutboxItem, owner: str, error: str, retry_after: float | None
     ) -> None:
         slug = item.connector
-        if self.gw.retry.exhausted(item.attempts):
-            reason = f"gave up after {item.attempts} attempts; last error: {error}"
+        age = (utcnow() - item.created_at).total_seconds()
+        horizon = getattr(self.gw.configs.get(slug), "retry_horizon_seconds", None)
+        if self.gw.retry.exhausted(item.attempts, age_seconds=age, horizon_seconds=horizon):
+            reason = (
+                f"gave up after {item.attempts} attempts over {_span(age)}; last error: {error}"
+            )
             await outbox.mark_dead(self.gw.db, item, owner, reason=reason)
             DELIVERIES.labels(slug, "dead").inc()
             log.warning("delivery_dead", exchange_id=item.exchange_id, reason=reason)
@@ -281,6 +285,20 @@ class DeliveryService:
         self._tasks = []
         with contextlib.suppress(Exception):
             await self.seal_once()
+
+
+def _span(seconds: float) -> str:
+    """``3 d 2 h``, ``14 min``, ``9 s``: how long an item was tried, for its dead letter."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {rest // 60} min"
+    if rest >= 60:
+        return f"{rest // 60} min"
+    return f"{rest} s"
 
 
 def _now_epoch() -> float:

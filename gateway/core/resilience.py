@@ -45,11 +45,29 @@ async def retry_transient(call: Callable[[], Awaitable[T]], *, attempts: int, wa
     raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
 
+#: how long a transient failure is retried by default: a weekend outage of a national platform,
+#: with room to spare (issue 18); only then is the item dead-lettered
+DEFAULT_RETRY_HORIZON_SECONDS = 72 * 3600.0
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 12
+    """When to try a failed delivery again, and when to stop.
+
+    Retried by age, not by count: a transient failure is tried again, with capped backoff,
+    until the item is older than the horizon (the connector's own, else ``horizon_seconds``);
+    ``max_attempts``, when set, is an extra ceiling. Worked example with the defaults (0.5 s
+    base, 300 s cap, 72 h): a dossier accepted at 08:00 on Friday while DVCQG answers 503 is
+    tried at about 0.5, 1, 2, 4 ... s, then every 150-300 s (fewer while the circuit breaker is
+    open: held items are not attempted, one probe goes through per reset period); the portal
+    coming back at 07:00 on Monday, the next try delivers it. Still failing at 08:00 on
+    Monday, it is dead-lettered with its last error, for an operator to replay.
+    """
+
+    max_attempts: int | None = None
     base_seconds: float = 0.5
     max_seconds: float = 300.0
+    horizon_seconds: float = DEFAULT_RETRY_HORIZON_SECONDS
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based).
@@ -58,7 +76,7 @@ class RetryPolicy:
         shorter than the platform's Retry-After.
         """
         # the exponent is capped: 2 ** 1024 no longer converts to a float (OverflowError),
-        # and max_attempts has no upper bound; 2.0 ** 1000 times any base is >= max_seconds
+        # and attempts have no upper bound; 2.0 ** 1000 times any base is >= max_seconds
         exponent = min(max(0, attempt - 1), 1000)
         ceiling = min(self.max_seconds, self.base_seconds * 2.0**exponent)
         wait: float = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter
@@ -67,8 +85,15 @@ class RetryPolicy:
             wait = max(wait, min(float(retry_after), MAX_RETRY_AFTER_SECONDS))
         return wait
 
-    def exhausted(self, attempts: int) -> bool:
-        return attempts >= self.max_attempts
+    def exhausted(
+        self, attempts: int, *, age_seconds: float = 0.0, horizon_seconds: float | None = None
+    ) -> bool:
+        """Whether to stop: the item is older than its horizon, or (when a ceiling is set)
+        has used its attempts."""
+        horizon = self.horizon_seconds if horizon_seconds is None else horizon_seconds
+        if age_seconds >= horizon:
+            return True
+        return self.max_attempts is not None and attempts >= self.max_attempts
 
 
 class CircuitState(StrEnum):

@@ -57,7 +57,9 @@ class Gateway:
             settings.signing_key_id, settings.signing_key_bytes()
         )
         d = settings.delivery
-        self.retry = RetryPolicy(d.max_attempts, d.backoff_base_seconds, d.backoff_max_seconds)
+        self.retry = RetryPolicy(
+            d.max_attempts, d.backoff_base_seconds, d.backoff_max_seconds, d.retry_horizon_seconds
+        )
         self.specs = dict(specs) if specs is not None else load_specs()
         self.configs: dict[str, Any] = {}
         self.connectors: dict[str, Connector] = {}

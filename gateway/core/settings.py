@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.core.errors import ConfigurationError
 from gateway.core.lgsp import LgspSettings
+from gateway.core.resilience import DEFAULT_RETRY_HORIZON_SECONDS
 
 # Well-known development keys. Anyone can read them here, so they are refused in production.
 DEV_DATA_KEY = base64.b64encode(hashlib.sha256(b"lgsp-dev-data-key").digest()).decode()
@@ -39,7 +40,15 @@ class DeliverySettings(BaseModel):
     batch_size: int = Field(20, ge=1, le=1000)
     poll_interval_seconds: float = Field(0.2, gt=0)
     lease_seconds: float = Field(60.0, gt=0, description="a claim older than this is re-taken")
-    max_attempts: int = Field(12, ge=1)
+    retry_horizon_seconds: float = Field(
+        DEFAULT_RETRY_HORIZON_SECONDS,
+        gt=0,
+        description="a transient failure is retried until the item is this old, then "
+        "dead-lettered (per connector: LGSP_CONNECTORS__<SLUG>__RETRY_HORIZON_SECONDS)",
+    )
+    max_attempts: int | None = Field(
+        None, ge=1, description="an optional ceiling on attempts besides the horizon"
+    )
     backoff_base_seconds: float = Field(0.5, gt=0)
     backoff_max_seconds: float = Field(300.0, gt=0)
     breaker_failure_threshold: int = Field(5, ge=1)

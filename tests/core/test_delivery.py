@@ -209,6 +209,56 @@ async def test_attempts_exhausted_goes_dead_with_the_reason(
     assert await DeliveryService(gateway).run_once() == 0
 
 
+async def _age(gw: Gateway, exchange_id: str, *, hours: float, attempts: int) -> None:
+    """Pretend the item was accepted ``hours`` ago and tried ``attempts`` times."""
+    async with gw.db.transaction() as session:
+        found = await session.scalar(
+            select(OutboxItem).where(OutboxItem.exchange_id == exchange_id)
+        )
+        assert found is not None
+        found.created_at = utcnow() - timedelta(hours=hours)
+        found.attempts = attempts
+
+
+async def test_a_transient_failure_is_retried_until_the_horizon_not_by_count(
+    gateway: Gateway, simulator: Any
+) -> None:
+    # the default policy: no ceiling on attempts, 72 hours of retries (issue 18's outage)
+    gateway.retry = RetryPolicy(None, 0.01, 0.02)
+    simulator.set_faults(FaultConfig(error_rate=1.0))
+    young, old = await accept(gateway, 1), await accept(gateway, 2)
+    await _age(gateway, young, hours=71, attempts=500)  # tried many times, still young
+    await _age(gateway, old, hours=72.1, attempts=3)  # few tries, but past the horizon
+    assert await DeliveryService(gateway).run_once() == 2
+    retried, dead = await item(gateway, young), await item(gateway, old)
+    assert (retried.status, retried.attempts) == ("failed", 501)
+    assert dead.status == "dead"
+    assert dead.last_error is not None
+    assert dead.last_error.startswith("gave up after 4 attempts over 3 d 0 h")
+    assert "503" in dead.last_error
+
+
+async def test_a_connector_can_have_its_own_horizon(
+    database_url: str, state_store: Any, sandbox_app: Any
+) -> None:
+    from tests.conftest import dvcqg_simulator, started_gateway
+
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        connectors={"dvcqg": {"retry_horizon_seconds": 600}},
+    )
+    try:
+        dvcqg_simulator(sandbox_app).set_faults(FaultConfig(error_rate=1.0))
+        exchange_id = await accept(gw, 1)
+        await _age(gw, exchange_id, hours=0.2, attempts=1)  # 12 minutes: past 10
+        assert await DeliveryService(gw).run_once() == 1
+        assert (await item(gw, exchange_id)).status == "dead"
+    finally:
+        await gw.aclose()
+
+
 async def test_permanent_refusal_goes_dead_at_once(
     gateway: Gateway, simulator: Any, api: httpx.AsyncClient
 ) -> None:
