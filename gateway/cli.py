@@ -16,6 +16,7 @@ import click
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
+from gateway.api.server import server_options, uvicorn_config
 from gateway.cli_events import events_group
 from gateway.cli_officers import officers_group, report_group
 from gateway.cli_postal import reconcile_postal
@@ -148,6 +149,7 @@ def _serve_processes(
         workers=processes,
         log_config=None,
         access_log=False,
+        **server_options(),
     )
 
 
@@ -165,10 +167,7 @@ def _run_server(main: Coroutine[Any, Any, None]) -> None:
 
 
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="on"
-    )
-    return uvicorn.Server(config)
+    return uvicorn.Server(uvicorn_config(app, host=host, port=port))
 
 
 @main.command()
