@@ -323,7 +323,8 @@ class PostalClient:
         if operation != "token" and config.transport == "lgsp" and config.lgsp_routing == "service":
             # OpenCPS rc-3.0 L178-180: lgspVnpostUrl + "?service=" + the operation's service
             return config.base_url, {"service": getattr(config.lgsp_services, operation)}
-        return f"{config.base_url}/{getattr(config.paths, operation).lstrip('/')}", {}
+        path = getattr(config.paths, operation).lstrip("/")
+        return f"{config.base_url.rstrip('/')}/{path}", {}
 
     async def _call(
         self,

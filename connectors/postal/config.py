@@ -135,7 +135,8 @@ class PostalConfig(ConnectorConfig):
     base_url: str = Field(
         "http://127.0.0.1:9000/postal",
         description="platform root, each operation at {base_url}/{paths.<operation>}; "
-        "through the LGSP, the address the LGSP publishes for VNPost",
+        "through the LGSP, the address the LGSP publishes for VNPost (with "
+        "lgsp_routing=service used exactly as given, then ?service=<name>)",
         examples=["https://hcc.vnpost.vn/api"],
     )
     profile: Profile = Field(
@@ -271,7 +272,8 @@ class PostalConfig(ConnectorConfig):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        # the client joins paths onto it, so a trailing slash would double up
+        # kept as given: with lgsp_routing=service the LGSP's address is used as it is (OpenCPS
+        # appends "?service=" to it); the client joins paths without doubling a slash
         if not value.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
-        return value.rstrip("/")
+        return value
