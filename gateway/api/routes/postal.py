@@ -18,7 +18,8 @@
 * ``POST /callbacks/postal/vnpost``: the platform's status webhook, no API key: its signature
   is its authenticity, checked (constant time, timestamp within tolerance) before anything is
   read. Taken webhooks (applied, kept as history, or duplicates) are answered
-  ``{"Code": "100"}``; every refusal is problem+json and a ``refusal`` entry in the log.
+  ``{"Status": "100", "Message": "OK"}`` (the public answer shape); every refusal is
+  problem+json and a ``refusal`` entry in the log.
 """
 
 from __future__ import annotations
