@@ -3,6 +3,25 @@ dossiers from citizens and delivery of results to them, with fees collected on d
 
 Public surface: the configuration, the connector and its client, the canonical models and
 status mapping, the problem types, and :data:`SPEC`, which the core registry lists.
+
+Quality (kept true; see ``tests/golden/postal/SOURCES.md``):
+
+=====================================  ============================================================
+profile cited from the public record   orders, quotes, answers, cancel and the tracking feed from
+                                       OpenCPS rc-3.0 (VNPostManagementImpl.java and its NGSP SDK);
+                                       the ``paseto`` order and the ``access_token`` header from
+                                       PASETO; one module reads the choices
+                                       (:mod:`connectors.postal.profiles`)
+this project's own profile             status codes, webhooks, the COD statement, answer codes
+                                       other than "100"/"101", the ``vnpost_token`` request
+through the LGSP                       no VNPost token fetched nor sent; paths, or ``?service=``
+independent simulator                  :mod:`connectors.postal.sandbox`, its own models; accepts
+                                       relayed LGSP requests without a credential
+golden packets both ways               ``tests/golden/postal/``, ``test_golden.py``
+error table                            :mod:`connectors.postal.errors`
+conformance suite, faults, redaction   ``tests/conformance``, the simulator's faults, secrets and
+                                       tokens blanked in the exchange log
+=====================================  ============================================================
 """
 
 from __future__ import annotations

@@ -1,31 +1,43 @@
 """Async client of the postal service (JSON over HTTP), over the gateway's recording client.
 
-Endpoints (``"100"`` success and the ``access_token`` header are public; paths, the other codes
-and the webhook signature are this project's documented profile):
+Operations, each at ``{base_url}/{paths.<operation>}`` (direct, or through the LGSP with
+``lgsp_routing="path"``) or at ``{base_url}?service=<lgsp_services.<operation>>`` (through the
+LGSP with ``lgsp_routing="service"``, as OpenCPS rc-3.0 calls its LGSP:
+``VNPostManagementImpl.java`` L178-182, L304-305, L684-686):
 
-* ``POST {base_url}/token`` ``{Username, Password, CustomerCode}`` -> ``{Code, Token,
-  ExpiresIn}``;
-* ``POST {base_url}/orders`` a :class:`~schemas.postal.CreateOrder` -> ``{Code, OrderNumber,
-  ItemCode, TotalFee}``; the same OrderNumber with the same content answers the order made
-  before, with other content "105";
-* ``POST {base_url}/orders/cancel`` ``{CustomerCode, OrderNumber, Reason}``;
-* ``POST {base_url}/quote`` a :class:`~schemas.postal.QuoteRequest` -> the fees;
-* ``GET {base_url}/tracking?CustomerCode=..&OrderNumber=..`` -> the parcel's status lines;
-* ``GET {base_url}/statement?CustomerCode=..&Date=yyyyMMdd`` -> the day's amounts collected on
-  delivery;
-* webhooks: the platform POSTs a :class:`~schemas.postal.StatusWebhook` with the headers
-  ``X-VNPost-Timestamp`` (Unix seconds) and ``X-VNPost-Signature`` (hex HMAC-SHA256 with the
-  webhook secret over ``"{timestamp}.{body}"``); :meth:`PostalClient.verify_webhook` checks it.
+* ``create_order``: ``POST`` the order (:mod:`connectors.postal.profiles` picks its shape),
+  answer ``{Status, Message}`` (the SDK's MResult; PASETO's RespondLGSP): "100" made, "101"
+  the order is already there (PASETO counts it as handed over), both success here; HTTP 201
+  (the SDK's ``IOrder.postOrder`` waits for it) or 200;
+* ``cancel_order``: ``GET ?CustomerCode=..&OrderNumber=..`` (the SDK's ``IOrder.cancelOrder``),
+  answer ``{Status, Message}``;
+* ``quote``: ``POST {weight, mainSrv, isreturn, sender: {provCode, distCode}, receiver}``
+  (OpenCPS ``createVNPOSTPriceData``), the price read at ``content.price`` (L695);
+* ``tracking``: ``GET ?pagesize=&lastId=`` (the SDK's ``IOrder.getOrderTracking``), a page of
+  the customer's status feed ``{_embedded: {"rh:doc": [...]}}`` (MStatus/MRhDoc), read page
+  after page (``lastId`` = the last document's ``_id.$oid``) until a short page or
+  ``tracking_max_pages``, the documents of the order kept (as OpenCPS's ``getOrder`` walks it,
+  L340-419);
+* ``statement`` (this project's profile): ``GET ?CustomerCode=..&Date=yyyyMMdd``, the day's
+  amounts collected on delivery;
+* webhooks (this project's profile): the platform POSTs one feed document
+  (:class:`~schemas.postal.StatusWebhook`) with the headers ``X-VNPost-Timestamp`` (Unix
+  seconds) and ``X-VNPost-Signature`` (hex HMAC-SHA256 with the webhook secret over
+  ``"{timestamp}.{body}"``); :meth:`PostalClient.verify_webhook` checks it.
 
 Contracts:
 
 * Every packet is validated against :mod:`schemas.postal` before anything is sent (a bad field
   is :class:`~gateway.core.errors.InvalidInput` naming it); every answer is bounded
-  (``max_answer_bytes``, enforced while reading), must be a JSON object and is validated (an
-  off-schema answer is :class:`~gateway.core.errors.InvalidUpstreamAnswer` naming the field).
-* The token is fetched once, cached until ``token_renewal_margin_seconds`` before it expires,
-  and renewed under a lock (concurrent callers wait for one renewal). An HTTP 401 or code "102"
-  renews it once and repeats the call once.
+  (``max_answer_bytes``, enforced while reading), must be a JSON object and is validated
+  tolerantly (numbers as strings, unknown fields ignored; an answer the gateway cannot use is
+  :class:`~gateway.core.errors.InvalidUpstreamAnswer` naming the field). A ``Status`` other
+  than success, wherever an answer carries one, is resolved by :mod:`connectors.postal.errors`.
+* Authentication is :mod:`connectors.postal.profiles`'s: with a credential that asks for a
+  token, the token is fetched once, cached until ``token_renewal_margin_seconds`` before it
+  expires, and renewed under a lock (concurrent callers wait for one renewal); an HTTP 401 or
+  code "102" renews it once and repeats the call once. Through the LGSP nothing is fetched and
+  no credential of ours is sent (the core's LGSP transport adds the LGSP's token).
 * The password is blanked in the exchange log's copy of the token request and the token in its
   copy of the answer; neither appears in an error or a log line. Citizens' names and phones
   are never logged (the gateway's own log lines name orders only).
@@ -39,13 +51,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 import structlog
@@ -55,6 +68,7 @@ from tenacity.wait import wait_base
 
 from connectors.postal.config import PostalConfig
 from connectors.postal.errors import (
+    EXISTS,
     NOT_FOUND,
     SUCCESS,
     TOKEN_EXPIRED,
@@ -64,6 +78,7 @@ from connectors.postal.errors import (
     specific_error,
 )
 from connectors.postal.mapping import mask_phones
+from connectors.postal.profiles import TokenRead, auth_for
 from gateway.core.connector import raise_for_rule
 from gateway.core.errors import (
     FieldError,
@@ -100,6 +115,9 @@ def webhook_signature(secret: bytes, timestamp: str, body: bytes) -> str:
     return hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
 
 
+Operation = Literal["token", "create_order", "cancel_order", "tracking", "quote", "statement"]
+
+
 class PostalClient:
     """One customer (``CustomerCode``) of the postal service."""
 
@@ -114,12 +132,14 @@ class PostalClient:
     ) -> None:
         self._config = config
         self._http = http
+        self._auth = auth_for(config)
         self._timeout = httpx.Timeout(config.timeout_seconds)
         self._platform = JsonPlatform("the postal service", "postal", config.max_answer_bytes)
         self._retry_wait = retry_wait or _jitter(multiplier=0.2, max=2)
         self._clock = clock
         self._monotonic = monotonic
         self._token: str | None = None
+        self._token_type = ""
         self._token_until = 0.0
         # one lock so that concurrent callers fetch (or renew) the token once, not N times
         self._token_lock = asyncio.Lock()
@@ -129,63 +149,67 @@ class PostalClient:
     # --- operations --------------------------------------------------------------------------
 
     async def create_order(self, packet: wire.CreateOrder) -> wire.OrderAnswer:
-        """Create the order (or find the one made before with the same content)."""
-        body = self._sent(wire.CreateOrder, packet.model_dump(mode="json"))
-        answer = await self._call("POST", "orders", "create_order", wire.OrderAnswer, json=body)
-        if answer.OrderNumber != packet.OrderNumber:
+        """Create the order; "101" (the order is already there) is a success too."""
+        body = self._sent(type(packet), packet.model_dump(mode="json"))
+        answer = await self._call(
+            "POST", "create_order", wire.OrderAnswer, json=body, accept=(SUCCESS, EXISTS)
+        )
+        if answer.OrderNumber and answer.OrderNumber != packet.OrderNumber:
             raise InvalidUpstreamAnswer(
                 "the postal service answered for another order",
                 errors=[FieldError("OrderNumber", "not the order sent")],
             )
         return answer
 
-    async def cancel_order(self, order_number: str, reason: str = "") -> wire.CancelAnswer:
-        body = self._sent(
+    async def cancel_order(self, order_number: str) -> wire.CancelAnswer:
+        params = self._sent(
             wire.CancelRequest,
-            {
-                "CustomerCode": self._config.customer_code,
-                "OrderNumber": order_number,
-                "Reason": reason,
-            },
+            {"CustomerCode": self._config.customer_code, "OrderNumber": order_number},
         )
-        return await self._call(
-            "POST", "orders/cancel", "cancel_order", wire.CancelAnswer, json=body
-        )
+        return await self._call("GET", "cancel_order", wire.CancelAnswer, params=params)
 
-    async def quote(self, packet: wire.QuoteRequest) -> wire.QuoteAnswer:
+    async def quote(self, packet: wire.QuoteRequest) -> int:
+        """The price (VND) of a shipment, read at ``content.price`` as OpenCPS reads it."""
         body = self._sent(wire.QuoteRequest, packet.model_dump(mode="json"))
-        return await self._retrying(
-            lambda: self._call("POST", "quote", "quote", wire.QuoteAnswer, json=body)
+        answer = await self._retrying(
+            lambda: self._call("POST", "quote", wire.QuoteAnswer, json=body)
         )
+        if answer.content is None:
+            raise InvalidUpstreamAnswer(
+                "the postal service's quote answer carries no price",
+                errors=[FieldError("content.price", "missing")],
+            )
+        return answer.content.price
 
-    async def tracking(self, order_number: str) -> wire.TrackingAnswer | None:
-        """The parcel's status lines; ``None`` when the platform has no such order."""
-        params = {"CustomerCode": self._config.customer_code, "OrderNumber": order_number}
-
-        async def attempt() -> wire.TrackingAnswer | None:
-            try:
-                answer = await self._call(
-                    "GET", "tracking", "tracking", wire.TrackingAnswer, params=params
-                )
-            except PostalOrderNotFound:
-                return None
-            if answer.OrderNumber not in (None, order_number):
-                raise InvalidUpstreamAnswer(
-                    "the postal service answered tracking for another order",
-                    errors=[FieldError("OrderNumber", "not the order asked for")],
-                )
-            return answer
-
-        return await self._retrying(attempt)
+    async def tracking(self, order_number: str) -> list[wire.FeedDoc] | None:
+        """The order's status documents, oldest first, read from the customer's feed;
+        ``None`` when the feed says nothing of it (not created yet, or older than the pages
+        read)."""
+        size = self._config.tracking_page_size
+        last = wire.FEED_START
+        found: list[wire.FeedDoc] = []
+        for _ in range(self._config.tracking_max_pages):
+            params = self._sent(wire.FeedQuery, {"pagesize": size, "lastId": last})
+            page = await self._retrying(
+                functools.partial(self._call, "GET", "tracking", wire.TrackingAnswer, params=params)
+            )
+            docs = page.docs
+            found.extend(d for d in docs if d.OrderNumber == order_number)
+            following = docs[-1].id.oid if docs and docs[-1].id is not None else ""
+            if len(docs) < size or not following or following == last:
+                break
+            last = following
+        return found or None
 
     async def statement(self, day: date) -> wire.Statement:
         """The amounts collected on delivery on ``day`` (the platform's day, Vietnam time)."""
-        params = {"CustomerCode": self._config.customer_code, "Date": wire.wire_day(day)}
+        params = self._sent(
+            wire.StatementQuery,
+            {"CustomerCode": self._config.customer_code, "Date": wire.wire_day(day)},
+        )
 
         async def attempt() -> wire.Statement:
-            statement = await self._call(
-                "GET", "statement", "statement", wire.Statement, params=params
-            )
+            statement = await self._call("GET", "statement", wire.Statement, params=params)
             if statement.Date != params["Date"]:
                 raise InvalidUpstreamAnswer(
                     "the postal service answered with the statement of another day",
@@ -196,16 +220,13 @@ class PostalClient:
         return await self._retrying(attempt)
 
     async def probe(self) -> None:
-        """A token, then tracking of an order that does not exist (health checks)."""
-        await self._ensure_token()
+        """A token (when the credential asks for one), then one document of the tracking feed
+        (health checks; nothing is created)."""
+        if self._auth.fetches_token:
+            await self._ensure_token()
+        params = self._sent(wire.FeedQuery, {"pagesize": 1})
         with contextlib.suppress(PostalOrderNotFound):
-            await self._call(
-                "GET",
-                "tracking",
-                "tracking",
-                wire.TrackingAnswer,
-                params={"CustomerCode": self._config.customer_code, "OrderNumber": "LGSP-HEALTH"},
-            )
+            await self._call("GET", "tracking", wire.TrackingAnswer, params=params)
 
     def verify_webhook(self, body: bytes, headers: Mapping[str, str]) -> wire.StatusWebhook:
         """The webhook in ``body`` once its signature (constant time) and its timestamp (within
@@ -229,10 +250,16 @@ class PostalClient:
             raise WebhookRejected("the webhook is not JSON") from None
         try:
             packet = wire.StatusWebhook.model_validate(raw)
+            wire.parse_event_time(packet.EventTime)
         except ValidationError as exc:
             errors = field_errors(exc)
             raise WebhookRejected(
                 f"the webhook breaks its schema: {errors[0].loc}: {errors[0].msg}", errors=errors
+            ) from None
+        except ValueError as exc:
+            raise WebhookRejected(
+                f"the webhook breaks its schema: {exc}",
+                errors=[FieldError("EventTime", "not a time")],
             ) from None
         if packet.CustomerCode != self._config.customer_code:
             raise WebhookRejected(
@@ -251,67 +278,79 @@ class PostalClient:
             if self._token is not None and self._token != stale and now < self._token_until:
                 return self._token
             self._token = None
-            answer = await self._retrying(self._fetch_token)
-            assert answer.Token is not None
-            lifetime = float(answer.ExpiresIn or 3600)
+            read = await self._retrying(self._fetch_token)
+            assert read.token is not None
+            lifetime = read.lifetime or 3600.0
             margin = min(self._config.token_renewal_margin_seconds, lifetime / 2)
-            self._token = answer.Token
+            self._token = read.token
+            self._token_type = read.token_type
             self._token_until = self._monotonic() + lifetime - margin
             self.tokens_fetched += 1
             return self._token
 
-    async def _fetch_token(self) -> wire.TokenAnswer:
-        password = self._config.password.get_secret_value()
-        body = self._sent(
-            wire.TokenRequest,
-            {
-                "Username": self._config.username,
-                "Password": password,
-                "CustomerCode": self._config.customer_code,
-            },
-        )
+    async def _fetch_token(self) -> TokenRead:
+        call = self._auth.token_call()
         response = await self._send(
             "POST",
+            self._target("token")[0],
             "token",
-            "token",
-            json_body=body,
-            redact=(password.encode(), json.dumps(password)[1:-1].encode()),
-            scrub=_token_scrubber,
+            json_body=call.json_body,
+            form_body=call.form_body,
+            headers=dict(call.headers),
+            redact=call.redact,
+            scrub=call.scrub,
         )
         if response.status_code in (401, 403):
             raise UpstreamAuthError(
                 f"the postal service refused the gateway's credentials: HTTP {response.status_code}"
             )
         raw = self._platform.json_object(response, "token")
-        answer = self._platform.validated(wire.TokenAnswer, raw, "token")
-        if answer.Code != SUCCESS:
-            self._raise_for_code(answer, "token")
-        if not answer.Token:
+        read = self._auth.read(self._platform.validated(self._auth.answer_model, raw, "token"))
+        if read.code is not None and read.code != SUCCESS:
+            self._raise_for_code(read.code, read.message, "token")
+        if not read.token:
             raise InvalidUpstreamAnswer(
                 "the postal service's token answer carries no token",
                 errors=[FieldError("Token", "missing")],
             )
-        return answer
+        return read
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _target(self, operation: Operation) -> tuple[str, dict[str, str]]:
+        """The URL of an operation and the query parameters that route it."""
+        config = self._config
+        if operation != "token" and config.transport == "lgsp" and config.lgsp_routing == "service":
+            # OpenCPS rc-3.0 L178-180: lgspVnpostUrl + "?service=" + the operation's service
+            return config.base_url, {"service": getattr(config.lgsp_services, operation)}
+        path = getattr(config.paths, operation).lstrip("/")
+        return f"{config.base_url.rstrip('/')}/{path}", {}
 
     async def _call(
         self,
         method: str,
-        path: str,
-        operation: str,
+        operation: Operation,
         model: type[A],
         *,
         json: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
+        accept: tuple[str, ...] = (SUCCESS,),
     ) -> A:
         """One authenticated call; renews the token once on HTTP 401 or code "102"."""
-        token = await self._ensure_token()
+        url, routing = self._target(operation)
+        query = {**routing, **(params or {})} or None
+        fetches = self._auth.fetches_token
+        token = await self._ensure_token() if fetches else None
         for renewed in (False, True):
             response = await self._send(
-                method, path, operation, json_body=json, params=params, token=token
+                method,
+                url,
+                operation,
+                json_body=json,
+                params=query,
+                headers=self._auth.headers(token, self._token_type),
             )
-            if response.status_code == 401 and not renewed:
+            if response.status_code == 401 and fetches and not renewed:
                 token = await self._ensure_token(stale=token)
                 continue
             if response.status_code in (401, 403):
@@ -319,30 +358,31 @@ class PostalClient:
                     f"the postal service refused the gateway: HTTP {response.status_code}"
                 )
             raw = self._platform.json_object(response, operation)
-            code = str(raw.get("Code", ""))
-            if code == TOKEN_EXPIRED and not renewed:
+            code = _status_of(raw)
+            if code == TOKEN_EXPIRED and fetches and not renewed:
                 log.info("postal.token_renewed", operation=operation)
                 token = await self._ensure_token(stale=token)
                 continue
             answer = self._platform.validated(model, raw, operation)
-            if isinstance(answer, wire.Answer) and answer.Code != SUCCESS:
-                self._raise_for_code(answer, operation)
+            if code is not None and code not in accept:
+                message = str(raw.get("Message") or "")
+                self._raise_for_code(code, message, operation)
             return answer
         raise UpstreamAuthError("the postal service refused a freshly renewed token")
 
     async def _send(
         self,
         method: str,
-        path: str,
+        url: str,
         operation: str,
         *,
         json_body: Mapping[str, Any] | None = None,
+        form_body: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
-        token: str | None = None,
+        headers: dict[str, str] | None = None,
         redact: tuple[bytes, ...] = (),
         scrub: Callable[[bytes], bytes] | None = None,
     ) -> httpx.Response:
-        url = f"{self._config.base_url}/{path}"
         extensions: dict[str, Any] = {
             "lgsp_operation": f"postal.{operation}",
             "lgsp_max_response_bytes": self._config.max_answer_bytes,
@@ -356,8 +396,9 @@ class PostalClient:
                 method,
                 url,
                 json=json_body,
+                data=form_body,
                 params=params,
-                headers={"access_token": token} if token else None,
+                headers=headers or None,
                 timeout=self._timeout,
                 extensions=extensions,
             )
@@ -375,9 +416,8 @@ class PostalClient:
         packet = validate_model(model, data, what=f"the postal {model.__name__} packet")
         return packet.model_dump(mode="json")
 
-    def _raise_for_code(self, answer: wire.Answer, operation: str) -> None:
-        code = answer.Code
-        text = self._scrubbed(answer.Message)
+    def _raise_for_code(self, code: str, message: str, operation: str) -> None:
+        text = self._scrubbed(message)
         rule = resolve(code)
         if code.strip() == NOT_FOUND:
             raise PostalOrderNotFound(rule.description)
@@ -386,7 +426,7 @@ class PostalClient:
             detail = f"{rule.description} (code {code})" + (f": {text}" if text else "")
             raise specific(detail, code=code)
         raise_for_rule(rule, code=code[:16], message=text)
-        raise PermanentUpstreamError(  # SUCCESS/EXISTS cannot reach here; be sure anyway
+        raise PermanentUpstreamError(  # an EXISTS where it is not expected
             f"postal {operation}: the platform answered with code {code[:16]!r}"
         )
 
@@ -396,6 +436,7 @@ class PostalClient:
         for value in (
             self._config.password.get_secret_value(),
             self._config.webhook_secret.get_secret_value(),
+            self._config.static_token.get_secret_value(),
             self._token or "",
         ):
             if value:
@@ -408,13 +449,10 @@ class PostalClient:
         )
 
 
-def _token_scrubber(content: bytes) -> bytes:
-    """The token answer as the exchange log keeps it: the token blanked."""
-    try:
-        raw = json.loads(content)
-    except ValueError:
-        return content
-    if isinstance(raw, dict) and raw.get("Token"):
-        raw["Token"] = "***"  # noqa: S105 - the blank, not a secret
-        return json.dumps(raw, ensure_ascii=False).encode()
-    return content
+def _status_of(raw: Mapping[str, Any]) -> str | None:
+    """The answer's ``Status`` as text (a number in the SDK's MResult, a string in PASETO's
+    RespondLGSP), ``None`` when it has none (the tracking feed, the quote's content)."""
+    value = raw.get("Status")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    return str(value).strip() or None

@@ -3,10 +3,11 @@
 Operations delivered through the outbox (at-least-once, so each is safe to repeat):
 
 * ``create_order``: payload :class:`~connectors.postal.mapping.ShipmentRequest` as JSON. The
-  order number is ``f"{ma_ho_so}-{flow}"``; the platform answers the order it already made for
-  the same number and content, so a redelivery after a crash never makes a second order.
-* ``cancel_order``: payload ``{"order_number": str, "ly_do": str}``. Cancelling an order the
-  platform already cancelled is a success (a repeat).
+  order number is ``f"{ma_ho_so}-{flow}"``; the platform answers "101" (the order is already
+  there) for an order number it has, so a redelivery after a crash never makes a second order.
+* ``cancel_order``: payload ``{"order_number": str, "ly_do": str}`` (the reason stays in the
+  gateway's record: the public cancellation carries CustomerCode and OrderNumber only).
+  Cancelling an order the platform already cancelled is a success (a repeat).
 
 A payload that no longer validates cannot succeed on any retry: it is refused as a
 :class:`PermanentUpstreamError` (dead letter) carrying the field errors.
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connectors.postal.client import PostalClient
 from connectors.postal.config import Centre, PostalConfig
-from connectors.postal.errors import ERROR_TABLE, PostalNotCancellable
+from connectors.postal.errors import ERROR_TABLE, EXISTS, PostalNotCancellable
 from connectors.postal.mapping import (
     QuoteIn,
     ShipmentEvent,
@@ -37,14 +38,21 @@ from connectors.postal.mapping import (
     status_of,
     to_wire,
 )
+from connectors.postal.profiles import order_profile
 from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
-from gateway.core.errors import FieldError, GatewayError, InvalidInput, PermanentUpstreamError
+from gateway.core.errors import (
+    FieldError,
+    GatewayError,
+    InvalidInput,
+    InvalidUpstreamAnswer,
+    PermanentUpstreamError,
+)
 from gateway.core.validation import field_errors, validate_model
 from schemas import postal as wire
 
 __all__ = ["CancelOrder", "PostalConnector"]
 
-P = TypeVar("P", wire.CreateOrder, wire.QuoteRequest)
+P = TypeVar("P", bound=BaseModel)
 
 
 class CancelOrder(BaseModel):
@@ -80,7 +88,7 @@ class PostalConnector:
                 (time.perf_counter() - started) * 1000,
             )
         latency = (time.perf_counter() - started) * 1000
-        return CheckResult(True, "token issued; tracking answered", latency)
+        return CheckResult(True, "tracking feed answered", latency)
 
     async def deliver(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
         try:
@@ -117,22 +125,31 @@ class PostalConnector:
         return centre
 
     def order_packet(self, request: ShipmentRequest) -> wire.CreateOrder:
-        """The CreateOrder packet of a request, or :class:`InvalidInput` naming the field
-        (validation both ways: refused now, not when the outbox delivers it)."""
-        return self._packet(to_wire, request, "order")
+        """The order packet of a request (the configured profile), or :class:`InvalidInput`
+        naming the field (validation both ways: refused now, not when the outbox delivers
+        it)."""
+        profile = order_profile(self.config)
+        return self._packet(
+            lambda centre: to_wire(
+                request, centre, customer_code=self.config.customer_code, profile=profile
+            ),
+            request.ma_dvc,
+            "order",
+        )
 
-    async def quote(self, request: QuoteIn) -> wire.QuoteAnswer:
-        return await self.client.quote(self._packet(quote_to_wire, request, "quote"))
+    async def quote(self, request: QuoteIn) -> int:
+        """The platform's price (VND) of the shipment."""
+        packet = self._packet(
+            lambda centre: quote_to_wire(request, centre, service=self.config.service_name),
+            request.ma_dvc,
+            "quote",
+        )
+        return await self.client.quote(packet)
 
-    def _packet(self, build: Callable[..., P], request: ShipmentRequest | QuoteIn, what: str) -> P:
-        centre = self.centre(request.ma_dvc)
+    def _packet(self, build: Callable[[Centre], P], ma_dvc: str, what: str) -> P:
+        centre = self.centre(ma_dvc)
         try:
-            return build(
-                request,
-                centre,
-                customer_code=self.config.customer_code,
-                service=self.config.service_name,
-            )
+            return build(centre)
         except ValidationError as exc:
             errors = field_errors(exc)
             raise InvalidInput(
@@ -143,11 +160,20 @@ class PostalConnector:
     async def track(self, order_number: str) -> list[ShipmentEvent] | None:
         """The parcel's statuses as canonical events; ``None`` when the platform has no such
         order (not created yet, e.g. its creation is still in the outbox)."""
-        answer = await self.client.tracking(order_number)
-        if answer is None:
+        docs = await self.client.tracking(order_number)
+        if docs is None:
             return None
-        item = answer.ItemCode or ""
-        return [event_from_wire(order_number, item, line) for line in answer.Tracking]
+        events: list[ShipmentEvent] = []
+        for n, doc in enumerate(docs):
+            try:
+                events.append(event_from_wire(order_number, doc))
+            except ValueError as exc:
+                field, _, why = str(exc).partition(": ")
+                raise InvalidUpstreamAnswer(
+                    f"the postal service's tracking answer breaks its schema: {exc}",
+                    errors=[FieldError(f"_embedded.rh:doc[{n}].{field}", why or "invalid")],
+                ) from None
+        return events
 
     def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]:
         """The poller of quiet shipments (see :mod:`gateway.core.shipments_poller`)."""
@@ -169,23 +195,22 @@ class PostalConnector:
         request = validate_model(ShipmentRequest, payload, what="create_order payload")
         packet = self.order_packet(request)
         answer = await self.client.create_order(packet)
+        made = "was already there" if answer.Status == EXISTS else "created"
         return Delivered(
-            detail=f"postal order {packet.OrderNumber} created",
+            detail=f"postal order {packet.OrderNumber} {made}",
             upstream_ref=answer.ItemCode or packet.OrderNumber,
-            extra={"order_number": packet.OrderNumber, "total_fee": answer.TotalFee},
+            extra={"order_number": packet.OrderNumber, "code": answer.Status},
         )
 
     async def _cancel(self, payload: Mapping[str, Any]) -> Delivered:
         cancel = validate_model(CancelOrder, payload, what="cancel_order payload")
         try:
-            await self.client.cancel_order(cancel.order_number, cancel.ly_do)
+            await self.client.cancel_order(cancel.order_number)
         except PostalNotCancellable:
             # a repeat of a cancellation the platform already made is a success; anything
             # else past the point of cancelling is a refusal
-            tracked = await self.client.tracking(cancel.order_number)
-            if tracked is None or not any(
-                status_of(t.statusCode) == "cancelled" for t in tracked.Tracking
-            ):
+            tracked = await self.client.tracking(cancel.order_number) or []
+            if not any(status_of(doc.StatusCode or "") == "cancelled" for doc in tracked):
                 raise
         return Delivered(
             detail=f"postal order {cancel.order_number} cancelled",

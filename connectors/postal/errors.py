@@ -1,12 +1,17 @@
-"""Answer codes of the postal service (``Code``) and what each means for the gateway.
+"""Answer codes of the postal service (``Status``) and what each means for the gateway.
 
-"100" (success) is public; the other codes are this project's documented profile::
+"100" (success: PASETO VNPostServices.cs L48) and "101" (taken as handed over, like "100":
+PASETO YeuCauBuuDienLayKetQuaWithoutItemCodeHandler.cs L128; read here as "the order is
+already there") are public; the other codes are this project's documented profile::
 
     "100" success                              "105" OrderNumber used with other content
-    "101" user name or password refused         "106" no such order
+    "101" the order is already there            "106" no such order
     "102" token missing, invalid or expired     "107" the order can no longer be cancelled
-    "103" CustomerCode unknown                  "199" system error (retry)
-    "104" a field is invalid
+    "103" CustomerCode unknown                  "108" user name or password refused
+    "104" a field is invalid                    "199" system error (retry)
+
+(This project's profile had "101" for refused credentials before the public record was read;
+that meaning moved to "108".)
 
 Problem types::
 
@@ -29,6 +34,7 @@ from gateway.core.errors import GatewayError, NotFound, PermanentUpstreamError, 
 
 __all__ = [
     "ERROR_TABLE",
+    "EXISTS",
     "NOT_FOUND",
     "SUCCESS",
     "TOKEN_EXPIRED",
@@ -41,6 +47,7 @@ __all__ = [
 ]
 
 SUCCESS = "100"
+EXISTS = "101"
 TOKEN_EXPIRED = "102"  # noqa: S105 - an answer code, not a secret
 NOT_FOUND = "106"
 
@@ -74,10 +81,8 @@ class WebhookRejected(GatewayError):
 ERROR_TABLE: Mapping[str, ErrorRule] = MappingProxyType(
     {
         SUCCESS: ErrorRule(Resolution.SUCCESS, Actor.NONE, "answered"),
-        "101": ErrorRule(
-            Resolution.REJECT,
-            Actor.CONFIGURATION,
-            "the postal service refused the user name or password",
+        EXISTS: ErrorRule(
+            Resolution.EXISTS, Actor.NONE, "the order is already there (made before)"
         ),
         TOKEN_EXPIRED: ErrorRule(
             Resolution.REAUTH, Actor.TRANSIENT, "the token is missing, invalid or expired"
@@ -102,6 +107,11 @@ ERROR_TABLE: Mapping[str, ErrorRule] = MappingProxyType(
             Resolution.REJECT,
             Actor.CALLER,
             "the order is past the point where it can be cancelled",
+        ),
+        "108": ErrorRule(
+            Resolution.REJECT,
+            Actor.CONFIGURATION,
+            "the postal service refused the user name or password",
         ),
         "199": ErrorRule(
             Resolution.RETRY, Actor.SYSTEM, "the postal service failed (system error)"

@@ -13,9 +13,12 @@ collect on delivery (integer VND). Two flows:
 The order number is ``f"{ma_ho_so}-{flow}"``: one order per dossier and flow, which is what
 makes a redelivered creation find the order it already made.
 
-Status codes of the platform's tracking lines (this project's documented profile) map onto the
-canonical status machine (:data:`STATUS_BY_CODE`); an unknown code maps to ``None`` and is kept
-in the history without moving the shipment.
+The wire packets follow the public senders (:mod:`connectors.postal.profiles` picks the order
+profile; sources in ``tests/golden/postal/SOURCES.md``). The status codes of the platform's
+tracking documents (``StatusCode``: the field is public, OpenCPS's SDK MRhDoc; the list of codes
+is not, so it is this project's documented profile) map onto the canonical status machine
+(:data:`STATUS_BY_CODE`); an unknown code maps to ``None`` and is kept in the history without
+moving the shipment.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from connectors.postal.config import Centre
+from connectors.postal.profiles import ORDER_PROFILES, OrderProfile
 from schemas import postal as wire
 from schemas.dvcqg import MA_HO_SO_PATTERN
 
@@ -106,8 +110,15 @@ class ShipmentRequest(BaseModel):
         le=10**12,
         description="VND collected from the citizen on delivery (delivery flow only)",
     )
-    khoi_luong_gram: int = Field(500, strict=True, ge=1, le=30_000)
-    ghi_chu: str = Field("", max_length=500)
+    khoi_luong_gram: int = Field(
+        500,
+        strict=True,
+        ge=1,
+        le=30_000,
+        description="grams; not sent with the order (OpenCPS's order carries no weight), "
+        "kept for the record",
+    )
+    ghi_chu: str = Field("", max_length=500, description="sent as Description")
 
     @field_validator("tien_thu_ho")
     @classmethod
@@ -127,8 +138,15 @@ class QuoteIn(BaseModel):
     flow: Flow
     ma_tinh: UnitCode
     ma_huyen: UnitCode
-    tien_thu_ho: int = Field(0, strict=True, ge=0, le=10**12)
-    khoi_luong_gram: int = Field(500, strict=True, ge=1, le=30_000)
+    tien_thu_ho: int = Field(
+        0,
+        strict=True,
+        ge=0,
+        le=10**12,
+        description="accepted, not sent: the public quote body (OpenCPS createVNPOSTPriceData) "
+        "has no amount collected on delivery",
+    )
+    khoi_luong_gram: int = Field(500, strict=True, ge=1, le=30_000, description="sent as weight")
 
 
 class ShipmentEvent(BaseModel):
@@ -181,23 +199,29 @@ def status_of(code: str) -> str | None:
     return STATUS_BY_CODE.get(code.strip())
 
 
-def _citizen_side(c: Citizen, prefix: str) -> dict[str, str]:
+def _unit(code: str) -> int:
+    # the canonical codes are digit strings ("01"); the wire carries integers (OpenCPS MOrder:
+    # Integer SenderProvince ..., VNPostInputModel.java L22-48)
+    return int(code)
+
+
+def _citizen_side(c: Citizen, prefix: str) -> dict[str, Any]:
     return {
-        f"{prefix}Fullname": c.ho_va_ten,
+        f"{prefix}Name": c.ho_va_ten,
         f"{prefix}Address": c.dia_chi,
-        f"{prefix}ProvinceId": c.ma_tinh,
-        f"{prefix}DistrictId": c.ma_huyen,
+        f"{prefix}Province": _unit(c.ma_tinh),
+        f"{prefix}District": _unit(c.ma_huyen),
         f"{prefix}Tel": c.so_dien_thoai,
         f"{prefix}Email": c.email,
     }
 
 
-def _centre_side(c: Centre, prefix: str) -> dict[str, str]:
+def _centre_side(c: Centre, prefix: str) -> dict[str, Any]:
     return {
-        f"{prefix}Fullname": c.name,
+        f"{prefix}Name": c.name,
         f"{prefix}Address": c.address,
-        f"{prefix}ProvinceId": c.province_id,
-        f"{prefix}DistrictId": c.district_id,
+        f"{prefix}Province": _unit(c.province_id),
+        f"{prefix}District": _unit(c.district_id),
         f"{prefix}Tel": c.phone,
         f"{prefix}Email": c.email,
     }
@@ -208,59 +232,62 @@ def to_wire(
     centre: Centre,
     *,
     customer_code: str,
-    service: str = wire.SERVICE_HCC,
+    profile: OrderProfile = ORDER_PROFILES["opencps"],
 ) -> wire.CreateOrder:
-    """The CreateOrder packet (validated: a pydantic ValidationError names the wire field)."""
+    """The order packet of ``profile`` (validated: a pydantic ValidationError names the wire
+    field). A delivery is OpenCPS's createMOrderDatas (L801-826: the centre sends, the citizen
+    receives); a pick-up its createMOrderDatasCollect (L828-855: the citizen sends, the centre
+    receives)."""
     if request.flow == "pickup":
         sides = {**_citizen_side(request.cong_dan, "Sender"), **_centre_side(centre, "Receiver")}
     else:
         sides = {**_centre_side(centre, "Sender"), **_citizen_side(request.cong_dan, "Receiver")}
-    return wire.CreateOrder.model_validate(
+    return profile.model.model_validate(
         {
             "CustomerCode": customer_code,
+            # ours is the dossier's code and the flow; OpenCPS sends the dossier number alone
+            # (input.getOrderNumber()), one order per dossier, where we make two
             "OrderNumber": order_number(request.ma_ho_so, request.flow),
             "CODAmount": request.tien_thu_ho,
             **sides,
             "SenderDesc": request.noi_dung,
             "Description": request.ghi_chu,
-            "ServiceName": service,
-            # a result the citizen cannot be found for comes back to the centre; a dossier
-            # that cannot be picked up has nowhere to return to
-            "IsReturn": request.flow == "delivery",
-            "Weight": request.khoi_luong_gram,
+            **profile.extras,
         }
     )
 
 
 def quote_to_wire(
-    quote: QuoteIn, centre: Centre, *, customer_code: str, service: str = wire.SERVICE_HCC
+    quote: QuoteIn, centre: Centre, *, service: str = wire.SERVICE_HCC
 ) -> wire.QuoteRequest:
-    citizen = {"ProvinceId": quote.ma_tinh, "DistrictId": quote.ma_huyen}
-    ours = {"ProvinceId": centre.province_id, "DistrictId": centre.district_id}
+    """The quote body of OpenCPS's createVNPOSTPriceData (L708-728); as its getPostalPrice
+    (L660-666) does, the centre is the receiver of a pick-up and the sender of a delivery."""
+    citizen = {"provCode": _unit(quote.ma_tinh), "distCode": _unit(quote.ma_huyen)}
+    ours = {"provCode": _unit(centre.province_id), "distCode": _unit(centre.district_id)}
     sender, receiver = (citizen, ours) if quote.flow == "pickup" else (ours, citizen)
     return wire.QuoteRequest.model_validate(
         {
-            "CustomerCode": customer_code,
-            "SenderProvinceId": sender["ProvinceId"],
-            "SenderDistrictId": sender["DistrictId"],
-            "ReceiverProvinceId": receiver["ProvinceId"],
-            "ReceiverDistrictId": receiver["DistrictId"],
-            "Weight": quote.khoi_luong_gram,
-            "CODAmount": quote.tien_thu_ho,
-            "ServiceName": service,
+            "weight": quote.khoi_luong_gram,
+            "mainSrv": service,
+            "isreturn": 1,  # OpenCPS L714 always sends 1
+            "sender": sender,
+            "receiver": receiver,
         }
     )
 
 
-def event_from_wire(
-    order: str, item_code: str, line: wire.TrackingLine | wire.StatusWebhook
-) -> ShipmentEvent:
-    """A tracking line or a webhook as a canonical event."""
+def event_from_wire(order: str, doc: wire.FeedDoc | wire.StatusWebhook) -> ShipmentEvent:
+    """A tracking document (the SDK's MRhDoc) or a webhook as a canonical event; a document
+    without the status or the time the gateway needs is a ValueError naming the field."""
+    if doc.StatusCode is None:
+        raise ValueError("StatusCode: missing")
+    if doc.EventTime is None:
+        raise ValueError("EventTime: missing")
     return ShipmentEvent(
         order_number=order,
-        item_code=item_code,
-        status=status_of(line.statusCode),
-        platform_code=line.statusCode,
-        message=line.statusMessage[:200],
-        at=wire.parse_wire_time(line.time),
+        item_code=doc.ItemCode,
+        status=status_of(doc.StatusCode),
+        platform_code=doc.StatusCode,
+        message=doc.StatusMessage[:200],
+        at=wire.parse_event_time(doc.EventTime),
     )

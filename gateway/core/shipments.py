@@ -72,7 +72,7 @@ __all__ = [
 log = structlog.get_logger("gateway.shipments")
 
 #: what the webhook endpoint answers when it took a webhook (applied, kept, or a duplicate)
-ANSWER_OK: dict[str, str] = {"Code": "100", "Message": "OK"}
+ANSWER_OK: dict[str, str] = {"Status": "100", "Message": "OK"}
 Source = Literal["webhook", "poll", "api"]
 
 

@@ -92,10 +92,9 @@ async def test_a_result_delivered_with_fees_collected_on_delivery(
     await deliver_all(app, postal)
     order = postal.sim.orders[f"{DOSSIER}-delivery"]
     assert order.packet["CODAmount"] == 58_000
-    assert order.packet["ServiceName"] == "HCC"
-    assert order.packet["SenderFullname"].startswith("Bộ phận Một cửa")  # the centre sends
-    assert order.packet["ReceiverFullname"] == "Nguyễn Văn An"
-    assert order.packet["IsReturn"] is True
+    assert order.packet["SenderName"].startswith("Bộ phận Một cửa")  # the centre sends
+    assert order.packet["ReceiverName"] == "Nguyễn Văn An"
+    assert order.packet["ReceiverProvince"] == 25
     exchange = (await api.get(f"/v1/exchanges/{accepted['exchange_id']}", headers=headers)).json()
     assert exchange["state"] == "delivered"
     view = await status_of(api, headers, accepted["shipment_id"])
@@ -137,11 +136,11 @@ async def test_a_dossier_picked_up_from_the_citizen(
     accepted = await ship(api, headers, "pickup")
     await deliver_all(app, postal)
     order = postal.sim.orders[f"{DOSSIER}-pickup"]
-    assert order.packet["SenderFullname"] == "Nguyễn Văn An"  # the citizen sends
+    assert order.packet["SenderName"] == "Nguyễn Văn An"  # the citizen sends
     assert order.packet["SenderTel"] == "0912345678"
-    assert order.packet["ReceiverFullname"].startswith("Bộ phận Một cửa")
+    assert order.packet["ReceiverName"].startswith("Bộ phận Một cửa")
     assert order.packet["CODAmount"] == 0
-    assert order.packet["IsReturn"] is False
+    assert order.packet["SenderProvince"] == 25  # an integer, as OpenCPS sends it
     for _ in range(4):
         await postal.advance(f"{DOSSIER}-pickup")
     view = await status_of(api, headers, accepted["shipment_id"])
@@ -362,11 +361,17 @@ async def test_a_quote(api: httpx.AsyncClient, headers: dict[str, str], postal: 
     r = await api.post("/v1/postal/quotes", json={**body, "tien_thu_ho": 58_000}, headers=headers)
     assert r.status_code == 200, r.text
     quote = r.json()
-    assert quote["tong_cuoc"] == quote["cuoc_chinh"] + quote["phi_thu_ho"]
-    assert quote["phi_thu_ho"] == 10_000
+    # the public answer carries one price (OpenCPS reads content.price): no fee breakdown
+    assert quote["tong_cuoc"] == 24_500
     assert quote["exchange_id"]
     sent = postal.sim.received[-1]["packet"]
-    assert (sent["SenderProvinceId"], sent["ReceiverProvinceId"]) == ("25", "01")
+    assert sent == {
+        "weight": 500,
+        "mainSrv": "HCC",
+        "isreturn": 1,
+        "sender": {"provCode": 25, "distCode": 227},
+        "receiver": {"provCode": 1, "distCode": 1},
+    }
     bad = await api.post("/v1/postal/quotes", json={**body, "ma_dvc": "X"}, headers=headers)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"] == "ma_dvc"

@@ -11,13 +11,15 @@
 * ``POST /v1/postal/shipments/{shipment_id}/cancel`` (scope ``postal:ship``): the
   cancellation, through the outbox after the creation (202; 409 when the shipment is final).
   The status becomes ``cancelled`` when the platform says so.
-* ``POST /v1/postal/quotes`` (scope ``postal:read``): the platform's price, synchronously.
+* ``POST /v1/postal/quotes`` (scope ``postal:read``): the platform's price, synchronously
+  (``tong_cuoc``: the public quote answer carries one price, ``content.price``).
 * ``GET /v1/postal/reconciliation?date=YYYY-MM-DD[&format=csv]`` (scope ``postal:read``): the
   day's cash-on-delivery statement against the fees owed on shipments delivered that day.
 * ``POST /callbacks/postal/vnpost``: the platform's status webhook, no API key: its signature
   is its authenticity, checked (constant time, timestamp within tolerance) before anything is
   read. Taken webhooks (applied, kept as history, or duplicates) are answered
-  ``{"Code": "100"}``; every refusal is problem+json and a ``refusal`` entry in the log.
+  ``{"Status": "100", "Message": "OK"}`` (the public answer shape); every refusal is
+  problem+json and a ``refusal`` entry in the log.
 """
 
 from __future__ import annotations
@@ -235,15 +237,10 @@ async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader)
         operation="quote",
         client=client.name,
         call=lambda: connector.quote(body),
-        render=lambda a: a.model_dump_json().encode(),
+        render=lambda price: json.dumps({"tong_cuoc": price}).encode(),
         request_body=getattr(request.state, "raw_body", b""),
     )
-    return {
-        "exchange_id": exchange_id,
-        "cuoc_chinh": answer.MainFee,
-        "phi_thu_ho": answer.CODFee,
-        "tong_cuoc": answer.TotalFee,
-    }
+    return {"exchange_id": exchange_id, "tong_cuoc": answer}
 
 
 @router.get(
@@ -283,7 +280,7 @@ async def webhook(request: Request, gw: GatewayDep) -> dict[str, str]:
         except WebhookRejected:
             WEBHOOKS.labels("rejected").inc()
             raise
-        report = event_from_wire(packet.OrderNumber, packet.ItemCode, packet)
+        report = event_from_wire(packet.OrderNumber, packet)
         try:
             await shipments.apply_report(gw, report, source="webhook", raw=raw)
         except GatewayError:

@@ -1,6 +1,7 @@
 """The postal client against its simulator (in process) and against scripted answers: the
 token cached, renewed before expiry and on refusal, secrets kept out of the exchange log and
-the errors, answers bounded and validated, retries, and webhook verification."""
+the errors, answers bounded and read tolerantly, the tracking feed paged, retries, and webhook
+verification."""
 
 from __future__ import annotations
 
@@ -72,18 +73,20 @@ def order(**overrides: Any) -> wire.CreateOrder:
         "CustomerCode": "LGSP-SANDBOX",
         "OrderNumber": "000.00.01.H22-240105-0007-delivery",
         "CODAmount": 58_000,
-        "SenderFullname": "Bộ phận Một cửa",
+        "SenderProvince": 25,
+        "SenderDistrict": 227,
         "SenderAddress": "1 Trần Phú",
-        "SenderProvinceId": "25",
-        "SenderDistrictId": "227",
+        "SenderName": "Bộ phận Một cửa",
+        "SenderEmail": "",
         "SenderTel": "02103846123",
-        "ReceiverFullname": "Nguyễn Văn An",
-        "ReceiverAddress": "12 Lê Lợi",
-        "ReceiverProvinceId": "25",
-        "ReceiverDistrictId": "227",
-        "ReceiverTel": "0912345678",
         "SenderDesc": "Kết quả TTHC",
-        "IsReturn": True,
+        "Description": "",
+        "ReceiverName": "Nguyễn Văn An",
+        "ReceiverAddress": "12 Lê Lợi",
+        "ReceiverTel": "0912345678",
+        "ReceiverProvince": 25,
+        "ReceiverDistrict": 227,
+        "ReceiverEmail": "",
     }
     data.update(overrides)
     return wire.CreateOrder.model_validate(data)
@@ -130,9 +133,10 @@ async def test_an_expired_token_is_renewed_once_and_the_call_repeated(
 ) -> None:
     client, _ = client_for(httpx.ASGITransport(app=app))
     answer = await client.create_order(order())
+    assert answer.Status == "100"
     sim.set_faults(sim.faults.model_copy(update={"expire_tokens": True}))
     again = await client.create_order(order())  # "102", renewed, repeated: the same order
-    assert again.ItemCode == answer.ItemCode
+    assert again.Status == "101"  # the order is already there: a success
     assert client.tokens_fetched == 2
     assert sim.stats.orders_created == 1
     assert sim.stats.duplicates == 1
@@ -144,7 +148,7 @@ async def test_http_401_renews_once_then_gives_up() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(request.url.path)
         if request.url.path.endswith("/token"):
-            return httpx.Response(200, json={"Code": "100", "Token": f"t{len(calls)}"})
+            return httpx.Response(200, json={"Status": "100", "Token": f"t{len(calls)}"})
         return httpx.Response(401)
 
     client, _ = client_for(httpx.MockTransport(handler))
@@ -161,7 +165,7 @@ async def test_refused_credentials_name_no_secret_and_the_log_keeps_none(
     )
     with pytest.raises(PermanentUpstreamError) as caught:
         await client.tracking("X")
-    assert "101" in caught.value.detail
+    assert "108" in caught.value.detail
     assert "Wrong-Password-93f1" not in repr(caught.value) + caught.value.detail
     assert recorded
     assert b"Wrong-Password-93f1" not in recorded[0].request
@@ -182,7 +186,7 @@ async def test_the_token_is_blanked_in_the_logged_answer(app: Any, sim: PostalSi
 def scripted(answer: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/token"):
-            return httpx.Response(200, json={"Code": "100", "Token": "tok", "ExpiresIn": 3600})
+            return httpx.Response(200, json={"Status": 100, "Token": "tok", "ExpiresIn": "3600"})
         return answer(request)
 
     return httpx.MockTransport(handler)
@@ -193,12 +197,12 @@ async def test_answers_are_bounded_and_validated() -> None:
     client, _ = client_for(big, max_answer_bytes=4096)
     with pytest.raises(InvalidUpstreamAnswer, match="larger than 4096"):
         await client.tracking("X")
-    off = scripted(lambda r: httpx.Response(200, json={"Code": "100", "Tracking": [{"x": 1}]}))
+    off = scripted(lambda r: httpx.Response(200, json={"_embedded": {"rh:doc": [{"_id": 1}]}}))
     client, _ = client_for(off)
     with pytest.raises(InvalidUpstreamAnswer) as caught:
         await client.tracking("X")
-    assert caught.value.errors[0].loc == "Tracking[0].statusCode"
-    other = scripted(lambda r: httpx.Response(200, json={"Code": "100", "OrderNumber": "Y"}))
+    assert caught.value.errors[0].loc == "_embedded.rh:doc[0]._id"
+    other = scripted(lambda r: httpx.Response(200, json={"Status": "100", "OrderNumber": "Y"}))
     client, _ = client_for(other)
     with pytest.raises(InvalidUpstreamAnswer, match="another order"):
         await client.create_order(order())
@@ -220,7 +224,7 @@ async def test_reads_are_retried_and_writes_are_left_to_the_outbox() -> None:
     with pytest.raises(TransientUpstreamError):
         await client.create_order(order())
     assert calls == ["/orders"]
-    system = scripted(lambda r: httpx.Response(200, json={"Code": "199", "Message": "x"}))
+    system = scripted(lambda r: httpx.Response(200, json={"Status": "199", "Message": "x"}))
     client, _ = client_for(system)
     with pytest.raises(TransientUpstreamError):
         await client.cancel_order("X")
@@ -254,12 +258,15 @@ async def test_a_bad_packet_is_refused_before_anything_is_sent() -> None:
 SECRET = b"sandbox-postal-webhook"
 BODY = json.dumps(
     {
+        "_id": {"$oid": "000000000000000000000005"},
         "CustomerCode": "LGSP-SANDBOX",
         "OrderNumber": "000.00.01.H22-240105-0007-delivery",
+        "EventTime": 1795420800000,
+        "POSID": "SANDBOX",
         "ItemCode": "EH000000001VN",
-        "statusCode": "5",
-        "statusMessage": "Phát thành công",
-        "time": "20261123150000",
+        "StatusCode": 5,
+        "StatusMessage": "Phát thành công",
+        "Notes": "",
     }
 ).encode()
 
@@ -278,7 +285,7 @@ def verifier(now: float = 1000.0) -> PostalClient:
 
 def test_a_signed_webhook_verifies() -> None:
     packet = verifier().verify_webhook(BODY, signed())
-    assert packet.statusCode == "5"
+    assert packet.StatusCode == "5"
     assert packet.OrderNumber.endswith("-delivery")
 
 
@@ -286,7 +293,7 @@ def test_a_signed_webhook_verifies() -> None:
     ("body", "headers", "why"),
     [
         (BODY, {**signed(), "x-vnpost-signature": "0" * 64}, "signature"),
-        (BODY.replace(b'"5"', b'"7"'), signed(), "signature"),
+        (BODY.replace(b'"StatusCode": 5', b'"StatusCode": 7'), signed(), "signature"),
         (BODY, {"x-vnpost-signature": signed()["x-vnpost-signature"]}, "timestamp"),
         (BODY, {**signed(), "x-vnpost-timestamp": "999"}, "signature"),  # it covers the time
         (b"[1]", signed(b"[1]"), "schema"),
@@ -308,4 +315,4 @@ def test_a_bad_webhook_is_rejected(body: bytes, headers: dict[str, str], why: st
 def test_a_stale_webhook_is_rejected() -> None:
     with pytest.raises(WebhookRejected, match="too far from now"):
         verifier(now=1000.0 + 301).verify_webhook(BODY, signed())
-    assert verifier(now=1000.0 + 299).verify_webhook(BODY, signed()).statusCode == "5"
+    assert verifier(now=1000.0 + 299).verify_webhook(BODY, signed()).StatusCode == "5"

@@ -1,12 +1,22 @@
 """The postal simulator's state and protocol logic, without HTTP (served by
-:mod:`connectors.postal.sandbox`).
+:mod:`connectors.postal.sandbox.app`).
 
 :class:`PostalSimulator` holds the customer it knows, the tokens it issued, the orders with
-their tracking lines, every webhook it produced, the fault configuration (statement
-discrepancies included) and counters. Money is ``int`` VND. Answer and status codes are this
-project's documented profile (:mod:`connectors.postal.errors`, :mod:`connectors.postal.mapping`),
-spelt out here on purpose: the simulator is an independent implementation of the profile, so
-that it can catch the client getting it wrong.
+their tracking lines, the customer's tracking feed, every webhook it produced, the fault
+configuration (statement discrepancies included) and counters. Money is ``int`` VND.
+
+What it accepts is modelled from the public record in :mod:`connectors.postal.sandbox.wire`;
+its answers take the shapes the public readers read: ``{Status, Message}`` ("100" success,
+"101" the order is already there: PASETO), the quote's ``{content: {price}}`` (OpenCPS), the
+tracking feed ``{_size, _total_pages, _returned, _embedded: {"rh:doc": [...]}}`` (OpenCPS's NGSP
+SDK MStatus / MRhDoc). The other answer codes, the status codes, webhooks and statements are
+this project's documented profile, spelt out here on purpose: the simulator is an independent
+implementation, so that it can catch the connector getting it wrong.
+
+Credentials it accepts: the ``vnpost_token`` token (header ``access_token``), an NGSP
+client-credentials token (``Authorization: Bearer``), a static token configured in
+:class:`SimConfig`, or none at all on a request the LGSP relayed (header
+``X-LGSP-Relay: sandbox-lgsp-relay``: the LGSP holds the platform's credential).
 
 The tracking state machine (codes)::
 
@@ -19,12 +29,15 @@ Lines of one order get strictly increasing times (a second apart at least), as r
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import random
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -32,11 +45,21 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from connectors.postal.sandbox.wire import (
+    CancelQuery,
+    FeedQuery,
+    OrderIn,
+    QuoteIn,
+    StatementQuery,
+    TokenIn,
+)
 from gateway.core.simulators import FaultDraws, count
-from schemas import postal as wire
 
 __all__ = [
     "FINAL",
+    "LGSP_RELAY_HEADER",
+    "LGSP_RELAY_VALUE",
+    "LGSP_SERVICES",
     "MESSAGES",
     "FaultConfig",
     "Order",
@@ -59,14 +82,24 @@ MESSAGES: dict[str, str] = {
     "8": "Đã hủy",
 }
 FINAL = frozenset({"5", "7", "8"})
+#: a request the sandbox's LGSP relayed: authenticated by the LGSP, which holds our credential
+LGSP_RELAY_HEADER = "X-LGSP-Relay"
+LGSP_RELAY_VALUE = "sandbox-lgsp-relay"
+#: the LGSP's service names (OpenCPS's configuration keys lgsp_vnpost_*, VnPostTerm.java
+#: L69-76) -> the simulator's endpoints
+LGSP_SERVICES: dict[str, str] = {
+    "orderpost": "orders",
+    "ordercancel": "cancel",
+    "ordertracking": "tracking",
+    "getprice": "quote",
+    "statement": "statement",
+}
 _NEXT = {"1": "2", "2": "3", "3": "4", "4": "5", "6": "4"}
 Outcome = Literal["fail", "return"]
-#: fields of an order that do not make it another order when they differ between two sends
-_VOLATILE: frozenset[str] = frozenset()
 
 
 class Refusal(Exception):
-    """A refusal the platform answers with ``{"Code": code, "Message": message}``."""
+    """A refusal the platform answers with ``{"Status": code, "Message": message}``."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -94,7 +127,7 @@ class FaultConfig(BaseModel):
     ``error_rate`` answers HTTP 503 (``Retry-After: 1``); ``system_error_rate`` answers code
     "199" (nothing stored); ``drop_rate`` applies an order or a cancellation and then drops
     the connection mid-answer; ``expire_tokens`` makes every token issued so far invalid
-    (code "102" until a new one is fetched). ``statement`` plants reconciliation
+    ("102" until a new one is fetched). ``statement`` plants reconciliation
     differences."""
 
     model_config = ConfigDict(extra="forbid")
@@ -120,6 +153,10 @@ class SimConfig(BaseModel):
     lose_webhooks: bool = False
     seconds_per_step: float = Field(default=0.0, ge=0, le=86_400)
     token_lifetime_seconds: int = Field(default=3600, ge=1, le=86_400)
+    #: tokens VNPost issued once (PASETO's access_Token), accepted as they are
+    static_tokens: list[str] = Field(default_factory=list, max_length=10)
+    #: the LGSP's ``?service=<name>`` -> an endpoint of the simulator
+    lgsp_services: dict[str, str] = Field(default_factory=lambda: dict(LGSP_SERVICES))
 
 
 @dataclass
@@ -164,6 +201,7 @@ class Order:
         return self.lines[-1]["statusCode"]
 
     def as_json(self) -> dict[str, Any]:
+        """The order as the sandbox's own routes show it (not a platform answer)."""
         return {
             "OrderNumber": self.order_number,
             "ItemCode": self.item_code,
@@ -171,7 +209,6 @@ class Order:
             "CODAmount": self.packet["CODAmount"],
             "TotalFee": self.fee,
             "CollectedAt": self.collected_at,
-            "IsReturn": self.packet["IsReturn"],
             "Tracking": list(self.lines),
         }
 
@@ -185,12 +222,18 @@ def _parse(value: str) -> datetime:
 
 
 def _validated(model: type[BaseModel], packet: Any) -> Any:
+    if not isinstance(packet, dict):
+        raise Refusal("104", "(body): expected a JSON object")
     try:
         return model.model_validate(packet)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(body)"
         raise Refusal("104", f"{where}: {first['msg']}") from None
+
+
+def _ok(**fields: Any) -> dict[str, Any]:
+    return {"Status": "100", "Message": "OK", **fields}
 
 
 class PostalSimulator(FaultDraws):
@@ -213,9 +256,11 @@ class PostalSimulator(FaultDraws):
         self.reset()
 
     def reset(self) -> None:
-        """No tokens, orders, webhooks, counters or faults; the default config; re-seeded."""
+        """No tokens, orders, feed, webhooks, counters or faults; the default config;
+        re-seeded."""
         self.tokens: dict[str, float] = {}
         self.orders: dict[str, Order] = {}
+        self.feed: list[dict[str, Any]] = []
         self.webhooks: list[dict[str, Any]] = []
         self.received: list[dict[str, Any]] = []
         self.stats = SimStats()
@@ -240,22 +285,55 @@ class PostalSimulator(FaultDraws):
 
     # --- auth ---------------------------------------------------------------------------------
 
-    def token(self, packet: Any) -> dict[str, Any]:
-        request = _validated(wire.TokenRequest, packet)
-        if request.CustomerCode != self.customer_code:
-            raise Refusal("103", "CustomerCode is not a known customer")
-        good_user = hmac.compare_digest(request.Username.encode(), self.username.encode())
-        good_password = hmac.compare_digest(request.Password.encode(), self.password.encode())
-        if not (good_user and good_password):
-            raise Refusal("101", "Sai tên đăng nhập hoặc mật khẩu")
+    def _issue(self) -> tuple[str, int]:
         token = secrets.token_urlsafe(32)
         lifetime = self.config.token_lifetime_seconds
         self.tokens[token] = time.monotonic() + lifetime
         self.stats.tokens_issued += 1
-        return {"Code": "100", "Message": "OK", "Token": token, "ExpiresIn": lifetime}
+        return token, lifetime
 
-    def authorize(self, token: str | None) -> None:
-        until = self.tokens.get(token or "")
+    def token(self, packet: Any) -> dict[str, Any]:
+        """The ``vnpost_token`` exchange (this project's profile)."""
+        request = _validated(TokenIn, packet)
+        if request.CustomerCode != self.customer_code:
+            raise Refusal("103", "CustomerCode is not a known customer")
+        if not self._good_pair(request.Username, request.Password):
+            raise Refusal("108", "Sai tên đăng nhập hoặc mật khẩu")
+        token, lifetime = self._issue()
+        return _ok(Token=token, ExpiresIn=lifetime)
+
+    def ngsp_token(self, authorization: str, form: Mapping[str, str]) -> dict[str, Any] | None:
+        """The NGSP client-credentials exchange (OpenCPS's SDK IToken.getToken): HTTP Basic
+        key:secret and ``grant_type=client_credentials``; ``None`` when refused (HTTP 401)."""
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic" or form.get("grant_type") != "client_credentials":
+            return None
+        try:
+            user, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if not self._good_pair(user, secret):
+            return None
+        token, lifetime = self._issue()
+        return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}
+
+    def _good_pair(self, user: str, secret: str) -> bool:
+        good_user = hmac.compare_digest(user.encode(), self.username.encode())
+        good_password = hmac.compare_digest(secret.encode(), self.password.encode())
+        return good_user and good_password
+
+    def authorize(self, headers: Mapping[str, str]) -> None:
+        """A request the LGSP relayed needs no credential of ours; any other carries a token
+        (``access_token``, or ``Authorization: Bearer``) issued and alive, or a static one."""
+        if headers.get(LGSP_RELAY_HEADER.lower()) == LGSP_RELAY_VALUE:
+            return
+        token = headers.get("access_token", "")
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if not token and scheme.lower() == "bearer":
+            token = value.strip()
+        if token and any(hmac.compare_digest(token, s) for s in self.config.static_tokens):
+            return
+        until = self.tokens.get(token)
         if until is None or until < time.monotonic():
             raise Refusal("102", "Token không hợp lệ hoặc đã hết hạn")
 
@@ -266,31 +344,28 @@ class PostalSimulator(FaultDraws):
     # --- orders -------------------------------------------------------------------------------
 
     def create(self, packet: Any) -> tuple[Order, bool]:
-        """The order for this packet, and whether it is new (False: the same one again)."""
-        order = _validated(wire.CreateOrder, packet)
+        """The order for this packet, and whether it is new (False: the same one again, which
+        the platform answers "101")."""
+        order = _validated(OrderIn, packet)
         self._customer(order.CustomerCode)
-        content = json.dumps(
-            {k: v for k, v in order.model_dump(mode="json").items() if k not in _VOLATILE},
-            sort_keys=True,
-        )
+        normal = order.model_dump(mode="json")
+        content = json.dumps(normal, sort_keys=True)
         existing = self.orders.get(order.OrderNumber)
         if existing is not None:
             if not hmac.compare_digest(existing.content.encode(), content.encode()):
                 raise Refusal("105", "OrderNumber đã được dùng cho đơn hàng khác")
             self.stats.duplicates += 1
             return existing, False
-        fee = self._fee(
-            order.SenderProvinceId, order.ReceiverProvinceId, order.Weight, order.CODAmount
-        )["TotalFee"]
+        fee = self._fee(order.SenderProvince, order.ReceiverProvince, 500)
         item = f"EH{len(self.orders) + 1:09d}VN"
-        created = Order(order.OrderNumber, item, order.model_dump(mode="json"), content, fee)
+        created = Order(order.OrderNumber, item, normal, content, fee)
         self.orders[order.OrderNumber] = created
         self.stats.orders_created += 1
         self._step(created, "1")
         return created, True
 
-    def cancel(self, packet: Any) -> Order:
-        request = _validated(wire.CancelRequest, packet)
+    def cancel(self, query: Any) -> Order:
+        request = _validated(CancelQuery, query)
         self._customer(request.CustomerCode)
         order = self.orders.get(request.OrderNumber)
         if order is None:
@@ -301,32 +376,31 @@ class PostalSimulator(FaultDraws):
         return order
 
     def quote(self, packet: Any) -> dict[str, Any]:
-        request = _validated(wire.QuoteRequest, packet)
-        self._customer(request.CustomerCode)
-        fees = self._fee(
-            request.SenderProvinceId, request.ReceiverProvinceId, request.Weight, request.CODAmount
-        )
-        return {"Code": "100", "Message": "OK", **fees}
+        """The price as OpenCPS reads it: ``content.price`` (VNPostManagementImpl L695)."""
+        request = _validated(QuoteIn, packet)
+        price = self._fee(request.sender.provCode, request.receiver.provCode, request.weight)
+        return _ok(content={"price": price})
 
     @staticmethod
-    def _fee(sender: str, receiver: str, weight: int, cod: int) -> dict[str, int]:
+    def _fee(sender: int, receiver: int, weight: int) -> int:
         # a made-up tariff: a base, each started 500 g, farther when the provinces differ
-        main = 16_500 + 2_500 * ((weight - 1) // 500) + (0 if sender == receiver else 8_000)
-        cod_fee = 0 if cod == 0 else max(10_000, cod // 100)
-        return {"MainFee": main, "CODFee": cod_fee, "TotalFee": main + cod_fee}
+        return 16_500 + 2_500 * ((weight - 1) // 500) + (0 if sender == receiver else 8_000)
 
-    def tracking(self, customer: str | None, number: str | None) -> dict[str, Any]:
-        self._customer(customer or "")
-        order = self.orders.get(number or "")
-        if order is None:
-            raise Refusal("106", "Không tìm thấy đơn hàng")
-        return {
-            "Code": "100",
-            "Message": "OK",
-            "OrderNumber": order.order_number,
-            "ItemCode": order.item_code,
-            "Tracking": list(order.lines),
+    def tracking(self, query: Any) -> dict[str, Any]:
+        """A page of the customer's status feed after ``lastId``, oldest first (the SDK's
+        MStatus); ``_embedded`` left out of an empty page, as OpenCPS's reader stops on it."""
+        request = _validated(FeedQuery, query)
+        after = [doc for doc in self.feed if doc["_id"]["$oid"] > request.lastId]
+        page = after[: request.pagesize]
+        total = max(1, -(-len(self.feed) // request.pagesize))
+        answer: dict[str, Any] = {
+            "_size": len(self.feed),
+            "_total_pages": total,
+            "_returned": len(page),
         }
+        if page:
+            answer["_embedded"] = {"rh:doc": [dict(doc) for doc in page]}
+        return answer
 
     # --- the state machine ----------------------------------------------------------------
 
@@ -375,33 +449,45 @@ class PostalSimulator(FaultDraws):
         order.last_step_at = stepped_at if stepped_at is not None else time.monotonic()
         if code == "5" and order.packet["CODAmount"] > 0:
             order.collected_at = line["time"]
-        self.webhook(order, line)
+        doc = self._document(order, code, moment)
+        self.feed.append(doc)
+        self.webhook(order, doc)
 
-    # --- webhooks -----------------------------------------------------------------------------
+    def _document(self, order: Order, code: str, moment: datetime) -> dict[str, Any]:
+        """One status as a feed document (the SDK's MRhDoc field names and types); EventTime
+        in Unix milliseconds."""
+        return {
+            "_id": {"$oid": f"{len(self.feed) + 1:024x}"},
+            "CustomerCode": self.customer_code,
+            "OrderNumber": order.order_number,
+            "EventTime": int(moment.timestamp() * 1000),
+            "POSID": "SANDBOX",
+            "ItemCode": order.item_code,
+            "StatusCode": int(code),
+            "StatusMessage": MESSAGES[code],
+            "Notes": "",
+        }
+
+    # --- webhooks (this project's profile) ----------------------------------------------------
 
     def sign(self, timestamp: str, body: bytes) -> str:
         mac = hmac.new(self.webhook_secret.encode(), timestamp.encode() + b"." + body, "sha256")
         return mac.hexdigest()
 
-    def webhook(
-        self, order: Order, line: dict[str, str], *, kind: str = "signed"
-    ) -> dict[str, Any]:
-        """The webhook of one tracking line, kept (and pushed by the HTTP layer)."""
-        body = json.dumps(
-            {
-                "CustomerCode": self.customer_code,
-                "OrderNumber": order.order_number,
-                "ItemCode": order.item_code,
-                **line,
-            },
-            ensure_ascii=False,
-        ).encode()
+    def webhook(self, order: Order, doc: dict[str, Any], *, kind: str = "signed") -> dict[str, Any]:
+        """The webhook of one feed document, kept (and pushed by the HTTP layer)."""
+        body = json.dumps(doc, ensure_ascii=False).encode()
         stamp = str(int(time.time()))
         signature = self.sign(stamp, body)
         if kind == "forged":
             # same length and alphabet, different value: a forger without the secret
             signature = hashlib.sha256(f"forged|{signature}".encode()).hexdigest()
         return self._keep_webhook(kind, order.order_number, body, stamp, signature)
+
+    def forge(self, order: Order, code: str) -> dict[str, Any]:
+        """A webhook announcing ``code`` for ``order``, with a wrong signature."""
+        doc = self._document(order, code, _parse(order.lines[-1]["time"]))
+        return self.webhook(order, doc, kind="forged")
 
     def duplicate(self, seq: int) -> dict[str, Any]:
         """The webhook numbered ``seq`` again, byte for byte (IndexError when none)."""
@@ -429,12 +515,12 @@ class PostalSimulator(FaultDraws):
         count(self.stats.webhooks, kind)
         return record
 
-    # --- cash on delivery ---------------------------------------------------------------------
+    # --- cash on delivery (this project's profile) --------------------------------------------
 
-    def statement(self, customer: str | None, day: str | None) -> dict[str, Any]:
-        self._customer(customer or "")
-        if day is None or len(day) != 8 or not day.isdigit():
-            raise Refusal("104", "Date: expected yyyyMMdd")
+    def statement(self, query: Any) -> dict[str, Any]:
+        request = _validated(StatementQuery, query)
+        self._customer(request.CustomerCode)
+        day = request.Date
         planted = self.faults.statement
         items: list[dict[str, Any]] = []
         for order in self.orders.values():
@@ -461,4 +547,4 @@ class PostalSimulator(FaultDraws):
                     "CollectedAt": f"{day}120000",
                 }
             )
-        return {"Code": "100", "Message": "OK", "Date": day, "Items": items}
+        return _ok(Date=day, Items=items)

@@ -1,14 +1,22 @@
-"""A simulator of the public postal service (VNPost), speaking this project's profile.
+"""A simulator of the public postal service (VNPost), service HCC, as the public record shows
+it (see :mod:`connectors.postal.sandbox.wire` and :mod:`connectors.postal.sandbox.platform`).
 
 It plays the platform in tests, demos and benchmarks; paths are relative (the app is mounted,
 e.g. under ``/postal``). The protocol logic and the state machine live in
-:mod:`connectors.postal.sandbox_platform`; this module serves them over HTTP.
+:mod:`connectors.postal.sandbox.platform`; this module serves them over HTTP.
 
-* ``POST /token``; then, with the header ``access_token``: ``POST /orders``,
-  ``POST /orders/cancel``, ``POST /quote``, ``GET /tracking?CustomerCode=&OrderNumber=``,
-  ``GET /statement?CustomerCode=&Date=yyyyMMdd``. Every packet is validated against
-  :mod:`schemas.postal` (a bad field: code "104" naming it); refusals are HTTP 200 with
-  ``{"Code", "Message"}``; bodies above :data:`MAX_REQUEST_BYTES` are HTTP 413.
+* ``POST /token``: the ``vnpost_token`` exchange (JSON), or an NGSP client-credentials token
+  (HTTP Basic and ``grant_type=client_credentials``, form-encoded; HTTP 401 when refused).
+* With a credential (``access_token`` header, ``Authorization: Bearer``, a static token), or
+  relayed by the LGSP (``X-LGSP-Relay``): ``POST /orders`` (HTTP 201 when made, as the NGSP
+  SDK waits for; "101" when the order is already there), ``GET /orders/cancel?CustomerCode=
+  &OrderNumber=`` (HTTP 201, as the SDK waits for), ``POST /quote`` (``{content: {price}}``),
+  ``GET /tracking?pagesize=&lastId=`` (the feed), ``GET /statement?CustomerCode=&Date=``.
+* The same through one address, as OpenCPS calls its LGSP: ``GET|POST /?service=<name>``
+  (names in :class:`SimConfig` ``lgsp_services``).
+* Packets are validated against the simulator's own models (a bad field: "104" naming it);
+  refusals are HTTP 200 with ``{"Status", "Message"}``; bodies above :data:`MAX_REQUEST_BYTES`
+  are HTTP 413.
 * Every status change produces a signed webhook, kept (``GET /_sandbox/webhooks``) and pushed
   to ``webhook_url`` when one is configured, in the background (``await sim_app.state.pusher.
   drain()`` waits for the pushes in flight; tests may set ``app.state.pusher.transport``).
@@ -29,14 +37,14 @@ import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.postal.sandbox_platform import (
-    MESSAGES,
+from connectors.postal.sandbox.platform import (
     FaultConfig,
     Outcome,
     PostalSimulator,
@@ -64,6 +72,7 @@ __all__ = [
     "StatementDiscrepancies",
     "WebhookPusher",
     "create_app",
+    "get_pusher",
     "get_simulator",
 ]
 
@@ -158,10 +167,10 @@ def create_app(
     app.state.sim = sim
     app.state.pusher = pusher
 
-    def answer(payload: dict[str, Any]) -> JSONResponse:
-        count(sim.stats.by_code, str(payload.get("Code")))
+    def answer(payload: dict[str, Any], status: int = 200) -> JSONResponse:
+        count(sim.stats.by_code, str(payload.get("Status", status)))
         pusher.push_new()
-        return JSONResponse(payload)
+        return JSONResponse(payload, status_code=status)
 
     async def faulted() -> Response | None:
         faults = sim.faults
@@ -170,12 +179,14 @@ def create_app(
         if sim.roll(faults.error_rate):
             return Response("Service Unavailable", status_code=503, headers={"Retry-After": "1"})
         if sim.roll(faults.system_error_rate):
-            return answer({"Code": "199", "Message": "Lỗi hệ thống, vui lòng thử lại"})
+            return answer({"Status": "199", "Message": "Lỗi hệ thống, vui lòng thử lại"})
         return None
 
     async def packet(request: Request, endpoint: str) -> Any:
         if request.method != "POST":
-            return dict(request.query_params)
+            query = {k: v for k, v in request.query_params.items() if k != "service"}
+            sim.keep(endpoint, query)
+            return query
         try:
             raw = await read_body(request, MAX_REQUEST_BYTES)
         except BodyTooLarge:
@@ -187,16 +198,13 @@ def create_app(
         sim.keep(endpoint, body)
         return body
 
+    Handler = Callable[[Any], tuple[dict[str, Any], int]]
+
     async def serve(
-        request: Request,
-        endpoint: str,
-        handle: Callable[[Any], dict[str, Any]],
-        *,
-        token: bool = True,
-        droppable: bool = False,
+        request: Request, endpoint: str, handle: Handler, *, droppable: bool = False
     ) -> Response:
         """One platform request: counted, the clock ticked, the packet read, faults drawn,
-        the token checked, then ``handle(packet)``; a :class:`Refusal` is its answer."""
+        the credential checked, then ``handle(packet)``; a :class:`Refusal` is its answer."""
         count(sim.stats.received, endpoint)
         sim.tick()
         body = await packet(request, endpoint)
@@ -204,57 +212,92 @@ def create_app(
         if fault is not None:
             return fault
         try:
-            if token:
-                sim.authorize(request.headers.get("access_token"))
-            result = handle(body)
+            sim.authorize(request.headers)
+            result, status = handle(body)
         except Refusal as refusal:
-            return answer({"Code": refusal.code, "Message": refusal.message})
+            return answer({"Status": refusal.code, "Message": refusal.message})
         if droppable and sim.roll(sim.faults.drop_rate):
             # applied, but the answer is cut off mid-way: the client cannot know
             pusher.push_new()
             return DroppedResponse(json.dumps(result).encode(), media_type="application/json")
-        return answer(result)
+        return answer(result, status)
 
-    def created(body: Any) -> dict[str, Any]:
-        order, _new = sim.create(body)
-        return {
-            "Code": "100",
-            "Message": "OK",
-            "OrderNumber": order.order_number,
-            "ItemCode": order.item_code,
-            "TotalFee": order.fee,
-        }
+    def created(body: Any) -> tuple[dict[str, Any], int]:
+        order, new = sim.create(body)
+        if new:
+            return {"Status": "100", "Message": "Tạo đơn thành công"}, 201
+        # PASETO counts "101" as handed over (YeuCauBuuDienLayKetQuaWithoutItemCodeHandler.cs
+        # L128): the order is already there
+        return {"Status": "101", "Message": f"Đơn hàng {order.order_number} đã tồn tại"}, 200
 
-    def cancelled(body: Any) -> dict[str, Any]:
-        return {"Code": "100", "Message": "OK", "OrderNumber": sim.cancel(body).order_number}
+    def cancelled(query: Any) -> tuple[dict[str, Any], int]:
+        sim.cancel(query)
+        return {"Status": "100", "Message": "Hủy đơn thành công"}, 201
+
+    endpoints: dict[str, tuple[str, Handler, bool]] = {
+        "orders": ("POST", created, True),
+        "cancel": ("GET", cancelled, True),
+        "quote": ("POST", lambda body: (sim.quote(body), 200), False),
+        "tracking": ("GET", lambda query: (sim.tracking(query), 200), False),
+        "statement": ("GET", lambda query: (sim.statement(query), 200), False),
+    }
+
+    async def endpoint(request: Request, name: str) -> Response:
+        method, handle, droppable = endpoints[name]
+        if request.method != method:
+            raise HTTPException(405, f"{name} takes {method}")
+        return await serve(request, name, handle, droppable=droppable)
 
     @app.post("/token")
     async def token(request: Request) -> Response:
-        return await serve(request, "token", sim.token, token=False)
+        count(sim.stats.received, "token")
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("basic "):
+            # the NGSP SDK's IToken.getToken: a form, HTTP 401 when refused
+            raw = await read_body(request, MAX_REQUEST_BYTES)
+            form = dict(parse_qsl(raw.decode("utf-8", "replace")))
+            sim.keep("token", form)
+            issued = sim.ngsp_token(authorization, form)
+            if issued is None:
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            return JSONResponse(issued)
+        body = await packet(request, "token")
+        fault = await faulted()
+        if fault is not None:
+            return fault
+        try:
+            return answer(sim.token(body))
+        except Refusal as refusal:
+            return answer({"Status": refusal.code, "Message": refusal.message})
 
     @app.post("/orders")
     async def create_order(request: Request) -> Response:
-        return await serve(request, "orders", created, droppable=True)
+        return await endpoint(request, "orders")
 
-    @app.post("/orders/cancel")
+    @app.get("/orders/cancel")
     async def cancel_order(request: Request) -> Response:
-        return await serve(request, "cancel", cancelled, droppable=True)
+        return await endpoint(request, "cancel")
 
     @app.post("/quote")
     async def quote(request: Request) -> Response:
-        return await serve(request, "quote", sim.quote)
+        return await endpoint(request, "quote")
 
     @app.get("/tracking")
     async def tracking(request: Request) -> Response:
-        return await serve(
-            request, "tracking", lambda q: sim.tracking(q.get("CustomerCode"), q.get("OrderNumber"))
-        )
+        return await endpoint(request, "tracking")
 
     @app.get("/statement")
     async def statement(request: Request) -> Response:
-        return await serve(
-            request, "statement", lambda q: sim.statement(q.get("CustomerCode"), q.get("Date"))
-        )
+        return await endpoint(request, "statement")
+
+    @app.api_route("/", methods=["GET", "POST"])
+    async def through_lgsp(request: Request) -> Response:
+        """OpenCPS's one LGSP address: the operation named by ``?service=<name>``
+        (VNPostManagementImpl.java L178-180)."""
+        name = sim.config.lgsp_services.get(request.query_params.get("service", ""))
+        if name is None:
+            raise HTTPException(404, "no such service")
+        return await endpoint(request, name)
 
     # --- the sandbox's own controls ------------------------------------------------------------
 
@@ -293,12 +336,7 @@ def create_app(
         order = sim.orders.get(options.order_number)
         if order is None:
             raise HTTPException(404, "no such order")
-        line = {
-            "statusCode": options.status_code,
-            "statusMessage": MESSAGES[options.status_code],
-            "time": order.lines[-1]["time"],
-        }
-        record = sim.webhook(order, line, kind="forged")
+        record = sim.forge(order, options.status_code)
         pusher.push(record)
         return record
 
