@@ -213,7 +213,15 @@ def create_lgsp_app(
         for slug, upstream in upstreams.items()
     }
 
-    @app.api_route("/{slug}/{path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+
+    # an LGSP that names operations by a query parameter publishes one address per platform:
+    # ``/lgsp/postal?service=orderpost`` (OpenCPS VNPostManagementImpl, lgsp_vnposturl)
+    @app.api_route("/{slug}", methods=methods)
+    async def relay_root(slug: str, request: Request) -> Response:
+        return await relay(slug, "", request)
+
+    @app.api_route("/{slug}/{path:path}", methods=methods)
     async def relay(slug: str, path: str, request: Request) -> Response:
         client = clients.get(slug)
         if client is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -127,3 +128,50 @@ def test_an_unknown_transport_is_refused(tmp_path: Any) -> None:
     )
     with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__TRANSPORT"):
         Gateway(settings)
+
+
+# --- VNPost through the LGSP (OpenCPS VNPostManagementImpl: the LGSP's bearer, no VNPost token)
+
+
+@pytest.mark.parametrize("routing", ["path", "service"])
+async def test_postal_orders_go_through_the_lgsp_without_a_vnpost_token(
+    database_url: str, state_store: StateStore, sandbox_app: Any, routing: str
+) -> None:
+    from connectors.postal.sandbox import get_simulator
+    from gateway.api.main import create_app
+    from tests.conftest import bearer
+    from tests.connectors.postal.support import SCOPES, SHIPMENTS, postal_app, shipment
+
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        connectors={"postal": {"transport": "lgsp", "lgsp_routing": routing}},
+        lgsp=LgspSettings(auth="client-credentials"),
+    )
+    postal = get_simulator(postal_app(sandbox_app))
+    try:
+        application = create_app(gw, run_workers=False, start=False)
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=application), base_url="http://gateway"
+            ) as api,
+        ):
+            headers = await bearer(gw, *SCOPES)
+            accepted = await api.post(SHIPMENTS, json=shipment("delivery"), headers=headers)
+            assert accepted.status_code == 202, accepted.text
+            while await application.state.delivery.run_once():
+                pass
+            exchange = (
+                await api.get(f"/v1/exchanges/{accepted.json()['exchange_id']}", headers=headers)
+            ).json()
+            assert exchange["state"] == "delivered", exchange
+            assert (await gw.connector("postal").check()).ok
+    finally:
+        await gw.aclose()
+    assert postal.stats.orders_created == 1
+    assert postal.stats.tokens_issued == 0  # the LGSP holds VNPost's credential
+    sim = lgsp_simulator(sandbox_app)
+    assert sim.stats.relayed["postal"] >= 2
+    assert sim.stats.tokens_issued == 1
