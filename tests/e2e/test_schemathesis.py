@@ -1,0 +1,85 @@
+"""Schemathesis over the OpenAPI document, against a running gateway and its simulators
+(issue 15): with a fixed seed and a bounded number of examples per operation, no request, valid
+or hostile, gets a 5xx. A client holding every scope and a registered officer make the
+requests reach the code behind the checks of key, scope and officer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from gateway.core.clients import KNOWN_SCOPES
+from tests.e2e.procs import create_client_key, free_port, gateway_env, run_lgsp, running
+
+ST = Path(sys.executable).with_name("st")
+SEED = 15
+EXAMPLES_PER_OPERATION = 5
+
+
+def test_no_server_error_over_the_openapi_document(tmp_path: Path) -> None:
+    port, sandbox_port = free_port(), free_port()
+    env = gateway_env(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/fuzz.db",
+        sandbox_port=sandbox_port,
+        extra={"LGSP_DELIVERY__WORKERS": "1"},
+    )
+    key = create_client_key(env, "fuzz", sorted(KNOWN_SCOPES))
+    registered = run_lgsp(
+        {**env, "LGSP_OFFICER_PLATFORM_PASSWORD": "sandbox-canbo0001"},
+        "officers",
+        "register",
+        "--login",
+        "canbo.001",
+        "--code",
+        "CB0001",
+        "--name",
+        "Nguyễn Văn An",
+        "--id-number",
+        "001090000001",
+        "--unit",
+        "Bộ phận Một cửa",
+        "--purpose",
+        "Xác minh nhân thân người nộp hồ sơ",
+        "--platform-user",
+        "canbo0001",
+    )
+    assert registered.returncode == 0, registered.stderr
+    args = ["serve", "--port", str(port), "--sandbox", "--sandbox-port", str(sandbox_port)]
+    with running("fuzzed", args, env, tmp_path, "/healthz") as server:
+        result = subprocess.run(
+            [
+                str(ST),
+                "run",
+                f"{server.base_url}/openapi.json",
+                "--header",
+                f"Authorization: Bearer {key}",
+                "--header",
+                "X-Officer-Id: canbo.001",
+                "--checks",
+                "not_a_server_error",
+                "--seed",
+                str(SEED),
+                "--max-examples",
+                str(EXAMPLES_PER_OPERATION),
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--workers",
+                "1",
+                "--generation-database",
+                "none",
+                "--no-color",
+                "--output-sanitize",
+                "true",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert server.alive(), server.stderr_tail()
+    report = result.stdout[-6000:]
+    assert result.returncode == 0, report
+    assert "0 generated" not in report
+    assert "Server error" not in report
