@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.dvcqg import DvcqgConnector
-from connectors.dvcqg.sandbox import DvcqgSimulator, get_simulator
-from connectors.dvcqg.sandbox_online import PUSH_SECRET
+from connectors.dvcqg.sandbox import PUSH_SECRET, DvcqgSimulator, get_simulator
 from gateway.core.db import Event, ExchangeEntry, PortalAttachment, PortalDossier
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
