@@ -10,9 +10,9 @@ The shapes follow the public record (``/work/shared/reference/national-platforms
   ``modules/backend-dossiermgt/backend-dossiermgt-service/src/main/java/org/opencps/
   dossiermgt/action/impl/DVCQGIntegrationActionImpl.java``, cited below as *OpenCPS*):
   the envelope (``session``, ``madonvi``, ``service``), the 26 fields of its DongBoHoSoMC
-  builder (lines 146-331), the 9 fields of a processing step (lines 604-697), the look-up
-  parameters ``maTTHC`` (line 166) and ``mahoso`` (line 2195), and the nested LayThuTuc
-  answer it reads (lines 2700-3050);
+  builder (lines 334-508), the 9 fields of a processing step (lines 604-697), the look-up
+  parameters ``maTTHC`` (line 355) and ``mahoso`` (line 2195), and the nested LayThuTuc
+  answer it reads (lines 2708-3011);
 * PASETO (``HuanVu201/DichVuCong_KhoaLuan_PASETO``, ``DichVuCongApi/src/Core/Application/
   Common/KetNoi/DVC/SyncLocalDataToDVCQG/ISyncLocalDataToDVCQGService.cs``, class
   ``HoSoDongBoDVC`` and its parts, cited below as *PASETO*): the newer dossier fields.
@@ -231,7 +231,7 @@ def _scalar_text(value: Any) -> Any:
 
 def _code(value: Any) -> Any:
     """A numeric code sent as a number or a string; ``""`` (an unmapped code) reads as
-    None (OpenCPS ``getMappingStatus`` answers ``StringPool.BLANK``, line 1413)."""
+    None (OpenCPS ``getMappingStatus`` answers ``StringPool.BLANK``, lines 1392-1416)."""
     if value is None or isinstance(value, bool):
         return value  # None passes; a bool is refused by int validation
     if isinstance(value, str):
@@ -360,7 +360,7 @@ class KetNoiCSDL(WirePacket):
 
 
 class TaiLieuNop(WirePacket):
-    """A submitted document. OpenCPS sends the first five (lines 289-294, ``IsDeleted``
+    """A submitted document. OpenCPS sends the first five (lines 486-490, ``IsDeleted``
     "False"); PASETO adds the digitisation fields (``TaiLieuNopDongBoDVC``)."""
 
     TenTepDinhKem: NonEmptyStr
@@ -375,7 +375,7 @@ class TaiLieuNop(WirePacket):
 
 
 class LePhi(WirePacket):
-    """A fee line (the template commented in OpenCPS lines 221-225; PASETO
+    """A fee line (the template commented in OpenCPS lines 411-415; PASETO
     ``LePhiDongBoDVC``, every field a string, ``Gia`` whole VND)."""
 
     TenPhiLePhi: NonEmptyStr
@@ -386,7 +386,7 @@ class LePhi(WirePacket):
 
 
 class TepDinhKemKhac(WirePacket):
-    """Another paper handed in (OpenCPS template lines 229-231, strings)."""
+    """Another paper handed in (OpenCPS template lines 419-421, strings)."""
 
     TenGiayTo: NonEmptyStr
     SoLuong: CopiesStr
@@ -394,7 +394,7 @@ class TepDinhKemKhac(WirePacket):
 
 
 class HoSoBoSung(WirePacket):
-    """A supplement request: the twelve fields of OpenCPS's template (lines 235-246) and of
+    """A supplement request: the twelve fields of OpenCPS's template (lines 425-436) and of
     PASETO's ``HoSoBoSung``; what the case system does not give goes as ``""`` / ``[]``."""
 
     HoSoBoSungId: NonEmptyStr
@@ -412,7 +412,7 @@ class HoSoBoSung(WirePacket):
 
 
 class GiayToKetQua(WirePacket):
-    """A result document (OpenCPS lines 280-284; PASETO adds ``MaGiayToKetQua``)."""
+    """A result document (OpenCPS lines 480-483; PASETO adds ``MaGiayToKetQua``)."""
 
     TenGiayTo: NonEmptyStr
     MaThanhPhanHoSo: Text
@@ -429,7 +429,7 @@ _TaiLieuNopList = list[TaiLieuNop]
 class HoSoMC(WirePacket):
     """The one-stop dossier packet (hồ sơ một cửa) of ``DongBoHoSoMC``, as we send it.
 
-    The first 26 fields are OpenCPS's (builder lines 146-331, in its order), all required:
+    The first 26 fields are OpenCPS's (builder lines 350-503, in its order), all required:
     a value unknown to the case system goes as ``""``. The rest are PASETO's newer fields,
     sent only by a profile that has them (``None`` otherwise: left out of the JSON).
 
@@ -457,7 +457,8 @@ class HoSoMC(WirePacket):
     TrichYeuHoSo: NonEmptyStr
     NgayTiepNhan: WireDateTime
     NgayHenTra: WireDateOrBlank
-    """``""`` for a dossier with no due date (OpenCPS line 209, PASETO line 281)."""
+    """``""`` for a dossier with no due date (OpenCPS line 395; PASETO
+    ``SyncLocalDataToDVCQGService.cs`` line 281)."""
     TrangThaiHoSo: TrangThaiCode
     NgayTra: WireDateOrBlank
     ThongTinTra: Text
@@ -478,7 +479,8 @@ class HoSoMC(WirePacket):
     HoSoCoThanhPhanSoHoa: FlagCode | None = None
     TaiKhoanDuocXacThucVoiVNeID: FlagCode | None = None
     DuocThanhToanTrucTuyen: PaymentCode | None = None
-    """PASETO sends "1" when paid online and "3" otherwise (lines 413-419)."""
+    """PASETO sends "1" when paid online and "3" otherwise
+    (``SyncLocalDataToDVCQGService.cs`` lines 413-419)."""
     NgayTuChoi: WireDateOrBlank | None = None
     DinhDanhCHS: Annotated[_DinhDanhCHSList, Field(max_length=10)] | None = None
     NgayNopHoSo: WireDateOrBlank | None = None
@@ -530,7 +532,7 @@ class QuaTrinhXuLy(WirePacket):
 
 
 class AuthRequest(WirePacket):
-    """Body of the adapter's auth call (OpenCPS lines 1255-1258); the unit's code travels in
+    """Body of the adapter's auth call (OpenCPS lines 1255-1256); the unit's code travels in
     the ``dstcode`` header."""
 
     username: str
@@ -538,7 +540,7 @@ class AuthRequest(WirePacket):
 
 
 class AuthAnswer(WireAnswer):
-    """Auth answer: ``error_code`` 0 with a ``session`` (OpenCPS line 1306)."""
+    """Auth answer: ``error_code`` 0 with a ``session`` (OpenCPS line 1302)."""
 
     session: str | None = None
     error_code: ErrorCode
@@ -555,7 +557,7 @@ class _ServiceRequestBase(WirePacket):
 
 class DongBoHoSoMCRequest(_ServiceRequestBase):
     """Create (``isUpdating`` "False") or update ("True") up to 50 dossiers; OpenCPS sends
-    the flag as a string (line 2361-2365)."""
+    the flag as a string (lines 2361-2365)."""
 
     service: Literal["DongBoHoSoMC"] = "DongBoHoSoMC"
     isUpdating: TrueFalse
@@ -563,7 +565,8 @@ class DongBoHoSoMCRequest(_ServiceRequestBase):
 
 
 class CapNhatTienDoHoSoMCRequest(_ServiceRequestBase):
-    """Send up to 10 processing steps (PASETO sends chunks of 10, line 609)."""
+    """Send up to 10 processing steps (PASETO sends chunks of 10,
+    ``SyncLocalDataToDVCQGService.cs`` line 609)."""
 
     service: Literal["CapNhatTienDoHoSoMC"] = "CapNhatTienDoHoSoMC"
     data: Annotated[list[QuaTrinhXuLy], Field(min_length=1, max_length=10)]
@@ -583,7 +586,7 @@ class LayDanhSachTTHCRequest(_ServiceRequestBase):
 
 
 class LayThuTucRequest(_ServiceRequestBase):
-    """Fetch one procedure in full: parameter ``maTTHC`` (OpenCPS lines 166, 1445)."""
+    """Fetch one procedure in full: parameter ``maTTHC`` (OpenCPS lines 355, 1445)."""
 
     service: Literal["LayThuTuc"] = "LayThuTuc"
     maTTHC: MaTTHCStr
@@ -983,7 +986,7 @@ class KetNoiCSDLTraCuu(WireAnswer):
 
 class QuaTrinhXuLyTraCuu(WireAnswer):
     """A processing step as we read it back: every field may be ``""`` (OpenCPS sends a
-    blank ``ThoiDiemXuLy`` when it has no action, line 620)."""
+    blank ``ThoiDiemXuLy`` when it has no action, lines 619-620)."""
 
     MaHoSo: ReadId = None
     NguoiXuLy: ReadName = None
@@ -1072,7 +1075,7 @@ class TraCuuHoSoAnswer(ServiceAnswer):
 
 class ThuTucTomTat(WireAnswer):
     """One line of the procedure list; OpenCPS reads only ``MATTHC`` and ``TENTTHC``
-    (lines 1430-1431), so the field of activity may be absent."""
+    (line 1431), so the field of activity may be absent."""
 
     MATTHC: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     TENTTHC: ReadText = None
@@ -1102,7 +1105,7 @@ class LayDanhMucCoQuanAnswer(ServiceAnswer):
 
 class LinhVucThucHien(WireAnswer):
     """A field of activity (``LINHVUCTHUCHIEN[]``, and the entries of ``LayDanhMucLinhVuc``,
-    OpenCPS lines 1528, 2762-2763)."""
+    OpenCPS lines 1528, 2765-2766)."""
 
     MALINHVUC: ReadId = None
     TENLINHVUC: ReadName = None
@@ -1114,7 +1117,7 @@ class LayDanhMucLinhVucAnswer(ServiceAnswer):
     )
 
 
-# LayThuTuc's nested answer, as OpenCPS's syncServiceInfo reads it (lines 2716-3030); every
+# LayThuTuc's nested answer, as OpenCPS's syncServiceInfo reads it (lines 2713-3011); every
 # part optional (OpenCPS guards each with has()), fields not listed are ignored.
 
 
@@ -1130,7 +1133,7 @@ class TrinhTuThucHien(WireAnswer):
 
 
 class PhiLePhi(WireAnswer):
-    """A fee of a time limit (``PHILEPHI[]``: MAPHILEPHI, SOTIEN, DONVI, MOTA; lines 2828-2832)."""
+    """A fee of a time limit (``PHILEPHI[]``: MAPHILEPHI, SOTIEN, DONVI, MOTA; lines 2832-2837)."""
 
     MAPHILEPHI: ReadId = None
     SOTIEN: ReadNumber = None
@@ -1140,7 +1143,7 @@ class PhiLePhi(WireAnswer):
 
 class ThoiGianThucHien(WireAnswer):
     """A time limit (``THOIGIAN[]``: THOIGIANGIAIQUYET, DONVITINH, MOTA, PHILEPHI[]; lines
-    2815-2827)."""
+    2819-2831)."""
 
     THOIGIANGIAIQUYET: ReadNumber = None
     DONVITINH: ReadName = None
@@ -1150,7 +1153,7 @@ class ThoiGianThucHien(WireAnswer):
 
 class CachThucThucHien(WireAnswer):
     """A channel (``KENH`` 1 in person, 2 online, 3 postal) with its time limits (lines
-    2799-2811)."""
+    2806-2812)."""
 
     KENH: ReadCode = None
     THOIGIAN: Annotated[ReadList[ThoiGianThucHien], Field(max_length=50)] = Field(
@@ -1160,7 +1163,7 @@ class CachThucThucHien(WireAnswer):
 
 class GiayTo(WireAnswer):
     """A paper of a dossier component (``GIAYTO[]``: MAGIAYTO, TENGIAYTO, TENMAUDON, URL;
-    lines 3008-3011)."""
+    lines 2992-3000)."""
 
     MAGIAYTO: ReadId = None
     TENGIAYTO: ReadText = None
@@ -1169,35 +1172,35 @@ class GiayTo(WireAnswer):
 
 
 class ThanhPhanHoSo(WireAnswer):
-    """A dossier component (``THANHPHANHOSO[]``) and its papers (``GIAYTO[]``), line 3004."""
+    """A dossier component (``THANHPHANHOSO[]``) and its papers (``GIAYTO[]``), line 2992."""
 
     TRUONGHOP: ReadText = None
     GIAYTO: Annotated[ReadList[GiayTo], Field(max_length=200)] = Field(default_factory=list)
 
 
 class CanCuPhapLy(WireAnswer):
-    """A legal basis (SOVANBAN, TENVANBAN; lines 2905-2906)."""
+    """A legal basis (SOVANBAN, TENVANBAN; lines 2912-2913)."""
 
     SOVANBAN: ReadName = None
     TENVANBAN: ReadText = None
 
 
 class CoQuanThucHien(WireAnswer):
-    """A competent agency (MADONVI, TENDONVI; lines 2934-2935)."""
+    """A competent agency (MADONVI, TENDONVI; lines 2940-2941)."""
 
     MADONVI: ReadId = None
     TENDONVI: ReadName = None
 
 
 class KetQuaThucHien(WireAnswer):
-    """A result the procedure issues (MAKETQUA, TENKETQUA; lines 2889-2890)."""
+    """A result the procedure issues (MAKETQUA, TENKETQUA; lines 2894-2895)."""
 
     MAKETQUA: ReadId = None
     TENKETQUA: ReadText = None
 
 
 class DoiTuongThucHien(WireAnswer):
-    """Who may use the procedure (TENDOITUONG; line 2871)."""
+    """Who may use the procedure (TENDOITUONG; line 2878)."""
 
     TENDOITUONG: ReadName = None
 

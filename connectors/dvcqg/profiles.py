@@ -10,8 +10,8 @@ profile keeps those its senders send. Both profiles speak OpenCPS's envelope (``
     ``modules/backend-dossiermgt/backend-dossiermgt-service/src/main/java/org/opencps/
     dossiermgt/action/impl/DVCQGIntegrationActionImpl.java``, ``createSyncDossierBodyRequest``
     (lines 334-508): 26 fields, every scalar a string, ``""`` when unknown; documents with
-    five fields (lines 470-476), results with four (lines 463-467). No ``KenhThucHien``,
-    ``SoGiayToChuHoSo``, ``DinhDanhCHS``, ``GhiChu`` (commented out, line 399).
+    five fields (lines 486-490), results with four (lines 480-483). No ``KenhThucHien``,
+    ``SoGiayToChuHoSo``, ``DinhDanhCHS``, ``GhiChu`` (commented out, line 407).
 
 ``paseto`` (the default)
     What PASETO sends: ``HuanVu201/DichVuCong_KhoaLuan_PASETO``, ``DichVuCongApi/src/Core/
@@ -49,7 +49,7 @@ __all__ = [
 ProfileName = Literal["opencps", "paseto"]
 DEFAULT_PROFILE: ProfileName = "paseto"
 
-# createSyncDossierBodyRequest, OpenCPS rc-3.0 lines 348-505, in its order
+# createSyncDossierBodyRequest, OpenCPS rc-3.0 lines 350-503, in its order
 _OPENCPS_DOSSIER = (
     "MaHoSo",
     "MaTTHC",
@@ -92,7 +92,7 @@ _PASETO_NEWER = (
     "NgayNopHoSo",
     "DSKetNoiCSDL",
 )
-# OpenCPS rc-3.0 lines 470-476; PASETO TaiLieuNopDongBoDVC adds the last four
+# OpenCPS rc-3.0 lines 486-490; PASETO TaiLieuNopDongBoDVC adds the last four
 _OPENCPS_DOCUMENT = (
     "TenTepDinhKem",
     "MaThanhPhanHoSo",
@@ -101,16 +101,16 @@ _OPENCPS_DOCUMENT = (
     "IsDeleted",
 )
 _PASETO_DOCUMENT = ("DuocSoHoa", "DuocTaiSuDung", "DuocLayTuKhoDMQG", "MaKetQuaThayThe")
-# OpenCPS rc-3.0 lines 463-467; PASETO GiayToKetQua adds MaGiayToKetQua
+# OpenCPS rc-3.0 lines 480-483; PASETO GiayToKetQua adds MaGiayToKetQua
 _OPENCPS_RESULT = ("TenGiayTo", "MaThanhPhanHoSo", "GiayToId", "DuongDanTepTinKetQua")
 _PASETO_RESULT = ("MaGiayToKetQua",)
 
 SHARE_SERVICES = frozenset({"LayDanhSachTTHC", "LayDanhMucCoQuan", "LayDanhMucLinhVuc"})
 """Services OpenCPS sends to the ``share_endpoint`` (``getSharingDictCollection``, rc-3.0
-lines 2000-2090, called for LayDanhSachTTHC at line 1426 and the code lists at lines 708,
-886, 1521). Everything else, LayThuTuc included (``getSharingData`` posts to
-``integration_endpoint``, lines 1834-1850, called for LayThuTuc at lines 167, 1447, 2617),
-goes to the ``integration_endpoint``."""
+lines 2000-2090, called for LayDanhSachTTHC at lines 1425 and 1463 and for the code lists
+at lines 710, 799, 888, 1520, 1546). Everything else, LayThuTuc included (``getSharingData``
+posts to ``integration_endpoint``, lines 1834-1907, called for LayThuTuc at lines 168, 357,
+1446, 2708), goes to the ``integration_endpoint``."""
 
 
 def updating_flag(updating: bool) -> str:
