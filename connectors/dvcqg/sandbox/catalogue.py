@@ -185,18 +185,6 @@ _RAW: tuple[dict[str, Any], ...] = (
         result="Giấy xác nhận tình trạng hôn nhân",
     ),
     _entry(
-        "2.002621",
-        "Cấp bản sao trích lục hộ tịch",
-        "G03-HT01",
-        "Hộ tịch",
-        time_limit="Ngay trong ngày tiếp nhận hồ sơ",
-        fee="8.000 đồng",
-        papers=[(_TO_KHAI, 1, True)],
-        legal="Luật Hộ tịch số 60/2014/QH13; Thông tư số 281/2016/TT-BTC",
-        agency=_CAP_XA,
-        result="Bản sao trích lục hộ tịch",
-    ),
-    _entry(
         "2.000908",
         "Chứng thực bản sao từ bản chính giấy tờ, văn bản",
         "G03-CT02",
