@@ -188,8 +188,9 @@ class DinhDanh(_Model):
 class HoSo(_Model):
     """A dossier as the case system sends it for synchronisation with DVCQG (HoSoMC).
 
-    Contract: ``ma_ho_so`` is ``{agency}-{yyMMdd}-{NNNN}`` with a real date;
-    ``ngay_hen_tra >= ngay_tiep_nhan``; ``ngay_tra`` is required once the result is returned,
+    Contract: ``ma_ho_so`` is ``{agency}-{yyMMdd}-{NNNN}`` (or ``{NNNNN}``) with a real date;
+    ``ngay_hen_tra >= ngay_tiep_nhan`` when the dossier has a due date (one without goes to the
+    portal as ``NgayHenTra ""``); ``ngay_tra`` is required once the result is returned,
     ``ngay_tu_choi`` once the dossier is refused. Datetimes carry their UTC offset; sub-second
     precision is dropped on the wire (``yyyyMMddHHmmss``).
     """
