@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from connectors.dvcqg.catalogue_data import CATALOGUE
+from connectors.dvcqg.sandbox import CATALOGUE
 from gateway.api.main import create_app
 from gateway.core.clients import create_client
 from gateway.core.logging import configure_logging

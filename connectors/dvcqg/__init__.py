@@ -2,6 +2,26 @@
 
 Public surface: the configuration, the connector, the canonical models the case system speaks,
 and :data:`SPEC`, which the core registry lists. Everything else is private to the package.
+
+Wire profiles (``LGSP_CONNECTORS__DVCQG__PROFILE``, see :mod:`connectors.dvcqg.profiles`):
+``opencps`` sends exactly OpenCPS rc-3.0's DongBoHoSoMC packet; ``paseto`` (the default) adds
+the newer fields PASETO sends. Both speak OpenCPS's envelope, ``dstcode`` header and look-ups.
+
+Quality, kept true:
+
+=========================================  ===================================================
+profile cited from the public record        yes: OpenCPS ``DVCQGIntegrationActionImpl.java``
+                                            (rc-3.0), PASETO ``SyncLocalDataToDVCQGService``;
+                                            online dossiers, citizens' items, the data store
+                                            are this project's own profile (no public source)
+independent simulator                       yes: ``sandbox/`` (own models, no ``schemas``)
+golden packets both ways                    yes: ``tests/golden/dvcqg`` (SOURCES.md)
+complete error table                        yes: :mod:`connectors.dvcqg.errors` (+ "0" with
+                                            "đã tồn tại" read as "exists", as PASETO does)
+conformance suite                           yes (``tests/conformance``)
+faults covered                              503, 500, late, dropped, malformed, expired session
+diagnostics redacted                        password and session never in errors or logs
+=========================================  ===================================================
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
 """Async client of the DVCQG adapter: one method per upstream service.
 
-Protocol (``/work/shared/reference/national-platforms.md``): ``POST {base_url}/auth`` with
-``{username, password}`` and a ``madonvi`` header opens a session; every other call is
-``POST {base_url}/api`` with ``{session, madonvi, service, ...}``. Answers carry ``error_code``,
-resolved through :mod:`connectors.dvcqg.errors`.
+Protocol, as OpenCPS speaks it (``VietOpenCPS/opencps-v2``, branch ``release-candidate-3.0``,
+``.../dossiermgt/action/impl/DVCQGIntegrationActionImpl.java``): ``POST {base_url}{auth_endpoint}``
+with ``{username, password}`` opens a session (``getAccessToken``, lines 1234-1320); every other
+call is ``POST {base_url}{integration_endpoint}`` with ``{session, madonvi, service, ...}``
+(``syncData`` / ``getSharingData``, lines 2200-2286 and 1834-1907), except the catalogue list
+and the code lists, which go to ``{base_url}{share_endpoint}`` (``getSharingDictCollection``,
+lines 2000-2090; :data:`~connectors.dvcqg.profiles.SHARE_SERVICES`). Every call, auth
+included, carries the unit's code in a ``dstcode`` header (lines 1272-1274, 1867, 2048, 2243).
+Answers carry ``error_code``, resolved through :mod:`connectors.dvcqg.errors`.
 
 Contracts:
 
@@ -38,7 +43,8 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from connectors.dvcqg.config import DvcqgConfig
-from connectors.dvcqg.errors import resolve
+from connectors.dvcqg.errors import resolve, resolve_sync
+from connectors.dvcqg.profiles import SHARE_SERVICES, updating_flag
 from gateway.core.connector import ErrorRule, Resolution, raise_for_rule
 from gateway.core.errors import (
     FieldError,
@@ -84,8 +90,11 @@ class DvcqgClient:
     ) -> None:
         self._config = config
         self._http = http
-        self._auth_url = f"{config.base_url.rstrip('/')}/auth"
-        self._api_url = f"{config.base_url.rstrip('/')}/api"
+        base = config.base_url.rstrip("/")
+        self._auth_url = f"{base}{config.auth_endpoint}"
+        self._api_url = f"{base}{config.integration_endpoint}"
+        self._share_url = f"{base}{config.share_endpoint}"
+        self._headers = {"dstcode": config.unit_code}
         self._timeout = httpx.Timeout(config.timeout_seconds)
         # 0.2 s, 0.4 s, ... capped at 2 s, plus jitter: "initial" is spelled "multiplier" since
         # tenacity 9.1 (the old name warns)
@@ -111,29 +120,30 @@ class DvcqgClient:
         """Create the dossiers on DVCQG, or update them if the portal says they exist.
 
         Sent first with ``isUpdating`` = ``updating`` (the caller's belief that the portal
-        already holds them); on "3"/"-3" the same data is resent with ``isUpdating`` true, and
-        an update the portal cannot match ("201") is resent as a creation. Not retried here (a
-        write): the outbox retries it.
+        already holds them), as the string "True"/"False"; when the portal says the dossier
+        exists ("3", "-3", or "0" with a message saying so, as PASETO reads it) the same data
+        is resent as an update, and an update the portal cannot match ("201") is resent as a
+        creation. Not retried here (a write): the outbox retries it.
         """
         request = validate_model(
             wire.DongBoHoSoMCRequest,
             {
                 "session": _NO_SESSION,
                 "madonvi": self._config.madonvi,
-                "isUpdating": updating,
-                "data": [p.model_dump() for p in packets],
+                "isUpdating": updating_flag(updating),
+                "data": [p.model_dump(exclude_none=True) for p in packets],
             },
             what="DongBoHoSoMC packet",
         )
-        answer, rule = await self._call("DongBoHoSoMC", request, wire.ServiceAnswer)
-        if updating and answer.error_code == "201":
+        answer, rule = await self._sync(request, updating=updating)
+        if updating and answer.error_code == NOT_FOUND:
             log.info("dvcqg.resend_as_create", dossiers=len(request.data))
-            create = request.model_copy(update={"isUpdating": False})
-            answer, rule = await self._call("DongBoHoSoMC", create, wire.ServiceAnswer)
-        if rule.resolution is Resolution.EXISTS and request.isUpdating is False:
+            updating = False
+            answer, rule = await self._sync(request, updating=updating)
+        if rule.resolution is Resolution.EXISTS and not updating:
             log.info("dvcqg.resend_as_update", dossiers=len(request.data))
-            update = request.model_copy(update={"isUpdating": True})
-            answer, rule = await self._call("DongBoHoSoMC", update, wire.ServiceAnswer)
+            updating = True
+            answer, rule = await self._sync(request, updating=updating)
         if rule.resolution is Resolution.EXISTS:
             # an update cannot collide with an existing record: the portal is confused
             raise PermanentUpstreamError(
@@ -142,6 +152,13 @@ class DvcqgClient:
             )
         self._raise_unless_success(rule, answer)
         return answer
+
+    async def _sync(
+        self, request: wire.DongBoHoSoMCRequest, *, updating: bool
+    ) -> tuple[wire.ServiceAnswer, ErrorRule]:
+        sent = request.model_copy(update={"isUpdating": updating_flag(updating)})
+        answer, _ = await self._call("DongBoHoSoMC", sent, wire.ServiceAnswer)
+        return answer, resolve_sync(answer.error_code, answer.message, updating=updating)
 
     async def cap_nhat_tien_do(self, steps: Sequence[wire.QuaTrinhXuLy]) -> int:
         """Send processing steps in chunks of ``config.step_chunk_size``, in order.
@@ -173,10 +190,13 @@ class DvcqgClient:
         return len(requests)
 
     async def tra_cuu_ho_so(self, ma_ho_so: str) -> wire.HoSoTraCuu | None:
-        """The dossier as DVCQG holds it, with its steps; ``None`` when it does not know it."""
+        """The dossier as DVCQG holds it, with its steps; ``None`` when it does not know it
+        (an empty ``result``, or "201"). Sent with ``mahoso`` (OpenCPS line 2195); the
+        answer's ``result`` is a list, of which the first is read (a single object is
+        tolerated)."""
         request = validate_model(
             wire.TraCuuHoSoRequest,
-            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "MaHoSo": ma_ho_so},
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "mahoso": ma_ho_so},
             what="TraCuuHoSo request",
         )
         answer, rule = await self._call(
@@ -185,10 +205,10 @@ class DvcqgClient:
         if answer.error_code == NOT_FOUND:
             return None
         self._raise_unless_success(rule, answer)
-        return self._required_result(answer.result, "TraCuuHoSo")
+        return answer.result[0] if answer.result else None
 
     async def lay_danh_sach_tthc(self) -> list[wire.ThuTucTomTat]:
-        """The procedure catalogue of the province (summary lines)."""
+        """The procedure catalogue of the province (summary lines), from the share endpoint."""
         request = validate_model(
             wire.LayDanhSachTTHCRequest,
             {"session": _NO_SESSION, "madonvi": self._config.madonvi},
@@ -200,18 +220,45 @@ class DvcqgClient:
         self._raise_unless_success(rule, answer)
         return answer.result
 
+    async def lay_danh_muc_co_quan(self) -> list[wire.CoQuan]:
+        """The list of agencies (``LayDanhMucCoQuan``), from the share endpoint."""
+        request = validate_model(
+            wire.LayDanhMucCoQuanRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi},
+            what="LayDanhMucCoQuan request",
+        )
+        answer, rule = await self._call(
+            "LayDanhMucCoQuan", request, wire.LayDanhMucCoQuanAnswer, read_only=True
+        )
+        self._raise_unless_success(rule, answer)
+        return answer.result
+
+    async def lay_danh_muc_linh_vuc(self) -> list[wire.LinhVucThucHien]:
+        """The list of fields of activity (``LayDanhMucLinhVuc``), from the share endpoint."""
+        request = validate_model(
+            wire.LayDanhMucLinhVucRequest,
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi},
+            what="LayDanhMucLinhVuc request",
+        )
+        answer, rule = await self._call(
+            "LayDanhMucLinhVuc", request, wire.LayDanhMucLinhVucAnswer, read_only=True
+        )
+        self._raise_unless_success(rule, answer)
+        return answer.result
+
     async def lay_thu_tuc(self, ma_tthc: str) -> wire.ThuTuc | None:
-        """One procedure in full; ``None`` when the catalogue does not know the code."""
+        """One procedure in full; ``None`` when the catalogue does not know the code. Sent
+        with ``maTTHC`` (OpenCPS line 1445); ``result[0]`` is read (OpenCPS lines 172-176)."""
         request = validate_model(
             wire.LayThuTucRequest,
-            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "MaTTHC": ma_tthc},
+            {"session": _NO_SESSION, "madonvi": self._config.madonvi, "maTTHC": ma_tthc},
             what="LayThuTuc request",
         )
         answer, rule = await self._call("LayThuTuc", request, wire.LayThuTucAnswer, read_only=True)
         if answer.error_code == NOT_FOUND:
             return None
         self._raise_unless_success(rule, answer)
-        return self._required_result(answer.result, "LayThuTuc")
+        return answer.result[0] if answer.result else None
 
     async def lay_ho_so_truc_tuyen(self, so_luong: int) -> list[dict[str, Any]]:
         """Pull: up to ``so_luong`` online dossiers the portal holds for the province and has
@@ -333,13 +380,7 @@ class DvcqgClient:
         body = wire.AuthRequest(
             username=self._config.username, password=self._config.password.get_secret_value()
         ).model_dump()
-        answer = await self._exchange(
-            self._auth_url,
-            body,
-            wire.AuthAnswer,
-            "auth",
-            headers={"madonvi": self._config.madonvi},
-        )
+        answer = await self._exchange(self._auth_url, body, wire.AuthAnswer, "auth")
         rule = resolve(answer.error_code)
         if rule.resolution is Resolution.REAUTH:
             raise UpstreamAuthError(
@@ -370,12 +411,13 @@ class DvcqgClient:
     ) -> tuple[S, ErrorRule]:
         """Send ``request`` with the session; on "100" renew the session and send it once more."""
         session = await self._current_session()
+        url = self._share_url if service in SHARE_SERVICES else self._api_url
         renewed = False
         while True:
             body = request.model_copy(update={"session": session}).model_dump(
                 mode="json", exclude_none=True
             )
-            exchange = functools.partial(self._exchange, self._api_url, body, answer_model, service)
+            exchange = functools.partial(self._exchange, url, body, answer_model, service)
             answer = await (self._with_read_retries(exchange) if read_only else exchange())
             rule = resolve(answer.error_code)
             if rule.resolution is Resolution.REAUTH and not renewed:
@@ -390,11 +432,13 @@ class DvcqgClient:
         body: Mapping[str, Any],
         answer_model: type[A],
         what: str,
-        headers: Mapping[str, str] | None = None,
     ) -> A:
-        """One HTTP round trip, its answer validated as ``answer_model``."""
+        """One HTTP round trip (with the ``dstcode`` header), its answer validated as
+        ``answer_model``."""
         try:
-            response = await self._http.post(url, json=body, headers=headers, timeout=self._timeout)
+            response = await self._http.post(
+                url, json=body, headers=self._headers, timeout=self._timeout
+            )
         except httpx.TransportError as exc:
             # the message names the failure and the URL only: never the body (session, password)
             raise TransientUpstreamError(
@@ -442,12 +486,3 @@ class DvcqgClient:
             if secret:
                 text = text.replace(secret, _REDACTED)
         return text
-
-    @staticmethod
-    def _required_result(result: T | None, service: str) -> T:
-        if result is None:
-            raise InvalidUpstreamAnswer(
-                f"DVCQG {service} answer broke its schema: result: missing on success",
-                errors=[FieldError("result", "missing on success")],
-            )
-        return result

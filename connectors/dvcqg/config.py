@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
+from connectors.dvcqg.profiles import DEFAULT_PROFILE, ProfileName
 from gateway.core.connector import ConnectorConfig
 from schemas.dvcqg import AGENCY_CODE_PATTERN
 
@@ -21,10 +22,29 @@ class DvcqgConfig(ConnectorConfig):
 
     model_config = ConfigDict(extra="forbid")
 
+    profile: ProfileName = Field(
+        DEFAULT_PROFILE,
+        description="wire profile of the dossier packet: opencps (exactly OpenCPS rc-3.0's 26 "
+        "fields) or paseto (OpenCPS's fields plus the newer ones PASETO sends); see "
+        "connectors.dvcqg.profiles",
+    )
     base_url: str = Field(
         "http://127.0.0.1:9000/dvcqg",
-        description="adapter root; the client posts to {base_url}/auth and {base_url}/api",
+        description="adapter root (OpenCPS adapter_url); the endpoints below are joined to it",
         examples=["https://lgsp.example.gov.vn/dvcqg"],
+    )
+    auth_endpoint: str = Field(
+        "/auth", description="path of the auth call, after base_url (OpenCPS auth_endpoint)"
+    )
+    integration_endpoint: str = Field(
+        "/api",
+        description="path of the integration endpoint: dossiers, steps, TraCuuHoSo, LayThuTuc "
+        "(OpenCPS integration_endpoint)",
+    )
+    share_endpoint: str = Field(
+        "/share",
+        description="path of the share endpoint: LayDanhSachTTHC and the code lists "
+        "LayDanhMucCoQuan, LayDanhMucLinhVuc (OpenCPS share_endpoint)",
     )
     username: str = Field("lgsp-sandbox", min_length=1, description="adapter account")
     password: SecretStr = Field(
@@ -34,6 +54,15 @@ class DvcqgConfig(ConnectorConfig):
         "000.00.00.H22",
         pattern=AGENCY_CODE_PATTERN,
         description="the province's agency code (mã định danh cơ quan), sent on every call",
+        examples=["000.00.00.H22"],
+    )
+    dstcode: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="the unit's code sent in the dstcode header of every call, auth included "
+        "(OpenCPS dstcode); unset: madonvi",
         examples=["000.00.00.H22"],
     )
     timeout_seconds: float = Field(10.0, gt=0, description="per-request timeout")
@@ -90,3 +119,15 @@ class DvcqgConfig(ConnectorConfig):
         if not value.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("auth_endpoint", "integration_endpoint", "share_endpoint")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() for c in value) or "//" in value:
+            raise ValueError("an endpoint is a path starting with / (joined to base_url)")
+        return value
+
+    @property
+    def unit_code(self) -> str:
+        """What goes in the ``dstcode`` header."""
+        return self.dstcode or self.madonvi

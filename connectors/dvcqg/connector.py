@@ -34,6 +34,8 @@ from connectors.dvcqg.mapping import (
 )
 from connectors.dvcqg.models import BuocXuLy, CapNhatTienDo, HoSo, ThuTucChiTiet
 from connectors.dvcqg.online import OnlineDossiers
+from connectors.dvcqg.portal_view import BuocTrenCong, HoSoTrenCong
+from connectors.dvcqg.profiles import PROFILES
 from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
 from gateway.core.errors import (
     FieldError,
@@ -71,6 +73,8 @@ class DvcqgConnector:
 
     def __init__(self, config: DvcqgConfig, http: httpx.AsyncClient) -> None:
         self.config = config
+        #: the wire profile of the dossier packet (connectors.dvcqg.profiles)
+        self.profile = PROFILES[config.profile]
         self.client = DvcqgClient(config, http)
         self.online = OnlineDossiers(config, http, self.client)
         self.catalogue = ProcedureCatalogue(self.client, ttl_seconds=config.catalogue_ttl_seconds)
@@ -150,7 +154,7 @@ class DvcqgConnector:
         """Validation both ways: refuse now a dossier whose DVCQG packet the portal's schema
         would refuse (raises :class:`InvalidInput` naming the wire field)."""
         try:
-            ho_so_to_wire(ho_so)
+            ho_so_to_wire(ho_so, self.profile)
         except ValidationError as exc:
             raise _invalid_packet(exc) from None
 
@@ -162,11 +166,11 @@ class DvcqgConnector:
         except ValidationError as exc:
             raise _invalid_packet(exc) from None
 
-    async def lookup_dossier(self, ma_ho_so: str) -> tuple[HoSo, list[BuocXuLy]] | None:
+    async def lookup_dossier(self, ma_ho_so: str) -> tuple[HoSoTrenCong, list[BuocTrenCong]] | None:
         """The dossier as DVCQG holds it and its steps; ``None`` when DVCQG does not know it.
 
-        An answer that does not map onto the canonical models raises
-        :class:`InvalidUpstreamAnswer` naming the field.
+        Read tolerantly (blanks and unknown codes as None); an answer that still does not map
+        raises :class:`InvalidUpstreamAnswer` naming the field.
         """
         record = await self.client.tra_cuu_ho_so(ma_ho_so)
         if record is None:
@@ -242,7 +246,7 @@ class DvcqgConnector:
     def _prepare_dossier(self, payload: Mapping[str, Any]) -> tuple[HoSo, HoSoMC]:
         ho_so = validate_model(HoSo, payload, what="sync_dossier payload")
         try:
-            return ho_so, ho_so_to_wire(ho_so)
+            return ho_so, ho_so_to_wire(ho_so, self.profile)
         except ValidationError as exc:
             raise _invalid_packet(exc) from None
 

@@ -8,12 +8,13 @@ that decides: the client resolves every ``error_code`` here and raises through
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
 from gateway.core.connector import Actor, ErrorRule, Resolution
 
-__all__ = ["ERROR_TABLE", "resolve"]
+__all__ = ["ERROR_TABLE", "resolve", "resolve_sync"]
 
 _EXISTS = ErrorRule(
     Resolution.EXISTS, Actor.NONE, "dossier already exists on DVCQG; resend it as an update"
@@ -62,3 +63,27 @@ def resolve(code: str) -> ErrorRule:
     return ErrorRule(
         Resolution.REJECT, Actor.SYSTEM, f"DVCQG answered with unknown error_code {code!r}"
     )
+
+
+#: what the portal says of a dossier it already holds; PASETO treats an answer with this
+#: phrase as "exists" whatever its code, "0" included, and resends it as an update
+#: (``SyncLocalDataToDVCQGService.cs`` lines 498-503)
+_EXISTS_PHRASE = "đã tồn tại"
+
+
+def says_exists(message: str | None) -> bool:
+    """Whether the portal's ``message`` says the dossier already exists (either Unicode
+    normal form, any case)."""
+    if not message:
+        return False
+    return _EXISTS_PHRASE in unicodedata.normalize("NFC", message).casefold()
+
+
+def resolve_sync(code: str, message: str | None, *, updating: bool) -> ErrorRule:
+    """The rule of a ``DongBoHoSoMC`` answer: as :func:`resolve`, except that a creation
+    answered "0" with a message saying the dossier already exists is EXISTS (resend as an
+    update), as PASETO reads it."""
+    rule = resolve(code)
+    if not updating and rule.resolution is Resolution.SUCCESS and says_exists(message):
+        return _EXISTS
+    return rule

@@ -32,19 +32,26 @@ __all__ = [
     "BuocXuLy",
     "CachThuc",
     "CapNhatTienDo",
+    "CoQuan",
     "DinhDanh",
+    "GiayTo",
     "GiayToKetQua",
     "HoSo",
     "KenhThucHien",
+    "KetQua",
     "LePhi",
     "LinhVuc",
     "LoaiDoiTuong",
+    "PhiLePhi",
     "TaiLieu",
     "TepDinhKemKhac",
     "ThanhPhanHoSo",
+    "ThoiGian",
     "ThuTuc",
     "ThuTucChiTiet",
     "TrangThaiHoSo",
+    "TrinhTu",
+    "VanBan",
     "YeuCauBoSung",
 ]
 
@@ -128,6 +135,16 @@ class TaiLieu(_Model):
     da_xoa: bool = Field(False, description="withdrawn from the dossier")
     ma_thanh_phan: str | None = Field(None, description="dossier component code")
     duong_dan: str | None = Field(None, description="where the portal can fetch the file")
+    duoc_so_hoa: bool = Field(False, description="digitised (DuocSoHoa; newer profile only)")
+    duoc_tai_su_dung: int = Field(
+        0, ge=0, le=2, description="reuse code (DuocTaiSuDung 0, 1 or 2; newer profile only)"
+    )
+    duoc_lay_tu_kho_dmqg: bool = Field(
+        False, description="taken from the national data store (DuocLayTuKhoDMQG; newer only)"
+    )
+    ma_ket_qua_thay_the: str | None = Field(
+        None, description="result code it replaces (MaKetQuaThayThe; newer profile only)"
+    )
 
 
 class TepDinhKemKhac(_Model):
@@ -145,6 +162,9 @@ class GiayToKetQua(_Model):
     ten: str = Field(min_length=1, examples=["Giấy phép xây dựng"])
     ma_thanh_phan: str | None = None
     duong_dan: str = Field(min_length=1, description="where the portal can fetch the result")
+    ma_giay_to_ket_qua: str | None = Field(
+        None, description="result code in the national list (MaGiayToKetQua; newer only)"
+    )
 
 
 class YeuCauBoSung(_Model):
@@ -168,8 +188,9 @@ class DinhDanh(_Model):
 class HoSo(_Model):
     """A dossier as the case system sends it for synchronisation with DVCQG (HoSoMC).
 
-    Contract: ``ma_ho_so`` is ``{agency}-{yyMMdd}-{NNNN}`` with a real date;
-    ``ngay_hen_tra >= ngay_tiep_nhan``; ``ngay_tra`` is required once the result is returned,
+    Contract: ``ma_ho_so`` is ``{agency}-{yyMMdd}-{NNNN}`` (or ``{NNNNN}``) with a real date;
+    ``ngay_hen_tra >= ngay_tiep_nhan`` when the dossier has a due date (one without goes to the
+    portal as ``NgayHenTra ""``); ``ngay_tra`` is required once the result is returned,
     ``ngay_tu_choi`` once the dossier is refused. Datetimes carry their UTC offset; sub-second
     precision is dropped on the wire (``yyyyMMddHHmmss``).
     """
@@ -187,7 +208,10 @@ class HoSo(_Model):
     ten_tthc: str = Field(min_length=1, description="procedure name")
     ma_linh_vuc: str = Field(min_length=1, description="field code", examples=["G03-GD09"])
     ten_linh_vuc: str = Field(min_length=1, description="field name")
-    so_bien_nhan: str | None = Field(None, description="receipt number")
+    so_bien_nhan: str | None = Field(
+        None,
+        description="receipt number (kept; no public sender sends it, so neither does the gateway)",
+    )
     kenh_thuc_hien: KenhThucHien = Field(description="submission channel")
     chu_ho_so: str | None = Field(None, description="dossier owner's name")
     so_giay_to_chu_ho_so: str = Field(
@@ -209,8 +233,10 @@ class HoSo(_Model):
     ngay_tiep_nhan: Instant = Field(
         description="received at", examples=["2024-01-05T08:30:00+07:00"]
     )
-    ngay_hen_tra: Instant = Field(
-        description="result due at (not before ngay_tiep_nhan)",
+    ngay_hen_tra: Instant | None = Field(
+        None,
+        description="result due at (not before ngay_tiep_nhan); absent for a dossier with no "
+        'due date (sent as NgayHenTra "")',
         examples=["2024-01-12T17:00:00+07:00"],
     )
     trang_thai: TrangThaiHoSo = Field(description="dossier status")
@@ -228,7 +254,7 @@ class HoSo(_Model):
     co_thanh_phan_so_hoa: bool = Field(False, description="dossier has digitised components")
     xac_thuc_vneid: bool = Field(False, description="submitted from a VNeID-verified account")
     thanh_toan_truc_tuyen: int = Field(
-        0, ge=0, le=2, description="online payment code (DuocThanhToanTrucTuyen, 0 to 2)"
+        0, ge=0, le=3, description="online payment code (DuocThanhToanTrucTuyen, 0 to 3)"
     )
     ngay_tu_choi: Instant | None = Field(
         None,
@@ -242,6 +268,10 @@ class HoSo(_Model):
     tep_dinh_kem_khac: list[TepDinhKemKhac] = Field(default_factory=list)
     ho_so_bo_sung: list[YeuCauBoSung] = Field(default_factory=list)
     giay_to_ket_qua: list[GiayToKetQua] = Field(default_factory=list)
+    ket_noi_csdl: list[str] = Field(
+        default_factory=list,
+        description="national databases checked (DSKetNoiCSDL MaCSDL codes; newer profile only)",
+    )
 
     @field_validator("ma_ho_so")
     @classmethod
@@ -258,9 +288,9 @@ class HoSo(_Model):
 
     @field_validator("ngay_hen_tra")
     @classmethod
-    def _due_after_received(cls, value: datetime, info: ValidationInfo) -> datetime:
+    def _due_after_received(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         received = info.data.get("ngay_tiep_nhan")
-        if isinstance(received, datetime) and value < received:
+        if value is not None and isinstance(received, datetime) and value < received:
             raise ValueError("ngay_hen_tra must not be before ngay_tiep_nhan")
         return value
 
@@ -301,48 +331,107 @@ class CapNhatTienDo(_Model):
 
 
 class ThuTuc(_Model):
-    """A procedure in the national catalogue (summary, from LayDanhSachTTHC)."""
+    """A procedure in the national catalogue (summary, from LayDanhSachTTHC; the portal may
+    give only its code and name)."""
 
     ma_tthc: str = Field(examples=["1.001776"])
-    ten_tthc: str
-    ma_linh_vuc: str
-    ten_linh_vuc: str
+    ten_tthc: str = ""
+    ma_linh_vuc: str | None = None
+    ten_linh_vuc: str | None = None
 
 
 class LinhVuc(_Model):
     """A field of activity (lĩnh vực) a procedure belongs to."""
 
-    ma: str = Field(examples=["G03-GD09"])
-    ten: str
+    ma: str | None = Field(None, examples=["G03-GD09"])
+    ten: str | None = None
 
 
-class CachThuc(_Model):
-    """A channel a procedure can be carried out through, with its time limit and fee."""
+class CoQuan(_Model):
+    """An agency (LayDanhMucCoQuan, COQUANTHUCHIEN)."""
 
-    kenh: KenhThucHien
-    thoi_gian: str = Field(description="time limit as the catalogue states it")
-    phi_le_phi: str | None = Field(None, description="fee on this channel, as catalogued")
+    ma: str | None = Field(None, examples=["000.00.01.H22"])
+    ten: str | None = None
+    cap: int | None = Field(None, description="level (CAPDONVI)")
+
+
+class TrinhTu(_Model):
+    """The steps of one case of the procedure (TRINHTUTHUCHIEN[])."""
+
+    truong_hop: str | None = Field(None, description="the case (TRUONGHOP)")
+    buoc: list[str] = Field(default_factory=list, description="steps (TRINHTU[].TENTRINHTU)")
+
+
+class PhiLePhi(_Model):
+    """A fee of a time limit (PHILEPHI[])."""
+
+    ma: str | None = None
+    so_tien: float | None = Field(None, description="amount (SOTIEN)")
+    don_vi: str | None = Field(None, description="unit of the amount (DONVI)")
     mo_ta: str | None = None
 
 
-class ThanhPhanHoSo(_Model):
-    """A paper the dossier must (or may) contain."""
+class ThoiGian(_Model):
+    """A time limit (THOIGIAN[])."""
 
-    ten_giay_to: str
-    so_luong: int
-    bat_buoc: bool
+    thoi_gian_giai_quyet: float | None = Field(None, description="THOIGIANGIAIQUYET")
+    don_vi_tinh: str | None = Field(None, description="unit (DONVITINH), e.g. Ngày làm việc")
+    mo_ta: str | None = None
+    phi_le_phi: list[PhiLePhi] = Field(default_factory=list)
+
+
+class CachThuc(_Model):
+    """A channel a procedure can be carried out through, with its time limits and fees.
+    ``kenh`` is None for a channel code the gateway does not know."""
+
+    kenh: KenhThucHien | None
+    thoi_gian: list[ThoiGian] = Field(default_factory=list)
+
+
+class GiayTo(_Model):
+    """A paper of a dossier component (GIAYTO[])."""
+
+    ma: str | None = Field(None, description="MAGIAYTO")
+    ten: str | None = Field(None, description="TENGIAYTO")
+    ten_mau_don: str | None = Field(None, description="form file name (TENMAUDON)")
+    url: str | None = Field(None, description="where the form is published (URL)")
+
+
+class ThanhPhanHoSo(_Model):
+    """A dossier component: its case and papers (THANHPHANHOSO[])."""
+
+    truong_hop: str | None = None
+    giay_to: list[GiayTo] = Field(default_factory=list)
+
+
+class VanBan(_Model):
+    """A legal basis (CANCUPHAPLY[])."""
+
+    so: str | None = Field(None, description="SOVANBAN")
+    ten: str | None = Field(None, description="TENVANBAN")
+
+
+class KetQua(_Model):
+    """A result the procedure issues (KETQUATHUCHIEN[])."""
+
+    ma: str | None = Field(None, description="MAKETQUA")
+    ten: str | None = Field(None, description="TENKETQUA")
 
 
 class ThuTucChiTiet(_Model):
-    """One procedure in full (LayThuTuc). The catalogue's texts are passed through as given."""
+    """One procedure in full (LayThuTuc), in the nested shape the portal answers (OpenCPS rc-3.0
+    ``DVCQGIntegrationActionImpl.syncServiceInfo``). Texts are passed through as given."""
 
     ma_tthc: str = Field(examples=["1.001776"])
-    ten_tthc: str
+    ten_tthc: str = ""
+    ma_co_quan_cong_bo: str | None = Field(None, description="publishing agency (MACOQUANCONGBO)")
     linh_vuc: list[LinhVuc] = Field(default_factory=list)
-    trinh_tu: str = Field(description="steps to follow (TRINHTUTHUCHIEN)")
-    cach_thuc: list[CachThuc] = Field(default_factory=list)
-    phi_le_phi: str | None = Field(None, description="fees (PHILEPHI)")
+    trinh_tu: list[TrinhTu] = Field(default_factory=list, description="TRINHTUTHUCHIEN")
+    cach_thuc: list[CachThuc] = Field(default_factory=list, description="CACHTHUCTHUCHIEN")
     thanh_phan_ho_so: list[ThanhPhanHoSo] = Field(default_factory=list)
-    can_cu_phap_ly: str = Field(description="legal basis (CANCUPHAPLY)")
-    co_quan_thuc_hien: str = Field(description="competent agency (COQUANTHUCHIEN)")
-    ket_qua_thuc_hien: str = Field(description="result issued (KETQUATHUCHIEN)")
+    can_cu_phap_ly: list[VanBan] = Field(default_factory=list, description="CANCUPHAPLY")
+    co_quan_thuc_hien: list[CoQuan] = Field(default_factory=list, description="COQUANTHUCHIEN")
+    ket_qua_thuc_hien: list[KetQua] = Field(default_factory=list, description="KETQUATHUCHIEN")
+    doi_tuong_thuc_hien: list[str] = Field(default_factory=list, description="DOITUONGTHUCHIEN")
+    yeu_cau: str | None = Field(None, description="conditions (YEUCAU)")
+    cong_khai: bool | None = Field(None, description="published (TRANGTHAI 1)")

@@ -241,7 +241,7 @@ def _valid_dossiers(
         try:
             good.append(wire.HoSoTrucTuyen.model_validate(raw))
         except ValidationError as exc:
-            code, version = raw.get("MaHoSo"), raw.get("PhienBan")
+            code, version = raw.get("MaHoSo"), _version(raw.get("PhienBan"))
             log.warning(
                 "portal_dossier_rejected",
                 ma_ho_so=str(code)[:64],
@@ -251,11 +251,21 @@ def _valid_dossiers(
             if (
                 isinstance(code, str)
                 and re.fullmatch(wire.MA_HO_SO_PATTERN, code)
-                and type(version) is int
+                and version is not None
                 and 1 <= version <= 10_000
             ):
                 refused.append(portal_dossiers.Outcome(code, version, "rejected"))
     return good, refused
+
+
+def _version(value: Any) -> int | None:
+    """The version a malformed dossier names, a number or a numeric string (as the reader
+    accepts it), to acknowledge it ``rejected``; None when it names none."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
 
 
 def _invalid(exc: ValueError, *, strip_tag: bool = False) -> InvalidInput:

@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.dvcqg import DvcqgConnector
-from connectors.dvcqg.sandbox import DvcqgSimulator, get_simulator
-from connectors.dvcqg.sandbox_online import PUSH_SECRET
+from connectors.dvcqg.sandbox import PUSH_SECRET, DvcqgSimulator, get_simulator
 from gateway.core.db import Event, ExchangeEntry, PortalAttachment, PortalDossier
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
@@ -329,3 +328,35 @@ async def test_a_pulled_dossier_that_breaks_its_schema_is_refused_alone(
     assert await connector(gateway).online.pull_round(gateway) == 1
     assert sim.online.acks == {(good["MaHoSo"], 1): "accepted", (bad["MaHoSo"], 1): "rejected"}
     assert [d.ma_ho_so for d in await rows(gateway, PortalDossier)] == [good["MaHoSo"]]
+
+
+async def test_numbers_as_strings_and_blanks_are_read_as_real_portals_send_them(
+    gateway: Gateway, portal: httpx.AsyncClient, sim: DvcqgSimulator
+) -> None:
+    # the way OpenCPS and PASETO write a packet: scalars as strings, "" for what is unknown
+    [made] = await submit(portal, documents=1)
+    stored = sim.online.submissions[(made["MaHoSo"], 1)]
+    stored.update(
+        PhienBan="1",
+        LoaiDoiTuong="1",
+        Email="",
+        MaDoiTuong="",
+        TaiKhoanDuocXacThucVoiVNeID="True",
+        DuocThanhToanTrucTuyen="3",
+    )
+    stored["TaiLieuNop"][0]["KichThuoc"] = str(stored["TaiLieuNop"][0]["KichThuoc"])
+    assert await connector(gateway).online.pull_round(gateway) == 1
+    assert sim.online.acks == {(made["MaHoSo"], 1): "accepted"}
+    [row] = await rows(gateway, PortalDossier)
+    assert (row.ma_ho_so, row.phien_ban) == (made["MaHoSo"], 1)
+    [kept] = await rows(gateway, PortalAttachment)
+    assert kept.status == "kept"
+
+
+async def test_a_malformed_dossier_naming_its_version_as_a_string_is_acknowledged_rejected(
+    gateway: Gateway, portal: httpx.AsyncClient, sim: DvcqgSimulator
+) -> None:
+    [bad] = await submit(portal, documents=0)
+    sim.online.submissions[(bad["MaHoSo"], 1)].update(PhienBan="1", SoDienThoai="không có")
+    assert await connector(gateway).online.pull_round(gateway) == 0
+    assert sim.online.acks == {(bad["MaHoSo"], 1): "rejected"}

@@ -106,7 +106,10 @@ async def test_sync_then_resync_then_steps_then_lookup(connector: DvcqgConnector
     found = await connector.lookup_dossier(MA_HO_SO)
     assert found is not None
     ho_so, found_steps = found
-    assert ho_so == HoSo.model_validate(ho_so_json(trang_thai="dang_xu_ly"))
+    # what the default profile sends comes back field for field (the instants equal)
+    assert (
+        ho_so.model_dump() == HoSo.model_validate(ho_so_json(trang_thai="dang_xu_ly")).model_dump()
+    )
     assert ho_so.trang_thai is TrangThaiHoSo.dang_xu_ly
     assert [s.noi_dung_xu_ly for s in found_steps] == [f"bước {i}" for i in range(12)]
 
@@ -161,7 +164,7 @@ async def test_catalogue_refreshes_at_most_once_a_minute() -> None:
         respx.post("http://p.test/auth").mock(
             return_value=httpx.Response(200, json={"session": "s", "error_code": 0})
         )
-        api = respx.post("http://p.test/api").mock(
+        api = respx.post("http://p.test/share").mock(
             return_value=httpx.Response(200, json={"error_code": "0", "result": [line]})
         )
         async with httpx.AsyncClient() as http:
@@ -198,7 +201,7 @@ async def test_catalogue_never_loaded_and_portal_down_is_transient() -> None:
 async def test_a_dossier_synced_before_is_updated_in_one_call(
     connector: DvcqgConnector, sandbox_http: httpx.AsyncClient
 ) -> None:
-    calls: list[bool] = []
+    calls: list[str] = []
 
     async def spy(request: httpx.Request) -> None:
         sent = json.loads(request.content) if request.url.path.endswith("/api") else {}
@@ -209,7 +212,7 @@ async def test_a_dossier_synced_before_is_updated_in_one_call(
     await connector.deliver("sync_dossier", ho_so_json())
     await connector.deliver("sync_dossier", ho_so_json(trang_thai="dang_xu_ly"))
     # first a creation; then the connector knows the portal holds it: one update, no "-3"
-    assert calls == [False, True]
+    assert calls == ["False", "True"]
     found = await connector.lookup_dossier(MA_HO_SO)
     assert found is not None
     assert found[0].trang_thai is TrangThaiHoSo.dang_xu_ly

@@ -32,6 +32,8 @@ from connectors.dvcqg.models import (
     LoaiDoiTuong,
     TrangThaiHoSo,
 )
+from connectors.dvcqg.portal_view import HoSoTrenCong
+from connectors.dvcqg.profiles import PROFILES
 from gateway.core.errors import InvalidInput
 from gateway.core.validation import validate_model
 from schemas import dvcqg as wire
@@ -178,7 +180,7 @@ def test_sample_is_valid() -> None:
         ({"ngay_hen_tra": "2024-01-05T08:29:59+07:00"}, "ngay_hen_tra"),
         ({"ngay_tra": None}, "ngay_tra"),  # result returned without a date
         ({"trang_thai": "khong_tiep_nhan"}, "ngay_tu_choi"),
-        ({"thanh_toan_truc_tuyen": 3}, "thanh_toan_truc_tuyen"),
+        ({"thanh_toan_truc_tuyen": 4}, "thanh_toan_truc_tuyen"),
         ({"unknown_field": 1}, "unknown_field"),
         ({"le_phi": [{"ten": "x", "hinh_thuc_thu": 1, "gia": 1000.0, "loai": 1}]}, "le_phi[0].gia"),
         ({"le_phi": [{"ten": "x", "hinh_thuc_thu": 1, "gia": "1000", "loai": 1}]}, "le_phi[0].gia"),
@@ -266,16 +268,54 @@ def test_from_wire_datetime_refuses_bad_values(value: str) -> None:
 # --- round trips ----------------------------------------------------------------------------
 
 
-def test_ho_so_round_trip_is_lossless() -> None:
+def read_back(packet: wire.HoSoMC) -> HoSoTrenCong:
+    """The packet as sent (JSON), read back the way the portal's answers are read."""
+    return ho_so_from_wire(wire.HoSoTraCuu.model_validate(packet.model_dump(exclude_none=True)))
+
+
+def sent_fields(ho_so: HoSo, *, dropped: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The canonical dossier as it should come back: what no profile sends is absent."""
+    data = ho_so.model_dump()
+    data["so_bien_nhan"] = None  # no public sender sends SoBienNhan, nor does the gateway
+    for name in dropped:
+        data[name] = HoSoTrenCong.model_fields[name].get_default(call_default_factory=True)
+    return data
+
+
+def test_ho_so_round_trip_keeps_every_field_the_profile_sends() -> None:
     ho_so = HoSo.model_validate(ho_so_json())
     packet = ho_so_to_wire(ho_so)
     assert isinstance(packet, wire.HoSoMC)
-    assert ho_so_from_wire(packet) == ho_so
+    assert read_back(packet).model_dump() == sent_fields(ho_so)
     # the deliver path: canonical JSON -> model -> wire -> model
     assert HoSo.model_validate(ho_so.model_dump(mode="json")) == ho_so
 
 
-def test_ho_so_minimal_round_trip_is_lossless() -> None:
+def test_the_opencps_profile_sends_exactly_opencps_fields() -> None:
+    ho_so = HoSo.model_validate(ho_so_json())
+    packet = ho_so_to_wire(ho_so, PROFILES["opencps"]).model_dump(exclude_none=True)
+    assert list(packet) == list(PROFILES["opencps"].dossier_fields)
+    assert len(packet) == 26
+    assert set(packet["TaiLieuNop"][0]) == {
+        "TenTepDinhKem",
+        "MaThanhPhanHoSo",
+        "TepDinhKemId",
+        "DuongDanTaiTepTin",
+        "IsDeleted",
+    }
+    assert set(packet["DanhSachGiayToKetQua"][0]) == {
+        "TenGiayTo",
+        "MaThanhPhanHoSo",
+        "GiayToId",
+        "DuongDanTepTinKetQua",
+    }
+    back = read_back(ho_so_to_wire(ho_so, PROFILES["opencps"]))
+    assert back.kenh_thuc_hien is None  # not in OpenCPS's packet
+    assert back.so_giay_to_chu_ho_so is None
+    assert back.trang_thai is TrangThaiHoSo.da_tra_ket_qua
+
+
+def test_ho_so_minimal_round_trip() -> None:
     data = {
         k: v
         for k, v in ho_so_json(trang_thai="da_tiep_nhan").items()
@@ -292,26 +332,48 @@ def test_ho_so_minimal_round_trip_is_lossless() -> None:
             "so_dien_thoai",
             "trich_yeu",
             "ngay_tiep_nhan",
-            "ngay_hen_tra",
             "trang_thai",
             "don_vi_xu_ly",
         }
     }
     ho_so = HoSo.model_validate(data)
-    assert ho_so_from_wire(ho_so_to_wire(ho_so)) == ho_so
+    assert ho_so.ngay_hen_tra is None  # a dossier with no due date
+    packet = ho_so_to_wire(ho_so)
+    # OpenCPS rc-3.0 line 395: NgayHenTra "" when the dossier has no due date; every unknown
+    # optional value an empty string, never absent
+    assert packet.NgayHenTra == ""
+    assert (packet.NgayTra, packet.NgayKetThucXuLy, packet.NgayTuChoi) == ("", "", "")
+    assert (packet.MaDoiTuong, packet.ThongTinKhac, packet.Email, packet.Fax) == ("", "", "", "")
+    assert (packet.ChuHoSo, packet.ThongTinTra, packet.GhiChu) == ("", "", "")
+    back = read_back(packet)
+    assert back.model_dump() == sent_fields(ho_so)
 
 
-def test_wire_packet_fields() -> None:
+def test_wire_packet_fields_are_strings() -> None:
     packet = ho_so_to_wire(HoSo.model_validate(ho_so_json()))
     assert packet.NgayTiepNhan == "20240105083000"
-    assert packet.KenhThucHien == 2
-    assert packet.LoaiDoiTuong == 1
-    assert packet.TrangThaiHoSo == 10
-    assert packet.HoSoCoThanhPhanSoHoa == 1
-    assert packet.TaiKhoanDuocXacThucVoiVNeID == 1
-    assert packet.DanhSachLePhi[0].Gia == 50000
+    assert packet.KenhThucHien == "2"
+    assert packet.LoaiDoiTuong == "1"
+    assert packet.TrangThaiHoSo == "10"
+    assert packet.HinhThuc == "0"
+    assert packet.HoSoCoThanhPhanSoHoa == "1"
+    assert packet.TaiKhoanDuocXacThucVoiVNeID == "1"
+    assert packet.DuocThanhToanTrucTuyen == "1"
+    assert packet.DanhSachLePhi[0].Gia == "50000"
     assert packet.TaiLieuNop[0].TepDinhKemId == "tl-1"
+    assert packet.TaiLieuNop[0].IsDeleted == "False"
     assert packet.DanhSachHoSoBoSung[0].NgayHenTraMoi == "20240115170000"
+    assert packet.DinhDanhCHS is not None
+    assert packet.DinhDanhCHS[0].LoaiDinhDanh == "1"
+
+    def scalars(value: Any) -> list[Any]:
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in scalars(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in scalars(v)]
+        return [value]
+
+    assert {type(v) for v in scalars(packet.model_dump(exclude_none=True))} == {str}
 
 
 def test_utc_datetime_comes_back_as_the_same_instant() -> None:
@@ -320,25 +382,39 @@ def test_utc_datetime_comes_back_as_the_same_instant() -> None:
     )
     packet = ho_so_to_wire(ho_so)
     assert packet.NgayTiepNhan == "20240105083000"
-    back = ho_so_from_wire(packet)
+    back = read_back(packet)
     assert back.ngay_tiep_nhan == datetime(2024, 1, 5, 1, 30, tzinfo=UTC)
+    assert back.ngay_tiep_nhan is not None
     assert back.ngay_tiep_nhan.utcoffset() == timedelta(hours=7)
-    assert back == ho_so
 
 
 def test_sub_second_precision_is_dropped() -> None:
     ho_so = HoSo.model_validate(ho_so_json(ngay_nop_ho_so="2024-01-05T08:00:00.750+07:00"))
-    back = ho_so_from_wire(ho_so_to_wire(ho_so))
+    back = read_back(ho_so_to_wire(ho_so))
     assert back.ngay_nop_ho_so == datetime(2024, 1, 5, 8, 0, tzinfo=VN)
 
 
-def test_buoc_round_trip_is_lossless() -> None:
+def test_buoc_round_trip() -> None:
     step = BuocXuLy.model_validate(buoc_json(3))
     packet = buoc_to_wire(MA_HO_SO, step)
     assert packet.MaHoSo == MA_HO_SO
     assert packet.ThoiDiemXuLy == "20240105090300"
-    assert packet.TrangThai == 4
-    assert buoc_from_wire(packet) == step
+    assert packet.TrangThai == "4"
+    back = buoc_from_wire(wire.QuaTrinhXuLyTraCuu.model_validate(packet.model_dump()))
+    assert back.model_dump() == step.model_dump()
+    bare = buoc_to_wire(
+        MA_HO_SO, BuocXuLy.model_validate(buoc_json(chuc_danh=None, ngay_bat_dau=None))
+    )
+    assert (bare.ChucDanh, bare.NgayBatDau) == ("", "")
+
+
+def test_blank_and_unknown_codes_read_as_none() -> None:
+    back = ho_so_from_wire(
+        wire.HoSoTraCuu.model_validate(
+            {"MaHoSo": MA_HO_SO, "TrangThaiHoSo": "", "KenhThucHien": "0", "LoaiDoiTuong": 9}
+        )
+    )
+    assert (back.trang_thai, back.kenh_thuc_hien, back.loai_doi_tuong) == (None, None, None)
 
 
 def test_thu_tuc_from_wire() -> None:
@@ -352,6 +428,8 @@ def test_thu_tuc_from_wire() -> None:
         "G03-GD09",
         "Hộ tịch",
     )
+    only = thu_tuc_from_wire(wire.ThuTucTomTat.model_validate({"MATTHC": "1.001776"}))
+    assert (only.ten_tthc, only.ma_linh_vuc) == ("", None)
 
 
 def test_thu_tuc_chi_tiet_from_wire() -> None:
@@ -360,20 +438,39 @@ def test_thu_tuc_chi_tiet_from_wire() -> None:
             "MATTHC": "1.001776",
             "TENTTHC": "Đăng ký khai sinh",
             "LINHVUCTHUCHIEN": [{"MALINHVUC": "G03-GD09", "TENLINHVUC": "Hộ tịch"}],
-            "TRINHTUTHUCHIEN": "Bước 1...",
-            "CACHTHUCTHUCHIEN": [{"KENH": 2, "THOIGIAN": "1 ngày", "PHILEPHI": "0"}],
-            "PHILEPHI": "Miễn",
-            "THANHPHANHOSO": [{"TENGIAYTO": "Tờ khai", "SOLUONG": 1, "BATBUOC": True}],
-            "CANCUPHAPLY": "Luật Hộ tịch 2014",
-            "COQUANTHUCHIEN": "UBND cấp xã",
-            "KETQUATHUCHIEN": "Giấy khai sinh",
+            "TRINHTUTHUCHIEN": [{"TRUONGHOP": "", "TRINHTU": [{"TENTRINHTU": "Bước 1"}]}],
+            "CACHTHUCTHUCHIEN": [
+                {
+                    "KENH": "2",
+                    "THOIGIAN": [
+                        {
+                            "THOIGIANGIAIQUYET": 1,
+                            "DONVITINH": "Ngày",
+                            "MOTA": "",
+                            "PHILEPHI": {"MAPHILEPHI": "LP", "SOTIEN": "0", "DONVI": "Đồng"},
+                        }
+                    ],
+                },
+                {"KENH": 7, "THOIGIAN": []},
+            ],
+            "THANHPHANHOSO": [{"GIAYTO": [{"MAGIAYTO": "GT1", "TENGIAYTO": "Tờ khai"}]}],
+            "CANCUPHAPLY": [{"SOVANBAN": "60/2014/QH13", "TENVANBAN": "Luật Hộ tịch"}],
+            "COQUANTHUCHIEN": [{"MADONVI": "", "TENDONVI": "UBND cấp xã"}],
+            "KETQUATHUCHIEN": [{"MAKETQUA": "KQ1", "TENKETQUA": "Giấy khai sinh"}],
+            "TRANGTHAI": 1,
         }
     )
     canonical = thu_tuc_chi_tiet_from_wire(detail)
     assert canonical.linh_vuc[0].ma == "G03-GD09"
+    assert canonical.trinh_tu[0].buoc == ["Bước 1"]
     assert canonical.cach_thuc[0].kenh is KenhThucHien.truc_tuyen
-    assert canonical.thanh_phan_ho_so[0].bat_buoc is True
-    assert canonical.ket_qua_thuc_hien == "Giấy khai sinh"
+    assert canonical.cach_thuc[1].kenh is None  # an unknown channel code is not a failure
+    assert canonical.cach_thuc[0].thoi_gian[0].phi_le_phi[0].so_tien == 0
+    assert canonical.thanh_phan_ho_so[0].giay_to[0].ten == "Tờ khai"
+    assert canonical.can_cu_phap_ly[0].so == "60/2014/QH13"
+    assert canonical.co_quan_thuc_hien[0].ten == "UBND cấp xã"
+    assert canonical.ket_qua_thuc_hien[0].ten == "Giấy khai sinh"
+    assert canonical.cong_khai is True
 
 
 # --- code tables ----------------------------------------------------------------------------
@@ -409,21 +506,22 @@ def test_every_status_survives_the_packet(status: TrangThaiHoSo) -> None:
         ho_so_json(trang_thai=status.value, ngay_tu_choi="2024-01-05T09:00:00+07:00")
     )
     packet = ho_so_to_wire(ho_so)
-    assert packet.TrangThaiHoSo == EXPECTED_STATUS[status.value]
-    assert ho_so_from_wire(packet).trang_thai is status
+    assert packet.TrangThaiHoSo == str(EXPECTED_STATUS[status.value])
+    assert read_back(packet).trang_thai is status
     step = BuocXuLy.model_validate(buoc_json(trang_thai=status.value))
-    assert buoc_from_wire(buoc_to_wire(MA_HO_SO, step)).trang_thai is status
+    sent = buoc_to_wire(MA_HO_SO, step).model_dump()
+    assert buoc_from_wire(wire.QuaTrinhXuLyTraCuu.model_validate(sent)).trang_thai is status
 
 
 @pytest.mark.parametrize("channel", list(KenhThucHien))
 def test_every_channel_survives_the_packet(channel: KenhThucHien) -> None:
     packet = ho_so_to_wire(HoSo.model_validate(ho_so_json(kenh_thuc_hien=channel.value)))
-    assert packet.KenhThucHien == EXPECTED_CHANNEL[channel.value]
-    assert ho_so_from_wire(packet).kenh_thuc_hien is channel
+    assert packet.KenhThucHien == str(EXPECTED_CHANNEL[channel.value])
+    assert read_back(packet).kenh_thuc_hien is channel
 
 
 @pytest.mark.parametrize("subject", list(LoaiDoiTuong))
 def test_every_subject_type_survives_the_packet(subject: LoaiDoiTuong) -> None:
     packet = ho_so_to_wire(HoSo.model_validate(ho_so_json(loai_doi_tuong=subject.value)))
-    assert packet.LoaiDoiTuong == EXPECTED_SUBJECT[subject.value]
-    assert ho_so_from_wire(packet).loai_doi_tuong is subject
+    assert packet.LoaiDoiTuong == str(EXPECTED_SUBJECT[subject.value])
+    assert read_back(packet).loai_doi_tuong is subject

@@ -1,4 +1,6 @@
-"""The DVCQG simulator behaves like the platform, and its faults happen as configured."""
+"""The DVCQG simulator behaves like the platform as public senders see it (OpenCPS rc-3.0
+``DVCQGIntegrationActionImpl.java``, PASETO ``SyncLocalDataToDVCQGService.cs``), and its faults
+happen as configured."""
 
 from __future__ import annotations
 
@@ -20,28 +22,41 @@ from connectors.dvcqg.sandbox import (
     create_app,
     get_simulator,
 )
-from schemas.dvcqg import LayThuTucAnswer, TraCuuHoSoAnswer
+from schemas.dvcqg import HoSoTraCuu, LayThuTucAnswer, TraCuuHoSoAnswer
 
 AGENCY = "000.00.01.H22"
 MA_HO_SO = "000.00.01.H22-240105-0007"
 
 
 def packet(**overrides: Any) -> dict[str, Any]:
+    """A dossier packet the way OpenCPS's builder makes it: every scalar a string."""
     value: dict[str, Any] = {
         "MaHoSo": MA_HO_SO,
         "MaTTHC": "1.001776",
         "TenTTHC": "Đăng ký khai sinh",
         "MaLinhVuc": "G03-HT01",
         "TenLinhVuc": "Hộ tịch",
-        "KenhThucHien": 2,
-        "SoGiayToChuHoSo": "001090012345",
-        "LoaiDoiTuong": 1,
+        "ChuHoSo": "Nguyễn Văn An",
+        "LoaiDoiTuong": "1",
+        "MaDoiTuong": "",
+        "ThongTinKhac": "",
+        "Email": "",
+        "Fax": "0912345678",
         "SoDienThoai": "0912345678",
         "TrichYeuHoSo": "Đăng ký khai sinh cho con",
         "NgayTiepNhan": "20240105083000",
         "NgayHenTra": "20240105163000",
-        "TrangThaiHoSo": 2,
+        "TrangThaiHoSo": "2",
+        "NgayTra": "",
+        "ThongTinTra": "",
+        "HinhThuc": "0",
+        "NgayKetThucXuLy": "",
         "DonViXuLy": "UBND phường Phú Hội",
+        "DanhSachLePhi": [],
+        "DanhSachTepDinhKemKhac": [],
+        "DanhSachHoSoBoSung": [],
+        "DanhSachGiayToKetQua": [],
+        "TaiLieuNop": [],
     }
     value.update(overrides)
     return value
@@ -51,13 +66,19 @@ def step(**overrides: Any) -> dict[str, Any]:
     value: dict[str, Any] = {
         "MaHoSo": MA_HO_SO,
         "NguoiXuLy": "Trần Thị Bình",
+        "ChucDanh": "",
         "ThoiDiemXuLy": "20240105090000",
         "PhongBanXuLy": "Bộ phận Một cửa",
         "NoiDungXuLy": "Tiếp nhận hồ sơ",
-        "TrangThai": 2,
+        "TrangThai": "2",
+        "NgayBatDau": "",
+        "NgayKetThucTheoQuyDinh": "",
     }
     value.update(overrides)
     return value
+
+
+SHARED = {"LayDanhSachTTHC", "LayDanhMucCoQuan", "LayDanhMucLinhVuc"}
 
 
 class Platform:
@@ -71,7 +92,7 @@ class Platform:
         answer = await self.client.post(
             "/auth",
             json={"username": "lgsp-sandbox", "password": "sandbox-secret"},
-            headers={"madonvi": AGENCY},
+            headers={"dstcode": AGENCY},
         )
         self.session = answer.json()["session"]
         return self.session
@@ -80,10 +101,15 @@ class Platform:
         return {"session": self.session, "madonvi": AGENCY, "service": service, **fields}
 
     async def call(self, service: str, **fields: Any) -> httpx.Response:
-        return await self.client.post("/api", json=self.body(service, **fields))
+        # as OpenCPS: the lists to the share endpoint, the rest to the integration endpoint
+        path = "/share" if service in SHARED else "/api"
+        return await self.client.post(
+            path, json=self.body(service, **fields), headers={"dstcode": AGENCY}
+        )
 
     async def sync(self, *packets: dict[str, Any], updating: bool = False) -> dict[str, Any]:
-        answer = await self.call("DongBoHoSoMC", isUpdating=updating, data=list(packets))
+        flag = "True" if updating else "False"
+        answer = await self.call("DongBoHoSoMC", isUpdating=flag, data=list(packets))
         assert answer.status_code == 200
         result: dict[str, Any] = answer.json()
         return result
@@ -163,7 +189,7 @@ async def test_create_twice_answers_exists_and_applies_nothing(
 ) -> None:
     assert await platform.sync(packet()) == {"error_code": "0", "message": "Thành công"}
     other = packet(MaHoSo="000.00.01.H22-240105-0008")
-    again = await platform.sync(other, packet(TrangThaiHoSo=4))
+    again = await platform.sync(other, packet(TrangThaiHoSo="4"))
     assert again["error_code"] == "-3"
     assert MA_HO_SO in again["message"]
     dossiers = (await client.get("/_sandbox/dossiers")).json()
@@ -175,7 +201,8 @@ async def test_update_applies_and_identical_update_is_a_duplicate(
     platform: Platform, client: httpx.AsyncClient
 ) -> None:
     await platform.sync(packet())
-    assert (await platform.sync(packet(TrangThaiHoSo=4), updating=True))["error_code"] == "0"
+    assert (await platform.sync(packet(TrangThaiHoSo="4"), updating=True))["error_code"] == "0"
+    # the same version with numbers instead of strings reads the same: a duplicate
     assert (await platform.sync(packet(TrangThaiHoSo=4), updating=True))["error_code"] == "0"
     record = (await client.get(f"/_sandbox/dossiers/{MA_HO_SO}")).json()
     assert record["history"] == [2, 4]
@@ -189,7 +216,7 @@ async def test_update_applies_and_identical_update_is_a_duplicate(
 
 async def test_steps_are_deduplicated(platform: Platform, client: httpx.AsyncClient) -> None:
     await platform.sync(packet())
-    second = step(ThoiDiemXuLy="20240105100000", NoiDungXuLy="Chuyển xử lý", TrangThai=4)
+    second = step(ThoiDiemXuLy="20240105100000", NoiDungXuLy="Chuyển xử lý", TrangThai="4")
     first_answer = await platform.call("CapNhatTienDoHoSoMC", data=[step(), second])
     assert first_answer.json()["error_code"] == "0"
     again = await platform.call("CapNhatTienDoHoSoMC", data=[step()])
@@ -204,17 +231,22 @@ async def test_steps_are_deduplicated(platform: Platform, client: httpx.AsyncCli
 
 
 async def test_lookup(platform: Platform) -> None:
-    missing = await platform.call("TraCuuHoSo", MaHoSo=MA_HO_SO)
-    assert missing.json() == {"error_code": "201", "message": "Không tìm thấy hồ sơ"}
+    # OpenCPS rc-3.0 lines 2134-2139: "unknown" is an empty result list
+    missing = await platform.call("TraCuuHoSo", mahoso=MA_HO_SO)
+    assert missing.json() == {"error_code": "0", "message": "Thành công", "result": []}
     await platform.sync(packet())
     await platform.call("CapNhatTienDoHoSoMC", data=[step()])
-    found = TraCuuHoSoAnswer.model_validate(
-        (await platform.call("TraCuuHoSo", MaHoSo=MA_HO_SO)).json()
-    )
+    raw = (await platform.call("TraCuuHoSo", mahoso=MA_HO_SO)).json()
+    assert isinstance(raw["result"], list)
+    assert raw["result"][0]["TrangThaiHoSo"] == "2"  # what was received, as it came
+    found = TraCuuHoSoAnswer.model_validate(raw)
     assert found.error_code == "0"
-    assert found.result is not None
-    assert found.result.TrichYeuHoSo == "Đăng ký khai sinh cho con"
-    assert [s.NoiDungXuLy for s in found.result.QuaTrinhXuLy] == ["Tiếp nhận hồ sơ"]
+    assert found.result[0].TrichYeuHoSo == "Đăng ký khai sinh cho con"
+    assert [s.NoiDungXuLy for s in found.result[0].QuaTrinhXuLy] == ["Tiếp nhận hồ sơ"]
+    # the upper-case parameter is not the portal's: refused naming the one it wants
+    wrong = (await platform.call("TraCuuHoSo", MaHoSo=MA_HO_SO)).json()
+    assert wrong["error_code"] == "500"
+    assert wrong["message"].startswith("mahoso: ")
 
 
 async def test_catalogue(platform: Platform) -> None:
@@ -223,13 +255,110 @@ async def test_catalogue(platform: Platform) -> None:
     codes = {entry["MATTHC"] for entry in listing["result"]}
     assert "1.001776" in codes
     assert len(codes) >= 15
-    procedure = LayThuTucAnswer.model_validate(
-        (await platform.call("LayThuTuc", MaTTHC="1.001776")).json()
+    raw = (await platform.call("LayThuTuc", maTTHC="1.001776")).json()
+    assert isinstance(raw["result"], list)  # OpenCPS reads result[0], lines 172-176
+    procedure = LayThuTucAnswer.model_validate(raw)
+    detail = procedure.result[0]
+    assert detail.TENTTHC == "Đăng ký khai sinh"
+    assert detail.LINHVUCTHUCHIEN[0].TENLINHVUC == "Hộ tịch"
+    # the nested answer OpenCPS's syncServiceInfo reads (lines 2713-3011)
+    assert detail.TRINHTUTHUCHIEN[0].TRINHTU[0].TENTRINHTU
+    assert detail.CACHTHUCTHUCHIEN[0].THOIGIAN[0].THOIGIANGIAIQUYET is not None
+    assert detail.THANHPHANHOSO[0].GIAYTO[0].MAGIAYTO
+    assert detail.CANCUPHAPLY[0].TENVANBAN
+    assert detail.KETQUATHUCHIEN[0].TENKETQUA == "Giấy khai sinh"
+    unknown = (await platform.call("LayThuTuc", maTTHC="1.999999")).json()
+    assert unknown["result"] == []
+    # LayThuTuc is served on the share endpoint too; the lists only there
+    shared = await platform.client.post(
+        "/share",
+        json=platform.body("LayThuTuc", maTTHC="1.001776"),
+        headers={"dstcode": AGENCY},
     )
-    assert procedure.result is not None
-    assert procedure.result.TENTTHC == "Đăng ký khai sinh"
-    assert procedure.result.LINHVUCTHUCHIEN[0].TENLINHVUC == "Hộ tịch"
-    assert (await platform.call("LayThuTuc", MaTTHC="1.999999")).json()["error_code"] == "201"
+    assert shared.json()["result"][0]["MATTHC"] == "1.001776"
+    on_api = await platform.client.post(
+        "/api", json=platform.body("LayDanhSachTTHC"), headers={"dstcode": AGENCY}
+    )
+    assert on_api.json()["error_code"] == "500"
+
+
+async def test_code_lists(platform: Platform) -> None:
+    agencies = (await platform.call("LayDanhMucCoQuan")).json()["result"]
+    assert {"MADONVI", "TENDONVI", "CAPDONVI"} <= set(agencies[0])
+    fields = (await platform.call("LayDanhMucLinhVuc")).json()["result"]
+    assert {"MALINHVUC": "G03-HT01", "TENLINHVUC": "Hộ tịch"} in fields
+
+
+async def test_every_call_needs_the_dstcode_header(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    for path, service in (("/api", "DongBoHoSoMC"), ("/share", "LayDanhSachTTHC")):
+        answer = await client.post(path, json=platform.body(service))
+        assert answer.status_code == 400
+        assert "dstcode" in answer.json()["message"]
+    await platform.sync(packet())
+    assert (await client.get("/_sandbox/stats")).json()["dstcodes"][AGENCY] >= 2
+    assert sim_of(client).dossiers[MA_HO_SO].history == [2]
+
+
+async def test_an_opencps_packet_is_accepted_as_it_is_built(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    # OpenCPS rc-3.0 lines 350-503: strings, "" for no due date and an unmapped status
+    raw = packet(NgayHenTra="", TrangThaiHoSo="", Email=None)
+    assert (await platform.sync(raw))["error_code"] == "0"
+    record = (await client.get(f"/_sandbox/dossiers/{MA_HO_SO}")).json()
+    assert record["received"] == raw
+    assert record["current"]["NgayHenTra"] is None
+    assert record["history"] == [None]
+    # and what the portal gives back is read by the gateway's own reader
+    back = (await platform.call("TraCuuHoSo", mahoso=MA_HO_SO)).json()["result"][0]
+    assert HoSoTraCuu.model_validate(back).NgayHenTra is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"MaHoSo": None}, "data[0].MaHoSo"),
+        ({"MaHoSo": "H22-240105-0007"}, "data[0].MaHoSo"),
+        ({"NgayTiepNhan": "2024-01-05"}, "data[0].NgayTiepNhan"),
+        ({"TrangThaiHoSo": "mới"}, "data[0].TrangThaiHoSo"),
+    ],
+)
+async def test_what_the_portal_refuses(
+    platform: Platform, overrides: dict[str, Any], path: str
+) -> None:
+    answer = await platform.sync(packet(**overrides))
+    assert answer["error_code"] == "500"
+    assert answer["message"].startswith(f"{path}: ")
+
+
+async def test_five_digit_counters_and_paseto_fields_are_accepted(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    code = "000.00.01.H22-240105-12345"  # PASETO SyncLocalDataToDVCQGService.cs line 219
+    raw = packet(
+        MaHoSo=code,
+        MaTTHC="2.000477.H56",
+        KenhThucHien="2",
+        DuocThanhToanTrucTuyen="3",
+        DinhDanhCHS=[{"LoaiDinhDanh": "1", "SoDinhDanh": "001090012345"}],
+        DSKetNoiCSDL=[{"MaCSDL": "7"}],
+    )
+    assert (await platform.sync(raw))["error_code"] == "0"
+    current = sim_of(client).dossiers[code].current
+    assert (current["KenhThucHien"], current["DuocThanhToanTrucTuyen"]) == (2, 3)
+
+
+@pytest.mark.parametrize("code", ["3", "0"])
+async def test_the_exists_answer_is_configurable(
+    platform: Platform, client: httpx.AsyncClient, code: str
+) -> None:
+    await set_faults(client, exists_code=code)
+    await platform.sync(packet())
+    again = await platform.sync(packet())
+    assert again["error_code"] == code
+    assert "đã tồn tại" in again["message"]
 
 
 async def test_invalid_packet_names_the_field(
@@ -251,7 +380,7 @@ async def test_body_is_bounded(platform: Platform, client: httpx.AsyncClient) ->
     answer = await client.post(
         "/api",
         content=b"x" * (MAX_BODY_BYTES + 1),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "dstcode": AGENCY},
     )
     assert answer.status_code == 413
 
@@ -260,7 +389,7 @@ async def test_503_fault_comes_before_processing(
     platform: Platform, client: httpx.AsyncClient
 ) -> None:
     await set_faults(client, error_rate=1.0)
-    answer = await platform.call("DongBoHoSoMC", isUpdating=False, data=[packet()])
+    answer = await platform.call("DongBoHoSoMC", isUpdating="False", data=[packet()])
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "1"
     assert sim_of(client).dossiers == {}
@@ -273,10 +402,10 @@ async def test_500_fault_comes_before_processing(
     platform: Platform, client: httpx.AsyncClient
 ) -> None:
     await set_faults(client, http_500_rate=1.0)
-    answer = await platform.call("DongBoHoSoMC", isUpdating=False, data=[packet()])
+    answer = await platform.call("DongBoHoSoMC", isUpdating="False", data=[packet()])
     assert answer.status_code == 500
     assert sim_of(client).dossiers == {}
-    # faults apply to /api only
+    # faults apply to the integration and share endpoints only
     assert (await client.get("/_sandbox/stats")).status_code == 200
     assert await platform.login()
 
@@ -287,7 +416,7 @@ async def test_malformed_fault_applies_then_garbles(
     await set_faults(client, malformed_rate=1.0, seed=3)
     for index in range(6):
         code = f"000.00.01.H22-240105-{index:04d}"
-        answer = await platform.call("DongBoHoSoMC", isUpdating=False, data=[packet(MaHoSo=code)])
+        answer = await platform.call("DongBoHoSoMC", isUpdating="False", data=[packet(MaHoSo=code)])
         assert answer.status_code == 200
         try:
             parsed = json.loads(answer.content)
@@ -348,6 +477,8 @@ async def test_reset_clears_everything(platform: Platform, client: httpx.AsyncCl
         "rejected": 0,
         "faults_injected": 0,
         "by_service": {},
+        "by_endpoint": {},
+        "dstcodes": {},
     }
     assert (await client.get("/_sandbox/faults")).json()["error_rate"] == 0
     assert (await platform.call("LayDanhSachTTHC")).json()["error_code"] == "100"

@@ -4,26 +4,85 @@ The entries look like the national catalogue (real-format codes, Vietnamese name
 activity, legal bases), but they are written for tests: codes, field codes, time limits and
 fees are plausible, not authoritative. Never use this module as reference data in production.
 
-Contract: :data:`CATALOGUE` is a tuple of validated :class:`~schemas.dvcqg.ThuTuc`, unique by
-``MATTHC``, and contains ``1.001776`` (đăng ký khai sinh), which tests rely on.
+Each entry is in the nested shape ``LayThuTuc`` answers and OpenCPS reads
+(``VietOpenCPS/opencps-v2``, ``release-candidate-3.0``, ``DVCQGIntegrationActionImpl.java``,
+``syncServiceInfo``, lines 2713-3011): ``TRINHTUTHUCHIEN[].TRINHTU[].TENTRINHTU``,
+``CACHTHUCTHUCHIEN[].THOIGIAN[]`` with ``PHILEPHI[]``, ``THANHPHANHOSO[].GIAYTO[]`` with
+``MAGIAYTO``/``TENGIAYTO``/``TENMAUDON``/``URL``, and ``CANCUPHAPLY``, ``COQUANTHUCHIEN``,
+``KETQUATHUCHIEN``, ``DOITUONGTHUCHIEN`` as arrays of objects.
+
+Contract: :data:`CATALOGUE` is a tuple of :class:`Procedure`, unique by ``MATTHC``, and
+contains ``1.001776`` (đăng ký khai sinh), which tests rely on.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from schemas.dvcqg import ThuTuc
+from pydantic import BaseModel, ConfigDict
 
-__all__ = ["CATALOGUE", "CATALOGUE_BY_CODE"]
+__all__ = ["AGENCIES", "CATALOGUE", "CATALOGUE_BY_CODE", "FIELDS", "FieldOfActivity", "Procedure"]
 
 _CAP_XA = "Ủy ban nhân dân cấp xã"
 _CAP_HUYEN = "Ủy ban nhân dân cấp huyện"
 _CAP_TINH = "Ủy ban nhân dân cấp tỉnh"
-_TRINH_TU = (
+_STEPS = (
     "Bước 1: Tổ chức, cá nhân nộp hồ sơ tại Bộ phận Một cửa hoặc trực tuyến trên Cổng Dịch vụ "
-    "công quốc gia. Bước 2: Cán bộ tiếp nhận kiểm tra, tiếp nhận hồ sơ và hẹn trả kết quả. "
-    "Bước 3: Cơ quan có thẩm quyền giải quyết hồ sơ. Bước 4: Trả kết quả cho tổ chức, cá nhân."
+    "công quốc gia.",
+    "Bước 2: Cán bộ tiếp nhận kiểm tra, tiếp nhận hồ sơ và hẹn trả kết quả.",
+    "Bước 3: Cơ quan có thẩm quyền giải quyết hồ sơ.",
+    "Bước 4: Trả kết quả cho tổ chức, cá nhân.",
 )
+_CHANNELS = {1: "Nộp trực tiếp", 2: "Nộp trực tuyến", 3: "Qua dịch vụ bưu chính công ích"}
+
+
+class FieldOfActivity(BaseModel):
+    """``LINHVUCTHUCHIEN[]`` (and an entry of ``LayDanhMucLinhVuc``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    MALINHVUC: str
+    TENLINHVUC: str
+
+
+class Procedure(BaseModel):
+    """A procedure as ``LayThuTuc`` answers it: the fields the simulator needs by name, the
+    rest of the nested answer kept as given (``model_dump()`` is the answer)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    MATTHC: str
+    TENTTHC: str
+    LINHVUCTHUCHIEN: tuple[FieldOfActivity, ...]
+
+
+def _time_limit(text: str, fee: str | None, code: str) -> dict[str, Any]:
+    found = re.search(r"(\d+) (ngày làm việc|ngày)", text)
+    amount = re.fullmatch(r"([\d.]+) đồng.*", fee or "")
+    return {
+        "THOIGIANGIAIQUYET": int(found.group(1)) if found else 1,
+        "DONVITINH": found.group(2).capitalize() if found else "Ngày",
+        "MOTA": text,
+        "PHILEPHI": []
+        if fee is None
+        else [
+            {
+                "MAPHILEPHI": f"LP-{code}",
+                "SOTIEN": float(amount.group(1).replace(".", "")) if amount else 0.0,
+                "DONVI": "Đồng",
+                "MOTA": fee,
+            }
+        ],
+    }
+
+
+def _legal(text: str) -> list[dict[str, str]]:
+    bases = []
+    for piece in text.split("; "):
+        number = re.search(r"số (\S+)", piece)
+        bases.append({"SOVANBAN": number.group(1) if number else "", "TENVANBAN": piece})
+    return bases
 
 
 def _entry(
@@ -41,32 +100,36 @@ def _entry(
     online: bool = True,
     postal: bool = True,
 ) -> dict[str, Any]:
-    # builds the wire shape (upper-case keys) so the data is validated like a real answer
-    channels: list[dict[str, Any]] = [
-        {"KENH": 1, "THOIGIAN": time_limit, "PHILEPHI": fee, "MOTA": "Nộp trực tiếp"}
-    ]
-    if online:
-        channels.append(
-            {"KENH": 2, "THOIGIAN": time_limit, "PHILEPHI": fee, "MOTA": "Nộp trực tuyến"}
-        )
-    if postal:
-        channels.append(
-            {"KENH": 3, "THOIGIAN": time_limit, "PHILEPHI": fee, "MOTA": "Qua dịch vụ bưu chính"}
-        )
+    channels = [1] + ([2] if online else []) + ([3] if postal else [])
     return {
         "MATTHC": code,
         "TENTTHC": name,
+        "MACOQUANCONGBO": "000.00.00.H22",
         "LINHVUCTHUCHIEN": [{"MALINHVUC": field_code, "TENLINHVUC": field_name}],
-        "TRINHTUTHUCHIEN": _TRINH_TU,
-        "CACHTHUCTHUCHIEN": channels,
-        "PHILEPHI": fee,
-        "THANHPHANHOSO": [
-            {"TENGIAYTO": paper, "SOLUONG": count, "BATBUOC": required}
-            for paper, count, required in papers
+        "TRINHTUTHUCHIEN": [{"TRUONGHOP": "", "TRINHTU": [{"TENTRINHTU": s} for s in _STEPS]}],
+        "CACHTHUCTHUCHIEN": [
+            {"KENH": kenh, "THOIGIAN": [_time_limit(time_limit, fee, code)]} for kenh in channels
         ],
-        "CANCUPHAPLY": legal,
-        "COQUANTHUCHIEN": agency,
-        "KETQUATHUCHIEN": result,
+        "THANHPHANHOSO": [
+            {
+                "TRUONGHOP": "",
+                "GIAYTO": [
+                    {
+                        "MAGIAYTO": f"GT-{code}-{i}",
+                        "TENGIAYTO": f"{paper} ({count} bản{'' if required else ', nếu có'})",
+                        "TENMAUDON": "to-khai.docx" if paper == _TO_KHAI else "",
+                        "URL": "",
+                    }
+                    for i, (paper, count, required) in enumerate(papers, start=1)
+                ],
+            }
+        ],
+        "CANCUPHAPLY": _legal(legal),
+        "COQUANTHUCHIEN": [{"MADONVI": "", "TENDONVI": agency}],
+        "KETQUATHUCHIEN": [{"MAKETQUA": f"KQ-{code}", "TENKETQUA": result}],
+        "DOITUONGTHUCHIEN": [{"TENDOITUONG": "Công dân Việt Nam"}],
+        "YEUCAU": "",
+        "TRANGTHAI": 1,
     }
 
 
@@ -282,7 +345,18 @@ _RAW: tuple[dict[str, Any], ...] = (
     ),
 )
 
-CATALOGUE: tuple[ThuTuc, ...] = tuple(ThuTuc.model_validate(raw) for raw in _RAW)
+CATALOGUE: tuple[Procedure, ...] = tuple(Procedure.model_validate(raw) for raw in _RAW)
 """The procedures, validated once at import (a broken entry fails loudly here)."""
-CATALOGUE_BY_CODE: dict[str, ThuTuc] = {entry.MATTHC: entry for entry in CATALOGUE}
+CATALOGUE_BY_CODE: dict[str, Procedure] = {entry.MATTHC: entry for entry in CATALOGUE}
 assert len(CATALOGUE_BY_CODE) == len(CATALOGUE), "duplicate MATTHC in the catalogue"
+FIELDS: tuple[FieldOfActivity, ...] = tuple(
+    dict.fromkeys(f for entry in CATALOGUE for f in entry.LINHVUCTHUCHIEN)
+)
+"""The fields of activity of the catalogue (``LayDanhMucLinhVuc``)."""
+AGENCIES: tuple[dict[str, Any], ...] = (
+    {"MADONVI": "000.00.00.H22", "TENDONVI": "UBND tỉnh (sandbox)", "CAPDONVI": 1},
+    {"MADONVI": "000.00.01.H22", "TENDONVI": "Sở Tư pháp (sandbox)", "CAPDONVI": 2},
+    {"MADONVI": "000.00.11.H22", "TENDONVI": "UBND huyện Thanh Ba (sandbox)", "CAPDONVI": 3},
+    {"MADONVI": "000.01.11.H22", "TENDONVI": "UBND xã Tân Lập (sandbox)", "CAPDONVI": 4},
+)
+"""Agencies of the sandbox province (``LayDanhMucCoQuan``: MADONVI, TENDONVI, CAPDONVI)."""

@@ -1,6 +1,8 @@
 """The DVCQG simulator's citizens: dossiers submitted online on the national portal.
 
-Plays the portal's side of :mod:`connectors.dvcqg.online` (this project's profile):
+Plays the portal's side of the connector's online dossiers (this project's own profile: no
+public source shows the portal's push or pull of online dossiers, feedback, ratings,
+questions or the citizen's data store):
 
 * Citizens submit dossiers on request (``POST /_sandbox/online-dossiers {count, documents,
   oversized_bytes, understate}``) and revise them (``POST /_sandbox/online-dossiers/{MaHoSo}/
@@ -54,14 +56,13 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.dvcqg import (
-    DongBoHoiDapRequest,
-    DongBoKetQuaKhoRequest,
-    DongBoTraLoiPhanAnhRequest,
-    LayDanhSachHoSoTrucTuyenRequest,
-    LayDanhSachMucMoiRequest,
-    XacNhanHoSoTrucTuyenRequest,
-    XacNhanMucRequest,
+from connectors.dvcqg.sandbox.packets import (
+    AckDossiers,
+    AckItems,
+    PullDossiers,
+    PullItems,
+    SendAnswers,
+    StoreResult,
 )
 
 __all__ = ["OnlinePortal", "add_online_routes"]
@@ -361,21 +362,21 @@ class OnlinePortal:
     def handle(self, request: Any) -> dict[str, Any]:
         """The online-dossier and citizen-item services of ``/api`` (validated requests)."""
         ok: dict[str, Any] = {"error_code": "0", "message": "Thành công"}
-        if isinstance(request, LayDanhSachHoSoTrucTuyenRequest):
+        if isinstance(request, PullDossiers):
             return {**ok, "result": self.pending(request.SoLuong)}
-        if isinstance(request, XacNhanHoSoTrucTuyenRequest):
+        if isinstance(request, AckDossiers):
             self.acknowledge([ack.model_dump() for ack in request.data])
             return ok
-        if isinstance(request, LayDanhSachMucMoiRequest):
+        if isinstance(request, PullItems):
             pool = self.items[request.Loai]
             waiting = [p for i, p in pool.items() if (request.Loai, i) not in self.item_acks]
             return {**ok, "result": waiting[: request.SoLuong]}
-        if isinstance(request, XacNhanMucRequest):
+        if isinstance(request, AckItems):
             for ack in request.data:
                 if ack.Ma in self.items[request.Loai]:
                     self.item_acks[(request.Loai, ack.Ma)] = ack.KetQua
             return ok
-        if isinstance(request, DongBoTraLoiPhanAnhRequest | DongBoHoiDapRequest):
+        if isinstance(request, SendAnswers):
             loai = "PhanAnhKienNghi" if request.service == "DongBoTraLoiPhanAnh" else "HoiDap"
             unknown = [a.Ma for a in request.data if a.Ma not in self.items[loai]]
             if unknown:
@@ -387,7 +388,7 @@ class OnlinePortal:
                 else:
                     self.answers[key] = answer.model_dump()
             return ok
-        if isinstance(request, DongBoKetQuaKhoRequest):
+        if isinstance(request, StoreResult):
             return self._store_result(request.data[0].model_dump())
         raise ValueError(f"not an online service: {type(request).__name__}")
 
