@@ -103,7 +103,10 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # the traceback is already text (format_exc_info, below): printed as it is, no warning
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[

@@ -165,3 +165,17 @@ async def test_end_to_end_nothing_personal_or_secret_in_logs_or_clear_bodies(
                 assert ID_NUMBER.encode() not in stored
                 assert DVCQG_PASSWORD.encode() not in stored
         assert ID_NUMBER not in (entry.detail or "")
+
+
+def test_an_exception_logged_in_plain_text_is_printed_without_a_warning(
+    restore_logging: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", json_lines=False)
+    try:
+        raise RuntimeError("the platform dropped the connection")
+    except RuntimeError:
+        # warnings are errors in the tests: the console renderer must not warn here
+        structlog.get_logger("test").exception("delivery_internal_error")
+    err = capfd.readouterr().err
+    assert "delivery_internal_error" in err
+    assert "RuntimeError: the platform dropped the connection" in err
