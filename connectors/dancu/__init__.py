@@ -33,7 +33,7 @@ from gateway.core.connector import ConnectorSpec
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from connectors.dancu.population import Population
+    from connectors.dancu.sandbox.population import Population
 
 __all__ = [
     "SPEC",
@@ -66,7 +66,7 @@ def _sandbox_app() -> FastAPI:
 @functools.cache
 def _sandbox_population() -> Population:
     """The simulator's synthetic population, drawn once per process (it is immutable)."""
-    from connectors.dancu.population import Population
+    from connectors.dancu.sandbox.population import Population
 
     return Population()
 

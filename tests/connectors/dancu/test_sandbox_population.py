@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from connectors.dancu.population import Citizen, Population, normalise_name
+from connectors.dancu.sandbox.population import Citizen, Population, normalise_name
 from schemas import cccd
 
 
