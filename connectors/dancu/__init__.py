@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from connectors.dancu.client import OfficerCredential
-from connectors.dancu.config import DancuConfig
+from connectors.dancu.config import PLACEHOLDER_SECRET, DancuConfig
 from connectors.dancu.connector import DancuConnector
 from connectors.dancu.errors import (
     CitizenNotFound,
@@ -21,13 +20,13 @@ from connectors.dancu.errors import (
     OfficerNotPermitted,
     ProcedureNotLicensed,
 )
-from connectors.dancu.mapping import normalise_name
 from connectors.dancu.models import (
     CongDan,
     KetQuaXacThuc,
     YeuCauCongDan,
     check_consistency,
 )
+from connectors.dancu.profile import OfficerCredential, normalise_name
 from gateway.core.connector import ConnectorSpec
 
 if TYPE_CHECKING:
@@ -78,4 +77,5 @@ SPEC = ConnectorSpec(
     factory=_build,
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"endpoint_url": f"{base}/ws"},
+    placeholder_secrets=frozenset({PLACEHOLDER_SECRET}),
 )
