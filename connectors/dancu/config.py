@@ -71,6 +71,14 @@ class DancuConfig(ConnectorConfig):
         "AuthHash in the SOAP header), basic (the province's account: HTTP Basic with "
         "SHA-256 and a timestamp), lgsp (none: through the LGSP, transport must be lgsp)",
     )
+    ma_dvc: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="a fixed MaDVC issued with the integration, sent instead of the "
+        "procedure code of the look-up (unset: the procedure code)",
+        examples=["VPCP"],
+    )
     ma_don_vi: str = Field(
         "000.00.01.H22",
         pattern=_UNIT_CODE,

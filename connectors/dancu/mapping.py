@@ -121,7 +121,7 @@ def to_wire(
     old_card = len(request.so_dinh_danh) == 9
     return wire.YeuCauCongDan(
         MaYeuCau=ma_yeu_cau,
-        MaDVC=request.ma_tthc,
+        MaDVC=profile.ma_dvc(request.ma_tthc),
         MaTichHop=ma_tich_hop,
         MaCanBo=officer.ma_can_bo,
         MaDonVi=profile.ma_don_vi(officer),

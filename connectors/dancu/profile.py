@@ -131,6 +131,12 @@ class WireProfile:
             return squeezed_name(full_name)
         return normalise_name(full_name)
 
+    def ma_dvc(self, ma_tthc: str) -> str:
+        """MaDVC: the procedure the look-up serves, unless the integration was issued a fixed
+        code (PASETO ``appsettings.json`` ``CSDLDanCu_MaDVC`` "VPCP"; C# ``CallApi037``
+        "VPCP"; OpenCPS takes it from its caller)."""
+        return self._config.ma_dvc or ma_tthc
+
     def ma_don_vi(self, officer: OfficerCredential) -> str:
         """MaDonVi: the officer's unit's code when the configuration maps it, else the
         province's (the C# caller sends the session's unit code)."""
