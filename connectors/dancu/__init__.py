@@ -3,6 +3,27 @@
 Public surface: the configuration, the connector, the officer credential it needs, the
 canonical models the case system speaks, its problem types, and :data:`SPEC`, which the core
 registry lists. Everything else is private to the package.
+
+Quality (issue 14):
+
+=====================================  ==========================================================
+profile cited from the public record   ``credential``: ``basic`` (a C# ``CallApi037``, a PHP
+                                       ``traCuuThongTinCongDanC06``), ``lgsp`` (OpenCPS rc-3.0
+                                       ``QLCDIntegrationActionImpl``), ``authhash`` (this
+                                       project's own, the default); fields and names from the
+                                       same sources (:mod:`.profile`)
+independent simulator                  ``sandbox/``: its own request model, parser, credential
+                                       checks, population, masking and WSDL
+golden packets both ways               ``tests/golden/dancu/`` (OpenCPS, C#, PHP, PASETO's
+                                       reader), ``tests/connectors/dancu/test_golden.py``
+complete error table                   :mod:`.errors` (004/005 public; the rest this project's)
+conformance suite                      ``tests/conformance`` (check, config, errors, redaction)
+faults covered                         latency, 5xx, quota/busy codes, timeouts, drops,
+                                       malformed and hostile answers, refused credentials
+diagnostics redacted                   AuthHash redacted from the exchange log; Basic and LGSP
+                                       credentials are headers (never recorded); ID numbers
+                                       masked in logs and in the simulator's request log
+=====================================  ==========================================================
 """
 
 from __future__ import annotations
