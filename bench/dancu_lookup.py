@@ -366,9 +366,7 @@ def run(
         # every request must succeed on both paths before anything is timed
         for (h, b), (gh, gb) in zip(direct_requests[:5], gateway_requests[:5], strict=True):
             direct = httpx.post(f"{sandbox}/dancu/ws", content=b, headers=h)
-            assert "<dc:MaKetQua>000</dc:MaKetQua>" in direct.text.replace("ns0:", "dc:"), (
-                direct.text[:300]
-            )
+            assert "MaKetQua>000<" in direct.text, direct.text[:300]
             forwarded = httpx.post(f"{floor}/forward", content=b, headers=h)
             assert forwarded.status_code == 200, forwarded.text[:300]
             assert "MaKetQua>000<" in forwarded.text, forwarded.text[:300]

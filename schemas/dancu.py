@@ -7,9 +7,17 @@ anything is sent (zeep checks structure, not the patterns), and the answer is re
 naming the field path. Strings are bounded so
 that an answer cannot smuggle megabytes through one field.
 
-Field order is the platform's (``MaYeuCau, MaDVC, MaTichHop, MaCanBo, SoDinhDanh, HoVaTen,
-NgayThangNamSinh``, see ``/work/shared/reference/national-platforms.md``); zeep serialises in
-the WSDL's sequence order whatever the order of the keyword arguments.
+Field order is the public senders' (a C# caller, ``CallApi037``: ``MaYeuCau, MaDVC,
+MaTichHop, MaCanBo, MaDonVi, TaiKhoan, SoDienThoai, SoDinhDanh, HoVaTen, NgayThangNamSinh``;
+a PHP caller, ``traCuuThongTinCongDanC06``, puts ``SoCMND`` where a 9-digit number goes;
+OpenCPS ``QLCDIntegrationActionImpl.java`` the same fields, without the unit, account and
+phone); zeep serialises in the WSDL's sequence order whatever the order of the keyword
+arguments. ``HoVaTen`` is upper case without diacritics, its spaces kept or not (String 100).
+
+Answers are read tolerantly: public readers (PASETO ``CSDLDanCuDto.cs``, the C# caller's
+``ParseSoapResponse``, the PHP caller) read only the ``CongDan`` tree; none reads
+``CongdanCollection.MaYeuCau`` or ``MaKetQua``, so neither is required here. Fields no model
+names are ignored.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ __all__ = [
     "CongdanCollection",
     "DiaChi",
     "HoTen",
+    "HoVaTenYeuCau",
     "KetQuaXacThuc",
     "NgaySinh",
     "NgayThangNamSinhYeuCau",
@@ -41,6 +50,9 @@ Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(max_length=128)]
 Text = Annotated[str, StringConstraints(max_length=1024)]
 IdNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+#: HoVaTen of a request: upper case, no diacritics, words separated by one space or written
+#: together (String 100)
+HoVaTenYeuCau = Annotated[str, StringConstraints(pattern=r"^[A-Z]+( [A-Z]+)*$", max_length=100)]
 OldIdNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$|^[0-9]{12}$")]
 
 
@@ -77,11 +89,25 @@ class YeuCauCongDan(BaseModel):
     MaDVC: Short = Field(description="procedure code the look-up serves (MaTTHC)")
     MaTichHop: Short = Field(description="the province's integration code")
     MaCanBo: Short = Field(description="code of the officer asking")
-    SoDinhDanh: IdNumber
-    HoVaTen: Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,128}$")] = Field(
-        description="full name, upper case, no diacritics, no spaces"
+    MaDonVi: Annotated[str, StringConstraints(pattern=r"^\S{1,35}$")] = Field(
+        description="code of the officer's unit (String 35)"
+    )
+    TaiKhoan: Short | None = Field(None, description="the account asking (officer's login)")
+    SoDienThoai: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,20}$")] | None = None
+    SoDinhDanh: IdNumber | None = Field(None, description="12-digit number")
+    SoCMND: Annotated[str, StringConstraints(pattern=r"^[0-9]{9}$")] | None = Field(
+        None, description="9-digit number of an old identity card, instead of SoDinhDanh"
+    )
+    HoVaTen: HoVaTenYeuCau = Field(
+        description="full name, upper case, no diacritics, spaces kept or not"
     )
     NgayThangNamSinh: NgayThangNamSinhYeuCau
+
+    @model_validator(mode="after")
+    def _one_number(self) -> YeuCauCongDan:
+        if (self.SoDinhDanh is None) == (self.SoCMND is None):
+            raise ValueError("exactly one of SoDinhDanh and SoCMND")
+        return self
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -146,10 +172,11 @@ class BanGhiCongDan(_Wire):
 
 
 class CongdanCollection(_Wire):
-    """TraCuuThongTinCongDan answer."""
+    """TraCuuThongTinCongDan answer. Public answers show only the ``CongDan`` tree: a
+    missing ``MaKetQua`` means success when a record is there, no match when none is."""
 
-    MaYeuCau: Short
-    MaKetQua: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
+    MaYeuCau: Short | None = None
+    MaKetQua: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")] | None = None
     MoTaKetQua: Text | None = None
     CongDan: list[BanGhiCongDan] = Field(default_factory=list, max_length=16)
 

@@ -3,6 +3,27 @@
 Public surface: the configuration, the connector, the officer credential it needs, the
 canonical models the case system speaks, its problem types, and :data:`SPEC`, which the core
 registry lists. Everything else is private to the package.
+
+Quality (issue 14):
+
+=====================================  ==========================================================
+profile cited from the public record   ``credential``: ``basic`` (a C# ``CallApi037``, a PHP
+                                       ``traCuuThongTinCongDanC06``), ``lgsp`` (OpenCPS rc-3.0
+                                       ``QLCDIntegrationActionImpl``), ``authhash`` (this
+                                       project's own, the default); fields and names from the
+                                       same sources (:mod:`.profile`)
+independent simulator                  ``sandbox/``: its own request model, parser, credential
+                                       checks, population, masking and WSDL
+golden packets both ways               ``tests/golden/dancu/`` (OpenCPS, C#, PHP, PASETO's
+                                       reader), ``tests/connectors/dancu/test_golden.py``
+complete error table                   :mod:`.errors` (004/005 public; the rest this project's)
+conformance suite                      ``tests/conformance`` (check, config, errors, redaction)
+faults covered                         latency, 5xx, quota/busy codes, timeouts, drops,
+                                       malformed and hostile answers, refused credentials
+diagnostics redacted                   AuthHash redacted from the exchange log; Basic and LGSP
+                                       credentials are headers (never recorded); ID numbers
+                                       masked in logs and in the simulator's request log
+=====================================  ==========================================================
 """
 
 from __future__ import annotations
@@ -12,8 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from connectors.dancu.client import OfficerCredential
-from connectors.dancu.config import DancuConfig
+from connectors.dancu.config import PLACEHOLDER_SECRET, DancuConfig
 from connectors.dancu.connector import DancuConnector
 from connectors.dancu.errors import (
     CitizenNotFound,
@@ -21,19 +41,19 @@ from connectors.dancu.errors import (
     OfficerNotPermitted,
     ProcedureNotLicensed,
 )
-from connectors.dancu.mapping import normalise_name
 from connectors.dancu.models import (
     CongDan,
     KetQuaXacThuc,
     YeuCauCongDan,
     check_consistency,
 )
+from connectors.dancu.profile import OfficerCredential, normalise_name
 from gateway.core.connector import ConnectorSpec
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from connectors.dancu.population import Population
+    from connectors.dancu.sandbox.population import Population
 
 __all__ = [
     "SPEC",
@@ -66,7 +86,7 @@ def _sandbox_app() -> FastAPI:
 @functools.cache
 def _sandbox_population() -> Population:
     """The simulator's synthetic population, drawn once per process (it is immutable)."""
-    from connectors.dancu.population import Population
+    from connectors.dancu.sandbox.population import Population
 
     return Population()
 
@@ -78,4 +98,5 @@ SPEC = ConnectorSpec(
     factory=_build,
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"endpoint_url": f"{base}/ws"},
+    placeholder_secrets=frozenset({PLACEHOLDER_SECRET}),
 )

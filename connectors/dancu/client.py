@@ -6,15 +6,21 @@ Contracts:
   Operations are posted to ``config.endpoint_url`` whatever address the WSDL names.
 * Every request is validated against :mod:`schemas.dancu` before anything is sent; a bad field
   is :class:`~gateway.core.errors.InvalidInput` naming it.
-* Each call carries the officer's own credential in the SOAP header (``AuthHash`` =
-  base64 of ``name:pass``). It is redacted from the exchange log's copy of the request, and it
-  never appears in an error or a log line.
+* Each call carries the credential the configured profile asks for
+  (:mod:`connectors.dancu.profile`): the officer's ``AuthHash`` in the SOAP header
+  (``authhash``, redacted from the exchange log's copy of the request), the province's HTTP
+  Basic with a fresh ``timestamp`` per attempt (``basic``; headers are never recorded), or
+  none (``lgsp``: the core's LGSP transport authenticates). The SOAP header is then empty,
+  ``<soap-env:Header/>``, as public callers send it. No credential appears in an error or a
+  log line.
 * Answers are bounded (``max_answer_bytes``, enforced while reading); one that declares a DTD
   is refused unread, and the rest are parsed by lxml with entities, DTDs and the network off
   and read straight into :mod:`schemas.dancu`'s models (:mod:`connectors.dancu.soap_answers`).
   A hostile or off-schema answer is :class:`~gateway.core.errors.InvalidUpstreamAnswer`;
   nothing of it is trusted.
-* ``MaKetQua`` is resolved through :mod:`connectors.dancu.errors`.
+* ``MaKetQua`` is resolved through :mod:`connectors.dancu.errors`. Public answers carry none
+  (only the ``CongDan`` tree): a look-up answer without it is a success when it holds a
+  record and no match when it holds none.
 * Look-ups change nothing on the platform, so transient failures are retried a bounded number
   of times with the same request id (``MaYeuCau``, the exchange id when there is one).
 * zeep reads the WSDL and builds each envelope from it; the envelope is posted through the
@@ -24,16 +30,16 @@ Contracts:
 
 from __future__ import annotations
 
-import base64
 import logging
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 import zeep
 from lxml import etree
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -46,9 +52,16 @@ from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import SoapBinding
 
 from connectors.dancu.config import DancuConfig
-from connectors.dancu.errors import NOT_FOUND, CitizenNotFound, resolve, specific_error
+from connectors.dancu.errors import (
+    NOT_FOUND,
+    SUCCESS,
+    CitizenNotFound,
+    resolve,
+    specific_error,
+)
 from connectors.dancu.mapping import from_wire, to_wire
 from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan
+from connectors.dancu.profile import OfficerCredential, WireProfile
 from connectors.dancu.soap_answers import (
     SoapFault,
     Unreadable,
@@ -74,6 +87,7 @@ __all__ = ["LOOKUP", "VERIFY", "DancuClient", "OfficerCredential"]
 LOOKUP = "TraCuuThongTinCongDan"
 VERIFY = "XacThucThongTinCongDan"
 BINDING = "{http://dancuquocgia.bca}DanCuBinding"
+_SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 MAX_WSDL_BYTES = 1024 * 1024
 
 A = TypeVar("A", bound=BaseModel)
@@ -84,18 +98,6 @@ for _name in ("zeep", "zeep.transports", "zeep.wsdl", "zeep.xsd"):
 
 class HostileAnswer(InvalidUpstreamAnswer):
     """An answer refused unread: a DTD or entity declaration, or larger than the bound."""
-
-
-class OfficerCredential(BaseModel):
-    """Who asks: the officer's code on the platform and their platform credential."""
-
-    ma_can_bo: str
-    username: str
-    password: SecretStr
-
-    def auth_hash(self) -> str:
-        raw = f"{self.username}:{self.password.get_secret_value()}".encode()
-        return base64.b64encode(raw).decode("ascii")
 
 
 class _WsdlLoader(Transport):
@@ -140,8 +142,10 @@ class DancuClient:
         http: httpx.AsyncClient,
         *,
         retry_wait: wait_base | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._config = config
+        self._profile = WireProfile(config, clock=clock)
         self._http = http
         self._timeout = httpx.Timeout(config.timeout_seconds)
         settings = zeep.Settings(
@@ -170,17 +174,21 @@ class DancuClient:
     async def lookup(self, request: YeuCauCongDan, officer: OfficerCredential) -> CongDan:
         """TraCuuThongTinCongDan: the citizen, or :class:`CitizenNotFound`."""
         answer = await self._call(LOOKUP, request, officer, wire.CongdanCollection)
-        self._raise_for_code(answer.MaKetQua, answer.MoTaKetQua, officer)
+        # public answers carry no MaKetQua: the record, or its absence, is the answer
+        code = answer.MaKetQua or (SUCCESS if answer.CongDan else NOT_FOUND)
+        self._raise_for_code(code, answer.MoTaKetQua, officer)
         if not answer.CongDan:
             raise InvalidUpstreamAnswer(
                 "the platform answered success without a citizen",
                 errors=[FieldError("CongdanCollection.CongDan", "missing")],
             )
         record = answer.CongDan[0]
-        if record.SoDinhDanh != request.so_dinh_danh:
+        old_card = len(request.so_dinh_danh) == 9
+        number, field = (record.SoCMND, "SoCMND") if old_card else (record.SoDinhDanh, "SoDinhDanh")
+        if number != request.so_dinh_danh:
             raise InvalidUpstreamAnswer(
                 "the platform answered with another citizen than the one asked for",
-                errors=[FieldError("CongdanCollection.CongDan[0].SoDinhDanh", "not the number")],
+                errors=[FieldError(f"CongdanCollection.CongDan[0].{field}", "not the number")],
             )
         try:
             return from_wire(record)
@@ -230,41 +238,47 @@ class DancuClient:
                 request,
                 ma_yeu_cau=request_id,
                 ma_tich_hop=self._config.ma_tich_hop,
-                ma_can_bo=officer.ma_can_bo,
+                officer=officer,
+                profile=self._profile,
             )
         except ValidationError as exc:
             raise InvalidInput(
                 "the request cannot be sent to the population database",
                 errors=field_errors(exc),
             ) from None
-        auth_hash = officer.auth_hash()
+        fields: dict[str, Any] = packet.model_dump(exclude_none=True)
+        soap_headers = self._profile.soap_headers(officer)
+        if soap_headers:
+            fields["_soapheaders"] = soap_headers
         # zeep builds the envelope from the WSDL (field order, namespaces, the AuthHash header)
         envelope, headers = self._binding._create(  # type: ignore[no-untyped-call]
-            operation,
-            (),
-            {**packet.model_dump(exclude_none=True), "_soapheaders": {"AuthHash": auth_hash}},
-            client=self._zeep,
+            operation, (), fields, client=self._zeep
         )
+        if envelope.find(f"{{{_SOAP_ENV}}}Header") is None:
+            # public callers send <soapenv:Header/> even empty (OpenCPS createRequestSoap L119)
+            envelope.insert(0, etree.Element(f"{{{_SOAP_ENV}}}Header"))
         message = etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
         async def attempt() -> A:
+            # signed per attempt: the basic profile's timestamp must be fresh on every one
+            signed = self._profile.sign(headers, officer)
             try:
                 response = await self._http.post(
                     self._config.endpoint_url,
                     content=message,
-                    headers=dict(headers),
+                    headers=signed.headers,
                     timeout=self._timeout,
                     extensions={
                         "lgsp_operation": operation,
-                        "lgsp_redact": (auth_hash.encode(),),
+                        "lgsp_redact": signed.redact,
                         "lgsp_max_response_bytes": self._config.max_answer_bytes,
                     },
                 )
             except httpx.HTTPError as exc:
                 raise _transport_error(exc) from None
-            answer = self._answer(response, answer_model, officer)
+            answer = self._answer(response, answer_model, self._secrets(officer))
             # codes asking for a retry are raised here, inside the retry loop
-            code: str = getattr(answer, "MaKetQua", "")
+            code: str = getattr(answer, "MaKetQua", None) or ""
             if resolve(code).resolution is Resolution.RETRY:
                 self._raise_for_code(code, getattr(answer, "MoTaKetQua", None), officer)
             return answer
@@ -282,8 +296,11 @@ class DancuClient:
                 return await attempt()
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
+    def _secrets(self, officer: OfficerCredential) -> tuple[str, ...]:
+        return self._profile.secrets(officer)
+
     @staticmethod
-    def _answer(response: httpx.Response, model: type[A], officer: OfficerCredential) -> A:
+    def _answer(response: httpx.Response, model: type[A], secrets: tuple[str, ...]) -> A:
         """The answer read into ``model``, or the error its status, fault or content tells."""
         status = response.status_code
         content = response.content
@@ -295,7 +312,7 @@ class DancuClient:
         try:
             element = body_element(content)
         except SoapFault as fault:
-            raise _fault_error(fault, status, officer) from None
+            raise _fault_error(fault, status, secrets) from None
         except Unreadable as exc:
             if status >= 400:
                 raise _status_error(status) from None
@@ -308,10 +325,9 @@ class DancuClient:
         except Unreadable as exc:
             raise _unread(exc) from None
 
-    @staticmethod
-    def _raise_for_code(code: str, message: str | None, officer: OfficerCredential) -> None:
+    def _raise_for_code(self, code: str, message: str | None, officer: OfficerCredential) -> None:
         # the platform's text is kept for the operator, without the credential if echoed
-        text = _scrubbed(message or "", officer)[:300]
+        text = _scrubbed(message or "", self._secrets(officer))[:300]
         rule = resolve(code)
         if code == NOT_FOUND:
             raise CitizenNotFound(rule.description)
@@ -326,9 +342,10 @@ def _unread(exc: Unreadable) -> InvalidUpstreamAnswer:
     return InvalidUpstreamAnswer(f"the platform's answer was refused unread: {exc}")
 
 
-def _scrubbed(text: str, officer: OfficerCredential) -> str:
-    """``text`` without the officer's password or AuthHash, should the platform echo them."""
-    for secret in (officer.auth_hash(), officer.password.get_secret_value()):
+def _scrubbed(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` without the credentials (the officer's password or AuthHash, the province's
+    secret), should the platform echo them."""
+    for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
     return text
@@ -349,13 +366,20 @@ def _status_error(status: int | None) -> Exception:
     return PermanentUpstreamError(f"the population database refused the request (HTTP {status})")
 
 
-def _fault_error(fault: SoapFault, status: int, officer: OfficerCredential) -> Exception:
+def _fault_error(fault: SoapFault, status: int, secrets: tuple[str, ...]) -> Exception:
+    if status in (401, 403):
+        # refused before the call was read: the HTTP credential (Basic, its timestamp) or the
+        # LGSP's; the fault's text says which check failed
+        reason = _scrubbed(fault.message, secrets)[:200]
+        return UpstreamAuthError(
+            f"the platform refused the gateway's credential (HTTP {status}): {reason}"
+        )
     if not fault.code:
         # no faultcode to tell whose fault it is: the status tells, else it counts as theirs
         return _status_error(status if status >= 400 else None)
     # SOAP 1.1 fault codes: Client (our request) or Server (theirs); the message is the
     # platform's own text, without the credential should it echo it
-    reason = _scrubbed(fault.message, officer)[:200]
+    reason = _scrubbed(fault.message, secrets)[:200]
     if fault.code.endswith("Client"):
         return PermanentUpstreamError(f"the platform refused the request (SOAP Fault): {reason}")
     return TransientUpstreamError(f"the platform failed (SOAP Fault {fault.code}): {reason}")

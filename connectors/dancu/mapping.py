@@ -1,14 +1,14 @@
 """The case system's citizen models <-> the population database's wire packets.
 
-One place for every translation: the name normalisation the platform expects, the birth date
-forms, and the national code lists (ethnic groups: Quyết định 121-TCTK/PPCĐ; religions,
+One place for every translation: the request's fields (the choices that differ between public
+senders are asked of :mod:`connectors.dancu.profile`), the birth date forms, and the national
+code lists (ethnic groups: Quyết định 121-TCTK/PPCĐ; religions,
 marital status and blood groups as the platform's profile sends them). A code missing from a
 list is kept with ``ten=None``: an answer is never refused for a label we lack.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 
 from connectors.dancu.models import (
@@ -20,6 +20,7 @@ from connectors.dancu.models import (
     NguoiThan,
     YeuCauCongDan,
 )
+from connectors.dancu.profile import OfficerCredential, WireProfile, normalise_name
 from schemas import cccd
 from schemas import dancu as wire
 
@@ -98,36 +99,37 @@ NHOM_MAU = {"00": "Chưa xác định", "01": "A", "02": "B", "03": "AB", "04": 
 GIOI_TINH = {"1": GioiTinh.NAM, "2": GioiTinh.NU}
 
 
-def normalise_name(full_name: str) -> str:
-    """The name as the platform compares it: no diacritics, upper case, letters only.
-
-    ``"Nguyễn Văn An"`` -> ``"NGUYENVANAN"``. Đ is a letter of its own in Vietnamese, not a D
-    with a mark, so NFD does not split it and it is mapped by hand.
-    """
-    # Ð (U+00D0, Icelandic eth) stands in for Đ in text converted from legacy encodings
-    for letter in ("Đ", "đ", "Ð"):
-        full_name = full_name.replace(letter, "D")
-    decomposed = unicodedata.normalize("NFD", full_name)
-    letters = (ch for ch in decomposed if not unicodedata.combining(ch))
-    return "".join(ch for ch in "".join(letters).upper() if "A" <= ch <= "Z")
-
-
 def to_wire(
-    request: YeuCauCongDan, *, ma_yeu_cau: str, ma_tich_hop: str, ma_can_bo: str
+    request: YeuCauCongDan,
+    *,
+    ma_yeu_cau: str,
+    ma_tich_hop: str,
+    officer: OfficerCredential,
+    profile: WireProfile,
 ) -> wire.YeuCauCongDan:
-    """The request packet (validated: raises pydantic's ValidationError on a bad field)."""
+    """The request packet (validated: raises pydantic's ValidationError on a bad field).
+
+    A 9-digit number is an old identity card's and goes as ``SoCMND``, 12 digits as
+    ``SoDinhDanh`` (PHP ``traCuuThongTinCongDanC06``: ``strlen(...) === 9 ? SoCMND :
+    SoDinhDanh``). ``MaDonVi`` is always sent; ``TaiKhoan`` and ``SoDienThoai`` when the
+    profile sends them (C# ``CallApi037``)."""
     if request.ngay_sinh is not None:
         birth = wire.NgayThangNamSinhYeuCau(NgayThangNam=request.ngay_sinh.strftime("%Y%m%d"))
     else:
         birth = wire.NgayThangNamSinhYeuCau(Nam=f"{request.birth_year:04d}")
     assert request.ma_tthc is not None, "the route refuses look-ups without a purpose"
+    old_card = len(request.so_dinh_danh) == 9
     return wire.YeuCauCongDan(
         MaYeuCau=ma_yeu_cau,
-        MaDVC=request.ma_tthc,
+        MaDVC=profile.ma_dvc(request.ma_tthc),
         MaTichHop=ma_tich_hop,
-        MaCanBo=ma_can_bo,
-        SoDinhDanh=request.so_dinh_danh,
-        HoVaTen=normalise_name(request.ho_va_ten),
+        MaCanBo=officer.ma_can_bo,
+        MaDonVi=profile.ma_don_vi(officer),
+        TaiKhoan=profile.tai_khoan(officer),
+        SoDienThoai=profile.so_dien_thoai,
+        SoDinhDanh=None if old_card else request.so_dinh_danh,
+        SoCMND=request.so_dinh_danh if old_card else None,
+        HoVaTen=profile.ho_va_ten(request.ho_va_ten),
         NgayThangNamSinh=birth,
     )
 

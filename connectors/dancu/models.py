@@ -10,11 +10,19 @@ checked by :func:`check_consistency`, so its error can name the field.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from gateway.core.errors import FieldError
 from schemas import cccd
@@ -33,6 +41,32 @@ __all__ = [
 ]
 
 HoTen = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+_OLD_CARD = re.compile(r"[0-9]{9}")
+
+
+def _id_number(value: str) -> str:
+    # a 9-digit number is an old identity card's (no structure to check); anything else must
+    # be a valid 12-digit personal identification number (schemas.cccd)
+    if _OLD_CARD.fullmatch(value):
+        return value
+    cccd.parse(value)
+    return value
+
+
+#: the number the citizen is asked about: 12 digits (sent as SoDinhDanh) or the 9 digits of an
+#: old identity card (sent as SoCMND)
+SoGiayTo = Annotated[
+    str,
+    Field(
+        min_length=9,
+        max_length=12,
+        description="12-digit personal identification number (số định danh cá nhân), or the "
+        "9-digit number of an old identity card (CMND)",
+        examples=["001090012345", "012345678"],
+    ),
+    AfterValidator(_id_number),
+]
 
 
 class YeuCauCongDan(BaseModel):
@@ -53,7 +87,7 @@ class YeuCauCongDan(BaseModel):
         },
     )
 
-    so_dinh_danh: cccd.SoDinhDanh
+    so_dinh_danh: SoGiayTo
     ho_va_ten: HoTen = Field(description="full name as written, with diacritics")
     ngay_sinh: date | None = Field(None, description="birth date; or give nam_sinh alone")
     nam_sinh: int | None = Field(
@@ -90,11 +124,16 @@ class YeuCauCongDan(BaseModel):
 
 
 def check_consistency(request: YeuCauCongDan) -> list[FieldError]:
-    """Rules across fields, checked before any call: the number's birth year is the stated one,
-    the birth date is not in the future, and the name holds at least one letter."""
+    """Rules across fields, checked before any call: the birth year a 12-digit number encodes
+    is the stated one, the birth date is not in the future, and the name holds at least one
+    letter."""
     errors: list[FieldError] = []
     try:
-        if request.ngay_sinh is not None:
+        if _OLD_CARD.fullmatch(request.so_dinh_danh):
+            # an old card's number encodes no birth year
+            if request.ngay_sinh is not None and request.ngay_sinh > date.today():
+                raise cccd.IdNumberError("birth_date", "the birth date is in the future")
+        elif request.ngay_sinh is not None:
             cccd.validate(request.so_dinh_danh, birth_date=request.ngay_sinh)
         elif cccd.parse(request.so_dinh_danh).birth_year != request.nam_sinh:
             raise cccd.IdNumberError(

@@ -18,8 +18,10 @@ Contracts:
 * Inside the answer, every element must be in the answer namespace. Elements the model does
   not name are skipped (the platform may add fields); an element the model names is read as
   the model says: a record (its children), a list of records, a boolean (``xsd:boolean``'s
-  lexical forms only) or text. ``xsi:nil="true"`` is an absent value. A single-valued element
-  given twice, or children where text is due, is an invalid answer naming the path.
+  lexical forms only) or text. ``xsi:nil="true"`` is an absent value, and so is an empty
+  element (``<ns1:SoCMND/>``, ``<ns1:Cha/>``): real answers write unset values that way.
+  A single-valued element given twice, or children where text is due, is an invalid answer
+  naming the path.
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ def _record(element: etree._Element, model: type[BaseModel], path: str) -> dict[
             raise _bad(where, "given more than once")
         value = _value(child, field, where)
         if field.many:
-            data.setdefault(name, []).append(value)
+            if value is not None:
+                data.setdefault(name, []).append(value)
         else:
             data[name] = value
     return data
@@ -178,11 +181,14 @@ def _record(element: etree._Element, model: type[BaseModel], path: str) -> dict[
 def _value(element: etree._Element, field: _Field, path: str) -> Any:
     if element.get(XSI_NIL) in ("true", "1"):
         return None
+    has_children = any(isinstance(child.tag, str) for child in element)
+    text = element.text or ""
+    if not has_children and not text.strip():
+        return None  # an empty element: the value is unset
     if field.record is not None:
         return _record(element, field.record, path)
-    if any(isinstance(child.tag, str) for child in element):
+    if has_children:
         raise _bad(path, "elements where a value is due")
-    text = element.text or ""
     if field.boolean:
         if text.strip() not in _BOOLEANS:
             raise _bad(path, "not an xsd:boolean (true, false, 1 or 0)")

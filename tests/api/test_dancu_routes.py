@@ -15,8 +15,8 @@ import pytest
 import structlog
 from sqlalchemy import func, select
 
-from connectors.dancu.population import Citizen
 from connectors.dancu.sandbox import DancuSimulator, FaultConfig, get_simulator
+from connectors.dancu.sandbox.population import Citizen
 from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.exchange_log import body_aad
 from gateway.core.runtime import Gateway

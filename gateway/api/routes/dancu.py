@@ -102,6 +102,8 @@ async def _through(
         ma_can_bo=officer.ma_can_bo,
         username=officer.platform_username,
         password=officer.platform_password,
+        tai_khoan=officer.tai_khoan,
+        don_vi=officer.don_vi,
     )
     return await call_through(
         gw,

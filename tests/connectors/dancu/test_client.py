@@ -59,6 +59,7 @@ FIELD_ORDER = [
     "MaDVC",
     "MaTichHop",
     "MaCanBo",
+    "MaDonVi",
     "SoDinhDanh",
     "HoVaTen",
     "NgayThangNamSinh",
@@ -187,7 +188,8 @@ async def test_lookup_posts_the_envelope_in_the_platforms_form(
     assert fields["MaTichHop"].text == "LGSP-TEST-25"
     assert fields["MaCanBo"].text == MA_CAN_BO
     assert fields["SoDinhDanh"].text == answers.SO_DINH_DANH
-    assert fields["HoVaTen"].text == "NGUYENVANDUC"
+    assert fields["MaDonVi"].text == "000.00.01.H22"
+    assert fields["HoVaTen"].text == "NGUYEN VAN DUC"
     birth = fields["NgayThangNamSinh"]
     assert local_names(birth) == ["NgayThangNam"]
     assert birth[0].text == "19900517"
@@ -224,6 +226,7 @@ async def test_each_officer_sends_their_own_credential(
     await client.lookup(ask(), second)
 
     sent = [(sent_header(c.request)[0].text, sent_body(c.request)[3].text) for c in route.calls]
+    assert all(local_names(sent_body(c.request))[3] == "MaCanBo" for c in route.calls)
     assert sent == [
         (base64.b64encode(b"a:pa").decode(), "CB-1"),
         (base64.b64encode(b"b:pb").decode(), "CB-2"),
@@ -252,13 +255,13 @@ async def test_verify_posts_its_own_operation_with_the_same_fields(
 @pytest.mark.parametrize(
     ("name", "wire_name"),
     [
-        ("Nguyễn Văn Đức", "NGUYENVANDUC"),
-        ("đặng thị đào", "DANGTHIDAO"),
-        ("Trương Ưng Ơn", "TRUONGUNGON"),
-        ("  Lê   Thị\tHồng  ", "LETHIHONG"),
-        ("Phạm Nguyễn-Thu Hà", "PHAMNGUYENTHUHA"),
+        ("Nguyễn Văn Đức", "NGUYEN VAN DUC"),
+        ("đặng thị đào", "DANG THI DAO"),
+        ("Trương Ưng Ơn", "TRUONG UNG ON"),
+        ("  Lê   Thị\tHồng  ", "LE THI HONG"),
+        ("Phạm Nguyễn-Thu Hà", "PHAM NGUYENTHU HA"),
         # the same name typed decomposed (NFD) goes out the same
-        ("Nguye\u0302\u0303n Va\u0306n Đu\u031b\u0301c", "NGUYENVANDUC"),
+        ("Nguye\u0302\u0303n Va\u0306n Đu\u031b\u0301c", "NGUYEN VAN DUC"),
     ],
 )
 async def test_the_name_goes_out_normalised(
@@ -274,7 +277,8 @@ async def test_the_name_goes_out_normalised(
     await client.lookup(ask(ho_va_ten=name), officer)
 
     body = sent_body(route.calls[0].request)
-    assert body[5].text == wire_name
+    assert local_names(body)[6] == "HoVaTen"
+    assert body[6].text == wire_name
     request_schema.assertValid(body)
 
 
@@ -288,7 +292,7 @@ async def test_only_the_birth_year_goes_out_as_nam(
 
     await client.lookup(ask(ngay_sinh=None, nam_sinh=1990), officer)
 
-    birth = sent_body(route.calls[0].request)[6]
+    birth = sent_body(route.calls[0].request)[7]
     assert local_names(birth) == ["Nam"]
     assert birth[0].text == "1990"
     request_schema.assertValid(sent_body(route.calls[0].request))

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from connectors.dancu.config import DancuConfig
 from connectors.dancu.mapping import (
     DAN_TOC,
     HON_NHAN,
@@ -23,6 +24,7 @@ from connectors.dancu.models import (
     YeuCauCongDan,
     check_consistency,
 )
+from connectors.dancu.profile import OfficerCredential, WireProfile, squeezed_name
 from gateway.core.errors import FieldError
 from schemas import dancu as wire
 from schemas.cccd import PROVINCES
@@ -33,7 +35,11 @@ FIELD_ORDER = [
     "MaDVC",
     "MaTichHop",
     "MaCanBo",
+    "MaDonVi",
+    "TaiKhoan",
+    "SoDienThoai",
     "SoDinhDanh",
+    "SoCMND",
     "HoVaTen",
     "NgayThangNamSinh",
 ]
@@ -52,6 +58,25 @@ def ask(**overrides: Any) -> YeuCauCongDan:
     return YeuCauCongDan.model_validate({k: v for k, v in data.items() if v is not None})
 
 
+def packet(
+    request: YeuCauCongDan | None = None,
+    *,
+    ma_yeu_cau: str = "r",
+    ma_tich_hop: str = "t",
+    ma_can_bo: str = "c",
+    config: dict[str, Any] | None = None,
+    **officer: Any,
+) -> wire.YeuCauCongDan:
+    credential = OfficerCredential(ma_can_bo=ma_can_bo, username="u", password="p", **officer)  # type: ignore[arg-type]
+    return to_wire(
+        request or ask(),
+        ma_yeu_cau=ma_yeu_cau,
+        ma_tich_hop=ma_tich_hop,
+        officer=credential,
+        profile=WireProfile(DancuConfig.model_validate(config or {})),
+    )
+
+
 def record(**overrides: Any) -> wire.BanGhiCongDan:
     return wire.BanGhiCongDan.model_validate(answers.record(**overrides))
 
@@ -66,37 +91,43 @@ def locs(exc: ValidationError) -> list[tuple[int | str, ...]]:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("Nguyễn Văn An", "NGUYENVANAN"),
-        ("Nguyễn Văn Đức", "NGUYENVANDUC"),
-        ("ĐẶNG ĐÌNH ĐÔNG", "DANGDINHDONG"),
-        ("đỗ thị đào", "DOTHIDAO"),
-        ("Trương Ưng Ơn", "TRUONGUNGON"),
-        ("Lưu Thị Thương", "LUUTHITHUONG"),
-        ("Phạm   Thị\tHồng\n", "PHAMTHIHONG"),
+        ("Nguyễn Văn An", "NGUYEN VAN AN"),
+        ("Nguyễn Văn Đức", "NGUYEN VAN DUC"),
+        ("ĐẶNG ĐÌNH ĐÔNG", "DANG DINH DONG"),
+        ("đỗ thị đào", "DO THI DAO"),
+        ("Trương Ưng Ơn", "TRUONG UNG ON"),
+        ("Lưu Thị Thương", "LUU THI THUONG"),
+        ("Phạm   Thị\tHồng\n", "PHAM THI HONG"),
         ("  Lê  ", "LE"),
-        ("Nguyễn-Hoàng Thu Hà", "NGUYENHOANGTHUHA"),
-        ("H'Hen Niê", "HHENNIE"),
-        ("Ksor Y'Bhin", "KSORYBHIN"),
-        ("Bùi Thị Ỷ", "BUITHIY"),
-        ("Hoàng Văn Thụ Jr. 2", "HOANGVANTHUJR"),
+        ("Nguyễn-Hoàng Thu Hà", "NGUYENHOANG THU HA"),
+        ("H'Hen Niê", "HHEN NIE"),
+        ("Ksor Y'Bhin", "KSOR YBHIN"),
+        ("Bùi Thị Ỷ", "BUI THI Y"),
+        ("Hoàng Văn Thụ Jr. 2", "HOANG VAN THU JR"),
         # decomposed input (NFD, as some keyboards type it) is the same name
-        ("Nguye\u0302\u0303n Va\u0306n Đu\u031b\u0301c", "NGUYENVANDUC"),
+        ("Nguye\u0302\u0303n Va\u0306n Đu\u031b\u0301c", "NGUYEN VAN DUC"),
         ("", ""),
         ("1990 - 05", ""),
         ("张伟", ""),
     ],
 )
-def test_normalise_name(name: str, expected: str) -> None:
+def test_normalise_name_keeps_the_spaces(name: str, expected: str) -> None:
+    # upper case with its spaces, as the PHP caller sends it (strtoupper(trim(...)))
     assert normalise_name(name) == expected
+    # squeezed, as PASETO and the C# caller of CallApi037 send it
+    assert squeezed_name(name) == expected.replace(" ", "")
 
 
 @pytest.mark.parametrize("name", ["Nguyễn Văn Đức", "Đặng Thị Ơn", "Hồ   Ưng-Dũng"])
 def test_normalised_names_are_what_the_wsdl_takes_and_normalise_to_themselves(name: str) -> None:
     once = normalise_name(name)
     assert once.isascii()
-    assert once.isalpha()
+    assert once.replace(" ", "").isalpha()
     assert once.isupper()
+    assert "  " not in once
+    assert once == once.strip()
     assert normalise_name(once) == once
+    wire.YeuCauCongDan.model_validate(packet().model_dump(exclude_none=True) | {"HoVaTen": once})
 
 
 def test_every_vietnamese_vowel_with_every_tone_becomes_its_base_letter() -> None:
@@ -118,19 +149,50 @@ def test_every_vietnamese_vowel_with_every_tone_becomes_its_base_letter() -> Non
 
 
 def test_to_wire_fills_the_fields_in_the_platforms_order() -> None:
-    packet = to_wire(ask(), ma_yeu_cau="req-1", ma_tich_hop="LGSP-25", ma_can_bo="CB-0042")
+    sent = packet(ma_yeu_cau="req-1", ma_tich_hop="LGSP-25", ma_can_bo="CB-0042")
 
     assert list(wire.YeuCauCongDan.model_fields) == FIELD_ORDER
-    assert list(packet.model_dump(exclude_none=True)) == FIELD_ORDER
-    assert packet.model_dump(exclude_none=True) == {
+    assert sent.model_dump(exclude_none=True) == {
         "MaYeuCau": "req-1",
         "MaDVC": "1.001776",
         "MaTichHop": "LGSP-25",
         "MaCanBo": "CB-0042",
+        "MaDonVi": "000.00.01.H22",
         "SoDinhDanh": answers.SO_DINH_DANH,
-        "HoVaTen": "NGUYENVANDUC",
+        "HoVaTen": "NGUYEN VAN DUC",
         "NgayThangNamSinh": {"NgayThangNam": "19900517"},
     }
+
+
+def test_madonvi_taikhoan_and_sodienthoai_follow_the_officer_and_the_profile() -> None:
+    config = {
+        "ma_don_vi": "000.00.01.H25",
+        "unit_codes": {"Một cửa UBND huyện Thanh Sơn": "000.00.19.H25"},
+        "so_dien_thoai": "02103812345",
+    }
+    mapped = packet(config=config, tai_khoan="canbo.a", don_vi="Một cửa UBND huyện Thanh Sơn")
+    assert (mapped.MaDonVi, mapped.TaiKhoan, mapped.SoDienThoai) == (
+        "000.00.19.H25",
+        "canbo.a",
+        "02103812345",
+    )
+    # a unit without a code of its own: the province's
+    other = packet(config=config, tai_khoan="canbo.b", don_vi="Một cửa UBND tỉnh")
+    assert (other.MaDonVi, other.TaiKhoan) == ("000.00.01.H25", "canbo.b")
+    quiet = packet(config={"send_tai_khoan": False}, tai_khoan="canbo.a")
+    assert (quiet.MaDonVi, quiet.TaiKhoan, quiet.SoDienThoai) == ("000.00.01.H22", None, None)
+
+
+def test_a_nine_digit_number_goes_as_socmnd() -> None:
+    old = packet(ask(so_dinh_danh="131234567"))
+    assert (old.SoCMND, old.SoDinhDanh) == ("131234567", None)
+    new = packet(ask())
+    assert (new.SoCMND, new.SoDinhDanh) == (None, answers.SO_DINH_DANH)
+
+
+def test_the_name_goes_squeezed_when_the_profile_says_so() -> None:
+    assert packet(config={"ho_va_ten": "squeezed"}).HoVaTen == "NGUYENVANDUC"
+    assert packet().HoVaTen == "NGUYEN VAN DUC"
 
 
 @pytest.mark.parametrize(
@@ -144,9 +206,9 @@ def test_to_wire_fills_the_fields_in_the_platforms_order() -> None:
     ],
 )
 def test_to_wire_birth_forms(birth: dict[str, Any], expected: dict[str, str]) -> None:
-    packet = to_wire(ask(**birth), ma_yeu_cau="r", ma_tich_hop="t", ma_can_bo="c")
+    sent = packet(ask(**birth))
 
-    assert packet.NgayThangNamSinh.model_dump(exclude_none=True) == expected
+    assert sent.NgayThangNamSinh.model_dump(exclude_none=True) == expected
 
 
 @pytest.mark.parametrize(
@@ -158,26 +220,34 @@ def test_to_wire_birth_forms(birth: dict[str, Any], expected: dict[str, str]) ->
     ],
 )
 def test_to_wire_refuses_what_the_wsdl_would(overrides: dict[str, str], field: str) -> None:
-    args = {"ma_yeu_cau": "r", "ma_tich_hop": "t", "ma_can_bo": "c", **overrides}
-
     with pytest.raises(ValidationError) as caught:
-        to_wire(ask(), **args)
+        packet(**overrides)
 
     assert locs(caught.value) == [(field,)]
 
 
 def test_to_wire_refuses_a_name_with_no_latin_letter() -> None:
     with pytest.raises(ValidationError) as caught:
-        to_wire(ask(ho_va_ten="张伟"), ma_yeu_cau="r", ma_tich_hop="t", ma_can_bo="c")
+        packet(ask(ho_va_ten="张伟"))
 
     assert locs(caught.value) == [("HoVaTen",)]
 
 
 def test_the_wire_request_is_closed() -> None:
-    data = to_wire(ask(), ma_yeu_cau="r", ma_tich_hop="t", ma_can_bo="c").model_dump()
+    data = packet().model_dump()
 
     with pytest.raises(ValidationError):
-        wire.YeuCauCongDan.model_validate({**data, "SoCMND": "123456789"})
+        wire.YeuCauCongDan.model_validate({**data, "SoCMND": "123456789"})  # both numbers
+    with pytest.raises(ValidationError):
+        wire.YeuCauCongDan.model_validate({**data, "SoDinhDanh": None})  # neither
+    with pytest.raises(ValidationError):
+        wire.YeuCauCongDan.model_validate({**data, "MaDonVi": "x" * 36})  # String 35
+    with pytest.raises(ValidationError):
+        wire.YeuCauCongDan.model_validate({**data, "HoVaTen": "A" * 101})  # String 100
+    with pytest.raises(ValidationError):
+        wire.YeuCauCongDan.model_validate({**data, "HoVaTen": "NGUYEN  VAN"})
+    with pytest.raises(ValidationError):
+        wire.YeuCauCongDan.model_validate({**data, "Khac": "x"})
     with pytest.raises(ValidationError):
         wire.NgayThangNamSinhYeuCau(NgayThangNam="19900517", Nam="1990")
     with pytest.raises(ValidationError):

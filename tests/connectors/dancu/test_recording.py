@@ -152,7 +152,7 @@ async def test_the_recorded_request_is_the_envelope_without_the_credential(
         b"<ns0:MaYeuCau>01JEXCHANGE0042</ns0:MaYeuCau>",
         b"<ns0:MaCanBo>CB-0042</ns0:MaCanBo>",
         answers.SO_DINH_DANH.encode(),
-        b"NGUYENVANDUC",
+        b"NGUYEN VAN DUC",
         b"19900517",
     ):
         assert kept in request
@@ -302,7 +302,7 @@ async def test_no_log_line_holds_an_id_number_a_name_or_an_envelope(
     assert ID_IN_CLEAR.findall(out) == []
     for private in (
         answers.SO_DINH_DANH,
-        "NGUYENVANDUC",
+        "NGUYEN VAN DUC",
         "Nguyễn",
         "Đức",
         "19900517",

@@ -123,7 +123,17 @@ def test_booleans_take_the_xsd_forms(text: str, value: bool) -> None:
     assert read_verify(content).TonTai is value
 
 
-@pytest.mark.parametrize("text", ["yes", "True ish", ""])
+@pytest.mark.parametrize("text", ["", "  "])
+def test_an_empty_value_is_unset(text: str) -> None:
+    # real answers write an unset value as an empty element (tolerant read, issue 14)
+    content = answers.verify(ton_tai=None).replace(
+        b"</dc:KetQuaXacThuc>", f"<dc:TonTai>{text}</dc:TonTai></dc:KetQuaXacThuc>".encode()
+    )
+
+    assert read_verify(content).TonTai is None
+
+
+@pytest.mark.parametrize("text", ["yes", "True ish"])
 def test_other_booleans_are_invalid(text: str) -> None:
     content = answers.verify(ton_tai=None).replace(
         b"</dc:KetQuaXacThuc>", f"<dc:TonTai>{text}</dc:TonTai></dc:KetQuaXacThuc>".encode()

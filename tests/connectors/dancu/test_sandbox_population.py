@@ -9,7 +9,12 @@ from collections import defaultdict
 
 import pytest
 
-from connectors.dancu.population import Citizen, Population, normalise_name
+from connectors.dancu.sandbox.population import (
+    Citizen,
+    Population,
+    normalise_name,
+    upper_unaccented,
+)
 from schemas import cccd
 
 
@@ -223,3 +228,9 @@ def test_generation_is_fast() -> None:
     started = time.perf_counter()
     Population(seed=99, size=5000)
     assert time.perf_counter() - started < 1.0
+
+
+def test_the_spaced_form_of_a_name() -> None:
+    assert upper_unaccented("Nguyễn Văn An") == "NGUYEN VAN AN"
+    assert upper_unaccented("  Huỳnh  Thanh-Kim Thư ") == "HUYNH THANHKIM THU"
+    assert normalise_name(upper_unaccented("Đặng Thị Ánh")) == normalise_name("Đặng Thị Ánh")

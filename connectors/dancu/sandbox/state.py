@@ -3,8 +3,11 @@
 :class:`DancuSimulator` holds what the platform knows (the synthetic population, officers
 and their credentials, licensed procedures, integration codes), the fault configuration,
 counters and the last requests received (ID numbers masked), and decides each call's result
-code in the order documented in :mod:`connectors.dancu.sandbox`. The HTTP app that serves it
-is :func:`connectors.dancu.sandbox.create_app`.
+code in the order documented in :mod:`connectors.dancu.sandbox.app`. The HTTP app that
+serves it is :func:`connectors.dancu.sandbox.app.create_app`. The HTTP-level credentials
+(HTTP Basic with its timestamp, the LGSP's relay) are checked by
+:mod:`connectors.dancu.sandbox.auth` against :attr:`DancuSimulator.clock`, which tests may
+replace.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import binascii
 import dataclasses
 import hmac
 import random
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,16 +27,17 @@ from typing import Any, Literal
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.dancu.population import Citizen, Population, normalise_name
-from connectors.dancu.sandbox_soap import (
-    LOOKUP,
-    WsdlDocument,
-    YeuCau,
-    lookup_answer,
-    verification_answer,
+from connectors.dancu.sandbox.auth import (
+    DEFAULT_ACCOUNTS,
+    TIMESTAMP_WINDOW_SECONDS,
+    Credential,
+    IntegrationAccount,
 )
+from connectors.dancu.sandbox.population import Citizen, Population, normalise_name
+from connectors.dancu.sandbox.provinces import mask
+from connectors.dancu.sandbox.request import LOOKUP, YeuCau
+from connectors.dancu.sandbox.soap import WsdlDocument, lookup_answer, verification_answer
 from gateway.core.simulators import FaultDraws
-from schemas.cccd import mask
 
 __all__ = [
     "DEFAULT_INTEGRATION_CODES",
@@ -138,14 +144,19 @@ class SimStats:
     """Counters. ``received`` counts every ``POST /ws``; ``by_operation`` the calls read as
     an operation (faulted ones included); ``by_code`` the answers by ``MaKetQua``;
     ``soap_faults`` the requests refused as no SOAP call; ``too_large`` the 413s;
+    ``refused_auth`` the 401s (an HTTP-level credential that failed, or none at all);
+    ``by_credential`` the calls read as an operation by how they were authenticated
+    (``authhash``, ``basic``, ``lgsp``);
     ``faults_injected`` the per-request faults (latency excluded), hostile answers included;
     ``hostile_sent`` the hostile answers by kind."""
 
     received: int = 0
     soap_faults: int = 0
     too_large: int = 0
+    refused_auth: int = 0
     faults_injected: int = 0
     by_operation: dict[str, int] = field(default_factory=dict)
+    by_credential: dict[str, int] = field(default_factory=dict)
     by_code: dict[str, int] = field(default_factory=dict)
     hostile_sent: dict[str, int] = field(default_factory=dict)
 
@@ -154,11 +165,18 @@ class SimStats:
             "received": self.received,
             "soap_faults": self.soap_faults,
             "too_large": self.too_large,
+            "refused_auth": self.refused_auth,
             "faults_injected": self.faults_injected,
             "by_operation": dict(self.by_operation),
+            "by_credential": dict(self.by_credential),
             "by_code": dict(self.by_code),
             "hostile_sent": dict(self.hostile_sent),
         }
+
+
+def credential_label(credential: str) -> str:
+    """How a call was authenticated, as the counters and the request log name it."""
+    return "authhash" if credential == "none" else credential
 
 
 def _count(counter: dict[str, int], key: str) -> None:
@@ -175,11 +193,16 @@ class DancuSimulator(FaultDraws):
         size: int = 5000,
         population: Population | None = None,
         wsdl: WsdlDocument | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.seed = seed
+        #: seconds since the epoch, against which a ``timestamp`` header is checked
+        self.clock = clock
+        self.timestamp_window = float(TIMESTAMP_WINDOW_SECONDS)
         self.population = population if population is not None else Population(seed, size)
         self.wsdl = wsdl if wsdl is not None else WsdlDocument()
         self.officers = default_officers()
+        self.accounts = dict(DEFAULT_ACCOUNTS)
         self.integration_codes = set(DEFAULT_INTEGRATION_CODES)
         self.licensed_procedures = set(DEFAULT_PROCEDURES)
         self.stats = SimStats()
@@ -193,6 +216,7 @@ class DancuSimulator(FaultDraws):
         """Back to the start: default officers, procedures and codes; no counters, requests
         or faults; the generator re-seeded. The population is immutable and stays."""
         self.officers = default_officers()
+        self.accounts = dict(DEFAULT_ACCOUNTS)
         self.integration_codes = set(DEFAULT_INTEGRATION_CODES)
         self.licensed_procedures = set(DEFAULT_PROCEDURES)
         self.stats = SimStats()
@@ -222,6 +246,9 @@ class DancuSimulator(FaultDraws):
     def add_officer(self, officer: Officer) -> None:
         self.officers[officer.ma_can_bo] = officer
 
+    def add_account(self, account: IntegrationAccount) -> None:
+        self.accounts[account.username] = account
+
     def set_procedure(self, ma_dvc: str, licensed: bool) -> None:
         if licensed:
             self.licensed_procedures.add(ma_dvc)
@@ -236,9 +263,10 @@ class DancuSimulator(FaultDraws):
 
     # --- the protocol -----------------------------------------------------------------------
 
-    def note_operation(self, request: YeuCau) -> None:
+    def note_operation(self, request: YeuCau, credential: Credential) -> None:
         """Count a call read as an operation (before any fault is drawn for it)."""
         _count(self.stats.by_operation, request.operation)
+        _count(self.stats.by_credential, credential_label(credential))
 
     def _authenticated(self, officer: Officer, auth_hash: str | None) -> bool:
         if not auth_hash:
@@ -256,8 +284,13 @@ class DancuSimulator(FaultDraws):
     def _licensed(self, ma_dvc: str) -> bool:
         return ma_dvc in self.licensed_procedures or ma_dvc[:8] in self.licensed_procedures
 
-    def refusal(self, request: YeuCau) -> str | None:
-        """The code refusing ``request`` before any citizen is read, or None."""
+    def refusal(self, request: YeuCau, credential: Credential = "none") -> str | None:
+        """The code refusing ``request`` before any citizen is read, or None.
+
+        ``credential`` is how the HTTP layer authenticated the caller: with HTTP Basic or
+        through the LGSP the officer is named by ``MaCanBo`` alone and an AuthHash is not
+        required (one that is sent is still checked); with none, the AuthHash is the
+        credential."""
         if request.invalid is not None:
             return "001"
         if request.ma_tich_hop not in self.integration_codes:
@@ -265,7 +298,8 @@ class DancuSimulator(FaultDraws):
         officer = self.officers.get(request.ma_can_bo)
         if officer is None:
             return "005"
-        if not self._authenticated(officer, request.auth_hash):
+        needs_hash = credential == "none" or request.auth_hash is not None
+        if needs_hash and not self._authenticated(officer, request.auth_hash):
             return "002"
         if not officer.permitted:
             return "005"
@@ -274,19 +308,31 @@ class DancuSimulator(FaultDraws):
         return None
 
     def match(self, request: YeuCau) -> Citizen | None:
-        """The citizen when number, normalised name and birth date all match, else None."""
-        citizen = self.population.get(request.so_dinh_danh)
-        if citizen is None or normalise_name(citizen.ho_va_ten) != request.ho_va_ten:
+        """The citizen when number (SoDinhDanh, else SoCMND), name and birth date all match,
+        else None. Names are compared without diacritics, case or spaces: public senders
+        write HoVaTen both with and without its spaces."""
+        if request.so_dinh_danh is not None:
+            citizen = self.population.get(request.so_dinh_danh)
+        else:
+            citizen = self.population.by_old_card(request.so_cmnd or "")
+        if citizen is None or normalise_name(citizen.ho_va_ten) != normalise_name(
+            request.ho_va_ten
+        ):
             return None
         born = citizen.ngay_sinh
         if request.ngay_thang_nam is not None:
             return citizen if request.ngay_thang_nam == f"{born:%Y%m%d}" else None
         return citizen if request.nam == f"{born.year:04d}" else None
 
-    def answer(self, request: YeuCau, forced_code: str | None = None) -> etree._Element:
+    def answer(
+        self,
+        request: YeuCau,
+        forced_code: str | None = None,
+        credential: Credential = "none",
+    ) -> etree._Element:
         """The answer envelope for ``request`` (``forced_code``: a 008/009 fault); counts it
         and remembers the request (masked)."""
-        code = forced_code or self.refusal(request)
+        code = forced_code or self.refusal(request, credential)
         message = request.invalid if code == "001" else None
         if request.operation == LOOKUP:
             citizen = self.match(request) if code is None else None
@@ -297,18 +343,25 @@ class DancuSimulator(FaultDraws):
             code = code or "000"
             envelope = verification_answer(request.ma_yeu_cau, code, exists, message=message)
         _count(self.stats.by_code, code)
-        self.remember(request, code)
+        self.remember(request, code, credential)
         return envelope
 
-    def remember(self, request: YeuCau | None, code: str) -> None:
+    def remember(self, request: YeuCau | None, code: str, credential: str | None = None) -> None:
         entry: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "code": code}
+        if credential is not None:
+            entry["credential"] = credential_label(credential)
         if request is not None:
             entry.update(
                 operation=request.operation,
                 ma_yeu_cau=request.ma_yeu_cau[:64],
                 ma_dvc=request.ma_dvc[:64],
                 ma_can_bo=request.ma_can_bo[:64],
-                so_dinh_danh=mask(request.so_dinh_danh[:64]),
+                ma_don_vi=(request.ma_don_vi or "")[:35] or None,
+                tai_khoan=(request.tai_khoan or "")[:64] or None,
+                so_dinh_danh=mask(request.id_number[:64]),
+                id_field="SoDinhDanh" if request.so_dinh_danh is not None else "SoCMND",
+                ho_va_ten_spaced=" " in request.ho_va_ten,
+                authhash=request.auth_hash is not None,
             )
         self.requests.append(entry)
 
@@ -319,4 +372,5 @@ def citizen_json(citizen: Citizen) -> dict[str, Any]:
     record["ngay_sinh"] = citizen.ngay_sinh.isoformat()
     record["ho_va_ten"] = citizen.ho_va_ten
     record["ten_chuan_hoa"] = citizen.ten_chuan_hoa
+    record["ten_in_hoa"] = citizen.ten_in_hoa
     return record

@@ -1,31 +1,30 @@
-"""The population-database simulator's SOAP layer: reading requests, writing answers, the WSDL.
+"""The population-database simulator's SOAP answers, faults and WSDL.
 
-No pydantic and no zeep here: requests are parsed with lxml straight from the raw body and
-validated against the XSD of the WSDL's ``wsdl:types`` (built once), answers are built with
-``etree.SubElement`` in the XSD's sequence order. Contracts:
+Requests are read by :mod:`connectors.dancu.sandbox.request` (the simulator's own model of
+them). Answers are built with ``etree.SubElement`` in the order public readers meet them,
+with the prefixes they expect: ``soapenv`` for the envelope and ``ns1`` for the answer
+namespace ``http://www.mic.gov.vn/dancu/1.0``. A C# reader selects
+``//soapenv:Envelope/soapenv:Body/ns1:CongdanCollection/ns1:CongDan`` with exactly these
+namespaces; a PHP reader (``traCuuThongTinCongDanC06``) and PASETO (``Xml2Json.cs``) strip
+the literal prefixes ``ns1:`` and ``soapenv:`` before reading, so other prefixes would break
+them. Contracts:
 
-* :func:`parse_request` refuses (:class:`SoapFault`, ``Client``) anything that is not one
-  well-formed SOAP 1.1 envelope whose Body holds exactly one known operation element: a DTD
-  or an entity declaration anywhere, a syntax error, a foreign root, an unknown operation, a
-  ``SOAPAction`` naming another operation. The parser never resolves entities, never reads
-  the network, never loads a DTD and keeps libxml2's size limits (``huge_tree`` off).
-* A request that is an envelope but breaks the schema is *not* a fault: it comes back as a
-  :class:`YeuCau` with ``invalid`` set (the platform answers code 001 in the operation's own
-  answer element). ``invalid`` names elements only, never a value: values are personal data.
-* :func:`lookup_answer` / :func:`verification_answer` build ``dc:CongdanCollection`` /
-  ``dc:KetQuaXacThuc`` envelopes; :func:`serialize` writes them (XML declaration, UTF-8);
+* :func:`lookup_answer` / :func:`verification_answer` build ``ns1:CongdanCollection`` /
+  ``ns1:KetQuaXacThuc`` envelopes; :func:`serialize` writes them (XML declaration, UTF-8);
   :func:`hostile_body` writes one as the hostile variants the security tests need.
+* :class:`WsdlDocument` serves the simulator's own copy of the WSDL
+  (``connectors/dancu/sandbox/wsdl/dancu.wsdl``) with the address it was fetched from.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-from connectors.dancu.population import Citizen, DiaChi, NguoiThan
+from connectors.dancu.sandbox.population import Citizen, DiaChi, NguoiThan
+from connectors.dancu.sandbox.request import LOOKUP, REQUEST_NAMESPACE, SOAP_NAMESPACE, VERIFY
 
 __all__ = [
     "ANSWER_NAMESPACE",
@@ -36,33 +35,21 @@ __all__ = [
     "SOAP_NAMESPACE",
     "VERIFY",
     "WSDL_PATH",
-    "SoapFault",
     "WsdlDocument",
-    "YeuCau",
     "fault_body",
     "hostile_body",
     "lookup_answer",
-    "parse_request",
     "serialize",
     "verification_answer",
 ]
 
-SOAP_NAMESPACE = "http://schemas.xmlsoap.org/soap/envelope/"
-REQUEST_NAMESPACE = "http://dancuquocgia.bca"
 ANSWER_NAMESPACE = "http://www.mic.gov.vn/dancu/1.0"
 WSDL_PATH = Path(__file__).resolve().parent / "wsdl" / "dancu.wsdl"
 
-LOOKUP = "TraCuuThongTinCongDan"
-VERIFY = "XacThucThongTinCongDan"
-_OPERATIONS = {f"{{{REQUEST_NAMESPACE}}}{name}": name for name in (LOOKUP, VERIFY)}
-
 _ENVELOPE = f"{{{SOAP_NAMESPACE}}}Envelope"
-_HEADER = f"{{{SOAP_NAMESPACE}}}Header"
 _BODY = f"{{{SOAP_NAMESPACE}}}Body"
-_AUTH_HASH = f"{{{REQUEST_NAMESPACE}}}AuthHash"
-_XSD = "http://www.w3.org/2001/XMLSchema"
 _SOAP_BINDING = "http://schemas.xmlsoap.org/wsdl/soap/"
-_NSMAP = {"soap": SOAP_NAMESPACE, "dc": ANSWER_NAMESPACE}
+_NSMAP = {"soapenv": SOAP_NAMESPACE, "ns1": ANSWER_NAMESPACE}
 _DC = f"{{{ANSWER_NAMESPACE}}}"
 
 #: MoTaKetQua of each result code (the project's documented profile, connectors/dancu/errors.py)
@@ -110,60 +97,14 @@ _PARSER = etree.XMLParser(
 )
 
 
-class SoapFault(Exception):
-    """The request cannot be read as a SOAP call: answered with HTTP 500 and a soap:Fault."""
-
-    def __init__(self, message: str, *, code: str = "Client") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class YeuCau:
-    """One request as received. Fields are the elements' text ("" when absent); ``invalid``
-    is None when the operation element validates against the WSDL's schema, otherwise a
-    description naming the offending element (never its value)."""
-
-    operation: str
-    ma_yeu_cau: str
-    ma_dvc: str
-    ma_tich_hop: str
-    ma_can_bo: str
-    so_dinh_danh: str
-    ho_va_ten: str
-    ngay_thang_nam: str | None
-    nam: str | None
-    auth_hash: str | None
-    invalid: str | None
-
-
-# --- the WSDL and its schemas -----------------------------------------------------------------
+# --- the WSDL -----------------------------------------------------------------
 
 
 class WsdlDocument:
-    """The WSDL, its two schemas compiled for validation, and a renderer that names the
-    address the WSDL was fetched from."""
+    """The WSDL, and a renderer that names the address the WSDL was fetched from."""
 
     def __init__(self, path: Path = WSDL_PATH) -> None:
         self._tree = etree.parse(str(path), _PARSER)
-        root = self._tree.getroot()
-        schemas: dict[str, etree.XMLSchema] = {}
-        for schema in root.iter(f"{{{_XSD}}}schema"):
-            # a standalone schema document needs the namespace declarations the WSDL's root
-            # makes for it (QName attribute values such as type="dc:HoVaTen" use them)
-            standalone = etree.Element(
-                schema.tag,
-                attrib=dict(schema.attrib),
-                nsmap=dict(schema.nsmap),  # type: ignore[arg-type]  # a default ns has key None
-            )
-            for child in schema:
-                standalone.append(copy.deepcopy(child))
-            schemas[schema.get("targetNamespace", "")] = etree.XMLSchema(
-                etree.ElementTree(standalone)
-            )
-        self.request_schema = schemas[REQUEST_NAMESPACE]
-        self.answer_schema = schemas[ANSWER_NAMESPACE]
 
     def render(self, location: str) -> bytes:
         """The WSDL with ``soap:address/@location`` set to ``location``."""
@@ -171,100 +112,6 @@ class WsdlDocument:
         for address in root.iter(f"{{{_SOAP_BINDING}}}address"):
             address.set("location", location)
         return etree.tostring(root, xml_declaration=True, encoding="utf-8")
-
-
-# --- requests ---------------------------------------------------------------------------------
-
-
-def _elements(parent: etree._Element) -> list[etree._Element]:
-    # comments and processing instructions are not elements (their tag is not a string)
-    return [child for child in parent if isinstance(child.tag, str)]
-
-
-def _text(element: etree._Element | None) -> str:
-    if element is None:
-        return ""
-    return "".join(part for part in element.itertext() if isinstance(part, str))
-
-
-def _describe(schema: etree.XMLSchema) -> str:
-    error = schema.error_log.last_error  # type: ignore[attr-defined]  # not in lxml-stubs
-    # the path is /prefix:Name/prefix:Child; the message quotes values, so it is not echoed
-    path = "/".join(step.rpartition(":")[2] for step in (error.path or "").split("/") if step)
-    return f"{MESSAGES['001']}: {path[:200] or 'cấu trúc'}"
-
-
-def parse_request(raw: bytes, schema: etree.XMLSchema, soap_action: str | None) -> YeuCau:
-    """Read one SOAP call; raises :class:`SoapFault` when it is not one (see the module)."""
-    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
-        raise SoapFault("DTDs and entity declarations are not accepted")
-    try:
-        root = etree.fromstring(raw, _PARSER)
-    except etree.XMLSyntaxError:
-        raise SoapFault("the request is not well-formed XML") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None:  # any DOCTYPE, e.g. in a UTF-16 body
-        raise SoapFault("DTDs and entity declarations are not accepted")
-    if root.tag != _ENVELOPE:
-        raise SoapFault("the request is not a SOAP 1.1 envelope")
-    header: etree._Element | None = None
-    body: etree._Element | None = None
-    for child in _elements(root):
-        if child.tag == _HEADER and header is None and body is None:
-            header = child
-        elif child.tag == _BODY and body is None:
-            body = child
-        else:
-            raise SoapFault("the envelope holds an unexpected element")
-    if body is None:
-        raise SoapFault("the envelope has no Body")
-    payload = _elements(body)
-    if len(payload) != 1:
-        raise SoapFault("the Body must hold exactly one operation element")
-    call = payload[0]
-    operation = _OPERATIONS.get(call.tag)
-    if operation is None:
-        raise SoapFault("unknown operation")
-    if soap_action:
-        action = soap_action.strip().strip('"')
-        if action and action.rpartition("/")[2] != operation:
-            raise SoapFault("the SOAPAction header names another operation than the Body")
-
-    auth_hash = None
-    if header is not None:
-        for entry in _elements(header):
-            if entry.tag == _AUTH_HASH:
-                auth_hash = _text(entry)
-                break
-    fields: dict[str, etree._Element] = {}
-    for element in _elements(call):
-        fields.setdefault(element.tag, element)
-    birth = fields.get(f"{{{REQUEST_NAMESPACE}}}NgayThangNamSinh")
-    full_date = year = None
-    if birth is not None:
-        for element in _elements(birth):
-            local = etree.QName(element).localname
-            if local == "NgayThangNam" and full_date is None:
-                full_date = _text(element)
-            elif local == "Nam" and year is None:
-                year = _text(element)
-
-    def field(name: str) -> str:
-        return _text(fields.get(f"{{{REQUEST_NAMESPACE}}}{name}"))
-
-    return YeuCau(
-        operation=operation,
-        ma_yeu_cau=field("MaYeuCau"),
-        ma_dvc=field("MaDVC"),
-        ma_tich_hop=field("MaTichHop"),
-        ma_can_bo=field("MaCanBo"),
-        so_dinh_danh=field("SoDinhDanh"),
-        ho_va_ten=field("HoVaTen"),
-        ngay_thang_nam=full_date,
-        nam=year,
-        auth_hash=auth_hash,
-        invalid=None if schema.validate(call) else _describe(schema),
-    )
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -310,7 +157,7 @@ def _relative(parent: etree._Element, name: str, value: NguoiThan | None) -> Non
 
 
 def _citizen(parent: etree._Element, citizen: Citizen) -> None:
-    # the order is the XSD's sequence (dc:CongDan); optional fields only when present
+    # the order is the XSD's sequence (ns1:CongDan); optional fields only when present
     record = etree.SubElement(parent, _DC + "CongDan")
     _add(record, "SoDinhDanh", citizen.so_dinh_danh)
     _add(record, "SoCMND", citizen.so_cmnd)
@@ -345,7 +192,7 @@ def _citizen(parent: etree._Element, citizen: Citizen) -> None:
 def lookup_answer(
     ma_yeu_cau: str, code: str, citizen: Citizen | None = None, *, message: str | None = None
 ) -> etree._Element:
-    """The ``dc:CongdanCollection`` envelope; ``message`` overrides the code's own text."""
+    """The ``ns1:CongdanCollection`` envelope; ``message`` overrides the code's own text."""
     envelope, body = _envelope()
     answer = _head(body, "CongdanCollection", ma_yeu_cau, code, message)
     if citizen is not None:
@@ -356,7 +203,7 @@ def lookup_answer(
 def verification_answer(
     ma_yeu_cau: str, code: str, ton_tai: bool | None = None, *, message: str | None = None
 ) -> etree._Element:
-    """The ``dc:KetQuaXacThuc`` envelope; ``TonTai`` only when given."""
+    """The ``ns1:KetQuaXacThuc`` envelope; ``TonTai`` only when given."""
     envelope, body = _envelope()
     answer = _head(body, "KetQuaXacThuc", ma_yeu_cau, code, message)
     if ton_tai is not None:
@@ -369,10 +216,10 @@ def serialize(envelope: etree._Element) -> bytes:
 
 
 def fault_body(message: str, *, code: str = "Client") -> bytes:
-    """A SOAP 1.1 Fault (``soap:Client`` blames the request, ``soap:Server`` the platform)."""
+    """A SOAP 1.1 Fault (``soapenv:Client`` blames the request, ``soapenv:Server`` the platform)."""
     envelope, body = _envelope()
     fault = etree.SubElement(body, f"{{{SOAP_NAMESPACE}}}Fault")
-    etree.SubElement(fault, "faultcode").text = f"soap:{code}"
+    etree.SubElement(fault, "faultcode").text = f"soapenv:{code}"
     etree.SubElement(fault, "faultstring").text = message
     return serialize(envelope)
 
@@ -380,11 +227,11 @@ def fault_body(message: str, *, code: str = "Client") -> bytes:
 # --- hostile answers (security tests of the client) -------------------------------------------
 
 _MARKER = "HOSTILE-ENTITY-REFERENCE"
-_XXE_DOCTYPE = b'<!DOCTYPE soap:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+_XXE_DOCTYPE = b'<!DOCTYPE soapenv:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
 
 
 def _entity_bomb() -> bytes:
-    lines = ["<!DOCTYPE soap:Envelope [", '<!ENTITY lol0 "lol">']
+    lines = ["<!DOCTYPE soapenv:Envelope [", '<!ENTITY lol0 "lol">']
     for level in range(1, 10):
         references = f"&lol{level - 1};" * 10
         lines.append(f'<!ENTITY lol{level} "{references}">')
@@ -392,7 +239,7 @@ def _entity_bomb() -> bytes:
 
 
 _LAUGHS_DOCTYPE = _entity_bomb()
-_PLAIN_DOCTYPE = b"<!DOCTYPE soap:Envelope>\n"
+_PLAIN_DOCTYPE = b"<!DOCTYPE soapenv:Envelope>\n"
 _FILLER = "Số 1, ngõ 1, đường Lê Lợi; "
 
 

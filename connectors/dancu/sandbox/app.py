@@ -1,31 +1,37 @@
 """A simulator of the National Population Database: an ASGI app that speaks its SOAP profile.
 
 It plays the platform in tests, demos and benchmarks, answering from a deterministic
-synthetic population (:mod:`connectors.dancu.population`). The contract is the bundled WSDL
-(``connectors/dancu/wsdl/dancu.wsdl``) and the result codes of the project's profile
-(``connectors/dancu/errors.py``):
+synthetic population (:mod:`connectors.dancu.sandbox.population`). It models the platform
+from the public record (:mod:`connectors.dancu.sandbox.request` for what it accepts,
+:mod:`connectors.dancu.sandbox.auth` for who it lets in), never from the gateway's own WSDL
+or wire models; the result codes are the project's documented profile
+(``connectors/dancu/errors.py``; 004 and 005 are the ones public systems document):
 
-* ``GET /ws?wsdl`` (or ``GET /ws/wsdl``) serves the WSDL, its ``soap:address`` naming the URL
-  it was fetched from (the app is mounted, e.g. under ``/dancu``: the mount is kept).
+* ``GET /ws?wsdl`` (or ``GET /ws/wsdl``) serves the simulator's WSDL, its ``soap:address``
+  naming the URL it was fetched from (the app is mounted, e.g. under ``/dancu``: the mount
+  is kept).
 * ``POST /ws`` is the SOAP endpoint. The body is bounded (:data:`MAX_REQUEST_BYTES`, else 413)
-  and read by :func:`connectors.dancu.sandbox_soap.parse_request`; what is not a SOAP call
+  and read by :func:`connectors.dancu.sandbox.request.parse_request`; what is not a SOAP call
   (a DTD, an entity, broken XML, an unknown operation) is HTTP 500 with a ``soap:Fault``.
-  A call is then checked in this order, each failure answered with HTTP 200 and the
-  operation's own answer element: ``001`` the request breaks the WSDL's schema; ``003``
-  ``MaTichHop`` unknown; ``005`` ``MaCanBo`` unknown; ``002`` ``AuthHash`` (base64 of
-  ``username:password``) missing or not this officer's; ``005`` the officer is not permitted;
-  ``004`` ``MaDVC`` not licensed (a local variant ``1.001776.000.00.00.H56`` counts as its
-  national code). Then ``TraCuuThongTinCongDan`` answers ``000`` with the record when the
-  number, the normalised name and the birth date (``NgayThangNam`` or ``Nam``) all match,
-  else ``006`` without saying which part differed; ``XacThucThongTinCongDan`` answers
-  ``000`` with ``TonTai`` true or false.
+  The caller is then authenticated: relayed by the LGSP (``X-LGSP-Relay``), HTTP Basic with
+  a fresh ``timestamp``, or, with neither, an officer's ``AuthHash`` in the SOAP header; a
+  failed or missing credential is HTTP 401 with a ``soap:Client`` fault. A call is then
+  checked in this order, each failure answered with HTTP 200 and the operation's own answer
+  element: ``001`` the request breaks the platform's rules; ``003`` ``MaTichHop`` unknown;
+  ``005`` ``MaCanBo`` unknown; ``002`` ``AuthHash`` not this officer's (or missing when it is
+  the only credential); ``005`` the officer is not permitted; ``004`` ``MaDVC`` not licensed
+  (a local variant ``1.001776.000.00.00.H56`` counts as its national code). Then
+  ``TraCuuThongTinCongDan`` answers ``000`` with the record when the number (``SoDinhDanh``,
+  or the old card's ``SoCMND``), the name (compared without diacritics, case or spaces) and
+  the birth date (``NgayThangNam`` or ``Nam``) all match, else ``006`` without saying which
+  part differed; ``XacThucThongTinCongDan`` answers ``000`` with ``TonTai`` true or false.
 
-Not part of the platform, under ``/_sandbox``: officers, licensed procedures and integration
-codes to change, faults, a reset, counters, the last requests received (ID numbers masked),
-and sample citizens for setting up tests and demos. Faults apply to ``POST /ws`` only and are
-drawn from a ``random.Random`` seeded from ``seed`` (re-seeded by ``FaultConfig.seed``). The
-simulator logs nothing; no full ID number leaves it except in ``/_sandbox/citizens``, which
-serves its synthetic records on purpose.
+Not part of the platform, under ``/_sandbox``: officers, integration accounts, licensed
+procedures and integration codes to change, faults, a reset, counters, the last requests
+received (ID numbers masked), and sample citizens for setting up tests and demos. Faults
+apply to ``POST /ws`` only and are drawn from a ``random.Random`` seeded from ``seed``
+(re-seeded by ``FaultConfig.seed``). The simulator logs nothing; no full ID number leaves it
+except in ``/_sandbox/citizens``, which serves its synthetic records on purpose.
 
 All state lives in one :class:`DancuSimulator` at ``app.state.sim``; handlers never await
 between reading and writing it, so plain dicts suffice.
@@ -40,8 +46,11 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.dancu.population import Population
-from connectors.dancu.sandbox_platform import (
+from connectors.dancu.sandbox.auth import IntegrationAccount, Refused, http_credential
+from connectors.dancu.sandbox.population import Population
+from connectors.dancu.sandbox.request import SoapFault, parse_request
+from connectors.dancu.sandbox.soap import MALFORMED_BODIES, fault_body, hostile_body, serialize
+from connectors.dancu.sandbox.state import (
     DEFAULT_INTEGRATION_CODES,
     DEFAULT_PROCEDURES,
     NOT_PERMITTED_OFFICER,
@@ -53,14 +62,6 @@ from connectors.dancu.sandbox_platform import (
     SimStats,
     citizen_json,
     default_officers,
-)
-from connectors.dancu.sandbox_soap import (
-    MALFORMED_BODIES,
-    SoapFault,
-    fault_body,
-    hostile_body,
-    parse_request,
-    serialize,
 )
 from gateway.core.simulators import (
     BodyTooLarge,
@@ -114,6 +115,14 @@ class OfficerIn(BaseModel):
     permitted: bool = True
 
 
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=128)
+    secret: str = Field(min_length=1, max_length=256)
+    auth_url: str | None = Field(None, max_length=1024)
+
+
 class ProcedureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -165,12 +174,27 @@ def create_app(
             message = f"the request is larger than {MAX_REQUEST_BYTES} bytes"
             return _xml(fault_body(message), status=413)
         try:
-            call = parse_request(raw, sim.wsdl.request_schema, request.headers.get("soapaction"))
+            call = parse_request(raw, request.headers.get("soapaction"))
         except SoapFault as fault:
             sim.stats.soap_faults += 1
             sim.remember(None, f"soap:{fault.code}")
             return _xml(fault_body(fault.message, code=fault.code), status=500)
-        sim.note_operation(call)
+        try:
+            credential = http_credential(
+                request.headers,
+                url=_endpoint_url(request),
+                accounts=sim.accounts,
+                now=sim.clock(),
+                window=sim.timestamp_window,
+            )
+            if credential == "none" and call.auth_hash is None:
+                raise Refused("no credential: HTTP Basic, the LGSP's relay or an AuthHash")
+        except Refused as refused:
+            sim.stats.refused_auth += 1
+            sim.remember(None, "http:401")
+            message = f"Xác thực không thành công: {refused.reason}"
+            return _xml(fault_body(message, code="Client"), status=401)
+        sim.note_operation(call, credential)
 
         faults = sim.faults
         if faults.latency_ms > 0:
@@ -182,7 +206,7 @@ def create_app(
         forced = "008" if sim.roll(faults.quota_rate) else None
         if forced is None and sim.roll(faults.busy_rate):
             forced = "009"
-        envelope = sim.answer(call, forced)
+        envelope = sim.answer(call, forced, credential)
 
         if sim.roll(faults.timeout_rate):
             await asyncio.sleep(faults.timeout_seconds)
@@ -212,6 +236,19 @@ def create_app(
         officer = Officer(body.ma_can_bo, body.username, body.password, body.permitted)
         sim.add_officer(officer)
         return _officer_json(officer)
+
+    @app.get("/_sandbox/accounts")
+    async def accounts() -> list[dict[str, Any]]:
+        """The integration accounts HTTP Basic accepts (their secrets are not echoed)."""
+        return [
+            {"username": account.username, "auth_url": account.auth_url}
+            for account in sim.accounts.values()
+        ]
+
+    @app.post("/_sandbox/accounts")
+    async def add_account(body: AccountIn) -> dict[str, Any]:
+        sim.add_account(IntegrationAccount(body.username, body.secret, body.auth_url))
+        return {"username": body.username, "auth_url": body.auth_url}
 
     @app.get("/_sandbox/procedures")
     async def procedures() -> dict[str, list[str]]:

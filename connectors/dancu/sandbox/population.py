@@ -5,7 +5,7 @@ Nothing here is a real person. ``Population(seed, size)`` draws ``size`` citizen
 field for field) and indexes them by ID number. The records are consistent the way the
 platform's are:
 
-* ID numbers follow ``schemas.cccd`` (Nghị định 137/2015/NĐ-CP, Điều 7): a real
+* ID numbers follow Nghị định 137/2015/NĐ-CP, Điều 7: a real
   birth-registration province, the century/sex digit of the sex and birth year, the year's
   last two digits, a 6-digit serial; birth years 1930-2024.
 * Names are Vietnamese, with diacritics, sex-consistent; children carry the father's family
@@ -37,7 +37,7 @@ from datetime import date, timedelta
 from functools import cache
 from itertools import accumulate
 
-from schemas.cccd import PROVINCES
+from connectors.dancu.sandbox.provinces import PROVINCES
 
 __all__ = [
     "ChuHo",
@@ -46,6 +46,7 @@ __all__ = [
     "NguoiThan",
     "Population",
     "normalise_name",
+    "upper_unaccented",
 ]
 
 # --- names ----------------------------------------------------------------------------------
@@ -126,14 +127,27 @@ _HAMLETS = ("Đông", "Đoài", "Thượng", "Hạ", "Trung", "Nam", "Bắc", "T
 
 
 def normalise_name(full_name: str) -> str:
-    """The platform's comparison form: NFD, marks dropped, Đ/đ -> D, upper case, A-Z only.
+    """The name as the simulated platform compares it: NFD, marks dropped, Đ/đ -> D, upper
+    case, the letters A-Z only, spaces dropped.
 
-    ``"Nguyễn Văn An"`` -> ``"NGUYENVANAN"``. (The simulator's own copy of the rule: it
-    models the platform independently of the connector's ``mapping.normalise_name``.)
+    ``"Nguyễn Văn An"``, ``"NGUYEN VAN AN"`` and ``"NGUYENVANAN"`` all give ``"NGUYENVANAN"``:
+    public senders write HoVaTen both with its spaces (a PHP caller, ``strtoupper(trim(..))``)
+    and without (PASETO ``ToUpperCaseNonWhiteSpaceNonAccentVietnamese``, the C# caller of
+    ``CallApi037``), and the platform answers both. (The simulator's own rule: it models the
+    platform independently of the connector's mapping.)
     """
     decomposed = unicodedata.normalize("NFD", full_name.replace("Đ", "D").replace("đ", "d"))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
     return "".join(ch for ch in stripped if "A" <= ch <= "Z")
+
+
+def upper_unaccented(full_name: str) -> str:
+    """``"Nguyễn Văn An"`` -> ``"NGUYEN VAN AN"``: upper case, no diacritics, one space
+    between words (what a sender that keeps the spaces writes in HoVaTen)."""
+    decomposed = unicodedata.normalize("NFD", full_name.replace("Đ", "D").replace("đ", "d"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).upper()
+    words = ("".join(ch for ch in word if "A" <= ch <= "Z") for word in stripped.split())
+    return " ".join(word for word in words if word)
 
 
 class _Weighted:
@@ -219,8 +233,14 @@ class Citizen:
 
     @property
     def ten_chuan_hoa(self) -> str:
-        """The name as a request must state it: ``"NGUYENVANAN"``."""
+        """The name without diacritics or spaces: ``"NGUYENVANAN"`` (as PASETO and the C#
+        caller of ``CallApi037`` send it)."""
         return normalise_name(self.ho_va_ten)
+
+    @property
+    def ten_in_hoa(self) -> str:
+        """The name without diacritics, spaces kept: ``"NGUYEN VAN AN"``."""
+        return upper_unaccented(self.ho_va_ten)
 
     @property
     def nam_sinh(self) -> int:
@@ -618,6 +638,7 @@ class Population:
         self.size = size
         self._citizens = _generate(seed, size)
         self._by_number = {citizen.so_dinh_danh: citizen for citizen in self._citizens}
+        self._by_old_card = {c.so_cmnd: c for c in self._citizens if c.so_cmnd is not None}
 
     @property
     def citizens(self) -> Sequence[Citizen]:
@@ -627,6 +648,10 @@ class Population:
     def get(self, so_dinh_danh: str) -> Citizen | None:
         """The citizen with this ID number, or None."""
         return self._by_number.get(so_dinh_danh)
+
+    def by_old_card(self, so_cmnd: str) -> Citizen | None:
+        """The citizen who holds this old identity-card number (``SoCMND``), or None."""
+        return self._by_old_card.get(so_cmnd)
 
     def sample(self, n: int, rng: random.Random | None = None) -> list[Citizen]:
         """``n`` distinct citizens; reproducible when ``rng`` is a seeded generator."""
