@@ -3,8 +3,9 @@ remote service that holds the key, verification of signed documents, and signed 
 
 Public surface: the configuration, the connector, the remote signer interface and its two
 clients, the verifier, packet signing, the problem types, and :data:`SPEC`, which the core
-registry lists. The simulator (:mod:`connectors.esign.sandbox`) and the test PKI
-(:mod:`connectors.esign.pki`) are for tests, the demo and the sandbox only.
+registry lists. The wire profiles (this project's CSC profile, VNPT SmartCA's ``sp769`` API) are
+in :mod:`connectors.esign.profiles`. The simulator and its test PKI
+(:mod:`connectors.esign.sandbox`) are for tests, the demo and the sandbox only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import httpx
 
 from connectors.esign.client_csc import CscSigner
 from connectors.esign.client_hash import HashSigner
-from connectors.esign.config import PLACEHOLDER_SECRETS, SANDBOX_ANCHOR, EsignConfig
+from connectors.esign.config import PLACEHOLDER_SECRETS, SANDBOX_ANCHOR, SANDBOX_BASE, EsignConfig
 from connectors.esign.connector import EsignConnector, SignedDocument
 from connectors.esign.errors import (
     ERROR_TABLE,
@@ -24,7 +25,6 @@ from connectors.esign.errors import (
     SigningRefused,
     UnsupportedDocument,
 )
-from connectors.esign.pki import SANDBOX_BASE
 from connectors.esign.signer import RemoteSigner, SigningCredential
 from connectors.esign.verify import Verifier
 from gateway.core.connector import ConnectorSpec
