@@ -206,6 +206,20 @@ def add_smartca_routes(app: FastAPI, sim: EsignSimulator) -> None:
         except ValueError:
             return a.strip().lower() == b.strip().lower()
 
+    def signed_file(sign_type: str, data: str, doc_id: str, file_type: str) -> SignedFile:
+        """One ``sign_files`` item: SmartCA signs hashes only (Doc §3.3), given as hex; the
+        digest algorithm is told by the hash's length."""
+        if sign_type != "hash":
+            raise refuse(400, "BAD_REQUEST: only sign_type hash is supported", http=400)
+        try:
+            digest = bytes.fromhex(data)
+        except ValueError:
+            raise refuse(400, "BAD_REQUEST: data_to_be_signed is not hex", http=400) from None
+        algorithm = _BY_LENGTH.get(len(digest))
+        if algorithm is None:
+            raise refuse(400, "BAD_REQUEST: data_to_be_signed is not a hash", http=400)
+        return SignedFile(doc_id=doc_id, file_type=file_type, digest=digest, algorithm=algorithm)
+
     @app.exception_handler(Refused)
     async def _refused(_request: Request, exc: Refused) -> Response:
         return exc.response
@@ -239,7 +253,7 @@ def add_smartca_routes(app: FastAPI, sim: EsignSimulator) -> None:
         if not _usable(sim, chosen.signer):
             raise refuse(403, "CREDENTIAL_STATUS_INVALID: the certificate is not in force")
         files = [
-            _signed_file(f.sign_type, f.data_to_be_signed, f.doc_id, f.file_type)
+            signed_file(f.sign_type, f.data_to_be_signed, f.doc_id, f.file_type)
             for f in body.sign_files
         ]
         known = sim.transactions.get(body.transaction_id)
@@ -266,18 +280,6 @@ def add_smartca_routes(app: FastAPI, sim: EsignSimulator) -> None:
         if sim.faults.auto_approve:
             approve(sim, t)
         return answer(200, "sig_wait_for_user_confirm", _accepted(t))
-
-    def _signed_file(sign_type: str, data: str, doc_id: str, file_type: str) -> SignedFile:
-        if sign_type != "hash":
-            raise refuse(400, "BAD_REQUEST: only sign_type hash is supported", http=400)
-        try:
-            digest = bytes.fromhex(data)
-        except ValueError:
-            raise refuse(400, "BAD_REQUEST: data_to_be_signed is not hex", http=400) from None
-        algorithm = _BY_LENGTH.get(len(digest))
-        if algorithm is None:
-            raise refuse(400, "BAD_REQUEST: data_to_be_signed is not a hash", http=400)
-        return SignedFile(doc_id=doc_id, file_type=file_type, digest=digest, algorithm=algorithm)
 
     @app.post(f"{PREFIX}/signatures/sign/{{transaction_id}}/status")
     async def status(request: Request, transaction_id: str) -> JSONResponse:
