@@ -1,6 +1,6 @@
 """eSign packets: the verification report, the northbound requests, and the wire packets of the
-two remote signing services (a Cloud Signature Consortium style API, and a hash-signing service
-with asynchronous approval in the manner of VNPT SmartCA).
+two remote signing services (a Cloud Signature Consortium style API, this project's CSC profile;
+and VNPT SmartCA's hash signing with the holder's approval, its public ``sp769`` API).
 
 Contracts:
 
@@ -8,18 +8,19 @@ Contracts:
   is ``valid`` only when it holds at least one signature and every one of them is ``valid``.
 * ``revocation`` is ``unknown`` whenever neither CRL nor OCSP could be had: an unknown status
   never yields ``valid`` (the verdict is then ``indeterminate``).
-* Binary values travel as standard base64 (documents, certificates, signatures); the hash
-  service takes the digest as lower-case hex, as SmartCA does.
+* Binary values travel as standard base64 (documents, certificates, signatures); SmartCA
+  takes the digest as lower-case hex (``data_to_be_signed``).
 * What the gateway sends forbids unknown fields; what a service answers ignores fields it does
-  not know, and bounds every list and string it keeps.
+  not know, reads a number sent as a string, ``null`` for an unset message, and a single
+  object where a list was assumed, and bounds every list and string it keeps.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "CscAuthorizeAnswer",
@@ -36,10 +37,17 @@ __all__ = [
     "CscSignHashRequest",
     "DocumentFormat",
     "HashCertificateAnswer",
+    "HashCertificateData",
     "HashCertificateRequest",
+    "HashChainData",
     "HashSignAnswer",
+    "HashSignData",
+    "HashSignFile",
     "HashSignRequest",
+    "HashSignature",
+    "HashStatusData",
     "HashTransaction",
+    "HashUserCertificate",
     "RevocationStatus",
     "SignAccepted",
     "SignRequest",
@@ -249,46 +257,153 @@ class CscSignHashAnswer(_Received):
     )
 
 
-# --- hash-signing service with approval (wire) ------------------------------------------------
+# --- hash-signing service with approval (wire): VNPT SmartCA's sp769 API ----------------------
+#
+# Field for field as the public record has them: VNPT's integration document "Tài liệu tích hợp
+# VNPT SMARTCA" v4.1 §3.2-3.4 (published in huy1692003/BE-PCHY_2024, API_PCHY/wwwroot/fileBBTN/
+# Kich_ban_tich_hop_smartca_v4.1.pdf) and the public client SmartCA769.cs of the same
+# repository (API_PCHY/Services/SMART_CA/Model_SMART_CA.cs: ReqGetCert L28-35, ResGetCert and
+# UserCertificate L37-66, ReqSign and SignFile L73-90, ResSign and DataSign L68-72 and L92-97,
+# ResStatus, DataTransaction and Signature L8-26). The class names are this project's (the
+# "hash" service); the field names are SmartCA's.
+
+
+def _listed(value: Any) -> Any:
+    """A single object where a list was assumed is read as a list of one."""
+    return [value] if isinstance(value, dict) else value
+
+
+def _text(value: Any) -> Any:
+    return "" if value is None else value
 
 
 class HashCertificateRequest(_Sent):
-    user_id: str = Field(min_length=1, max_length=200)
-    credential_id: str = Field(min_length=1, max_length=200)
+    """``POST {base}/sca/sp769/v1/credentials/get_certificate`` (§3.2; ReqGetCert)."""
+
+    sp_id: str = Field(min_length=1, max_length=200, description="the service provider's id")
+    sp_password: str = Field(min_length=1, max_length=200, description="its password")
+    user_id: str = Field(
+        min_length=1, max_length=200, description="the subscriber: CCCD/CMND/passport/tax code"
+    )
+    serial_number: str = Field(
+        "", max_length=100, description="the certificate wanted; empty lists them all"
+    )
+    transaction_id: str = Field(min_length=1, max_length=100, description="the SP's id")
 
 
-class HashCertificateAnswer(_Received):
-    status: int
-    message: str = Field("", max_length=1000)
-    credential_id: str | None = Field(None, max_length=200)
-    certificates: list[_B64_CERT] = Field(default_factory=list, max_length=10)
+class HashChainData(_Received):
+    """``chain_data``: the issuing CA and the root, base64 DER (``root_cert`` may be null,
+    §4.2's sample)."""
 
+    ca_cert: _B64_CERT | None = None
+    root_cert: _B64_CERT | None = None
 
-class HashSignRequest(_Sent):
-    user_id: str = Field(min_length=1, max_length=200)
-    credential_id: str = Field(min_length=1, max_length=200)
-    sign_type: Literal["hash"] = "hash"
-    hash: str = Field(pattern=r"^[0-9a-f]{40,128}$", description="lower-case hex digest")
-    hash_algorithm: Literal["sha256", "sha384", "sha512"]
-    description: str = Field("", max_length=500)
-    callback_url: str | None = Field(None, max_length=2000)
-    transaction_id: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9._-]{1,64}$",
-        description="the caller's id of the transaction: the same id again is the same "
-        "request (answered alike, the holder asked once), as NEAC's sign_file takes it",
+    _blank = field_validator("ca_cert", "root_cert", mode="before")(
+        lambda v: None if v in ("", None) else v
     )
 
 
-class HashSignAnswer(_Received):
-    status: int
+class HashUserCertificate(_Received):
+    """One ``user_certificates`` item (§3.2 sample answer; UserCertificate)."""
+
+    service_type: str | None = Field(None, max_length=100)
+    service_name: str | None = Field(None, max_length=200)
+    cert_id: str | None = Field(None, max_length=200)
+    cert_status: str | None = Field(None, max_length=200)
+    serial_number: str = Field(min_length=1, max_length=100)
+    cert_subject: str | None = Field(None, max_length=2000)
+    cert_valid_from: str | None = Field(None, max_length=50)
+    cert_valid_to: str | None = Field(None, max_length=50)
+    cert_data: _B64_CERT
+    chain_data: HashChainData | None = None
+    transaction_id: str | None = Field(None, max_length=200)
+
+
+class HashCertificateData(_Received):
+    user_certificates: list[HashUserCertificate] = Field(default_factory=list, max_length=50)
+
+    _one = field_validator("user_certificates", mode="before")(
+        lambda v: [] if v is None else _listed(v)
+    )
+
+
+class HashCertificateAnswer(_Received):
+    """``{status_code, message, data: {user_certificates: [...]}}`` (ResGetCert)."""
+
+    status_code: int
     message: str = Field("", max_length=1000)
+    data: HashCertificateData | None = None
+
+    _message = field_validator("message", mode="before")(_text)
+
+
+class HashSignFile(_Sent):
+    """One item of ``sign_files`` (§3.3; SignFile)."""
+
+    data_to_be_signed: str = Field(
+        pattern=r"^[0-9a-f]{40,128}$",
+        description="the digest as lower-case hex (SmartCA769.cs L106: the hash's bytes, "
+        "BitConverter hex, lower-cased)",
+    )
+    doc_id: str = Field(
+        min_length=1, max_length=100, description="the document's id, shown to the holder"
+    )
+    file_type: str = Field(min_length=1, max_length=20, description="xml / json / word / pdf ...")
+    sign_type: Literal["hash"] = "hash"
+
+
+class HashSignRequest(_Sent):
+    """``POST {base}/sca/sp769/v1/signatures/sign`` (§3.3; ReqSign, in its field order)."""
+
+    sp_id: str = Field(min_length=1, max_length=200)
+    sp_password: str = Field(min_length=1, max_length=200)
+    user_id: str = Field(min_length=1, max_length=200)
+    transaction_desc: str = Field("", max_length=500, description="shown to the holder")
+    transaction_id: str = Field(
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="the SP's id of the transaction, unique; the gateway's signature id",
+    )
+    sign_files: list[HashSignFile] = Field(min_length=1, max_length=50)
+    serial_number: str = Field(min_length=1, max_length=100, description="the certificate")
+
+
+class HashSignData(_Received):
     transaction_id: str | None = Field(None, min_length=1, max_length=200)
+    tran_code: str | None = Field(None, max_length=200)
+
+
+class HashSignAnswer(_Received):
+    """``{status_code, message, data: {transaction_id, tran_code}}`` (§3.3; ResSign)."""
+
+    status_code: int
+    message: str = Field("", max_length=1000)
+    data: HashSignData | None = None
+
+    _message = field_validator("message", mode="before")(_text)
+
+
+class HashSignature(_Received):
+    """One ``signatures`` item: the signature value of one ``doc_id``, base64 (§3.4)."""
+
+    doc_id: str | None = Field(None, max_length=200)
+    signature_value: str | None = Field(None, max_length=16 * 1024)
+    timestamp_signature: Any = None
+
+
+class HashStatusData(_Received):
+    transaction_id: str | None = Field(None, max_length=200)
+    signatures: list[HashSignature] | None = Field(None, max_length=50)
+
+    _one = field_validator("signatures", mode="before")(_listed)
 
 
 class HashTransaction(_Received):
-    status: int
+    """``POST {base}/sca/sp769/v1/signatures/sign/{transaction_id}/status`` answers
+    ``{status_code, message, data: {transaction_id, signatures}}`` (§3.4; ResStatus);
+    ``signatures`` is null until the holder approved."""
+
+    status_code: int
     message: str = Field("", max_length=1000)
-    transaction_id: str = Field(min_length=1, max_length=200)
-    state: TransactionState
-    signature: str | None = Field(None, max_length=4096, description="base64, when approved")
+    data: HashStatusData | None = None
+
+    _message = field_validator("message", mode="before")(_text)

@@ -3,8 +3,33 @@ remote service that holds the key, verification of signed documents, and signed 
 
 Public surface: the configuration, the connector, the remote signer interface and its two
 clients, the verifier, packet signing, the problem types, and :data:`SPEC`, which the core
-registry lists. The simulator (:mod:`connectors.esign.sandbox`) and the test PKI
-(:mod:`connectors.esign.pki`) are for tests, the demo and the sandbox only.
+registry lists. The simulator and its test PKI (:mod:`connectors.esign.sandbox`) are for tests,
+the demo and the sandbox only.
+
+Wire profiles (:mod:`connectors.esign.profiles`): ``SERVICE=csc`` (the default) is this
+project's documented CSC profile (CSC API v1 names; no public Vietnamese client found on these
+paths); ``SERVICE=hash`` with ``HASH_PROFILE=smartca`` (the default) speaks VNPT SmartCA's
+public ``sp769`` API.
+
+Quality, kept true:
+
+=========================================  ===================================================
+profile cited from the public record        smartca: yes, VNPT's integration document v4.1 and
+                                            the public client ``SmartCA769.cs``
+                                            (``huy1692003/BE-PCHY_2024``), status messages from
+                                            ``5310101/ERS_EbhRemoteSigning``; csc: this
+                                            project's own profile (CSC API v1 names)
+independent simulator                       yes: ``sandbox/`` (own models, own test PKI, no
+                                            ``schemas``)
+golden packets both ways                    yes: ``tests/golden/esign`` (SOURCES.md), SmartCA
+complete error table                        yes: :mod:`connectors.esign.errors` (SmartCA's
+                                            200/400/401/403/500, CSC's ``error`` codes)
+conformance suite                           yes (``tests/conformance``)
+faults covered                              services down, wrong signatures, OCSP/CRL/TSA down,
+                                            holder pending, denied, expired
+diagnostics redacted                        password, PIN, SAD, tokens, ``sp_password`` never
+                                            in errors, logs or the exchange log's copies
+=========================================  ===================================================
 """
 
 from __future__ import annotations
@@ -15,7 +40,7 @@ import httpx
 
 from connectors.esign.client_csc import CscSigner
 from connectors.esign.client_hash import HashSigner
-from connectors.esign.config import PLACEHOLDER_SECRETS, SANDBOX_ANCHOR, EsignConfig
+from connectors.esign.config import PLACEHOLDER_SECRETS, SANDBOX_ANCHOR, SANDBOX_BASE, EsignConfig
 from connectors.esign.connector import EsignConnector, SignedDocument
 from connectors.esign.errors import (
     ERROR_TABLE,
@@ -24,7 +49,6 @@ from connectors.esign.errors import (
     SigningRefused,
     UnsupportedDocument,
 )
-from connectors.esign.pki import SANDBOX_BASE
 from connectors.esign.signer import RemoteSigner, SigningCredential
 from connectors.esign.verify import Verifier
 from gateway.core.connector import ConnectorSpec

@@ -1,6 +1,7 @@
-"""Client of a Cloud Signature Consortium style signing service (Viettel MySign's profile):
-``auth/login``, ``credentials/list``, ``credentials/info``, ``credentials/authorize``,
-``signatures/signHash``, under ``{base_url}/csc/v1``.
+"""Client of a Cloud Signature Consortium style signing service (this project's CSC profile,
+see :mod:`connectors.esign.profiles`): ``auth/login``, ``credentials/list``,
+``credentials/info``, ``credentials/authorize``, ``signatures/signHash``, under
+``{base_url}/csc/v1``.
 
 Contracts:
 
@@ -32,6 +33,7 @@ from connectors.esign.service_http import ServiceHttp
 from connectors.esign.signer import SigningCredential, check_signature
 from gateway.core.errors import InvalidUpstreamAnswer, UpstreamAuthError
 from schemas import esign as wire
+from schemas.esign import SignatureFormat
 
 __all__ = ["HASH_OIDS", "RSA_ENCRYPTION", "CscSigner"]
 
@@ -94,7 +96,14 @@ class CscSigner:
             )
         return self._credential
 
-    async def sign_digest(self, digest: bytes, algorithm: str, *, description: str) -> bytes:
+    async def sign_digest(
+        self,
+        digest: bytes,
+        algorithm: str,
+        *,
+        description: str,
+        format: SignatureFormat | None = None,
+    ) -> bytes:
         credential = await self.credential()
         encoded = base64.b64encode(digest).decode("ascii")
 

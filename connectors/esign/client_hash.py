@@ -1,15 +1,23 @@
-"""Client of a hash-signing service whose certificate holder approves each signature (VNPT
-SmartCA's profile), under ``{base_url}/hash/v1``:
+"""Client of a hash-signing service whose certificate holder approves each signature on their
+phone, in the wire profile ``HASH_PROFILE`` (``smartca``: VNPT SmartCA's ``sp769`` API; the
+requests are built and the answers read by :mod:`connectors.esign.profiles`, which cites the
+public sources):
 
-* ``POST /certificate {user_id, credential_id}`` -> the credential's chain;
-* ``POST /sign {user_id, credential_id, sign_type "hash", hash (hex), hash_algorithm,
-  description, callback_url?}`` -> ``{status 0, transaction_id}``; the holder is asked;
-* ``GET /transactions/{id}`` -> ``{state pending|approved|denied|expired, signature?}``.
+* ``POST {base_url}/sca/sp769/v1/credentials/get_certificate`` ``{sp_id, sp_password, user_id,
+  serial_number, transaction_id}`` -> ``data.user_certificates[]`` (``cert_data``,
+  ``chain_data``): the holder's certificate and its chain;
+* ``POST {base_url}/sca/sp769/v1/signatures/sign`` ``{sp_id, sp_password, user_id,
+  transaction_desc, transaction_id, sign_files: [{data_to_be_signed, doc_id, file_type,
+  sign_type: "hash"}], serial_number}`` -> ``{status_code 200, message, data: {transaction_id,
+  tran_code}}``; the holder is asked on their phone;
+* ``POST {base_url}/sca/sp769/v1/signatures/sign/{transaction_id}/status`` ``{}`` ->
+  ``data.signatures[].signature_value`` once approved (``null`` before).
 
 Contracts:
 
-* The API key travels as a bearer token in a header, never in a body.
-* ``POST /sign`` is not retried: a repeat would ask the holder a second time. Reads are.
+* ``sp_password`` travels in the bodies (the service takes it there) and is blanked in the
+  exchange log's copy of every request; it never appears in an error or a log line.
+* ``signatures/sign`` is not retried: a repeat would ask the holder a second time. Reads are.
 * :meth:`HashSigner.sign_digest` submits, then polls every ``approval_poll_seconds`` for at most
   ``approval_wait_seconds``: approved -> the signature (checked against the certificate);
   denied or expired -> :class:`~connectors.esign.errors.SigningRefused`; still pending ->
@@ -22,18 +30,29 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+import uuid
 from collections.abc import Callable
 
 import httpx
+from pydantic import BaseModel
 from tenacity.wait import wait_base
 
+from connectors.esign import profiles
 from connectors.esign.client_csc import load_chain
 from connectors.esign.config import EsignConfig
-from connectors.esign.errors import SUCCESS, ApprovalPending, SigningRefused
+from connectors.esign.errors import (
+    DENIED,
+    EXPIRED,
+    SUCCESS,
+    UNKNOWN_TRANSACTION,
+    ApprovalPending,
+    SigningRefused,
+)
 from connectors.esign.service_http import ServiceHttp, raise_for_code
 from connectors.esign.signer import SigningCredential, check_signature
 from gateway.core.errors import InvalidUpstreamAnswer
 from schemas import esign as wire
+from schemas.esign import SignatureFormat
 
 __all__ = ["HashSigner"]
 
@@ -51,36 +70,40 @@ class HashSigner:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._config = config
-        self._root = f"{config.base_url}/hash/v1"
-        self._http = ServiceHttp.of(config, http, service="hash-signing", retry_wait=retry_wait)
+        self._http = ServiceHttp.of(config, http, service="SmartCA", retry_wait=retry_wait)
         self._sleep = sleep or asyncio.sleep
         self._clock = clock
         self._credential: SigningCredential | None = None
+        self._redact = profiles.secret_forms(config.sp_password.get_secret_value())
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._config.api_key.get_secret_value()}"}
+    def _url(self, path: str) -> str:
+        return f"{self._config.base_url}{path}"
 
     async def credential(self) -> SigningCredential:
         if self._credential is None:
+            config = self._config
+            request = profiles.certificate_request(
+                sp_id=config.sp_id,
+                sp_password=config.sp_password.get_secret_value(),
+                user_id=config.user_id,
+                serial_number=config.serial_number,
+                transaction_id=str(uuid.uuid4()),
+            )
             answer = await self._http.retrying(
                 lambda: self._http.call(
                     "POST",
-                    f"{self._root}/certificate",
+                    self._url(config.smartca_certificate_path),
                     wire.HashCertificateAnswer,
-                    operation="hash.certificate",
-                    body=wire.HashCertificateRequest(
-                        user_id=self._config.user_id, credential_id=self._config.credential_id
-                    ),
-                    headers=self._headers(),
+                    operation="smartca.get_certificate",
+                    body=request,
+                    redact=self._redact,
                 )
             )
-            if str(answer.status) != SUCCESS:
-                raise_for_code(str(answer.status), answer.message)
-            if not answer.certificates:
-                raise InvalidUpstreamAnswer("the service answered no certificate")
+            if str(answer.status_code) != SUCCESS:
+                raise_for_code(str(answer.status_code), answer.message)
+            chosen = profiles.choose_certificate(answer, config.serial_number, config.user_id)
             self._credential = SigningCredential(
-                answer.credential_id or self._config.credential_id,
-                load_chain(answer.certificates),
+                chosen.serial_number, load_chain(profiles.chain_of(chosen))
             )
         return self._credential
 
@@ -90,75 +113,106 @@ class HashSigner:
         algorithm: str,
         *,
         description: str,
-        callback_url: str | None = None,
         transaction_id: str | None = None,
+        format: SignatureFormat | None = None,
     ) -> str:
-        """Ask the holder to approve signing ``digest``; the transaction id. With the caller's
-        own ``transaction_id`` a repeat is the same request (safe to resend)."""
+        """Ask the holder to approve signing ``digest``; the transaction id the service
+        answered. With the caller's own ``transaction_id`` (asynchronous signing: the
+        signature's id) the service must answer that same id back."""
         credential = await self.credential()
-        request = wire.HashSignRequest(
-            user_id=self._config.user_id,
-            credential_id=credential.credential_id,
-            hash=digest.hex(),
-            hash_algorithm=algorithm,
-            description=description[:500],
-            callback_url=callback_url,
-            transaction_id=transaction_id,
+        config = self._config
+        ours = transaction_id or str(uuid.uuid4())
+        request = profiles.sign_request(
+            sp_id=config.sp_id,
+            sp_password=config.sp_password.get_secret_value(),
+            user_id=config.user_id,
+            serial_number=credential.credential_id,
+            transaction_id=ours,
+            digest=digest,
+            description=description,
+            format=format,
         )
         answer = await self._http.call(
             "POST",
-            f"{self._root}/sign",
+            self._url(config.smartca_sign_path),
             wire.HashSignAnswer,
-            operation="hash.sign",
+            operation="smartca.sign",
             body=request,
-            headers=self._headers(),
+            redact=self._redact,
         )
-        if str(answer.status) != SUCCESS:
-            raise_for_code(str(answer.status), answer.message)
-        if not answer.transaction_id or transaction_id not in (None, answer.transaction_id):
-            raise InvalidUpstreamAnswer("the service answered no or another transaction_id")
-        return answer.transaction_id
+        if str(answer.status_code) != SUCCESS:
+            raise_for_code(str(answer.status_code), answer.message)
+        answered = answer.data.transaction_id if answer.data else None
+        if not answered:
+            raise InvalidUpstreamAnswer("the service answered no transaction_id")
+        if transaction_id is not None and answered != transaction_id:
+            # the signature's id is how it is asked about later: another id cannot be followed
+            raise InvalidUpstreamAnswer(
+                f"the service answered transaction {answered[:64]!r} for {transaction_id!r}"
+            )
+        return answered
 
     async def transaction(self, transaction_id: str) -> wire.HashTransaction:
-        answer = await self._http.retrying(
-            lambda: self._http.call(
-                "GET",
-                f"{self._root}/transactions/{transaction_id}",
-                wire.HashTransaction,
-                operation="hash.transaction",
-                headers=self._headers(),
+        """The status answer of ``transaction_id``; :class:`SigningRefused` with the code
+        ``unknown_transaction`` when the service does not know it."""
+        path = self._config.smartca_status_path.replace("{transaction_id}", transaction_id)
+        try:
+            answer = await self._http.retrying(
+                lambda: self._http.call(
+                    "POST",
+                    self._url(path),
+                    wire.HashTransaction,
+                    operation="smartca.status",
+                    body=_EMPTY,
+                )
             )
-        )
-        if str(answer.status) != SUCCESS:
-            raise_for_code(str(answer.status), answer.message)
-        if answer.transaction_id != transaction_id:
-            raise InvalidUpstreamAnswer("the service answered about another transaction")
+        except SigningRefused as exc:
+            if exc.code == "400":
+                raise SigningRefused(exc.detail, code=UNKNOWN_TRANSACTION) from None
+            raise
+        if str(answer.status_code) == "400":
+            raise SigningRefused(
+                f"the service knows no transaction {transaction_id}: {answer.message[:200]}",
+                code=UNKNOWN_TRANSACTION,
+            )
+        if str(answer.status_code) != SUCCESS:
+            raise_for_code(str(answer.status_code), answer.message)
+        # data.transaction_id is not checked against ours: VNPT's own samples show another id
+        # there (Doc §3.4 vs §3.3); a signature of anything else fails its check anyway
         return answer
 
     async def outcome(self, transaction_id: str, digest: bytes, algorithm: str) -> bytes:
         """The signature of an approved transaction; :class:`ApprovalPending` while the holder
         has not answered, :class:`SigningRefused` when they denied or let it expire."""
-        answer = await self.transaction(transaction_id)
-        if answer.state == "pending":
+        found = profiles.outcome_of(await self.transaction(transaction_id), transaction_id)
+        if found.state == "pending":
             raise ApprovalPending(
                 f"transaction {transaction_id} awaits the holder's approval", code="pending"
             )
-        if answer.state != "approved":
+        if found.state != "approved":
             raise SigningRefused(
-                f"the holder did not approve transaction {transaction_id} ({answer.state})",
-                code=answer.state,
+                f"the holder did not approve transaction {transaction_id} "
+                f"({'denied' if found.state == 'denied' else 'expired'}: {found.detail})",
+                code=DENIED if found.state == "denied" else EXPIRED,
             )
-        if not answer.signature:
-            raise InvalidUpstreamAnswer("an approved transaction came without its signature")
         try:
-            signature = base64.b64decode(answer.signature, validate=True)
+            signature = base64.b64decode(found.signature or "", validate=True)
         except ValueError:
             raise InvalidUpstreamAnswer("the signature is not base64") from None
         check_signature(await self.credential(), digest, algorithm, signature)
         return signature
 
-    async def sign_digest(self, digest: bytes, algorithm: str, *, description: str) -> bytes:
-        transaction_id = await self.submit(digest, algorithm, description=description)
+    async def sign_digest(
+        self,
+        digest: bytes,
+        algorithm: str,
+        *,
+        description: str,
+        format: SignatureFormat | None = None,
+    ) -> bytes:
+        transaction_id = await self.submit(
+            digest, algorithm, description=description, format=format
+        )
         deadline = self._clock() + self._config.approval_wait_seconds
         while True:
             try:
@@ -167,6 +221,13 @@ class HashSigner:
                 if self._clock() >= deadline:
                     raise
             await _maybe_await(self._sleep(self._config.approval_poll_seconds))
+
+
+class _Empty(BaseModel):
+    """The status poll's body: ``{}`` (SmartCA769 L454-456)."""
+
+
+_EMPTY = _Empty()
 
 
 async def _maybe_await(value: object) -> None:

@@ -1,7 +1,13 @@
 """Configuration of the eSign connector (section ``LGSP_CONNECTORS__ESIGN__*``).
 
-The defaults point at the sandbox simulator (``{base_url}/csc/v1/...``, ``{base_url}/hash/v1/...``,
-``{base_url}/tsa``) and trust the sandbox's test root (``trust_anchors = ["sandbox"]``), so the
+``SERVICE`` chooses the kind of signing service: ``csc`` signs at once (this project's CSC
+profile), ``hash`` asks the certificate holder to approve each signature on their phone, in
+the wire profile ``HASH_PROFILE`` (``smartca``: VNPT SmartCA's public ``sp769`` API; see
+:mod:`connectors.esign.profiles`, which cites the sources).
+
+The defaults point at the sandbox simulator (``{base_url}/csc/v1/...``,
+``{base_url}/sca/sp769/v1/...``, ``{base_url}/tsa``) and trust the sandbox's test root
+(``trust_anchors = ["sandbox"]``), so the
 embedded default signs and verifies with no configuration. In production set ``TRUST_ANCHORS`` to
 the national root CA certificates (PEM files or inline PEM). The placeholder secrets
 (:data:`PLACEHOLDER_SECRETS`) and the ``sandbox`` anchor are refused in production by the
@@ -15,16 +21,19 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
+from connectors.esign.profiles import DEFAULT_HASH_PROFILE, SMARTCA_PATHS, HashProfile
 from gateway.core.connector import ConnectorConfig
 
-__all__ = ["PLACEHOLDER_SECRETS", "SANDBOX_ANCHOR", "EsignConfig"]
+__all__ = ["PLACEHOLDER_SECRETS", "SANDBOX_ANCHOR", "SANDBOX_BASE", "EsignConfig"]
 
 #: credentials anyone can read in this file; refused outside development
 PLACEHOLDER_SECRETS = frozenset(
-    {"sandbox-esign-password", "sandbox-esign-pin", "sandbox-esign-api-key"}
+    {"sandbox-esign-password", "sandbox-esign-pin", "sandbox-esign-sp-password"}
 )
 #: the trust anchor that stands for the sandbox's test root CA
 SANDBOX_ANCHOR = "sandbox"
+#: where ``lgsp sandbox`` serves the eSign simulator by default (its test certificates name it)
+SANDBOX_BASE = "http://127.0.0.1:9000/esign"
 
 
 class EsignConfig(ConnectorConfig):
@@ -34,35 +43,71 @@ class EsignConfig(ConnectorConfig):
 
     service: Literal["csc", "hash"] = Field(
         "csc",
-        description='"csc": a Cloud Signature Consortium style service (MySign); "hash": a '
-        "hash-signing service whose holder approves each signature (SmartCA)",
+        description='"csc": a Cloud Signature Consortium style service that signs at once '
+        '(this project\'s CSC profile); "hash": a hash-signing service whose holder approves '
+        "each signature on their phone, spoken in HASH_PROFILE",
+    )
+    hash_profile: HashProfile = Field(
+        DEFAULT_HASH_PROFILE,
+        description='wire profile of the hash service: "smartca" (VNPT SmartCA, sp769 API: '
+        "get_certificate, signatures/sign, signatures/sign/{id}/status)",
     )
     base_url: str = Field(
-        "http://127.0.0.1:9000/esign",
-        description="service root: {base_url}/csc/v1/... or {base_url}/hash/v1/...",
+        SANDBOX_BASE,
+        description="service root: {base_url}/csc/v1/... (csc); {base_url} + the SMARTCA_*_PATH "
+        "settings (smartca; VNPT: https://gwsca.vnpt.vn, UAT https://rmgateway.vnptit.vn)",
     )
     username: str = Field(
-        "lgsp-sandbox", min_length=1, max_length=200, description="CSC login (HTTP Basic)"
+        "lgsp-sandbox", min_length=1, max_length=200, description="csc: login (HTTP Basic)"
     )
     password: SecretStr = Field(
-        SecretStr("sandbox-esign-password"), description="CSC login password (never logged)"
+        SecretStr("sandbox-esign-password"), description="csc: login password (never logged)"
     )
     pin: SecretStr = Field(
         SecretStr("sandbox-esign-pin"),
-        description="CSC credentials/authorize PIN of the credential (never logged)",
+        description="csc: credentials/authorize PIN of the credential (never logged)",
     )
-    api_key: SecretStr = Field(
-        SecretStr("sandbox-esign-api-key"),
-        description="hash service: the gateway's API key, sent as a bearer token (never logged)",
+    sp_id: str = Field(
+        "lgsp-sandbox-sp",
+        min_length=1,
+        max_length=200,
+        description="smartca: the service provider's id (client id VNPT issued)",
+    )
+    sp_password: SecretStr = Field(
+        SecretStr("sandbox-esign-sp-password"),
+        description="smartca: the service provider's password (client secret; sent in the "
+        "body, never logged nor recorded)",
     )
     user_id: str = Field(
-        "lgsp-sandbox", min_length=1, max_length=200, description="hash service: the holder"
+        "lgsp-sandbox",
+        min_length=1,
+        max_length=200,
+        description="smartca: the certificate holder (their CCCD/CMND/passport number or tax code)",
+    )
+    serial_number: str | None = Field(
+        None,
+        max_length=100,
+        description="smartca: serial number (hex) of the holder's certificate to sign with; "
+        "unset: the holder's only certificate",
+    )
+    smartca_certificate_path: str = Field(
+        SMARTCA_PATHS.certificate,
+        max_length=300,
+        description="smartca: path of get_certificate under base_url",
+    )
+    smartca_sign_path: str = Field(
+        SMARTCA_PATHS.sign, max_length=300, description="smartca: path of signatures/sign"
+    )
+    smartca_status_path: str = Field(
+        SMARTCA_PATHS.status,
+        max_length=300,
+        description="smartca: path of a transaction's status; must contain {transaction_id}",
     )
     credential_id: str = Field(
         "valid",
         min_length=1,
         max_length=200,
-        description="the signing credential (key and certificate) held by the service",
+        description="csc: the signing credential (key and certificate) held by the service",
     )
     trust_anchors: list[str] = Field(
         default_factory=lambda: [SANDBOX_ANCHOR],
@@ -136,6 +181,20 @@ class EsignConfig(ConnectorConfig):
         for prefix, target in value.items():
             if not all(u.startswith(("http://", "https://")) for u in (prefix, target)):
                 raise ValueError("mirror prefixes and targets must be http(s) URLs")
+        return value
+
+    @field_validator("smartca_certificate_path", "smartca_sign_path", "smartca_status_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @field_validator("smartca_status_path")
+    @classmethod
+    def _status_path(cls, value: str) -> str:
+        if "{transaction_id}" not in value:
+            raise ValueError("must contain {transaction_id}")
         return value
 
     @field_validator("base_url", "tsa_url")

@@ -56,6 +56,9 @@ class SignatureRequest(BaseModel):
     signature_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
     digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256, lower-case hex")
     description: str = Field("", max_length=500)
+    format: SignatureFormat | None = Field(
+        None, description="what is signed (SmartCA's file_type); absent in older payloads"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ class EsignConnector:
     async def sign_packet(self, packet: Any, *, purpose: str) -> str:
         """:class:`~gateway.core.connector.PacketSigner`: the detached JWS of ``packet``
         (:func:`connectors.esign.packets.sign_packet`). Needs a service that signs at once
-        (``csc``): with the hash service each packet would wait for its holder."""
+        (``csc``): with the hash service (SmartCA) each packet would wait for its holder."""
         if self.config.service != "csc":
             raise ConfigurationError(
                 "packet signing needs LGSP_CONNECTORS__ESIGN__SERVICE=csc (a service that "
@@ -239,6 +242,7 @@ class EsignConnector:
             DIGEST,
             description=request.description,
             transaction_id=request.signature_id,
+            format=request.format,
         )
         return Delivered(
             f"approval of signature {request.signature_id} requested", upstream_ref=transaction_id

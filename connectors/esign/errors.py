@@ -1,16 +1,21 @@
 """eSign errors: the signing services' codes and what each means, and the problem types.
 
-Codes of the two services (this project's profile; ``national-platforms.md``, eSign)::
+Codes of the two services::
 
-    CSC-style service (OAuth-like ``error``)      hash-signing service (``status``)
-    invalid_request    caller, reject             0     answered
-    invalid_token      refresh the token          4001  a field is invalid (caller)
-    access_denied      configuration, reject      4004  no such user or credential (configuration)
-                                                  4041  no such transaction (caller)
-    invalid_credential configuration, reject      4010  the API key is refused (reauth)
-    server_error       retry                      4030  the holder denied the signature (caller)
-    temporarily_unavailable  retry                4080  the approval expired (caller)
-                                                  5000  system error (retry)
+    CSC-style service (``error``; this project's   SmartCA (``status_code``; VNPT's integration
+    CSC profile)                                   document v4.1 §3.1)
+    invalid_request    caller, reject              200  SUCCESS
+    invalid_token      refresh the token           400  BAD_REQUEST (caller)
+    access_denied      configuration, reject       401  SP_CREDENTIAL_INVALID: the SP's account
+    invalid_credential configuration, reject            or the holder (configuration)
+    server_error       retry                       403  CREDENTIAL_STATUS_INVALID: the
+    temporarily_unavailable  retry                      certificate (configuration)
+                                                   500  SERVAR_INTERNAL_ERROR (retry)
+
+The gateway's own codes for what a status answer says (:mod:`connectors.esign.profiles`):
+``denied`` (the holder refused), ``expired`` (not approved in time), ``unknown_transaction``
+(the service knows no such transaction: not delivered yet), ``certificate`` (no certificate
+to sign with).
 
 Problem types::
 
@@ -41,6 +46,7 @@ from gateway.core.errors import (
 __all__ = [
     "DENIED",
     "ERROR_TABLE",
+    "EXPIRED",
     "SUCCESS",
     "UNKNOWN_TRANSACTION",
     "ApprovalPending",
@@ -50,9 +56,10 @@ __all__ = [
     "resolve",
 ]
 
-SUCCESS = "0"
-DENIED = "4030"
-UNKNOWN_TRANSACTION = "4041"
+SUCCESS = "200"
+DENIED = "denied"
+EXPIRED = "expired"
+UNKNOWN_TRANSACTION = "unknown_transaction"
 
 
 class UnsupportedDocument(InvalidInput):
@@ -81,23 +88,32 @@ class ApprovalPending(TransientUpstreamError):
 ERROR_TABLE: Mapping[str, ErrorRule] = MappingProxyType(
     {
         SUCCESS: ErrorRule(Resolution.SUCCESS, Actor.NONE, "answered"),
-        "4001": ErrorRule(Resolution.REJECT, Actor.CALLER, "the service found a field invalid"),
-        "4004": ErrorRule(
+        "400": ErrorRule(Resolution.REJECT, Actor.CALLER, "the service found the request invalid"),
+        "401": ErrorRule(
             Resolution.REJECT,
             Actor.CONFIGURATION,
-            "the service knows no such user or credential: check USER_ID and CREDENTIAL_ID",
+            "the service refused the provider's account or the holder: check SP_ID, "
+            "SP_PASSWORD and USER_ID",
         ),
-        "4010": ErrorRule(Resolution.REAUTH, Actor.CONFIGURATION, "the service refused the key"),
+        "403": ErrorRule(
+            Resolution.REJECT,
+            Actor.CONFIGURATION,
+            "the service refused the certificate (not in force, or not the holder's): check "
+            "SERIAL_NUMBER",
+        ),
+        "500": ErrorRule(Resolution.RETRY, Actor.SYSTEM, "the service failed (internal error)"),
         UNKNOWN_TRANSACTION: ErrorRule(
             Resolution.REJECT, Actor.CALLER, "the service knows no such transaction"
         ),
         DENIED: ErrorRule(
             Resolution.REJECT, Actor.CALLER, "the certificate holder denied the signature"
         ),
-        "4080": ErrorRule(
+        EXPIRED: ErrorRule(
             Resolution.REJECT, Actor.CALLER, "the holder did not approve before it expired"
         ),
-        "5000": ErrorRule(Resolution.RETRY, Actor.SYSTEM, "the service failed (system error)"),
+        "certificate": ErrorRule(
+            Resolution.REJECT, Actor.CONFIGURATION, "no certificate of the holder to sign with"
+        ),
         "invalid_request": ErrorRule(
             Resolution.REJECT, Actor.CALLER, "the service found the request invalid"
         ),

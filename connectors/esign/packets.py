@@ -85,7 +85,7 @@ async def sign_packet(packet: Mapping[str, Any], remote: RemoteSigner, *, purpos
     protected = _b64url(json.dumps(header, separators=(",", ":")).encode())
     signing_input = f"{protected}.{_b64url(canonical(packet))}".encode("ascii")
     signature = await remote.sign_digest(
-        hashlib.sha256(signing_input).digest(), "sha256", description=purpose
+        hashlib.sha256(signing_input).digest(), "sha256", description=purpose, format="jws"
     )
     if alg == "ES256":
         # JWS wants r || s (RFC 7518 §3.4), not the DER the service gives

@@ -5,9 +5,10 @@
   :class:`~gateway.core.errors.InvalidUpstreamAnswer` naming the field.
 * Transport errors, 429 and 5xx are :class:`~gateway.core.errors.TransientUpstreamError`
   (Retry-After kept); 401 is :class:`~gateway.core.errors.UpstreamAuthError`; other non-2xx
-  answers are resolved from their error code (``error`` or ``status``) through
-  :mod:`connectors.esign.errors`.
-* ``redact`` byte strings (a PIN, a SAD) are blanked in the exchange log's copy of the request;
+  answers are resolved from their error code (CSC's ``error``, SmartCA's ``status_code``)
+  through :mod:`connectors.esign.errors`.
+* ``redact`` byte strings (a PIN, a SAD, SmartCA's ``sp_password``) are blanked in the exchange
+  log's copy of the request;
   ``scrub`` blanks tokens in its copy of the answer. Neither ever appears in an error.
 """
 
@@ -140,10 +141,11 @@ class ServiceHttp:
         if status == 401:
             raise UpstreamAuthError(f"the {self._service} service refused the gateway: HTTP 401")
         if not 200 <= status < 300:
-            code = str((raw or {}).get("error") or (raw or {}).get("status") or "")
+            raw = raw or {}
+            code = str(raw.get("error") or raw.get("status_code") or "")
             if not code:
                 raise PermanentUpstreamError(f"{self._service} {operation}: HTTP {status}")
-            raise_for_code(code, str((raw or {}).get("error_description", "")))
+            raise_for_code(code, str(raw.get("error_description") or raw.get("message") or ""))
         if raw is None:
             raise InvalidUpstreamAnswer(f"the {self._service} {operation} answer is not JSON")
         try:

@@ -27,5 +27,7 @@ async def sign_document(
     prepared = await prepare(
         document, format, credential, timestamper=timestamper, reason=reason, location=location
     )
-    signature = await remote.sign_digest(prepared.digest, DIGEST, description=description)
+    signature = await remote.sign_digest(
+        prepared.digest, DIGEST, description=description, format=format
+    )
     return await finish(prepared, credential, signature, timestamper=timestamper)

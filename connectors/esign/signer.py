@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from gateway.core.errors import InvalidUpstreamAnswer
+from schemas.esign import SignatureFormat
 
 __all__ = [
     "DIGESTS",
@@ -77,9 +78,17 @@ class RemoteSigner(Protocol):
         """The configured credential and its chain (cached by implementations)."""
         ...
 
-    async def sign_digest(self, digest: bytes, algorithm: str, *, description: str) -> bytes:
+    async def sign_digest(
+        self,
+        digest: bytes,
+        algorithm: str,
+        *,
+        description: str,
+        format: SignatureFormat | None = None,
+    ) -> bytes:
         """The raw signature of ``digest`` (made with ``algorithm``), once the service (and,
-        where it asks, the holder) agreed. ``description`` is shown to the holder."""
+        where it asks, the holder) agreed. ``description`` is shown to the holder; ``format``
+        says what is being signed, for services that ask (SmartCA's ``file_type``)."""
         ...
 
 

@@ -58,8 +58,8 @@ def load_trust_anchors(entries: Sequence[str]) -> list[asn1_x509.Certificate]:
     for index, entry in enumerate(entries):
         where = f"LGSP_CONNECTORS__ESIGN__TRUST_ANCHORS[{index}]"
         if entry == SANDBOX_ANCHOR:
-            # imported here: production configurations never load the test PKI
-            from connectors.esign.pki import sandbox_pki
+            # imported here: production configurations never load the simulator's test PKI
+            from connectors.esign.sandbox.pki import sandbox_pki
 
             anchors.append(asn1_x509.Certificate.load(sandbox_pki().root.der))
             continue

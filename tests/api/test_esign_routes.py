@@ -180,6 +180,8 @@ async def test_asynchronous_signing_through_the_outbox(
     assert await run_approvals(gateway) == 0  # not requested yet: left pending
     await deliver_all(gateway)
     assert list(sim.transactions) == [signature_id]  # the holder is asked, under our id
+    (item,) = sim.transactions[signature_id].files
+    assert item.file_type == ("pdf" if kind == "pades" else "cms")  # SmartCA's file_type
     await deliver_all(gateway)
     assert await run_approvals(gateway) == 0  # still awaiting the holder
     await sandbox_approve(sandbox_app, signature_id)
@@ -251,7 +253,11 @@ async def test_a_redelivery_asks_the_holder_once(
     signature_id = answer.json()["id"]
     await deliver_all(gateway)
     (transaction,) = sim.transactions.values()
-    payload = {"signature_id": signature_id, "digest": transaction.digest.hex(), "description": ""}
+    payload = {
+        "signature_id": signature_id,
+        "digest": transaction.files[0].digest.hex(),
+        "description": "",
+    }
     await connector.deliver("request_signature", payload)  # at-least-once: again
     assert list(sim.transactions) == [signature_id]
     assert sim.stats.duplicates == 1
@@ -330,7 +336,7 @@ async def test_a_signature_that_cannot_be_finished_fails(
         row = await session.get(EsignSignature, signature_id)
         assert row is not None
         (transaction,) = esign_simulator(sandbox_app).transactions.values()
-        broken = PreparedSignature("xades", transaction.digest, {"xml": b64(b"<a>")})
+        broken = PreparedSignature("xades", transaction.files[0].digest, {"xml": b64(b"<a>")})
         row.prepared_sealed = gateway.cipher.encrypt(
             broken.to_json(), f"esign-signature|{signature_id}|prepared".encode()
         )

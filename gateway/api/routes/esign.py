@@ -10,7 +10,8 @@
   service: PAdES for PDF, XAdES for XML, detached CMS otherwise (or as asked), each with a
   signature timestamp from the configured authority (PAdES B-T, XAdES-T) unless
   ``timestamp`` is false. With the CSC service (it signs at once): 200 with the
-  signed document (or the CMS). With the hash service (its holder approves on their device):
+  signed document (or the CMS). With the hash service (SmartCA: its holder approves on their
+  phone):
   the signature is prepared, then 202 ``{id, status: "pending", exchange_id}``; the request to
   the holder goes through the outbox, and the result is read at
   ``GET /v1/esign/signatures/{id}`` and announced as the event ``esign.signed`` (or
@@ -219,7 +220,10 @@ async def _sign_later(
         operation=REQUEST_SIGNATURE,
         ordering_key=signature_id,
         payload=SignatureRequest(
-            signature_id=signature_id, digest=prepared.digest.hex(), description=description
+            signature_id=signature_id,
+            digest=prepared.digest.hex(),
+            description=description,
+            format=prepared.format,
         ).model_dump(),
         request_body=getattr(request.state, "raw_body", b""),
         ma_ho_so=body.ma_ho_so,

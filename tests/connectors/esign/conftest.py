@@ -15,8 +15,16 @@ from tenacity import wait_none
 from connectors.esign import EsignConfig, EsignConnector
 from connectors.esign.client_csc import CscSigner
 from connectors.esign.client_hash import HashSigner
-from connectors.esign.pki import SandboxPKI, sandbox_pki
-from connectors.esign.sandbox import EsignSimulator, create_app, get_simulator
+from connectors.esign.sandbox import (
+    EsignSimulator,
+    SandboxPKI,
+    create_app,
+    get_simulator,
+    sandbox_pki,
+    sign_prehashed,
+)
+from connectors.esign.signer import SigningCredential
+from schemas.esign import SignatureFormat
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +71,28 @@ def connector(http: httpx.AsyncClient) -> EsignConnector:
 @pytest.fixture
 def hash_connector(http: httpx.AsyncClient) -> EsignConnector:
     return make_connector(http, service="hash", approval_wait_seconds=0)
+
+
+class LocalSigner:
+    """A :class:`~connectors.esign.signer.RemoteSigner` holding a test key in memory (for
+    tests that need a signer the services would refuse, e.g. a revoked one)."""
+
+    def __init__(self, pki: SandboxPKI, name: str = "valid") -> None:
+        self._pki = pki
+        self._name = name
+        #: digests signed so far (the tests check what left the gateway)
+        self.signed: list[tuple[bytes, str]] = []
+
+    async def credential(self) -> SigningCredential:
+        return SigningCredential(self._name, tuple(self._pki.chain(self._name)))
+
+    async def sign_digest(
+        self,
+        digest: bytes,
+        algorithm: str,
+        *,
+        description: str,
+        format: SignatureFormat | None = None,
+    ) -> bytes:
+        self.signed.append((digest, algorithm))
+        return sign_prehashed(self._pki.signer(self._name).key, digest, algorithm)

@@ -1,19 +1,23 @@
 """The two remote signing clients against the simulator: credentials, refusals, re-login,
-asynchronous approval, and what never reaches the exchange log."""
+asynchronous approval (SmartCA), and what never reaches the exchange log."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
-from connectors.esign import ApprovalPending, EsignConnector, SigningRefused
+from connectors.esign import ApprovalPending, EsignConfig, EsignConnector, SigningRefused
 from connectors.esign.client_csc import CscSigner
 from connectors.esign.client_hash import HashSigner
-from connectors.esign.pki import SandboxPKI
-from connectors.esign.sandbox import EsignSimulator, FaultConfig
+from connectors.esign.errors import EXPIRED, UNKNOWN_TRANSACTION
+from connectors.esign.sandbox import EsignSimulator, FaultConfig, SandboxPKI, create_app
 from gateway.core.errors import (
     InvalidInput,
     PermanentUpstreamError,
@@ -98,9 +102,13 @@ async def test_hash_pending_then_approved(
     assert transaction_id in pending.value.detail
     assert sim.transactions[transaction_id].description == "Ký kết quả"
     answer = await http.post(f"/esign/_sandbox/transactions/{transaction_id}/approve")
-    assert answer.json()["callback"]["state"] == "approved"
+    assert answer.json()["state"] == "approved"
+    webhook = answer.json()["webhook"]  # what SmartCA would POST to the provider (§3.5)
+    assert webhook["message"] == "SUCCESS"
+    assert webhook["signed_files"][0]["doc_id"] == transaction_id
     signature = await signer.outcome(transaction_id, DIGEST, "sha256")
     assert len(signature) == 256
+    assert signature == base64.b64decode(webhook["signed_files"][0]["signature_value"])
 
 
 async def test_hash_denied_is_refused(
@@ -132,18 +140,96 @@ async def test_hash_polls_until_approved(http: httpx.AsyncClient, sim: EsignSimu
     assert polls == 2
 
 
-async def test_hash_wrong_api_key(http: httpx.AsyncClient) -> None:
-    connector = make_connector(http, service="hash", api_key=SecretStr("wrong"))
-    with pytest.raises(UpstreamAuthError):
+async def test_hash_expired_and_unknown_transactions_are_refused(
+    hash_connector: EsignConnector, sim: EsignSimulator, http: httpx.AsyncClient
+) -> None:
+    sim.set_faults(FaultConfig(auto_approve=False))
+    signer = signer_of(hash_connector)
+    assert isinstance(signer, HashSigner)
+    transaction_id = await signer.submit(DIGEST, "sha256", description="t")
+    with pytest.raises(ApprovalPending):
+        await signer.outcome(transaction_id, DIGEST, "sha256")
+    await http.post(f"/esign/_sandbox/transactions/{transaction_id}/expire")
+    with pytest.raises(SigningRefused, match="expired") as expired:
+        await signer.outcome(transaction_id, DIGEST, "sha256")
+    assert expired.value.code == EXPIRED
+    with pytest.raises(SigningRefused) as unknown:
+        await signer.outcome("no-such-transaction", DIGEST, "sha256")
+    assert unknown.value.code == UNKNOWN_TRANSACTION
+
+
+async def test_smartca_wrong_sp_password_is_a_configuration_refusal(
+    http: httpx.AsyncClient,
+) -> None:
+    connector = make_connector(http, service="hash", sp_password=SecretStr("wrong"))
+    with pytest.raises(SigningRefused, match="SP_ID, SP_PASSWORD and USER_ID") as refused:
         await connector.signer.credential()
+    assert refused.value.code == "401"
+
+
+async def test_smartca_unknown_holder_is_refused(http: httpx.AsyncClient) -> None:
+    connector = make_connector(http, service="hash", user_id="001099999999")
+    with pytest.raises(SigningRefused, match="USER_ID"):
+        await connector.signer.credential()
+
+
+async def test_smartca_serial_number_chooses_among_the_holder_certificates(
+    http: httpx.AsyncClient, pki: SandboxPKI, sim: EsignSimulator
+) -> None:
+    several = make_connector(http, service="hash", user_id="lgsp-sandbox-all")
+    with pytest.raises(SigningRefused, match="SERIAL_NUMBER") as ambiguous:
+        await several.signer.credential()
+    assert sim.serial_of("valid") in ambiguous.value.detail
+    # upper-case, as an operator may copy it from a certificate viewer
+    serial = sim.serial_of("valid").upper()
+    chosen = make_connector(http, service="hash", user_id="lgsp-sandbox-all", serial_number=serial)
+    credential = await chosen.signer.credential()
+    assert credential.certificate == pki.signer("valid").certificate
+    assert credential.chain[1:] == (pki.intermediate.certificate, pki.root.certificate)
+    assert len(await chosen.signer.sign_digest(DIGEST, "sha256", description="t")) == 256
+    missing = make_connector(http, service="hash", serial_number="abcdef")
+    with pytest.raises(SigningRefused, match="no certificate with serial number"):
+        await missing.signer.credential()
+
+
+async def test_smartca_refuses_a_certificate_not_in_force(
+    http: httpx.AsyncClient, sim: EsignSimulator
+) -> None:
+    connector = make_connector(
+        http, service="hash", user_id="lgsp-sandbox-all", serial_number=sim.serial_of("expired")
+    )
+    await connector.signer.credential()  # listed, as the service lists it
+    with pytest.raises(SigningRefused, match="SERIAL_NUMBER") as refused:
+        await connector.signer.sign_digest(DIGEST, "sha256", description="t")
+    assert refused.value.code == "403"
+
+
+async def test_smartca_paths_are_configurable(esign_app: Any) -> None:
+    """A deployment whose provider serves SmartCA under another prefix (a proxy) sets the
+    paths; the simulator is mounted there to prove every call follows them."""
+    outer = Starlette(routes=[Mount("/proxy/esign", app=esign_app)])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=outer), base_url="http://127.0.0.1:9000"
+    ) as http:
+        connector = make_connector(
+            http,
+            service="hash",
+            base_url="http://127.0.0.1:9000/proxy",
+            smartca_certificate_path="/esign/sca/sp769/v1/credentials/get_certificate",
+            smartca_sign_path="/esign/sca/sp769/v1/signatures/sign",
+            smartca_status_path="/esign/sca/sp769/v1/signatures/sign/{transaction_id}/status",
+        )
+        assert await connector.signer.sign_digest(DIGEST, "sha256", description="t")
+
+
+def test_smartca_status_path_must_name_the_transaction() -> None:
+    with pytest.raises(ValueError, match="transaction_id"):
+        EsignConfig.model_validate({"smartca_status_path": "/sca/sp769/v1/status"})
 
 
 async def test_pin_password_and_tokens_never_reach_the_exchange_log(
     esign_app: object,
 ) -> None:
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-
     recorded: list[Crossing] = []
 
     async def sink(crossing: Crossing) -> None:
@@ -165,6 +251,36 @@ async def test_pin_password_and_tokens_never_reach_the_exchange_log(
     assert b'"SAD": "***"' in text
 
 
+async def test_the_sp_password_never_reaches_the_exchange_log(esign_app: Any) -> None:
+    """SmartCA takes the provider's password in every body: the recorded copies blank it,
+    escaped or not, and nothing else of the request is lost."""
+    recorded: list[Crossing] = []
+
+    async def sink(crossing: Crossing) -> None:
+        recorded.append(crossing)
+
+    secret = 'pa"ss\\wörd'  # JSON escapes it
+    app = create_app(sp_password=secret)
+    inner = httpx.ASGITransport(app=Starlette(routes=[Mount("/esign", app=app)]))
+    async with httpx.AsyncClient(
+        transport=RecordingTransport(inner, connector="esign", sink=sink)
+    ) as http:
+        connector = make_connector(http, service="hash", sp_password=SecretStr(secret))
+        assert await connector.signer.sign_digest(DIGEST, "sha256", description="t")
+    operations = [c.operation.rsplit(":", 1)[-1] for c in recorded]
+    assert operations == [
+        "esign.smartca.get_certificate",
+        "esign.smartca.sign",
+        "esign.smartca.status",
+    ]
+    requests = b"".join(c.request or b"" for c in recorded)
+    for form in (secret.encode(), b'pa\\"ss', "wörd".encode(), b"w\\u00f6rd"):
+        assert form not in requests
+    assert requests.count(b'"sp_password":"***"') == 2
+    assert b'"sp_id":"lgsp-sandbox-sp"' in requests
+    assert DIGEST.hex().encode() in requests
+
+
 async def test_request_signature_deliveries(
     connector: EsignConnector, hash_connector: EsignConnector, sim: EsignSimulator
 ) -> None:
@@ -175,6 +291,11 @@ async def test_request_signature_deliveries(
         await hash_connector.deliver("request_signature", {**payload, "digest": "zz"})
     delivered = await hash_connector.deliver("request_signature", payload)
     assert delivered.upstream_ref == "sig-1"
-    assert sim.transactions["sig-1"].digest == DIGEST
+    assert sim.transactions["sig-1"].files[0].digest == DIGEST
+    assert sim.transactions["sig-1"].files[0].file_type == "pdf"  # no format: a PDF's
+    xml = await hash_connector.deliver(
+        "request_signature", {**payload, "signature_id": "sig-2", "format": "xades"}
+    )
+    assert sim.transactions[xml.upstream_ref or ""].files[0].file_type == "xml"
     assert hash_connector.periodic_jobs(object())[0].name == "esign.approvals"
     assert connector.periodic_jobs(object()) == []

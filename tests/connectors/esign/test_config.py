@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from connectors.esign import EsignConnector
-from connectors.esign.pki import SandboxPKI
+from connectors.esign.sandbox import SandboxPKI
 from connectors.esign.verify_chain import load_trust_anchors
 from gateway.core.errors import ConfigurationError, PayloadTooLarge
 from tests.connectors.esign.conftest import make_connector
@@ -62,8 +62,21 @@ def test_production_refuses_trusting_the_sandbox_root() -> None:
     real = {
         "password": "a-real-password-2026",
         "pin": "a-real-pin-2026",
-        "api_key": "a-real-api-key-2026",
+        "sp_password": "a-real-sp-password-2026",
     }
     with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__ESIGN__TRUST_ANCHORS"):
         build_config(SPEC, {**real, "trust_anchors": ["sandbox"]}, environment="production")
     assert build_config(SPEC, {"trust_anchors": ["sandbox"]}, environment="development")
+
+
+def test_production_refuses_the_placeholder_sp_password() -> None:
+    from connectors.esign import SPEC
+    from gateway.core.errors import ConfigurationError
+    from gateway.core.registry import build_config
+
+    real = {"password": "a-real-password-2026", "pin": "a-real-pin-2026", "trust_anchors": []}
+    with pytest.raises(ConfigurationError, match="SP_PASSWORD"):
+        build_config(SPEC, real, environment="production")
+    assert build_config(
+        SPEC, {**real, "sp_password": "a-real-sp-password-2026"}, environment="production"
+    )

@@ -7,8 +7,8 @@ import structlog
 
 from connectors.esign import EsignConnector, PacketSignatureInvalid
 from connectors.esign.packets import canonical, sign_packet, verify_packet
-from connectors.esign.pki import LocalSigner, SandboxPKI
-from connectors.esign.sandbox import EsignSimulator, FaultConfig
+from connectors.esign.sandbox import EsignSimulator, FaultConfig, SandboxPKI
+from tests.connectors.esign.conftest import LocalSigner
 
 PACKET = {
     "MaHoSo": "000.00.01.H22-240105-0007",

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from connectors.esign.pki import SandboxPKI
-from connectors.esign.sandbox import EsignSimulator
+from connectors.esign.sandbox import SP_ID, SP_PASSWORD, EsignSimulator, SandboxPKI
 
 
 async def ocsp_status(http: httpx.AsyncClient, pki: SandboxPKI, name: str) -> ocsp.OCSPResponse:
@@ -87,12 +87,32 @@ async def test_services_refuse_off_schema_requests(http: httpx.AsyncClient) -> N
     )
     assert login.status_code == 401
     assert login.json()["error"] == "access_denied"
-    bad = await http.post(
-        "/esign/hash/v1/sign",
-        json={"user_id": "u", "credential_id": "valid", "hash": "zz", "hash_algorithm": "sha256"},
-        headers={"Authorization": "Bearer sandbox-esign-api-key"},
+    item = {"data_to_be_signed": "zz", "doc_id": "d", "file_type": "pdf", "sign_type": "hash"}
+    sign: dict[str, Any] = {
+        "sp_id": SP_ID,
+        "sp_password": SP_PASSWORD,
+        "user_id": "lgsp-sandbox",
+        "transaction_id": "t-1",
+        "sign_files": [item],
+    }
+    bad = await http.post("/esign/sca/sp769/v1/signatures/sign", json=sign)
+    assert bad.status_code == 400
+    assert bad.json()["status_code"] == 400  # BAD_REQUEST, an HTTP code (Doc §3.1)
+    missing = await http.post(
+        "/esign/sca/sp769/v1/signatures/sign", json={**sign, "sign_files": []}
     )
-    assert bad.json()["status"] == 4001
+    assert missing.status_code == 400
+    as_file = {**item, "data_to_be_signed": "AAAA", "sign_type": "file"}
+    only_hash = await http.post(
+        "/esign/sca/sp769/v1/signatures/sign", json={**sign, "sign_files": [as_file]}
+    )
+    assert "only sign_type hash" in only_hash.json()["message"]
+    wrong = await http.post(
+        "/esign/sca/sp769/v1/credentials/get_certificate",
+        json={**sign, "sp_password": "wrong"},
+    )
+    assert wrong.status_code == 200
+    assert wrong.json()["status_code"] == 401
     too_big = await http.post("/esign/tsa", content=b"x" * 70_000)
     assert too_big.status_code == 413
 
@@ -107,3 +127,25 @@ async def test_controls(http: httpx.AsyncClient, sim: EsignSimulator) -> None:
     stats = (await http.get("/esign/_sandbox/stats")).json()
     assert stats["crl"] == 1
     assert (await http.post("/esign/_sandbox/transactions/nope/approve")).status_code == 404
+
+
+async def test_a_relayed_request_needs_no_provider_account(
+    http: httpx.AsyncClient, sim: EsignSimulator
+) -> None:
+    """Through the sandbox's LGSP the LGSP holds the platform credential: a relayed request
+    without sp_id/sp_password is served; the same without the relay's header is refused."""
+    body = {"user_id": "lgsp-sandbox", "transaction_id": "t-2"}
+    alone = await http.post("/esign/sca/sp769/v1/credentials/get_certificate", json=body)
+    assert alone.json()["status_code"] == 401
+    relayed = await http.post(
+        "/esign/sca/sp769/v1/credentials/get_certificate",
+        json=body,
+        headers={"X-LGSP-Relay": "sandbox-lgsp-relay"},
+    )
+    assert relayed.json()["status_code"] == 200
+    assert relayed.json()["data"]["user_certificates"][0]["serial_number"] == sim.serial_of("valid")
+    token = await http.post(
+        "/esign/csc/v1/credentials/list", json={}, headers={"X-LGSP-Relay": "sandbox-lgsp-relay"}
+    )
+    assert token.status_code == 200
+    assert (await http.post("/esign/csc/v1/credentials/list", json={})).status_code == 401

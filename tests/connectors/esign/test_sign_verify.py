@@ -19,8 +19,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from connectors.esign import EsignConnector
 from connectors.esign.documents import sample_pdf, sample_xml
-from connectors.esign.pki import SandboxPKI
-from connectors.esign.sandbox import EsignSimulator, FaultConfig
+from connectors.esign.sandbox import EsignSimulator, FaultConfig, SandboxPKI
 from gateway.core.errors import InvalidUpstreamAnswer, TransientUpstreamError
 from schemas.esign import SignatureReport, VerificationReport
 from tests.connectors.esign.conftest import make_connector

@@ -1,4 +1,4 @@
-"""A test PKI for the eSign simulator, the tests and the demo (never for production trust).
+"""The simulator's test PKI: its CAs, signers and TSA (never for production trust).
 
 One :class:`SandboxPKI` per base URL (the URLs of its CRLs and OCSP responder are written into the
 certificates), built once per process and cached (:func:`sandbox_pki`): RSA key generation is the
@@ -32,13 +32,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from connectors.esign.signer import SigningCredential
-
 __all__ = [
     "SANDBOX_BASE",
     "SIGNER_NAMES",
     "Issued",
-    "LocalSigner",
     "SandboxPKI",
     "SignerName",
     "sandbox_pki",
@@ -391,21 +388,3 @@ def sign_prehashed(key: rsa.RSAPrivateKey, digest: bytes, algorithm: str) -> byt
     if len(digest) != hash_type().digest_size:
         raise ValueError(f"a {algorithm} digest has {hash_type().digest_size} bytes")
     return key.sign(digest, padding.PKCS1v15(), Prehashed(hash_type()))
-
-
-class LocalSigner:
-    """A :class:`~connectors.esign.signer.RemoteSigner` holding a test key in memory (the
-    simulator's services and the tests use it; production never does)."""
-
-    def __init__(self, pki: SandboxPKI, name: str = "valid") -> None:
-        self._pki = pki
-        self._name = name
-        #: digests signed so far (the tests check what left the gateway)
-        self.signed: list[tuple[bytes, str]] = []
-
-    async def credential(self) -> SigningCredential:
-        return SigningCredential(self._name, tuple(self._pki.chain(self._name)))
-
-    async def sign_digest(self, digest: bytes, algorithm: str, *, description: str) -> bytes:
-        self.signed.append((digest, algorithm))
-        return sign_prehashed(self._pki.signer(self._name).key, digest, algorithm)

@@ -9,9 +9,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.esign.pki import SandboxPKI
+from connectors.esign.sandbox.accounts import HOLDERS, HeldCertificate
+from connectors.esign.sandbox.pki import SandboxPKI
 
-__all__ = ["EsignSimulator", "FaultConfig", "SimStats", "Transaction"]
+__all__ = [
+    "EsignSimulator",
+    "FaultConfig",
+    "SignedFile",
+    "SimStats",
+    "Transaction",
+    "TransactionState",
+]
+
+TransactionState = Literal["pending", "approved", "denied", "expired"]
 
 
 class FaultConfig(BaseModel):
@@ -27,7 +37,7 @@ class FaultConfig(BaseModel):
         False, description="the services answer a signature made over another digest"
     )
     auto_approve: bool = Field(
-        True, description="hash service: approve at once (else wait for /_sandbox/...)"
+        True, description="SmartCA: approve at once (else wait for /_sandbox/transactions/...)"
     )
 
 
@@ -41,21 +51,36 @@ class SimStats:
     refused: int = 0
     transactions: int = 0
     duplicates: int = 0
+    certificate_reads: int = 0
+    status_polls: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
 @dataclass
-class Transaction:
-    id: str
-    credential_id: str
+class SignedFile:
+    """One item of ``sign_files``: the hash to sign and, once approved, its signature."""
+
+    doc_id: str
+    file_type: str
     digest: bytes
     algorithm: str
-    description: str
-    callback_url: str | None
-    state: Literal["pending", "approved", "denied", "expired"] = "pending"
     signature: bytes | None = None
+
+
+@dataclass
+class Transaction:
+    """A SmartCA signing transaction, under the service provider's ``transaction_id``."""
+
+    id: str
+    tran_code: str
+    user_id: str
+    credential: str  # the test PKI's signer
+    serial_number: str
+    files: list[SignedFile]
+    description: str
+    state: TransactionState = "pending"
 
 
 @dataclass
@@ -64,7 +89,9 @@ class EsignSimulator:
     username: str
     password: str
     pin: str
-    api_key: str
+    sp_id: str
+    sp_password: str
+    holders: dict[str, tuple[HeldCertificate, ...]] = field(default_factory=lambda: dict(HOLDERS))
     faults: FaultConfig = field(default_factory=FaultConfig)
     stats: SimStats = field(default_factory=SimStats)
     tokens: set[str] = field(default_factory=set)
@@ -87,3 +114,7 @@ class EsignSimulator:
         token = secrets.token_urlsafe(24)
         self.tokens.add(token)
         return token
+
+    def serial_of(self, signer: str) -> str:
+        """The certificate's serial number as SmartCA writes it: lower-case hex."""
+        return format(self.pki.signer(signer).certificate.serial_number, "x")
