@@ -25,6 +25,9 @@ from starlette.routing import Mount
 from connectors.vneid.config import VneidConfig
 from connectors.vneid.sandbox import (
     BUSINESS_ACCOUNT,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_REDIRECT_URIS,
+    DEFAULT_SECRETS,
     DENY_HINT,
     IMPOSTOR_AUDIENCE,
     LEVEL1_CITIZEN,
@@ -32,6 +35,7 @@ from connectors.vneid.sandbox import (
     ORGANISATION_ACCOUNT,
     PATHS,
     STALE_NONCE,
+    Client,
     OidcSimulator,
     create_app,
     get_simulator,
@@ -948,15 +952,24 @@ async def test_a_client_can_be_registered(client: httpx.AsyncClient) -> None:
     assert unverified(answer.json()["id_token"])[1]["aud"] == "another-app"
 
 
-async def test_clients_come_from_the_config() -> None:
-    config = VneidConfig(
-        dvcqg_client_id="mot-cua",
-        dvcqg_client_secret="s3cret",
-        dvcqg_redirect_uris=["https://motcua.example.gov.vn/sso"],
-    )
-    sim = get_simulator(create_app(config=config))
+async def test_clients_can_be_registered_when_the_app_is_built() -> None:
+    mot_cua = Client.registered("dvcqg", "mot-cua", "s3cret", ["https://motcua.example.gov.vn/sso"])
+    sim = get_simulator(create_app(clients={"dvcqg": [mot_cua]}))
     client = sim.clients["dvcqg"]["mot-cua"]
     assert client.client_secret == "s3cret"
     assert client.redirect_uris == ("https://motcua.example.gov.vn/sso",)
     assert "https://motcua.example.gov.vn/" in client.post_logout_redirect_uris
+    assert CLIENT_ID not in sim.clients["dvcqg"]
     assert CLIENT_ID in sim.clients["vneid"]
+    sim.reset()
+    assert set(sim.clients["dvcqg"]) == {"mot-cua"}
+
+
+def test_the_default_registrations_are_the_gateways_sandbox_defaults() -> None:
+    # the simulator keeps its own provider definitions; the gateway's defaults must name them
+    config = VneidConfig()
+    for name in PROVIDERS:
+        provider = config.provider(name)  # type: ignore[arg-type]
+        assert provider.client_id == DEFAULT_CLIENT_ID
+        assert provider.client_secret.get_secret_value() == DEFAULT_SECRETS[name]  # type: ignore[index]
+        assert provider.redirect_uris == DEFAULT_REDIRECT_URIS[name]  # type: ignore[index]

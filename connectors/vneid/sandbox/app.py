@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -37,8 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
-from connectors.vneid.sandbox_citizens import (
+from connectors.vneid.sandbox.citizens import (
     BUSINESS_ACCOUNT,
     LEVEL1_CITIZEN,
     LEVEL2_CITIZEN,
@@ -48,19 +47,23 @@ from connectors.vneid.sandbox_citizens import (
     citizen_json,
     subject,
 )
-from connectors.vneid.sandbox_model import (
-    ACR_VALUES,
+from connectors.vneid.sandbox.model import (
     IMPOSTOR_AUDIENCE,
     LOGIN_LOG_SIZE,
-    PATHS,
     STALE_NONCE,
-    Client,
-    Endpoint,
     FaultConfig,
     OAuthError,
     pkce_challenge,
 )
-from connectors.vneid.sandbox_provider import OidcSimulator
+from connectors.vneid.sandbox.provider import OidcSimulator
+from connectors.vneid.sandbox.providers import (
+    ACR_VALUES,
+    PATHS,
+    PROVIDERS,
+    Client,
+    Endpoint,
+    ProviderName,
+)
 from gateway.core.simulators import BodyTooLarge, read_body
 
 __all__ = [
@@ -296,14 +299,17 @@ def get_simulator(app: FastAPI) -> OidcSimulator:
 
 
 def create_app(
-    *, config: VneidConfig | None = None, citizens: Iterable[SandboxCitizen] | None = None
+    *,
+    clients: Mapping[ProviderName, Iterable[Client]] | None = None,
+    citizens: Iterable[SandboxCitizen] | None = None,
 ) -> FastAPI:
     """Build the simulator app; its state is ``app.state.sim`` (an :class:`OidcSimulator`).
 
-    ``config`` registers its clients (ids, secrets, redirect URIs; default: the sandbox
-    defaults of :class:`VneidConfig`); ``citizens`` replaces the default test accounts.
+    ``clients`` replaces a provider's registered relying parties (default: the registrations
+    of :mod:`connectors.vneid.sandbox.providers`, which the gateway's sandbox defaults use);
+    ``citizens`` replaces the default test accounts.
     """
-    sim = OidcSimulator(config=config, citizens=citizens)
+    sim = OidcSimulator(clients=clients, citizens=citizens)
     app = FastAPI(title="VNeID / DVCQG SSO sandbox", docs_url=None, redoc_url=None)
     app.state.sim = sim
 
@@ -357,7 +363,7 @@ def create_app(
         return citizen_json(citizen)
 
     @app.get("/_sandbox/clients")
-    async def clients() -> dict[str, list[dict[str, Any]]]:
+    async def clients_list() -> dict[str, list[dict[str, Any]]]:
         return {p: [_client_json(c) for c in sim.clients[p].values()] for p in PROVIDERS}
 
     @app.post("/_sandbox/clients")

@@ -19,7 +19,7 @@ with PKCE of the plan's wire profile:
   ``post_logout_redirect_uri``.
 
 The simulator logs nothing; codes and tokens come from :mod:`secrets` (they are credentials,
-even here). The HTTP app is :func:`connectors.vneid.sandbox.create_app`.
+even here). The HTTP app is :func:`connectors.vneid.sandbox.app.create_app`.
 """
 
 from __future__ import annotations
@@ -37,16 +37,14 @@ from urllib.parse import unquote_plus, urlencode
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
-from connectors.vneid.sandbox_citizens import (
+from connectors.vneid.sandbox.citizens import (
     SandboxCitizen,
     default_citizens,
     login_json,
     subject,
     userinfo_claims,
 )
-from connectors.vneid.sandbox_model import (
-    ACR_VALUES,
+from connectors.vneid.sandbox.model import (
     CODE_TTL_SECONDS,
     IMPOSTOR_AUDIENCE,
     LOGIN_LOG_SIZE,
@@ -57,15 +55,20 @@ from connectors.vneid.sandbox_model import (
     TOKEN_SWITCHES,
     TOKEN_TTL_SECONDS,
     AuthorizationRequest,
-    Client,
     FaultConfig,
     Grant,
     OAuthError,
     SimStats,
-    default_clients,
     pkce_challenge,
 )
-from connectors.vneid.sandbox_tokens import KeyRing, Signing, default_key, new_key, sign_id_token
+from connectors.vneid.sandbox.providers import (
+    ACR_VALUES,
+    PROVIDERS,
+    Client,
+    ProviderName,
+    default_clients,
+)
+from connectors.vneid.sandbox.tokens import KeyRing, Signing, default_key, new_key, sign_id_token
 
 __all__ = ["OidcSimulator"]
 
@@ -89,9 +92,16 @@ class OidcSimulator:
     """Both simulated providers' state and protocol logic, independent of HTTP."""
 
     def __init__(
-        self, *, config: VneidConfig | None = None, citizens: Iterable[SandboxCitizen] | None = None
+        self,
+        *,
+        clients: Mapping[ProviderName, Iterable[Client]] | None = None,
+        citizens: Iterable[SandboxCitizen] | None = None,
     ) -> None:
-        self.config = config or VneidConfig()
+        self._initial_clients = (
+            {name: list(registered) for name, registered in clients.items()}
+            if clients is not None
+            else None
+        )
         self._initial_citizens = list(citizens) if citizens is not None else None
         #: seconds since the epoch; tests replace it to age codes and tokens
         self.clock: Callable[[], float] = time.time
@@ -101,7 +111,9 @@ class OidcSimulator:
     def _restore(self) -> None:
         initial = self._initial_citizens
         self.citizens = {c.so_dinh_danh: c for c in initial or default_citizens()}
-        self.clients = default_clients(self.config)
+        self.clients = default_clients()
+        for name, registered in (self._initial_clients or {}).items():
+            self.clients[name] = {client.client_id: client for client in registered}
         self.faults = FaultConfig()
         self.stats = SimStats()
         self.codes: dict[str, Grant] = {}

@@ -2,8 +2,9 @@
 
 The accounts are deterministic, the same at both providers; only ``sub`` differs per provider
 (a UUID derived from the provider and the account's TechID, so it is stable across runs). Every
-ID number is valid under :mod:`schemas.cccd` and agrees with the account's birth date; an
-account added through ``/_sandbox/citizens`` is held to the same rules.
+ID number is well formed (:mod:`connectors.vneid.sandbox.idnumber`) and agrees with the
+account's birth date; an account added through ``/_sandbox/citizens`` is held to the same
+rules.
 
 Claim sets (``/work/shared/reference/national-platforms.md``, the plan's wire profile): VNeID
 sends ``NgayThangNamSinh`` as ``dd/MM/yyyy`` with ``loAs`` and ``IAL``; DVCQG SSO sends it as
@@ -20,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.vneid.config import ProviderName
-from schemas.cccd import mask, validate
+from connectors.vneid.sandbox.idnumber import check, mask
+from connectors.vneid.sandbox.providers import ProviderName
 
 __all__ = [
     "BUSINESS_ACCOUNT",
@@ -74,7 +75,7 @@ class SandboxCitizen:
     ma_so_doanh_nghiep: str | None = None
 
     def __post_init__(self) -> None:
-        validate(self.so_dinh_danh, birth_date=self.ngay_sinh)  # IdNumberError is a ValueError
+        check(self.so_dinh_danh, self.ngay_sinh)
         if not self.tech_id:
             object.__setattr__(self, "tech_id", _tech_id(self.so_dinh_danh))
         if self.loai_tai_khoan == "2" and not self.ma_so_doanh_nghiep:

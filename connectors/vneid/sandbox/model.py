@@ -1,8 +1,9 @@
-"""The identity simulator's vocabulary: endpoints and paths, switches, clients, grants, counters.
+"""The identity simulator's vocabulary: switches, grants, counters, errors.
 
-What :class:`connectors.vneid.sandbox_provider.OidcSimulator` works with, apart from keys
-(:mod:`connectors.vneid.sandbox_tokens`) and test accounts
-(:mod:`connectors.vneid.sandbox_citizens`).
+What :class:`connectors.vneid.sandbox.provider.OidcSimulator` works with, apart from the
+providers' definitions (:mod:`connectors.vneid.sandbox.providers`), keys
+(:mod:`connectors.vneid.sandbox.tokens`) and test accounts
+(:mod:`connectors.vneid.sandbox.citizens`).
 """
 
 from __future__ import annotations
@@ -10,73 +11,36 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
-from connectors.vneid.sandbox_citizens import SandboxCitizen
+from connectors.vneid.sandbox.citizens import SandboxCitizen
+from connectors.vneid.sandbox.providers import ENDPOINTS, PROVIDERS, Endpoint, ProviderName
 
 __all__ = [
-    "ACR_VALUES",
     "CODE_TTL_SECONDS",
-    "ENDPOINTS",
     "IMPOSTOR_AUDIENCE",
     "LOGIN_LOG_SIZE",
     "NO_FAULTS",
-    "PATHS",
     "PKCE_VALUE",
     "REFRESH_TTL_SECONDS",
     "STALE_NONCE",
     "TOKEN_SWITCHES",
     "TOKEN_TTL_SECONDS",
     "AuthorizationRequest",
-    "Client",
-    "Endpoint",
     "FaultConfig",
     "Grant",
     "OAuthError",
     "SimStats",
-    "default_clients",
     "pkce_challenge",
 ]
 
-Endpoint = Literal["discovery", "jwks", "authorization", "token", "userinfo", "end_session"]
-ENDPOINTS: tuple[Endpoint, ...] = (
-    "discovery",
-    "jwks",
-    "authorization",
-    "token",
-    "userinfo",
-    "end_session",
-)
-#: each provider's paths, relative to its issuer
-PATHS: dict[ProviderName, dict[Endpoint, str]] = {
-    "vneid": {
-        "discovery": "/.well-known/openid-configuration",
-        "authorization": "/auth",
-        "token": "/token",
-        "userinfo": "/userinfo",
-        "jwks": "/jwks",
-        "end_session": "/logout",
-    },
-    "dvcqg": {
-        "discovery": "/.well-known/openid-configuration",
-        "authorization": "/oauth2/authorize",
-        "token": "/oauth2/token",
-        "userinfo": "/oauth2/userinfo",
-        "jwks": "/oauth2/jwks",
-        "end_session": "/oidc/logout",
-    },
-}
 CODE_TTL_SECONDS = 60
 TOKEN_TTL_SECONDS = 600
 REFRESH_TTL_SECONDS = 8 * 3600
 LOGIN_LOG_SIZE = 200
-ACR_VALUES = ("LoA1", "LoA2")
 IMPOSTOR_AUDIENCE = "lgsp-impostor"
 """``aud`` and ``azp`` of a token made with ``wrong_audience``."""
 STALE_NONCE = "nonce-of-an-earlier-login"
@@ -91,7 +55,7 @@ class FaultConfig(BaseModel):
     ago), ``wrong_audience`` (``aud`` and ``azp`` :data:`IMPOSTOR_AUDIENCE`), ``wrong_issuer``
     (the other provider's issuer), ``missing_nonce``, ``replay_nonce`` (the nonce of the
     login before this one), and the forgeries ``alg_none``, ``hmac_with_public_key``,
-    ``bad_signature`` (see :mod:`connectors.vneid.sandbox_tokens`).
+    ``bad_signature`` (see :mod:`connectors.vneid.sandbox.tokens`).
     ``userinfo_sub_mismatch``: userinfo answers another account's ``sub``. ``latency_ms``
     delays every provider endpoint; ``fail_endpoint`` answers HTTP 500 there;
     ``slow_endpoint`` sleeps ``slow_seconds`` there. ``provider`` limits all of it to one
@@ -117,42 +81,6 @@ class FaultConfig(BaseModel):
 
 
 NO_FAULTS = FaultConfig()
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """A relying party registered with a provider."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-    redirect_uris: tuple[str, ...]
-    post_logout_redirect_uris: tuple[str, ...]
-
-
-def _post_logout_uris(redirect_uris: Iterable[str], provider: ProviderName) -> tuple[str, ...]:
-    uris = list(redirect_uris)
-    for uri in list(uris):
-        parts = urlsplit(uri)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        uris += [f"{origin}/", f"{origin}/dang-xuat/{provider}"]
-    return tuple(dict.fromkeys(uris))
-
-
-def default_clients(config: VneidConfig | None = None) -> dict[ProviderName, dict[str, Client]]:
-    """Each provider's client as ``config`` (default: the sandbox defaults) knows it; logout
-    may return to a redirect URI, its origin's ``/`` or ``/dang-xuat/{provider}``."""
-    config = config or VneidConfig()
-    clients: dict[ProviderName, dict[str, Client]] = {}
-    for name in PROVIDERS:
-        provider = config.provider(name)
-        client = Client(
-            provider.client_id,
-            provider.client_secret.get_secret_value(),
-            provider.redirect_uris,
-            _post_logout_uris(provider.redirect_uris, name),
-        )
-        clients[name] = {client.client_id: client}
-    return clients
 
 
 @dataclass(slots=True)
