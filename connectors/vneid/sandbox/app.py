@@ -1,7 +1,7 @@
 """A simulator of both identity providers, VNeID and DVCQG SSO: an ASGI app speaking OpenID Connect.
 
 It plays the providers in tests, demos and benchmarks. One app serves both, each under its own
-prefix with the paths of the plan's wire profile (:data:`PATHS`): the issuer of ``provider`` is
+prefix with the paths of the public record (:data:`PATHS`): the issuer of ``provider`` is
 the app's mount point plus ``/vneid`` or ``/dvcqg`` (:func:`issuer_for`; the gateway's sandbox
 mounts the app at ``/vneid``, so ``http://host/vneid/vneid`` and ``http://host/vneid/dvcqg``),
 read from each request so that discovery and the ``iss`` of tokens name the URL the client used.
@@ -108,8 +108,9 @@ def _issuer(request: Request, provider: ProviderName) -> str:
     return str(request.url.replace(path=path, query="", fragment=""))
 
 
-def discovery_document(provider: ProviderName, issuer: str) -> dict[str, Any]:
-    """``provider``'s OpenID configuration when its issuer is ``issuer``."""
+def discovery_document(provider: ProviderName, issuer: str, *, pkce: bool = True) -> dict[str, Any]:
+    """``provider``'s OpenID configuration when its issuer is ``issuer``; without ``pkce``,
+    a provider that does not implement PKCE (no ``code_challenge_methods_supported``)."""
     paths = PATHS[provider]
     document: dict[str, Any] = {
         "issuer": issuer,
@@ -122,11 +123,12 @@ def discovery_document(provider: ProviderName, issuer: str) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "scopes_supported": ["openid", "profile", "email", "phone"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "auth_time", "acr"],
     }
+    if pkce:
+        document["code_challenge_methods_supported"] = ["S256"]
     if provider == "dvcqg":
         document["acr_values_supported"] = list(ACR_VALUES)
     return document
@@ -197,7 +199,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _provider_endpoints(sim: OidcSimulator, provider: ProviderName) -> dict[Endpoint, Handler]:
     async def discovery(request: Request) -> Response:
-        return JSONResponse(discovery_document(provider, _issuer(request, provider)))
+        pkce = sim.faults_for(provider).pkce_supported
+        return JSONResponse(discovery_document(provider, _issuer(request, provider), pkce=pkce))
 
     async def jwks(request: Request) -> Response:
         sim.stats.jwks_fetched[provider] += 1
@@ -223,7 +226,8 @@ def _provider_endpoints(sim: OidcSimulator, provider: ProviderName) -> dict[Endp
         return JSONResponse(answer, headers=_NO_STORE)
 
     async def userinfo(request: Request) -> Response:
-        claims = sim.userinfo(provider, request.headers.get("authorization"))
+        issuer = _issuer(request, provider)
+        claims = sim.userinfo(provider, issuer, request.headers.get("authorization"))
         return JSONResponse(claims, headers={"Cache-Control": "no-store"})
 
     async def end_session(request: Request) -> Response:

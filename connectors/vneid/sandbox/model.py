@@ -49,13 +49,21 @@ PKCE_VALUE = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636, 4.1 and 4.2
 
 
 class FaultConfig(BaseModel):
-    """Misbehaviour switches; each holds until changed or reset.
+    """Behaviour and misbehaviour switches; each holds until changed or reset.
+
+    How the provider is built (both allowed by OpenID Connect, both met in the public record):
+    ``no_pkce``, a provider that does not implement PKCE: its discovery document lists no
+    ``code_challenge_methods_supported`` and it ignores ``code_challenge`` and
+    ``code_verifier`` (RFC 6749, 3.1: unknown parameters are ignored); ``missing_nonce``, a
+    provider that puts no ``nonce`` in its ID tokens, even when one was sent;
+    ``legacy_provider``, both at once: the provider as the public callers meet it (OpenCPS
+    and PASETO send neither PKCE nor a nonce).
 
     Token switches shape every ID token issued while on: ``expired_token`` (``exp`` one hour
     ago), ``wrong_audience`` (``aud`` and ``azp`` :data:`IMPOSTOR_AUDIENCE`), ``wrong_issuer``
-    (the other provider's issuer), ``missing_nonce``, ``replay_nonce`` (the nonce of the
-    login before this one), and the forgeries ``alg_none``, ``hmac_with_public_key``,
-    ``bad_signature`` (see :mod:`connectors.vneid.sandbox.tokens`).
+    (the other provider's issuer), ``replay_nonce`` (the nonce of the login before this one),
+    and the forgeries ``alg_none``, ``hmac_with_public_key``, ``bad_signature`` (see
+    :mod:`connectors.vneid.sandbox.tokens`).
     ``userinfo_sub_mismatch``: userinfo answers another account's ``sub``. ``latency_ms``
     delays every provider endpoint; ``fail_endpoint`` answers HTTP 500 there;
     ``slow_endpoint`` sleeps ``slow_seconds`` there. ``provider`` limits all of it to one
@@ -72,12 +80,24 @@ class FaultConfig(BaseModel):
     hmac_with_public_key: bool = False
     replay_nonce: bool = False
     missing_nonce: bool = False
+    no_pkce: bool = False
+    legacy_provider: bool = False
     userinfo_sub_mismatch: bool = False
     latency_ms: float = Field(default=0.0, ge=0, le=60_000)
     fail_endpoint: Endpoint | None = None
     slow_endpoint: Endpoint | None = None
     slow_seconds: float = Field(default=5.0, ge=0, le=300)
     provider: ProviderName | None = None
+
+    @property
+    def pkce_supported(self) -> bool:
+        """Does the provider implement PKCE (and say so in its discovery document)?"""
+        return not (self.no_pkce or self.legacy_provider)
+
+    @property
+    def nonce_returned(self) -> bool:
+        """Does the provider put the authorization request's nonce in its ID tokens?"""
+        return not (self.missing_nonce or self.legacy_provider)
 
 
 NO_FAULTS = FaultConfig()
@@ -144,7 +164,9 @@ class OAuthError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
-    """An authorization request that passed every check."""
+    """An authorization request that passed every check; ``nonce``, ``code_challenge`` and
+    ``acr_values`` are ``""`` when the request carried none (or, for PKCE, when the provider
+    ignores it)."""
 
     provider: ProviderName
     client_id: str
@@ -153,6 +175,7 @@ class AuthorizationRequest:
     state: str
     nonce: str
     code_challenge: str
+    acr_values: str = ""
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -170,5 +193,6 @@ TOKEN_SWITCHES = (
     "hmac_with_public_key",
     "replay_nonce",
     "missing_nonce",
+    "legacy_provider",
 )
 """The :class:`FaultConfig` switches that shape ID tokens."""
