@@ -1,9 +1,11 @@
 """``lgsp demo``, identity part: the applicants log in before their dossiers are submitted.
 
 The first applicant holds a level-2 VNeID account, the second a level-1 account at the DVCQG
-single sign-on. Each logs in through the gateway (authorisation URL with PKCE, the provider's
-login page played by the simulator, the callback verified), and the identity that comes back
-must be the applicant's. The second then tries a procedure that requires level 2 and is
+single sign-on. Each logs in through the gateway (the authorisation request the public callers
+send, plus a nonce and PKCE where advertised; the provider's login page played by the
+simulator; the callback verified), and the identity that comes back must be the applicant's.
+The second logs in again at a DVCQG SSO that behaves as the public callers meet it (PKCE
+ignored, no nonce in the ID token), then tries a procedure that requires level 2 and is
 refused; and a provider that signs a token with the wrong key is caught.
 """
 
@@ -36,6 +38,10 @@ class CitizenLogins(DemoPart):
         )
         r.raise_for_status()
 
+    async def faults(self, switches: dict[str, Any]) -> None:
+        """The simulated providers' switches (``{}``: behave as by default)."""
+        (await self.sim.put("/vneid/_sandbox/faults", json=switches)).raise_for_status()
+
     async def login(self, provider: str, applicant: dict[str, Any], **start: Any) -> httpx.Response:
         r = await self.api.post(
             f"/v1/identity/{provider}/authorize",
@@ -64,7 +70,7 @@ class CitizenLogins(DemoPart):
             and who.get("ho_va_ten") == first["ho_va_ten"]
             and who.get("muc_dam_bao") == 2,
             f"{first['ho_va_ten']} logged in with VNeID at level 2 "
-            "(PKCE, state, nonce, signature, claims checked)",
+            "(state, nonce, PKCE, signature, claims checked)",
         )
         r = await self.login("dvcqg", second)
         who = r.json().get("dinh_danh", {}) if r.status_code == 200 else {}
@@ -72,16 +78,23 @@ class CitizenLogins(DemoPart):
             who.get("so_dinh_danh") == second["so_dinh_danh"] and who.get("muc_dam_bao") == 1,
             f"{second['ho_va_ten']} logged in with DVCQG SSO at level 1",
         )
+        await self.faults({"legacy_provider": True, "provider": "dvcqg"})
+        r = await self.login("dvcqg", second)
+        await self.faults({})
+        who = r.json().get("dinh_danh", {}) if r.status_code == 200 else {}
+        self.check(
+            who.get("so_dinh_danh") == second["so_dinh_danh"],
+            "DVCQG SSO as OpenCPS and PASETO meet it (PKCE ignored, no nonce in the ID token): "
+            "the login still checks out",
+        )
         r = await self.login("dvcqg", second, muc_dam_bao_toi_thieu=2)
         self.check(
             r.status_code == 403 and r.json()["type"].endswith("identity-assurance-too-low"),
             "a level-1 account is refused where level 2 is required",
         )
-        (
-            await self.sim.put("/vneid/_sandbox/faults", json={"bad_signature": True})
-        ).raise_for_status()
+        await self.faults({"bad_signature": True})
         r = await self.login("vneid", first)
-        (await self.sim.put("/vneid/_sandbox/faults", json={})).raise_for_status()
+        await self.faults({})
         self.check(
             r.status_code == 502 and r.json()["type"].endswith("identity-token-rejected"),
             "an ID token with a forged signature is refused",

@@ -4,8 +4,9 @@ Contracts:
 
 * Discovery (``{issuer}/.well-known/openid-configuration``) is read once and kept for
   ``jwks_ttl_seconds``; concurrent callers share one fetch. The document must name the
-  configured issuer exactly (OpenID Connect Discovery 1.0, section 4.3), its endpoints must be
-  http(s) URLs, and when it lists PKCE methods, ``S256`` must be among them.
+  configured issuer exactly (OpenID Connect Discovery 1.0, section 4.3) and its endpoints must
+  be http(s) URLs. Whether it advertises PKCE with S256 decides whether logins use PKCE
+  (:attr:`ProviderMetadata.pkce`); the request's shape is :mod:`connectors.vneid.mapping`'s.
 * The key set (``jwks_uri``) is kept for the same time. A token whose ``kid`` is not in the
   cached set makes the client read the set again, once for that token and never more; a ``kid``
   still unknown after that is refused. Concurrent refreshes share one fetch. (ID tokens come
@@ -15,10 +16,12 @@ Contracts:
   ``provider.algorithms`` before any key is looked at (so ``none`` and every HMAC algorithm,
   whose "secret" would be the provider's public key, are refused unread); the key must be of the
   type and curve the algorithm needs; then the signature, and the claims ``iss``, ``aud``,
-  ``azp``, ``exp``, ``iat``, ``nbf`` (with ``provider.leeway_seconds``), ``nonce`` and ``sub``.
+  ``azp``, ``exp``, ``iat``, ``nbf`` (with ``provider.leeway_seconds``), ``sub``, and
+  ``nonce`` where the provider returns one (:func:`connectors.vneid.mapping.nonce_problem`).
   A failure is :class:`~connectors.vneid.errors.IdTokenRejected` whose ``check`` names it.
-* The token request authenticates with ``client_secret_post``. The client secret, the code and
-  the PKCE verifier are blanked out of the exchange log's copy of the request
+* The token request authenticates with ``client_secret_post``, as the public callers do. The
+  client secret, the code and the PKCE verifier are blanked out of the exchange log's copy of
+  the request
   (``lgsp_redact``), in the form they travel in (form-encoded) and as they are. The access
   token travels in a header, which is not recorded.
 * Every answer is bounded (``lgsp_max_response_bytes``, and checked again after reading) and
@@ -34,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import re
 import time
@@ -58,6 +60,7 @@ from joserfc.jwk import ECKey, Key, RSAKey, import_key
 from joserfc.jws import JWSRegistry
 from pydantic import SecretStr
 
+from connectors.vneid import mapping
 from connectors.vneid.config import ProviderConfig
 from connectors.vneid.errors import CodeRejected, IdTokenRejected, UserinfoMismatch
 from gateway.core.errors import (
@@ -109,7 +112,6 @@ _CLAIM_PROBLEMS: Mapping[str, str] = {
     "exp": "its expiry (exp) is not a NumericDate",
     "iat": "it was issued in the future (iat), beyond the allowed clock skew",
     "nbf": "it is not valid yet (nbf), beyond the allowed clock skew",
-    "nonce": "its nonce does not match this login's",
 }
 
 
@@ -131,6 +133,11 @@ class ProviderMetadata:
     end_session_endpoint: str | None = None
     id_token_signing_alg_values_supported: tuple[str, ...] = ()
     code_challenge_methods_supported: tuple[str, ...] = ()
+
+    @property
+    def pkce(self) -> bool:
+        """Does the provider advertise PKCE with S256 (so that logins use it)?"""
+        return mapping.supports_pkce(self.code_challenge_methods_supported)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,11 +267,9 @@ class OidcClient:
                 f"{title}'s discovery document breaks OpenID Connect Discovery", errors=errors
             )
         methods = lists["code_challenge_methods_supported"]
-        if methods and "S256" not in methods:
-            raise PermanentUpstreamError(
-                f"{title} does not support PKCE with S256",
-                errors=[FieldError("code_challenge_methods_supported", "S256 missing")],
-            )
+        if not mapping.supports_pkce(methods):
+            # as the public callers meet these providers: logins go without PKCE
+            log.info("identity.pkce_not_advertised", provider=self._provider.name)
         algs = lists["id_token_signing_alg_values_supported"]
         if algs and not set(algs) & set(self._provider.algorithms):
             raise PermanentUpstreamError(
@@ -298,33 +303,33 @@ class OidcClient:
         redirect_uri: str,
         state: str,
         nonce: str,
-        code_challenge: str,
+        code_challenge: str | None,
     ) -> str:
-        """Where to send the user: the authorization request with PKCE (S256), ``state`` and
-        ``nonce``, and ``acr_values`` for providers that need them (DVCQG SSO)."""
+        """Where to send the user: the authorization request as the public callers make it
+        (with ``acr_values`` where configured), plus ``nonce`` and, when ``code_challenge`` is
+        given (a provider advertising S256), PKCE (:func:`connectors.vneid.mapping.
+        authorization_params`)."""
         errors = self._redirect_errors(redirect_uri)
         if not state:
             errors.append(FieldError("state", "empty"))
         if not nonce:
             errors.append(FieldError("nonce", "empty"))
-        if not _CHALLENGE.fullmatch(code_challenge):
+        if code_challenge is not None and not _CHALLENGE.fullmatch(code_challenge):
             errors.append(
                 FieldError("code_challenge", "not an S256 challenge (43 base64url characters)")
             )
+        if code_challenge is not None and not meta.pkce:
+            errors.append(FieldError("code_challenge", "the provider does not advertise S256"))
         if errors:
             raise InvalidInput("the authorization request cannot be built", errors=errors)
-        params = {
-            "response_type": "code",
-            "client_id": self._provider.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": self._scope,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": code_challenge,
-            "code_challenge_method": "S256",
-        }
-        if self._provider.acr_values:
-            params["acr_values"] = self._provider.acr_values
+        params = mapping.authorization_params(
+            self._provider,
+            scope=self._scope,
+            redirect_uri=redirect_uri,
+            state=state,
+            nonce=nonce,
+            code_challenge=code_challenge,
+        )
         return _with_query(meta.authorization_endpoint, params)
 
     def end_session_url(
@@ -357,26 +362,24 @@ class OidcClient:
 
     # --- token request ---------------------------------------------------------------------
 
-    async def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
-        """The authorization code for the provider's tokens (``client_secret_post``)."""
+    async def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> TokenSet:
+        """The authorization code for the provider's tokens (``client_secret_post``); the
+        PKCE verifier when the login sent a challenge, else None."""
         errors = self._redirect_errors(redirect_uri)
         if not code:
             errors.append(FieldError("code", "empty"))
-        if not _VERIFIER.fullmatch(code_verifier):
+        if code_verifier is not None and not _VERIFIER.fullmatch(code_verifier):
             errors.append(FieldError("code_verifier", "not an RFC 7636 verifier"))
         if errors:
             raise InvalidInput("the code cannot be exchanged", errors=errors)
         meta = await self.metadata()
         secret = self._provider.client_secret.get_secret_value()
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier,
-            "client_id": self._provider.client_id,
-            "client_secret": secret,
-        }
-        hidden = (secret, code, code_verifier)
+        form = mapping.token_form(
+            self._provider, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
+        )
+        hidden = (secret, code, code_verifier or "")
         response = await self._send(
             "POST",
             meta.token_endpoint,
@@ -428,8 +431,9 @@ class OidcClient:
 
     def _token_set(self, data: Mapping[str, Any]) -> TokenSet:
         errors: list[FieldError] = []
-        token_type = data.get("token_type")
-        # RFC 6749 section 5.1: the type is case-insensitive
+        # RFC 6749 section 5.1: the type is case-insensitive; none of the public callers reads
+        # it, so an answer without one is read as Bearer, but another type is refused
+        token_type = data.get("token_type", "Bearer")
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
             errors.append(FieldError("token_type", "not Bearer"))
         access_token, id_token = data.get("access_token"), data.get("id_token")
@@ -463,7 +467,8 @@ class OidcClient:
     # --- ID token --------------------------------------------------------------------------
 
     async def verify_id_token(self, id_token: str, *, nonce: str) -> dict[str, Any]:
-        """The claims of ``id_token`` once every check passed, or :class:`IdTokenRejected`."""
+        """The claims of ``id_token`` once every check passed, or :class:`IdTokenRejected`.
+        ``nonce`` is this login's: the token's must equal it, if the token carries one."""
         if not nonce:
             raise ValueError("the expected nonce is empty")
         header = self._header(id_token)
@@ -583,7 +588,6 @@ class OidcClient:
             aud={"essential": True, "value": provider.client_id},
             exp={"essential": True},
             iat={"essential": True},
-            nonce={"essential": True},
         )
         try:
             registry.validate(claims)
@@ -604,11 +608,9 @@ class OidcClient:
             raise self._rejected("azp", "it names several audiences but no authorized party (azp)")
         if azp is not None and azp != provider.client_id:
             raise self._rejected("azp", "its authorized party (azp) is not this gateway")
-        claimed = claims["nonce"]
-        if not isinstance(claimed, str) or not hmac.compare_digest(
-            claimed.encode(), nonce.encode()
-        ):
-            raise self._rejected("nonce", _CLAIM_PROBLEMS["nonce"])
+        mismatch = mapping.nonce_problem(claims, nonce)
+        if mismatch is not None:
+            raise self._rejected("nonce", mismatch)
 
     def _rejected(self, check: str, reason: str) -> IdTokenRejected:
         log.warning("identity.id_token_rejected", provider=self._provider.name, check=check)

@@ -2,9 +2,11 @@
 
 Two OpenID providers behind one code path: VNeID (the Ministry of Public Security's electronic
 identity) and the single sign-on of the National Public Service Portal (DVCQG SSO, a WSO2
-Identity Server that needs ``acr_values``). Each is configured by its own prefixed fields, so that
-every secret is a top-level ``SecretStr`` (masked in logs, refused as a placeholder in
-production). The defaults point at the sandbox simulator.
+Identity Server asked for ``acr_values=LoA1``). Each is configured by its own prefixed fields,
+so that every secret is a top-level ``SecretStr`` (masked in logs, refused as a placeholder in
+production). The defaults point at the sandbox simulator, and ask each provider what the
+public callers ask (:mod:`connectors.vneid.mapping`): ``scope=openid``, and ``acr_values``
+``LoA1`` at DVCQG, none at VNeID.
 """
 
 from __future__ import annotations
@@ -68,7 +70,14 @@ class VneidConfig(ConnectorConfig):
         description="redirect URIs registered with VNeID; a login must name one of them",
     )
     vneid_scopes: list[str] = Field(
-        default_factory=lambda: ["openid", "profile"], description="scopes asked of VNeID"
+        # PASETO DichVuCongComponent.tsx line 59: scope=openid
+        default_factory=lambda: ["openid"],
+        description="scopes asked of VNeID (openid is always asked)",
+    )
+    vneid_acr_values: str | None = Field(
+        # PASETO sends none to VNeID (DichVuCongComponent.tsx line 59)
+        None,
+        description="acr_values sent to VNeID (unset or empty: none)",
     )
     dvcqg_issuer: str = Field(
         "http://127.0.0.1:9000/vneid/dvcqg",
@@ -85,10 +94,14 @@ class VneidConfig(ConnectorConfig):
         description="redirect URIs registered with DVCQG SSO",
     )
     dvcqg_scopes: list[str] = Field(
-        default_factory=lambda: ["openid"], description="scopes asked of DVCQG SSO"
+        default_factory=lambda: ["openid"],
+        description="scopes asked of DVCQG SSO (openid is always asked)",
     )
-    dvcqg_acr_values: str = Field(
-        "LoA1", min_length=1, description="acr_values DVCQG SSO requires (e.g. LoA1)"
+    dvcqg_acr_values: str | None = Field(
+        # OpenCPS rc-3.0 DVCQGSSOActionImpl.java line 121 (configured), PASETO
+        # dvcQuocGia/index.tsx line 34 (LoA1)
+        "LoA1",
+        description="acr_values sent to DVCQG SSO (e.g. LoA1; empty: none)",
     )
     min_level_by_procedure: dict[str, int] = Field(
         default_factory=dict,
@@ -110,6 +123,15 @@ class VneidConfig(ConnectorConfig):
     @classmethod
     def _issuer(cls, value: str) -> str:
         return _url(value)
+
+    @field_validator("vneid_acr_values", "dvcqg_acr_values")
+    @classmethod
+    def _acr(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value) > 128 or not value.isprintable():
+            raise ValueError("at most 128 printable characters")
+        return " ".join(value.split())
 
     @field_validator("vneid_redirect_uris", "dvcqg_redirect_uris")
     @classmethod
@@ -139,7 +161,7 @@ class VneidConfig(ConnectorConfig):
                 client_secret=self.vneid_client_secret,
                 redirect_uris=tuple(self.vneid_redirect_uris),
                 scopes=tuple(self.vneid_scopes),
-                acr_values=None,
+                acr_values=self.vneid_acr_values,
                 algorithms=ALLOWED_ALGORITHMS,
                 leeway_seconds=self.leeway_seconds,
                 timeout_seconds=self.timeout_seconds,

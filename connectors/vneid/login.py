@@ -1,13 +1,15 @@
 """One login, from the authorisation URL to the verified identity.
 
-:func:`begin` draws the login's ``state``, ``nonce`` and PKCE verifier (S256) and keeps them,
-encrypted, in the state store for ``login_ttl_seconds``, under a digest of the state (the
-state itself, which travels in URLs, is never a key). :func:`complete` takes them back in one
-atomic step, so a state is good for one callback only, whoever races for it; then exchanges
-the code, verifies the ID token (signature, algorithm, issuer, audience, times, nonce),
-consumes the nonce (a nonce seen once is refused forever after, within its lifetime), checks
-userinfo against the token's ``sub``, maps the claims, and enforces the assurance level the
-login was started with.
+:func:`begin` draws the login's ``state``, ``nonce`` and, where the provider advertises PKCE
+with S256, a PKCE verifier, and keeps them, encrypted, in the state store for
+``login_ttl_seconds``, under a digest of the state (the state itself, which travels in URLs, is
+never a key). :func:`complete` takes them back in one atomic step, so a state is good for one
+callback only, whoever races for it; then exchanges the code (with the verifier, if the login
+used PKCE), verifies the ID token (signature, algorithm, issuer, audience, times, and the nonce
+where the provider returns it), consumes a returned nonce (a nonce seen once is refused
+forever after, within its lifetime), checks userinfo against the token's ``sub``, maps the
+claims, and enforces the assurance level the login was started with. What is sent and why is
+:mod:`connectors.vneid.mapping`'s.
 
 Provider tokens stay in the gateway: they are kept encrypted under an opaque session id for
 their lifetime, for clients holding ``identity:tokens`` (:func:`session_tokens`), and for the
@@ -25,7 +27,8 @@ from typing import Any
 
 from connectors.vneid.client import OidcClient, code_challenge
 from connectors.vneid.errors import AssuranceTooLow, IdTokenRejected, LoginStateInvalid
-from connectors.vneid.models import DinhDanh, map_claims
+from connectors.vneid.mapping import map_claims
+from connectors.vneid.models import DinhDanh
 from gateway.core.crypto import BodyCipher
 from gateway.core.state import StateStore
 
@@ -65,13 +68,14 @@ async def begin(
     """The URL to send the user to, and the state that will come back with the code."""
     meta = await client.metadata()
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43..128
+    # PKCE only where advertised; 86 characters, within RFC 7636's 43..128
+    verifier = secrets.token_urlsafe(64) if meta.pkce else None
     url = client.authorization_url(
         meta,
         redirect_uri=redirect_uri,
         state=state,
         nonce=nonce,
-        code_challenge=code_challenge(verifier),
+        code_challenge=code_challenge(verifier) if verifier is not None else None,
     )
     key = f"identity:login:{_digest(state)}"
     record = {
@@ -107,8 +111,8 @@ async def complete(
         code=code, redirect_uri=record["redirect_uri"], code_verifier=record["verifier"]
     )
     claims = await client.verify_id_token(tokens.id_token.get_secret_value(), nonce=record["nonce"])
-    # the nonce is single-use even if a provider (or an attacker) presents it again
-    if not await store.set_if_absent(
+    # a returned nonce is single-use even if a provider (or an attacker) presents it again
+    if "nonce" in claims and not await store.set_if_absent(
         f"identity:nonce:{_digest(record['nonce'])}", b"1", ttl=nonce_ttl_seconds
     ):
         raise IdTokenRejected("the ID token's nonce was already used by an earlier login")

@@ -108,9 +108,13 @@ async def test_full_login(
 ) -> None:
     started = await start(api, headers, provider)
     query = parse_qs(urlsplit(started["authorization_url"]).query)
-    assert query["code_challenge_method"] == ["S256"]
+    # what OpenCPS and PASETO send, then what the gateway adds (PKCE: both advertise S256)
+    assert query["response_type"] == ["code"]
+    assert query["scope"] == ["openid"]
     assert query["redirect_uri"] == [REDIRECT[provider]]
-    assert ("acr_values" in query) is (provider == "dvcqg")
+    assert query.get("acr_values") == (["LoA1"] if provider == "dvcqg" else None)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["nonce"]
     back = await approve(browser, started["authorization_url"], LEVEL2_CITIZEN)
     r = await api.post(f"/v1/identity/{provider}/callback", json=back, headers=headers)
     assert r.status_code == 200, r.text
@@ -164,6 +168,57 @@ async def test_a_replayed_callback_is_refused(
     assert replay.json()["type"] == "urn:lgsp:problem:identity-login-state-invalid"
 
 
+# --- providers as the public callers meet them ------------------------------------------------
+
+
+@pytest.mark.parametrize("switch", ["legacy_provider", "missing_nonce", "no_pkce"])
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_provider_without_pkce_or_nonce_still_works(
+    api: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    headers: dict[str, str],
+    gateway: Gateway,
+    oidc: OidcSimulator,
+    provider: str,
+    switch: str,
+) -> None:
+    # no S256 in discovery (OpenCPS and PASETO send no PKCE), no nonce in the ID token: the
+    # code flow makes both optional (OpenID Connect Core 1.0, 3.1.2.1; RFC 7636)
+    oidc.set_faults(FaultConfig.model_validate({switch: True}))
+    for client in gateway.connector("vneid").clients.values():  # type: ignore[attr-defined]
+        client._metadata = None  # discovery read again, as after its TTL
+    started = await start(api, headers, provider)
+    query = parse_qs(urlsplit(started["authorization_url"]).query)
+    pkce = switch == "missing_nonce"
+    assert ("code_challenge" in query) is pkce
+    assert ("code_challenge_method" in query) is pkce
+    assert query["nonce"]  # always sent; checked only where returned
+    back = await approve(browser, started["authorization_url"], LEVEL2_CITIZEN)
+    assert list(oidc.logins)[-1]["pkce"] is pkce
+    r = await api.post(f"/v1/identity/{provider}/callback", json=back, headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["dinh_danh"]["so_dinh_danh"] == LEVEL2_CITIZEN
+    # the state stays single-use without PKCE and nonce
+    again = await api.post(f"/v1/identity/{provider}/callback", json=back, headers=headers)
+    assert again.status_code == 400
+
+
+async def test_a_wrong_nonce_is_refused_even_from_a_provider_without_pkce(
+    api: httpx.AsyncClient,
+    browser: httpx.AsyncClient,
+    headers: dict[str, str],
+    oidc: OidcSimulator,
+    gateway: Gateway,
+) -> None:
+    oidc.set_faults(FaultConfig(no_pkce=True, replay_nonce=True))
+    for client in gateway.connector("vneid").clients.values():  # type: ignore[attr-defined]
+        client._metadata = None
+    r = await login(api, browser, headers, "dvcqg")
+    assert r.status_code == 502, r.text
+    assert r.json()["type"] == "urn:lgsp:problem:identity-token-rejected"
+    assert "nonce" in r.json()["detail"]
+
+
 # --- misbehaving providers ---------------------------------------------------------------------
 
 
@@ -177,7 +232,6 @@ async def test_a_replayed_callback_is_refused(
         ("alg_none", "identity-token-rejected"),
         ("hmac_with_public_key", "identity-token-rejected"),
         ("replay_nonce", "identity-token-rejected"),
-        ("missing_nonce", "identity-token-rejected"),
         ("userinfo_sub_mismatch", "identity-userinfo-mismatch"),
     ],
 )
@@ -379,3 +433,6 @@ async def test_a_business_account_logs_in_with_its_codes(
     assert who["ma_so_doanh_nghiep"] == "0401234567"
     assert who["ma_so_thue"] == "0401234567"
     assert who["thu_dien_tu"]
+    # OpenCPS reads a business's name and address (DVCQGSSOActionImpl.java lines 639, 644)
+    assert who["ten_doanh_nghiep"].startswith("Công ty")
+    assert who["dia_chi"]

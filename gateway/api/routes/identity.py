@@ -83,7 +83,8 @@ def _connector(gw: Gateway) -> VneidConnector:
 async def authorize(
     provider: Provider, body: AuthorizeRequest, gw: GatewayDep, _client: LoginClient
 ) -> AuthorizeAnswer:
-    """Start a login: PKCE (S256), state and nonce drawn and kept for this login only."""
+    """Start a login: state, nonce and (where the provider advertises S256) a PKCE verifier
+    drawn and kept for this login only; the URL carries what the public callers send."""
     connector = _connector(gw)
     config = connector.config
     started = await login.begin(

@@ -261,16 +261,39 @@ async def test_discovery_with_a_bad_endpoint_is_refused(
     assert field in [e.loc for e in refused.value.errors]
 
 
-async def test_discovery_without_s256_or_allowed_algorithms_is_refused(
+async def test_discovery_without_allowed_algorithms_is_refused(
     client: OidcClient, provider: Provider
 ) -> None:
-    provider.discovery["code_challenge_methods_supported"] = ["plain"]
-    with pytest.raises(PermanentUpstreamError, match="S256"):
-        await client.metadata()
-    provider.discovery["code_challenge_methods_supported"] = ["S256"]
     provider.discovery["id_token_signing_alg_values_supported"] = ["HS256", "none"]
     with pytest.raises(PermanentUpstreamError, match="none of the allowed"):
         await client.metadata()
+
+
+@pytest.mark.parametrize("methods", [None, [], ["plain"]], ids=["absent", "empty", "plain"])
+async def test_discovery_without_s256_means_logins_without_pkce(
+    client: OidcClient, provider: Provider, methods: list[str] | None
+) -> None:
+    # the providers as the public callers meet them: no PKCE, which the login then leaves out
+    if methods is None:
+        del provider.discovery["code_challenge_methods_supported"]
+    else:
+        provider.discovery["code_challenge_methods_supported"] = methods
+    meta = await client.metadata()
+    assert meta.pkce is False
+    url = client.authorization_url(
+        meta, redirect_uri=REDIRECT, state=STATE, nonce=NONCE, code_challenge=None
+    )
+    assert "code_challenge" not in query(url)
+    assert "code_challenge_method" not in query(url)
+    with pytest.raises(InvalidInput, match="cannot be built") as refused:
+        client.authorization_url(
+            meta,
+            redirect_uri=REDIRECT,
+            state=STATE,
+            nonce=NONCE,
+            code_challenge=code_challenge(VERIFIER),
+        )
+    assert [e.loc for e in refused.value.errors] == ["code_challenge"]
 
 
 async def test_discovery_without_end_session_endpoint_is_accepted(
@@ -330,16 +353,19 @@ async def test_authorization_url_for_vneid(client: OidcClient) -> None:
         meta, redirect_uri=REDIRECT, state=STATE, nonce=NONCE, code_challenge=challenge
     )
     assert url.startswith(f"{VNEID_ISSUER}/auth?")
-    assert query(url) == {
-        "response_type": "code",
-        "client_id": CLIENT_ID,
-        "redirect_uri": REDIRECT,
-        "scope": "openid profile",
-        "state": STATE,
-        "nonce": NONCE,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
+    assert meta.pkce is True
+    # the public callers' parameters in their order (PASETO DichVuCongComponent.tsx line
+    # 59: scope=openid, no acr_values at VNeID), then the nonce and PKCE
+    assert list(query(url).items()) == [
+        ("response_type", "code"),
+        ("client_id", CLIENT_ID),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", STATE),
+        ("nonce", NONCE),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ]
 
 
 def test_code_challenge_is_s256() -> None:
@@ -442,14 +468,23 @@ async def test_code_exchange(client: OidcClient, provider: Provider) -> None:
     assert sent.method == "POST"
     assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
     form = {k: v[0] for k, v in parse_qs(sent.content.decode()).items()}
-    assert form == {
-        "grant_type": "authorization_code",
-        "code": CODE,
-        "redirect_uri": REDIRECT,
-        "code_verifier": VERIFIER,
-        "client_id": CLIENT_ID,
-        "client_secret": SECRET,
-    }
+    # OpenCPS DVCQGSSOTerm.java line 28, in its order, then the verifier
+    assert list(form.items()) == [
+        ("grant_type", "authorization_code"),
+        ("code", CODE),
+        ("redirect_uri", REDIRECT),
+        ("client_id", CLIENT_ID),
+        ("client_secret", SECRET),
+        ("code_verifier", VERIFIER),
+    ]
+
+
+async def test_code_exchange_without_pkce_sends_no_verifier(
+    client: OidcClient, provider: Provider
+) -> None:
+    await client.exchange_code(code=CODE, redirect_uri=REDIRECT, code_verifier=None)
+    (sent,) = provider.requests["token"]
+    assert "code_verifier" not in parse_qs(sent.content.decode())
 
 
 async def test_code_exchange_defaults(client: OidcClient, provider: Provider) -> None:
@@ -459,7 +494,13 @@ async def test_code_exchange_defaults(client: OidcClient, provider: Provider) ->
     )
     tokens = await exchange(client)
     assert tokens.refresh_token is None
-    assert (tokens.expires_in, tokens.scope) == (0, "openid profile")
+    assert (tokens.expires_in, tokens.scope) == (0, "openid")
+    # what OpenCPS reads is all there may be: no token_type (read as Bearer), expires_in as a
+    # string (PASETO OutPutOauthToken.cs types it string)
+    provider.script["token"] = answer(
+        200, {"access_token": ACCESS_TOKEN, "id_token": provider.id_token, "expires_in": "3600"}
+    )
+    assert (await exchange(client)).expires_in == 3600
 
 
 async def test_code_exchange_refuses_an_unregistered_redirect_uri(
@@ -565,6 +606,13 @@ async def test_a_good_id_token_passes(client: OidcClient) -> None:
     assert verified == claims()
 
 
+async def test_an_id_token_without_nonce_passes(client: OidcClient) -> None:
+    # a provider that does not return nonces, as the public callers meet it; one that returns
+    # another login's nonce is refused (FORGED["wrong-nonce"])
+    verified = await client.verify_id_token(keys.sign(claims(nonce=None)), nonce=NONCE)
+    assert "nonce" not in verified
+
+
 async def test_several_audiences_with_azp_pass(client: OidcClient) -> None:
     token = keys.sign(claims(aud=[CLIENT_ID, "other-rp"], azp=CLIENT_ID))
     assert (await client.verify_id_token(token, nonce=NONCE))["azp"] == CLIENT_ID
@@ -604,7 +652,7 @@ FORGED: dict[str, tuple[Callable[[], str], str]] = {
     "tampered": (lambda: keys.tampered(keys.sign(claims()), claims(sub="x")), "signature"),
     "wrong-nonce": (lambda: keys.sign(claims(nonce="replayed-nonce")), "nonce"),
     "nonce-list": (lambda: keys.sign(claims(nonce=[NONCE])), "nonce"),
-    "missing-nonce": (lambda: keys.sign(claims(nonce=None)), "nonce"),
+    "empty-nonce": (lambda: keys.sign(claims(nonce="")), "nonce"),
     "missing-sub": (lambda: keys.sign(claims(sub=None)), "sub"),
     "empty-sub": (lambda: keys.sign(claims(sub="")), "sub"),
     "missing-exp": (lambda: keys.sign(claims(exp=None)), "exp"),

@@ -25,6 +25,9 @@ from starlette.routing import Mount
 from connectors.vneid.config import VneidConfig
 from connectors.vneid.sandbox import (
     BUSINESS_ACCOUNT,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_REDIRECT_URIS,
+    DEFAULT_SECRETS,
     DENY_HINT,
     IMPOSTOR_AUDIENCE,
     LEVEL1_CITIZEN,
@@ -32,6 +35,7 @@ from connectors.vneid.sandbox import (
     ORGANISATION_ACCOUNT,
     PATHS,
     STALE_NONCE,
+    Client,
     OidcSimulator,
     create_app,
     get_simulator,
@@ -296,6 +300,7 @@ async def userinfo_of(client: httpx.AsyncClient, provider: str, hint: str) -> di
 
 
 async def test_vneid_userinfo_claims(client: httpx.AsyncClient) -> None:
+    # PASETO UserInfoVneidRequest.cs: LoaiTaiKhoan and IAL are numbers
     claims = await userinfo_of(client, "vneid", LEVEL2_CITIZEN)
     assert set(claims) == {
         "sub",
@@ -306,44 +311,74 @@ async def test_vneid_userinfo_claims(client: httpx.AsyncClient) -> None:
         "TechID",
         "loAs",
         "IAL",
+        "userProfileUri",
+        "logoutUri",
     }
-    assert claims["LoaiTaiKhoan"] == "1"
+    assert claims["LoaiTaiKhoan"] == 1
     assert claims["HoVaTen"] == "Nguyễn Văn An"
-    assert claims["NgayThangNamSinh"] == "15/05/1990"
-    assert (claims["loAs"], claims["IAL"]) == ("LoA2", "2")
+    assert claims["NgayThangNamSinh"] == "19900515"
+    assert (claims["loAs"], claims["IAL"]) == ("LoA2", 2)
+    assert claims["logoutUri"].startswith(f"{BASE}/vneid/")
     level1 = await userinfo_of(client, "vneid", LEVEL1_CITIZEN)
-    assert (level1["loAs"], level1["IAL"]) == ("LoA1", "1")
-    assert level1["NgayThangNamSinh"] == "02/11/2001"
+    assert (level1["loAs"], level1["IAL"]) == ("LoA1", 1)
+    assert level1["NgayThangNamSinh"] == "20011102"
 
 
 async def test_dvcqg_userinfo_claims(client: httpx.AsyncClient) -> None:
+    # OpenCPS DVCQGSSOActionImpl.java, PASETO UserInfoDvcqgRequest.cs, fat2fast/yii2-auth
     citizen = await userinfo_of(client, "dvcqg", LEVEL2_CITIZEN)
+    assert citizen["LoaiTaiKhoan"] == "1"
     assert citizen["NgayThangNamSinh"] == "19900515"
     assert citizen["SoCMND"] == "012345678"
     assert citizen["ThuDienTu"] == "nguyen.van.an@example.com"
     assert citizen["SoDienThoai"] == "0912345678"
+    assert citizen["loginIdp"] == "BCA"
     assert "IAL" not in citizen
     assert "MaSoDoanhNghiep" not in citizen
+    assert "TenDoanhNghiep" not in citizen
     business = await userinfo_of(client, "dvcqg", BUSINESS_ACCOUNT)
     assert business["LoaiTaiKhoan"] == "2"
     assert business["MaSoDoanhNghiep"] == business["MaSoThue"] == "0401234567"
+    assert business["TenDoanhNghiep"].startswith("Công ty")
     assert set(business) == {
         "sub",
         "LoaiTaiKhoan",
         "SoDinhDanh",
         "MaSoThue",
         "MaSoDoanhNghiep",
+        "TenDoanhNghiep",
+        "DiaChi",
         "HoVaTen",
         "NgayThangNamSinh",
         "ThuDienTu",
         "SoDienThoai",
         "TechID",
         "loAs",
+        "loginIdp",
+        "userProfileUri",
+        "logoutUri",
     }
     organisation = await userinfo_of(client, "dvcqg", ORGANISATION_ACCOUNT)
     assert organisation["LoaiTaiKhoan"] == "3"
     assert organisation["MaSoThue"] == "0600123456"
+    assert organisation["TenDoanhNghiep"]
     assert "MaSoDoanhNghiep" not in organisation
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_userinfo_answers_a_post_as_opencps_sends_it(
+    client: httpx.AsyncClient, provider: str
+) -> None:
+    # OpenCPS rc-3.0 DVCQGSSOActionImpl.java lines 362-368: POST, Bearer, JSON content type
+    body = await tokens(client, provider)
+    headers = {
+        "Authorization": f"Bearer {body['access_token']}",
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+    }
+    answer = await client.post(path(provider, "userinfo"), headers=headers)
+    assert answer.status_code == 200
+    assert answer.json()["SoDinhDanh"] == LEVEL2_CITIZEN
 
 
 async def test_sub_is_stable_per_account_and_differs_per_provider(
@@ -491,11 +526,12 @@ async def test_an_unregistered_redirect_uri_is_refused_without_redirect(
         ("vneid", {"response_type": "token"}, "unsupported_response_type"),
         ("vneid", {"scope": "profile"}, "invalid_scope"),
         ("vneid", {"state": ""}, "invalid_request"),
-        ("vneid", {"nonce": ""}, "invalid_request"),
+        ("vneid", {"nonce": "n" * 600}, "invalid_request"),
         ("vneid", {"code_challenge": ""}, "invalid_request"),
         ("vneid", {"code_challenge": "short"}, "invalid_request"),
         ("vneid", {"code_challenge_method": "plain"}, "invalid_request"),
         ("vneid", {"code_challenge_method": ""}, "invalid_request"),
+        ("dvcqg", {"code_challenge_method": "plain"}, "invalid_request"),
         ("vneid", {"state": "x" * 600}, "invalid_request"),
         ("dvcqg", {"acr_values": ""}, "invalid_request"),
         ("dvcqg", {"acr_values": "LoA9"}, "invalid_request"),
@@ -748,6 +784,105 @@ async def test_missing_nonce(client: httpx.AsyncClient) -> None:
     assert "nonce" not in claims
 
 
+# --- the public callers' flow, and providers without PKCE or nonce ---------------------------
+
+
+def public_params(provider: str) -> dict[str, str]:
+    """An authorization request exactly as the public callers send it: OpenCPS rc-3.0
+    DVCQGSSOActionImpl.java lines 123-124, PASETO dvcQuocGia/index.tsx line 34 (DVCQG) and
+    DichVuCongComponent.tsx line 59 (VNeID, without acr_values). No nonce, no PKCE."""
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT[provider],
+        "scope": "openid",
+        "acr_values": "LoA1",
+        "state": base64.b64encode(b"token@http://127.0.0.1:8080/dich-vu-cong").decode(),
+    }
+    if provider == "vneid":
+        del params["acr_values"]
+    return params
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_the_public_callers_flow_is_accepted(
+    client: httpx.AsyncClient, sim: OidcSimulator, provider: str
+) -> None:
+    params = public_params(provider)
+    answer = await client.get(
+        path(provider, "authorization"), params={**params, "login_hint": LEVEL2_CITIZEN}
+    )
+    assert answer.status_code == 302, answer.text
+    back = httpx.URL(answer.headers["location"]).params
+    assert back["state"] == params["state"]
+    # OpenCPS DVCQGSSOTerm.java line 28: the token request, client_secret_post, no verifier
+    form = {
+        "grant_type": "authorization_code",
+        "code": back["code"],
+        "redirect_uri": REDIRECT[provider],
+        "client_id": CLIENT_ID,
+        "client_secret": SECRET[provider],
+    }
+    answer = await client.post(path(provider, "token"), data=form)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert "nonce" not in unverified(body["id_token"])[1]
+    assert body["scope"] == "openid"
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    assert (await client.post(path(provider, "userinfo"), headers=bearer)).status_code == 200
+    assert list(sim.logins)[-1]["pkce"] is False
+    assert list(sim.logins)[-1]["nonce"] is False
+
+
+async def test_a_verifier_for_a_code_without_challenge_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    # a provider with PKCE sees a client that lost track of its login (Keycloak refuses too)
+    done = await login(client, "vneid", code_challenge="", code_challenge_method="")
+    assert (await redeem(client, done)).json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_verifier_is_required_for_a_code_bound_to_a_challenge(
+    client: httpx.AsyncClient, provider: str
+) -> None:
+    done = await login(client, provider)
+    answer = await redeem(client, done, code_verifier="")
+    assert answer.json()["error"] == "invalid_grant"
+
+
+async def test_without_pkce_the_provider_ignores_it(
+    client: httpx.AsyncClient, sim: OidcSimulator
+) -> None:
+    await faults(client, no_pkce=True, provider="dvcqg")
+    dvcqg = (await client.get(path("dvcqg", "discovery"))).json()
+    assert "code_challenge_methods_supported" not in dvcqg
+    vneid = (await client.get(path("vneid", "discovery"))).json()
+    assert vneid["code_challenge_methods_supported"] == ["S256"]
+    # the challenge is ignored, so any verifier (or none) redeems the code
+    done = await login(client, "dvcqg")
+    assert list(sim.logins)[-1]["pkce"] is False
+    answer = await redeem(client, done, code_verifier="x" * 43)
+    assert answer.status_code == 200, answer.text
+    claims = unverified(answer.json()["id_token"])[1]
+    assert claims["nonce"] == done.nonce  # a nonce still comes back
+    done = await login(client, "dvcqg", code_challenge="junk", code_challenge_method="plain")
+    assert (await redeem(client, done, code_verifier="")).status_code == 200
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_legacy_provider_advertises_no_pkce_and_returns_no_nonce(
+    client: httpx.AsyncClient, provider: str
+) -> None:
+    await faults(client, legacy_provider=True)
+    document = (await client.get(path(provider, "discovery"))).json()
+    assert "code_challenge_methods_supported" not in document
+    done = await login(client, provider)  # with a nonce and a challenge, both ignored
+    answer = await redeem(client, done, code_verifier="")
+    assert answer.status_code == 200, answer.text
+    assert "nonce" not in unverified(answer.json()["id_token"])[1]
+
+
 async def test_userinfo_sub_mismatch(client: httpx.AsyncClient) -> None:
     await faults(client, userinfo_sub_mismatch=True)
     body = await tokens(client, "vneid")
@@ -894,6 +1029,11 @@ async def test_logins_are_listed_masked(client: httpx.AsyncClient) -> None:
     answer = await client.get("/_sandbox/logins", params={"limit": 10})
     entries = answer.json()
     assert [(e["provider"], e["level"]) for e in entries] == [("vneid", 2), ("dvcqg", 1)]
+    # what each authorization request carried, for tests that check the gateway's requests
+    assert [(e["pkce"], e["nonce"], e["acr_values"]) for e in entries] == [
+        (True, True, None),
+        (True, True, "LoA1"),
+    ]
     assert entries[0]["citizen"] == "001******345"
     assert LEVEL2_CITIZEN not in answer.text
     assert LEVEL1_CITIZEN not in answer.text
@@ -911,8 +1051,8 @@ async def test_a_test_account_can_be_added(client: httpx.AsyncClient) -> None:
     claims = await userinfo_of(client, "vneid", "092201009876")
     assert (claims["HoVaTen"], claims["IAL"], claims["NgayThangNamSinh"]) == (
         "Võ Minh Khôi",
-        "1",
-        "31/01/2001",
+        1,
+        "20010131",
     )
     contradicting = {**account, "ngay_sinh": "1999-01-31"}
     assert (await client.post("/_sandbox/citizens", json=contradicting)).status_code == 422
@@ -948,15 +1088,24 @@ async def test_a_client_can_be_registered(client: httpx.AsyncClient) -> None:
     assert unverified(answer.json()["id_token"])[1]["aud"] == "another-app"
 
 
-async def test_clients_come_from_the_config() -> None:
-    config = VneidConfig(
-        dvcqg_client_id="mot-cua",
-        dvcqg_client_secret="s3cret",
-        dvcqg_redirect_uris=["https://motcua.example.gov.vn/sso"],
-    )
-    sim = get_simulator(create_app(config=config))
+async def test_clients_can_be_registered_when_the_app_is_built() -> None:
+    mot_cua = Client.registered("dvcqg", "mot-cua", "s3cret", ["https://motcua.example.gov.vn/sso"])
+    sim = get_simulator(create_app(clients={"dvcqg": [mot_cua]}))
     client = sim.clients["dvcqg"]["mot-cua"]
     assert client.client_secret == "s3cret"
     assert client.redirect_uris == ("https://motcua.example.gov.vn/sso",)
     assert "https://motcua.example.gov.vn/" in client.post_logout_redirect_uris
+    assert CLIENT_ID not in sim.clients["dvcqg"]
     assert CLIENT_ID in sim.clients["vneid"]
+    sim.reset()
+    assert set(sim.clients["dvcqg"]) == {"mot-cua"}
+
+
+def test_the_default_registrations_are_the_gateways_sandbox_defaults() -> None:
+    # the simulator keeps its own provider definitions; the gateway's defaults must name them
+    config = VneidConfig()
+    for name in PROVIDERS:
+        provider = config.provider(name)  # type: ignore[arg-type]
+        assert provider.client_id == DEFAULT_CLIENT_ID
+        assert provider.client_secret.get_secret_value() == DEFAULT_SECRETS[name]  # type: ignore[index]
+        assert provider.redirect_uris == DEFAULT_REDIRECT_URIS[name]  # type: ignore[index]

@@ -1,7 +1,7 @@
 """A simulator of both identity providers, VNeID and DVCQG SSO: an ASGI app speaking OpenID Connect.
 
 It plays the providers in tests, demos and benchmarks. One app serves both, each under its own
-prefix with the paths of the plan's wire profile (:data:`PATHS`): the issuer of ``provider`` is
+prefix with the paths of the public record (:data:`PATHS`): the issuer of ``provider`` is
 the app's mount point plus ``/vneid`` or ``/dvcqg`` (:func:`issuer_for`; the gateway's sandbox
 mounts the app at ``/vneid``, so ``http://host/vneid/vneid`` and ``http://host/vneid/dvcqg``),
 read from each request so that discovery and the ``iss`` of tokens name the URL the client used.
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -37,8 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
-from connectors.vneid.sandbox_citizens import (
+from connectors.vneid.sandbox.citizens import (
     BUSINESS_ACCOUNT,
     LEVEL1_CITIZEN,
     LEVEL2_CITIZEN,
@@ -48,19 +47,23 @@ from connectors.vneid.sandbox_citizens import (
     citizen_json,
     subject,
 )
-from connectors.vneid.sandbox_model import (
-    ACR_VALUES,
+from connectors.vneid.sandbox.model import (
     IMPOSTOR_AUDIENCE,
     LOGIN_LOG_SIZE,
-    PATHS,
     STALE_NONCE,
-    Client,
-    Endpoint,
     FaultConfig,
     OAuthError,
     pkce_challenge,
 )
-from connectors.vneid.sandbox_provider import OidcSimulator
+from connectors.vneid.sandbox.provider import OidcSimulator
+from connectors.vneid.sandbox.providers import (
+    ACR_VALUES,
+    PATHS,
+    PROVIDERS,
+    Client,
+    Endpoint,
+    ProviderName,
+)
 from gateway.core.simulators import BodyTooLarge, read_body
 
 __all__ = [
@@ -105,8 +108,9 @@ def _issuer(request: Request, provider: ProviderName) -> str:
     return str(request.url.replace(path=path, query="", fragment=""))
 
 
-def discovery_document(provider: ProviderName, issuer: str) -> dict[str, Any]:
-    """``provider``'s OpenID configuration when its issuer is ``issuer``."""
+def discovery_document(provider: ProviderName, issuer: str, *, pkce: bool = True) -> dict[str, Any]:
+    """``provider``'s OpenID configuration when its issuer is ``issuer``; without ``pkce``,
+    a provider that does not implement PKCE (no ``code_challenge_methods_supported``)."""
     paths = PATHS[provider]
     document: dict[str, Any] = {
         "issuer": issuer,
@@ -119,11 +123,12 @@ def discovery_document(provider: ProviderName, issuer: str) -> dict[str, Any]:
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "scopes_supported": ["openid", "profile", "email", "phone"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "nonce", "auth_time", "acr"],
     }
+    if pkce:
+        document["code_challenge_methods_supported"] = ["S256"]
     if provider == "dvcqg":
         document["acr_values_supported"] = list(ACR_VALUES)
     return document
@@ -194,7 +199,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def _provider_endpoints(sim: OidcSimulator, provider: ProviderName) -> dict[Endpoint, Handler]:
     async def discovery(request: Request) -> Response:
-        return JSONResponse(discovery_document(provider, _issuer(request, provider)))
+        pkce = sim.faults_for(provider).pkce_supported
+        return JSONResponse(discovery_document(provider, _issuer(request, provider), pkce=pkce))
 
     async def jwks(request: Request) -> Response:
         sim.stats.jwks_fetched[provider] += 1
@@ -220,7 +226,8 @@ def _provider_endpoints(sim: OidcSimulator, provider: ProviderName) -> dict[Endp
         return JSONResponse(answer, headers=_NO_STORE)
 
     async def userinfo(request: Request) -> Response:
-        claims = sim.userinfo(provider, request.headers.get("authorization"))
+        issuer = _issuer(request, provider)
+        claims = sim.userinfo(provider, issuer, request.headers.get("authorization"))
         return JSONResponse(claims, headers={"Cache-Control": "no-store"})
 
     async def end_session(request: Request) -> Response:
@@ -296,14 +303,17 @@ def get_simulator(app: FastAPI) -> OidcSimulator:
 
 
 def create_app(
-    *, config: VneidConfig | None = None, citizens: Iterable[SandboxCitizen] | None = None
+    *,
+    clients: Mapping[ProviderName, Iterable[Client]] | None = None,
+    citizens: Iterable[SandboxCitizen] | None = None,
 ) -> FastAPI:
     """Build the simulator app; its state is ``app.state.sim`` (an :class:`OidcSimulator`).
 
-    ``config`` registers its clients (ids, secrets, redirect URIs; default: the sandbox
-    defaults of :class:`VneidConfig`); ``citizens`` replaces the default test accounts.
+    ``clients`` replaces a provider's registered relying parties (default: the registrations
+    of :mod:`connectors.vneid.sandbox.providers`, which the gateway's sandbox defaults use);
+    ``citizens`` replaces the default test accounts.
     """
-    sim = OidcSimulator(config=config, citizens=citizens)
+    sim = OidcSimulator(clients=clients, citizens=citizens)
     app = FastAPI(title="VNeID / DVCQG SSO sandbox", docs_url=None, redoc_url=None)
     app.state.sim = sim
 
@@ -357,7 +367,7 @@ def create_app(
         return citizen_json(citizen)
 
     @app.get("/_sandbox/clients")
-    async def clients() -> dict[str, list[dict[str, Any]]]:
+    async def clients_list() -> dict[str, list[dict[str, Any]]]:
         return {p: [_client_json(c) for c in sim.clients[p].values()] for p in PROVIDERS}
 
     @app.post("/_sandbox/clients")

@@ -2,24 +2,31 @@
 
 :class:`OidcSimulator` holds both providers' keys, registered clients, test accounts,
 outstanding authorization codes and tokens, the misbehaviour switches (``FaultConfig``),
-counters and the last logins (ID numbers masked), and implements the authorization code flow
-with PKCE of the plan's wire profile:
+counters and the last logins (ID numbers masked, with what each authorization request
+carried), and implements the authorization code flow as the public callers use it, and as
+OpenID Connect allows a relying party to harden it:
 
 * authorization (:meth:`OidcSimulator.authorize`): ``client_id`` known, ``redirect_uri``
   registered for it (else refused without redirecting anywhere), ``response_type=code``,
-  ``openid`` in ``scope``, ``state``, ``nonce``, ``code_challenge`` with
-  ``code_challenge_method=S256``, and at DVCQG ``acr_values`` (LoA1 or LoA2);
-* codes: single use, 60 s, bound to the client, redirect URI, challenge and nonce;
-* token (:meth:`OidcSimulator.exchange`): ``client_secret_post`` or ``client_secret_basic``
-  (exactly one), then the code (or a refresh token), the redirect URI and the PKCE verifier;
-  any failure spends the code. The ID token is RS256 with the current key's ``kid``;
-* userinfo (:meth:`OidcSimulator.userinfo`): a Bearer access token of this provider;
+  ``openid`` in ``scope``, ``state``, and at DVCQG ``acr_values`` (LoA1 or LoA2): exactly what
+  OpenCPS and PASETO send. ``nonce`` and PKCE (``code_challenge`` with
+  ``code_challenge_method=S256``) are optional; a provider switched to ``no_pkce`` (or
+  ``legacy_provider``) ignores PKCE and does not advertise it;
+* codes: single use, 60 s, bound to the client, redirect URI, challenge (if any) and nonce;
+* token (:meth:`OidcSimulator.exchange`): ``client_secret_post`` (what the public callers
+  use) or ``client_secret_basic`` (exactly one), then the code (or a refresh token), the
+  redirect URI and, for a code bound to a challenge, the PKCE verifier; any failure spends the
+  code. The ID token is RS256 with the current key's ``kid``; it carries the nonce the
+  authorization request sent, unless the provider is switched to leave it out;
+* userinfo (:meth:`OidcSimulator.userinfo`): a Bearer access token of this provider, by GET
+  or POST (OpenCPS POSTs, fat2fast/yii2-auth GETs); the claims as the public readers read
+  them (:mod:`connectors.vneid.sandbox.citizens`);
 * end session (:meth:`OidcSimulator.end_session`): an ``id_token_hint`` this provider signed
   (an expired one is accepted, as RP-initiated logout allows) and a registered
   ``post_logout_redirect_uri``.
 
 The simulator logs nothing; codes and tokens come from :mod:`secrets` (they are credentials,
-even here). The HTTP app is :func:`connectors.vneid.sandbox.create_app`.
+even here). The HTTP app is :func:`connectors.vneid.sandbox.app.create_app`.
 """
 
 from __future__ import annotations
@@ -37,16 +44,14 @@ from urllib.parse import unquote_plus, urlencode
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
-from connectors.vneid.sandbox_citizens import (
+from connectors.vneid.sandbox.citizens import (
     SandboxCitizen,
     default_citizens,
     login_json,
     subject,
     userinfo_claims,
 )
-from connectors.vneid.sandbox_model import (
-    ACR_VALUES,
+from connectors.vneid.sandbox.model import (
     CODE_TTL_SECONDS,
     IMPOSTOR_AUDIENCE,
     LOGIN_LOG_SIZE,
@@ -57,15 +62,20 @@ from connectors.vneid.sandbox_model import (
     TOKEN_SWITCHES,
     TOKEN_TTL_SECONDS,
     AuthorizationRequest,
-    Client,
     FaultConfig,
     Grant,
     OAuthError,
     SimStats,
-    default_clients,
     pkce_challenge,
 )
-from connectors.vneid.sandbox_tokens import KeyRing, Signing, default_key, new_key, sign_id_token
+from connectors.vneid.sandbox.providers import (
+    ACR_VALUES,
+    PROVIDERS,
+    Client,
+    ProviderName,
+    default_clients,
+)
+from connectors.vneid.sandbox.tokens import KeyRing, Signing, default_key, new_key, sign_id_token
 
 __all__ = ["OidcSimulator"]
 
@@ -81,6 +91,13 @@ def _param(params: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _optional(params: Mapping[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if len(value) > _MAX_PARAM:
+        raise OAuthError("invalid_request", f"{name} is longer than {_MAX_PARAM} characters")
+    return value
+
+
 def _with_query(uri: str, params: dict[str, str]) -> str:
     return f"{uri}{'&' if '?' in uri else '?'}{urlencode(params)}"
 
@@ -89,9 +106,16 @@ class OidcSimulator:
     """Both simulated providers' state and protocol logic, independent of HTTP."""
 
     def __init__(
-        self, *, config: VneidConfig | None = None, citizens: Iterable[SandboxCitizen] | None = None
+        self,
+        *,
+        clients: Mapping[ProviderName, Iterable[Client]] | None = None,
+        citizens: Iterable[SandboxCitizen] | None = None,
     ) -> None:
-        self.config = config or VneidConfig()
+        self._initial_clients = (
+            {name: list(registered) for name, registered in clients.items()}
+            if clients is not None
+            else None
+        )
         self._initial_citizens = list(citizens) if citizens is not None else None
         #: seconds since the epoch; tests replace it to age codes and tokens
         self.clock: Callable[[], float] = time.time
@@ -101,7 +125,9 @@ class OidcSimulator:
     def _restore(self) -> None:
         initial = self._initial_citizens
         self.citizens = {c.so_dinh_danh: c for c in initial or default_citizens()}
-        self.clients = default_clients(self.config)
+        self.clients = default_clients()
+        for name, registered in (self._initial_clients or {}).items():
+            self.clients[name] = {client.client_id: client for client in registered}
         self.faults = FaultConfig()
         self.stats = SimStats()
         self.codes: dict[str, Grant] = {}
@@ -152,7 +178,14 @@ class OidcSimulator:
     # --- authorization ----------------------------------------------------------------------
 
     def authorize(self, provider: ProviderName, params: Mapping[str, str]) -> AuthorizationRequest:
-        """Check an authorization request; raises :class:`OAuthError`."""
+        """Check an authorization request; raises :class:`OAuthError`.
+
+        The public callers' request is accepted as they send it (OpenCPS rc-3.0
+        ``DVCQGSSOActionImpl.java`` lines 116-124, PASETO ``dvcQuocGia/index.tsx`` line 34 and
+        ``DichVuCongComponent.tsx`` line 59): ``response_type``, ``client_id``,
+        ``redirect_uri``, ``scope``, ``state``, and at DVCQG ``acr_values``; no nonce, no PKCE.
+        A nonce, when sent, comes back in the ID token; a PKCE challenge, when sent to a
+        provider that implements PKCE, must be S256 and binds the code to its verifier."""
         client = self.clients[provider].get(_param(params, "client_id"))
         if client is None:
             raise OAuthError("invalid_client", "unknown client_id")
@@ -164,19 +197,35 @@ class OidcSimulator:
         scope = _param(params, "scope")
         if "openid" not in scope.split(" "):
             raise OAuthError("invalid_scope", "scope must include openid")
-        state, nonce = _param(params, "state"), _param(params, "nonce")
-        if params.get("code_challenge_method") != "S256":
-            raise OAuthError("invalid_request", "PKCE is required: code_challenge_method=S256")
-        challenge = _param(params, "code_challenge")
+        state = _param(params, "state")
+        nonce = _optional(params, "nonce")
+        challenge = self._challenge(provider, params)
+        acr = _optional(params, "acr_values")
+        # DVCQG SSO asks for the level of assurance (both public callers send LoA1); VNeID is
+        # called without it (PASETO DichVuCongComponent.tsx line 59)
+        levels = _param(params, "acr_values").split(" ") if provider == "dvcqg" else ACR_VALUES
+        if not any(value in ACR_VALUES for value in levels):
+            raise OAuthError("invalid_request", "acr_values must name LoA1 or LoA2")
+        return AuthorizationRequest(
+            provider, client.client_id, redirect_uri, scope, state, nonce, challenge, acr
+        )
+
+    def _challenge(self, provider: ProviderName, params: Mapping[str, str]) -> str:
+        """The PKCE challenge to bind the code to, ``""`` for none."""
+        if not self.faults_for(provider).pkce_supported:
+            return ""  # a provider without PKCE ignores its parameters
+        challenge = _optional(params, "code_challenge")
+        method = params.get("code_challenge_method", "")
+        if not challenge:
+            if method:
+                raise OAuthError("invalid_request", "code_challenge_method without code_challenge")
+            return ""
+        # only S256 is advertised; RFC 7636, 4.3: a missing method means "plain"
+        if method != "S256":
+            raise OAuthError("invalid_request", "code_challenge_method must be S256")
         if not PKCE_VALUE.fullmatch(challenge):
             raise OAuthError("invalid_request", "code_challenge is malformed")
-        if provider == "dvcqg":
-            acr = _param(params, "acr_values").split(" ")
-            if not any(value in ACR_VALUES for value in acr):
-                raise OAuthError("invalid_request", "acr_values must name LoA1 or LoA2")
-        return AuthorizationRequest(
-            provider, client.client_id, redirect_uri, scope, state, nonce, challenge
-        )
+        return challenge
 
     def approve(self, request: AuthorizationRequest, citizen: SandboxCitizen) -> str:
         """Log ``citizen`` in at their level: a new code; the redirect URL carrying it."""
@@ -195,10 +244,16 @@ class OidcSimulator:
             code_challenge=request.code_challenge,
             previous_nonce=self.last_nonce.get(request.provider),
         )
-        self.last_nonce[request.provider] = request.nonce
+        if request.nonce:
+            self.last_nonce[request.provider] = request.nonce
         self.stats.codes_issued[request.provider] += 1
         entry = login_json(citizen, request.provider, request.client_id)
-        self.logins.append({"at": int(now), **entry})
+        received = {
+            "pkce": bool(request.code_challenge),
+            "nonce": bool(request.nonce),
+            "acr_values": request.acr_values or None,
+        }
+        self.logins.append({"at": int(now), **entry, **received})
         return _with_query(request.redirect_uri, {"code": code, "state": request.state})
 
     def deny(self, request: AuthorizationRequest) -> str:
@@ -272,6 +327,12 @@ class OidcSimulator:
         if form.get("redirect_uri") != grant.redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri differs from the authorization's")
         verifier = form.get("code_verifier", "")
+        if not grant.code_challenge:
+            # a provider with PKCE refuses a verifier it has no challenge for (as Keycloak
+            # does); one without PKCE ignores it
+            if verifier and self.faults_for(provider).pkce_supported:
+                raise OAuthError("invalid_grant", "code_verifier without a code_challenge")
+            return grant
         if not PKCE_VALUE.fullmatch(verifier):
             raise OAuthError("invalid_grant", "code_verifier is missing or malformed")
         if not hmac.compare_digest(pkce_challenge(verifier), grant.code_challenge):
@@ -307,10 +368,10 @@ class OidcSimulator:
             "auth_time": min(grant.auth_time, iat),
             "acr": f"LoA{grant.citizen.level}",
         }
-        if not faults.missing_nonce:
-            claims["nonce"] = (
-                (grant.previous_nonce or STALE_NONCE) if faults.replay_nonce else grant.nonce
-            )
+        if faults.replay_nonce:
+            claims["nonce"] = grant.previous_nonce or STALE_NONCE
+        elif grant.nonce and faults.nonce_returned:
+            claims["nonce"] = grant.nonce
         signing = Signing(faults.alg_none, faults.hmac_with_public_key, faults.bad_signature)
         if any(getattr(faults, name) for name in TOKEN_SWITCHES):
             self.stats.faulted_tokens[provider] += 1
@@ -332,7 +393,9 @@ class OidcSimulator:
 
     # --- userinfo and logout ----------------------------------------------------------------
 
-    def userinfo(self, provider: ProviderName, authorization: str | None) -> dict[str, Any]:
+    def userinfo(
+        self, provider: ProviderName, issuer: str, authorization: str | None
+    ) -> dict[str, Any]:
         """The claims for a Bearer access token; raises :class:`OAuthError` (401)."""
         scheme, _, token = (authorization or "").partition(" ")
         grant = self.access_tokens.get(token.strip()) if scheme.lower() == "bearer" else None
@@ -348,7 +411,7 @@ class OidcSimulator:
         if self.faults_for(provider).userinfo_sub_mismatch:
             others = [c for c in self.citizens.values() if c.tech_id != citizen.tech_id]
             sub = subject(others[0], provider) if others else f"{sub}-someone-else"
-        return userinfo_claims(citizen, provider, sub)
+        return userinfo_claims(citizen, provider, sub, issuer)
 
     def end_session(
         self, provider: ProviderName, issuer: str, params: Mapping[str, str]

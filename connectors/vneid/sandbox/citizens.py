@@ -2,12 +2,25 @@
 
 The accounts are deterministic, the same at both providers; only ``sub`` differs per provider
 (a UUID derived from the provider and the account's TechID, so it is stable across runs). Every
-ID number is valid under :mod:`schemas.cccd` and agrees with the account's birth date; an
-account added through ``/_sandbox/citizens`` is held to the same rules.
+ID number is well formed (:mod:`connectors.vneid.sandbox.idnumber`) and agrees with the
+account's birth date; an account added through ``/_sandbox/citizens`` is held to the same
+rules.
 
-Claim sets (``/work/shared/reference/national-platforms.md``, the plan's wire profile): VNeID
-sends ``NgayThangNamSinh`` as ``dd/MM/yyyy`` with ``loAs`` and ``IAL``; DVCQG SSO sends it as
-``yyyyMMdd`` with contact details, tax and business codes, and ``loAs``.
+Claim sets, as the public readers read them:
+
+* VNeID: PASETO ``DichVuCongApi/src/Core/Application/Common/SSO/UserInfoVneidRequest.cs``
+  (``sub``, ``LoaiTaiKhoan`` and ``IAL`` typed as numbers, ``SoDinhDanh``, ``HoVaTen``,
+  ``NgayThangNamSinh``, ``TechID``, ``loAs``, ``userProfileUri``, ``logoutUri``);
+* DVCQG SSO: OpenCPS rc-3.0 ``DVCQGSSOActionImpl.java`` lines 250-256 and 634-648
+  (``LoaiTaiKhoan``, ``SoCMND``, ``MaSoThue``, ``DiaChi``, ``SoDienThoai``, ``ThuDienTu``,
+  ``HoVaTen``, ``TenDoanhNghiep``, ``MaSoDoanhNghiep``, ``SoDinhDanh``, ``TechID``, ``loAs``),
+  PASETO ``UserInfoDvcqgRequest.cs`` (``LoaiTaiKhoan`` a string compared with ``"1"``), and
+  the answer quoted in fat2fast/yii2-auth ``components/AuthHandler.php`` (``LoaiTaiKhoan``
+  ``"1"``, ``NgayThangNamSinh`` ``"19880219"``, ``loginIdp`` ``"BCA"``, ``userProfileUri``,
+  ``logoutUri``).
+
+Both send ``NgayThangNamSinh`` year first as ``yyyyMMdd`` (the quoted answer; PASETO takes its
+first four characters as the birth year, ``VneidService.cs`` and ``DVCQGService.cs``).
 """
 
 from __future__ import annotations
@@ -20,8 +33,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.vneid.config import ProviderName
-from schemas.cccd import mask, validate
+from connectors.vneid.sandbox.idnumber import check, mask
+from connectors.vneid.sandbox.providers import ProviderName
 
 __all__ = [
     "BUSINESS_ACCOUNT",
@@ -72,9 +85,11 @@ class SandboxCitizen:
     so_cmnd: str | None = None
     ma_so_thue: str | None = None
     ma_so_doanh_nghiep: str | None = None
+    ten_doanh_nghiep: str | None = None
+    dia_chi: str | None = None
 
     def __post_init__(self) -> None:
-        validate(self.so_dinh_danh, birth_date=self.ngay_sinh)  # IdNumberError is a ValueError
+        check(self.so_dinh_danh, self.ngay_sinh)
         if not self.tech_id:
             object.__setattr__(self, "tech_id", _tech_id(self.so_dinh_danh))
         if self.loai_tai_khoan == "2" and not self.ma_so_doanh_nghiep:
@@ -125,6 +140,8 @@ def default_citizens() -> list[SandboxCitizen]:
             so_dien_thoai="0905123456",
             ma_so_thue="0401234567",
             ma_so_doanh_nghiep="0401234567",
+            ten_doanh_nghiep="Công ty TNHH Hoàng Phúc (thử nghiệm)",
+            dia_chi="12 Trần Phú, Hải Châu, Đà Nẵng",
         ),
         SandboxCitizen(
             so_dinh_danh=ORGANISATION_ACCOUNT,
@@ -135,6 +152,8 @@ def default_citizens() -> list[SandboxCitizen]:
             thu_dien_tu="pham.thu.ha@hoinongdan.example.com",
             so_dien_thoai="0913456789",
             ma_so_thue="0600123456",
+            ten_doanh_nghiep="Hội Nông dân xã Thử Nghiệm",
+            dia_chi="Xã Thử Nghiệm, Nam Định",
         ),
     ]
 
@@ -144,35 +163,48 @@ def subject(citizen: SandboxCitizen, provider: ProviderName) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"sub:{provider}:{citizen.tech_id}"))
 
 
-def userinfo_claims(citizen: SandboxCitizen, provider: ProviderName, sub: str) -> dict[str, Any]:
-    """What ``provider``'s userinfo endpoint answers for ``citizen``."""
+def userinfo_claims(
+    citizen: SandboxCitizen, provider: ProviderName, sub: str, issuer: str
+) -> dict[str, Any]:
+    """What ``provider``'s userinfo endpoint (at ``issuer``) answers for ``citizen``."""
     loa = f"LoA{citizen.level}"
+    # links to the provider's own pages for the account (not served by the simulator)
+    links = {
+        "userProfileUri": f"{issuer}/api/idp/third-party/view-info",
+        "logoutUri": f"{issuer}/api/idp/third-party/logout",
+    }
+    birth = f"{citizen.ngay_sinh:%Y%m%d}"
     if provider == "vneid":
         return {
             "sub": sub,
-            "LoaiTaiKhoan": citizen.loai_tai_khoan,
+            "LoaiTaiKhoan": int(citizen.loai_tai_khoan),  # a number (PASETO: int?)
             "SoDinhDanh": citizen.so_dinh_danh,
             "HoVaTen": citizen.ho_va_ten,
-            "NgayThangNamSinh": f"{citizen.ngay_sinh:%d/%m/%Y}",
+            "NgayThangNamSinh": birth,
             "TechID": citizen.tech_id,
             "loAs": loa,
-            "IAL": str(citizen.level),
+            "IAL": citizen.level,  # a number (PASETO: int?)
+            **links,
         }
     claims: dict[str, Any] = {"sub": sub, "LoaiTaiKhoan": citizen.loai_tai_khoan}
-    if citizen.so_cmnd is not None:
-        claims["SoCMND"] = citizen.so_cmnd
-    claims["SoDinhDanh"] = citizen.so_dinh_danh
-    if citizen.ma_so_thue is not None:
-        claims["MaSoThue"] = citizen.ma_so_thue
-    if citizen.ma_so_doanh_nghiep is not None:
-        claims["MaSoDoanhNghiep"] = citizen.ma_so_doanh_nghiep
+    optional = {
+        "SoCMND": citizen.so_cmnd,
+        "SoDinhDanh": citizen.so_dinh_danh,
+        "MaSoThue": citizen.ma_so_thue,
+        "MaSoDoanhNghiep": citizen.ma_so_doanh_nghiep,
+        "TenDoanhNghiep": citizen.ten_doanh_nghiep,
+        "DiaChi": citizen.dia_chi,
+    }
+    claims.update({name: value for name, value in optional.items() if value is not None})
     claims.update(
         HoVaTen=citizen.ho_va_ten,
-        NgayThangNamSinh=f"{citizen.ngay_sinh:%Y%m%d}",
+        NgayThangNamSinh=birth,
         ThuDienTu=citizen.thu_dien_tu,
         SoDienThoai=citizen.so_dien_thoai,
         TechID=citizen.tech_id,
         loAs=loa,
+        loginIdp="BCA",  # the account logged in through VNeID (the quoted answer)
+        **links,
     )
     return claims
 
@@ -193,6 +225,8 @@ class CitizenIn(BaseModel):
     so_cmnd: str | None = Field(None, pattern=r"^[0-9]{9}$")
     ma_so_thue: str | None = None
     ma_so_doanh_nghiep: str | None = None
+    ten_doanh_nghiep: str | None = Field(None, max_length=300)
+    dia_chi: str | None = Field(None, max_length=300)
 
     def to_citizen(self) -> SandboxCitizen:
         """The account; raises ``ValueError`` (a broken ID number, a missing business code)."""
@@ -214,6 +248,8 @@ def citizen_json(citizen: SandboxCitizen) -> dict[str, Any]:
         "so_cmnd": citizen.so_cmnd,
         "ma_so_thue": citizen.ma_so_thue,
         "ma_so_doanh_nghiep": citizen.ma_so_doanh_nghiep,
+        "ten_doanh_nghiep": citizen.ten_doanh_nghiep,
+        "dia_chi": citizen.dia_chi,
         "sub": {"vneid": subject(citizen, "vneid"), "dvcqg": subject(citizen, "dvcqg")},
     }
 

@@ -1,8 +1,9 @@
-"""The identity simulator's vocabulary: endpoints and paths, switches, clients, grants, counters.
+"""The identity simulator's vocabulary: switches, grants, counters, errors.
 
-What :class:`connectors.vneid.sandbox_provider.OidcSimulator` works with, apart from keys
-(:mod:`connectors.vneid.sandbox_tokens`) and test accounts
-(:mod:`connectors.vneid.sandbox_citizens`).
+What :class:`connectors.vneid.sandbox.provider.OidcSimulator` works with, apart from the
+providers' definitions (:mod:`connectors.vneid.sandbox.providers`), keys
+(:mod:`connectors.vneid.sandbox.tokens`) and test accounts
+(:mod:`connectors.vneid.sandbox.citizens`).
 """
 
 from __future__ import annotations
@@ -10,73 +11,36 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.vneid.config import PROVIDERS, ProviderName, VneidConfig
-from connectors.vneid.sandbox_citizens import SandboxCitizen
+from connectors.vneid.sandbox.citizens import SandboxCitizen
+from connectors.vneid.sandbox.providers import ENDPOINTS, PROVIDERS, Endpoint, ProviderName
 
 __all__ = [
-    "ACR_VALUES",
     "CODE_TTL_SECONDS",
-    "ENDPOINTS",
     "IMPOSTOR_AUDIENCE",
     "LOGIN_LOG_SIZE",
     "NO_FAULTS",
-    "PATHS",
     "PKCE_VALUE",
     "REFRESH_TTL_SECONDS",
     "STALE_NONCE",
     "TOKEN_SWITCHES",
     "TOKEN_TTL_SECONDS",
     "AuthorizationRequest",
-    "Client",
-    "Endpoint",
     "FaultConfig",
     "Grant",
     "OAuthError",
     "SimStats",
-    "default_clients",
     "pkce_challenge",
 ]
 
-Endpoint = Literal["discovery", "jwks", "authorization", "token", "userinfo", "end_session"]
-ENDPOINTS: tuple[Endpoint, ...] = (
-    "discovery",
-    "jwks",
-    "authorization",
-    "token",
-    "userinfo",
-    "end_session",
-)
-#: each provider's paths, relative to its issuer
-PATHS: dict[ProviderName, dict[Endpoint, str]] = {
-    "vneid": {
-        "discovery": "/.well-known/openid-configuration",
-        "authorization": "/auth",
-        "token": "/token",
-        "userinfo": "/userinfo",
-        "jwks": "/jwks",
-        "end_session": "/logout",
-    },
-    "dvcqg": {
-        "discovery": "/.well-known/openid-configuration",
-        "authorization": "/oauth2/authorize",
-        "token": "/oauth2/token",
-        "userinfo": "/oauth2/userinfo",
-        "jwks": "/oauth2/jwks",
-        "end_session": "/oidc/logout",
-    },
-}
 CODE_TTL_SECONDS = 60
 TOKEN_TTL_SECONDS = 600
 REFRESH_TTL_SECONDS = 8 * 3600
 LOGIN_LOG_SIZE = 200
-ACR_VALUES = ("LoA1", "LoA2")
 IMPOSTOR_AUDIENCE = "lgsp-impostor"
 """``aud`` and ``azp`` of a token made with ``wrong_audience``."""
 STALE_NONCE = "nonce-of-an-earlier-login"
@@ -85,13 +49,21 @@ PKCE_VALUE = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636, 4.1 and 4.2
 
 
 class FaultConfig(BaseModel):
-    """Misbehaviour switches; each holds until changed or reset.
+    """Behaviour and misbehaviour switches; each holds until changed or reset.
+
+    How the provider is built (both allowed by OpenID Connect, both met in the public record):
+    ``no_pkce``, a provider that does not implement PKCE: its discovery document lists no
+    ``code_challenge_methods_supported`` and it ignores ``code_challenge`` and
+    ``code_verifier`` (RFC 6749, 3.1: unknown parameters are ignored); ``missing_nonce``, a
+    provider that puts no ``nonce`` in its ID tokens, even when one was sent;
+    ``legacy_provider``, both at once: the provider as the public callers meet it (OpenCPS
+    and PASETO send neither PKCE nor a nonce).
 
     Token switches shape every ID token issued while on: ``expired_token`` (``exp`` one hour
     ago), ``wrong_audience`` (``aud`` and ``azp`` :data:`IMPOSTOR_AUDIENCE`), ``wrong_issuer``
-    (the other provider's issuer), ``missing_nonce``, ``replay_nonce`` (the nonce of the
-    login before this one), and the forgeries ``alg_none``, ``hmac_with_public_key``,
-    ``bad_signature`` (see :mod:`connectors.vneid.sandbox_tokens`).
+    (the other provider's issuer), ``replay_nonce`` (the nonce of the login before this one),
+    and the forgeries ``alg_none``, ``hmac_with_public_key``, ``bad_signature`` (see
+    :mod:`connectors.vneid.sandbox.tokens`).
     ``userinfo_sub_mismatch``: userinfo answers another account's ``sub``. ``latency_ms``
     delays every provider endpoint; ``fail_endpoint`` answers HTTP 500 there;
     ``slow_endpoint`` sleeps ``slow_seconds`` there. ``provider`` limits all of it to one
@@ -108,6 +80,8 @@ class FaultConfig(BaseModel):
     hmac_with_public_key: bool = False
     replay_nonce: bool = False
     missing_nonce: bool = False
+    no_pkce: bool = False
+    legacy_provider: bool = False
     userinfo_sub_mismatch: bool = False
     latency_ms: float = Field(default=0.0, ge=0, le=60_000)
     fail_endpoint: Endpoint | None = None
@@ -115,44 +89,18 @@ class FaultConfig(BaseModel):
     slow_seconds: float = Field(default=5.0, ge=0, le=300)
     provider: ProviderName | None = None
 
+    @property
+    def pkce_supported(self) -> bool:
+        """Does the provider implement PKCE (and say so in its discovery document)?"""
+        return not (self.no_pkce or self.legacy_provider)
+
+    @property
+    def nonce_returned(self) -> bool:
+        """Does the provider put the authorization request's nonce in its ID tokens?"""
+        return not (self.missing_nonce or self.legacy_provider)
+
 
 NO_FAULTS = FaultConfig()
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """A relying party registered with a provider."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-    redirect_uris: tuple[str, ...]
-    post_logout_redirect_uris: tuple[str, ...]
-
-
-def _post_logout_uris(redirect_uris: Iterable[str], provider: ProviderName) -> tuple[str, ...]:
-    uris = list(redirect_uris)
-    for uri in list(uris):
-        parts = urlsplit(uri)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        uris += [f"{origin}/", f"{origin}/dang-xuat/{provider}"]
-    return tuple(dict.fromkeys(uris))
-
-
-def default_clients(config: VneidConfig | None = None) -> dict[ProviderName, dict[str, Client]]:
-    """Each provider's client as ``config`` (default: the sandbox defaults) knows it; logout
-    may return to a redirect URI, its origin's ``/`` or ``/dang-xuat/{provider}``."""
-    config = config or VneidConfig()
-    clients: dict[ProviderName, dict[str, Client]] = {}
-    for name in PROVIDERS:
-        provider = config.provider(name)
-        client = Client(
-            provider.client_id,
-            provider.client_secret.get_secret_value(),
-            provider.redirect_uris,
-            _post_logout_uris(provider.redirect_uris, name),
-        )
-        clients[name] = {client.client_id: client}
-    return clients
 
 
 @dataclass(slots=True)
@@ -216,7 +164,9 @@ class OAuthError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequest:
-    """An authorization request that passed every check."""
+    """An authorization request that passed every check; ``nonce``, ``code_challenge`` and
+    ``acr_values`` are ``""`` when the request carried none (or, for PKCE, when the provider
+    ignores it)."""
 
     provider: ProviderName
     client_id: str
@@ -225,6 +175,7 @@ class AuthorizationRequest:
     state: str
     nonce: str
     code_challenge: str
+    acr_values: str = ""
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -242,5 +193,6 @@ TOKEN_SWITCHES = (
     "hmac_with_public_key",
     "replay_nonce",
     "missing_nonce",
+    "legacy_provider",
 )
 """The :class:`FaultConfig` switches that shape ID tokens."""

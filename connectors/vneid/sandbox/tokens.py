@@ -25,7 +25,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from connectors.vneid.config import ProviderName
+from connectors.vneid.sandbox.providers import ProviderName
 
 __all__ = ["KeyRing", "Signing", "default_key", "new_key", "sign_id_token"]
 
