@@ -175,3 +175,67 @@ async def test_postal_orders_go_through_the_lgsp_without_a_vnpost_token(
     sim = lgsp_simulator(sandbox_app)
     assert sim.stats.relayed["postal"] >= 2
     assert sim.stats.tokens_issued == 1
+
+
+# --- the population database through the LGSP (OpenCPS QLCDIntegrationActionImpl) -----------
+
+
+async def test_citizen_look_ups_go_through_the_lgsp_with_no_platform_credential(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> None:
+    from connectors.dancu.sandbox import get_simulator as dancu_simulator
+    from gateway.api.main import create_app
+    from tests.conftest import bearer
+    from tests.officer_factories import register_officer
+
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        connectors={"dancu": {"transport": "lgsp", "credential": "lgsp"}},
+    )
+    dancu = next(
+        dancu_simulator(r.app) for r in sandbox_app.routes if getattr(r, "path", "") == "/dancu"
+    )
+    citizen = dancu.population.citizens[0]
+    try:
+        await register_officer(gw, 1)
+        headers = {**await bearer(gw, "dancu:lookup"), "X-Officer-Id": "canbo.001"}
+        application = create_app(gw, run_workers=False, start=False)
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=application), base_url="http://gateway"
+            ) as api,
+        ):
+            answer = await api.post(
+                "/v1/dancu/citizens/lookup",
+                json={
+                    "so_dinh_danh": citizen.so_dinh_danh,
+                    "ho_va_ten": citizen.ho_va_ten,
+                    "ngay_sinh": citizen.ngay_sinh.isoformat(),
+                    "ma_tthc": "1.001776",
+                    "ma_ho_so": "000.00.01.H22-240105-0007",
+                },
+                headers=headers,
+            )
+            assert answer.status_code == 200, answer.text
+        async with gw.db.transaction() as session:
+            attempts = (
+                await session.scalars(
+                    select(ExchangeEntry).where(
+                        ExchangeEntry.connector == "dancu", ExchangeEntry.kind == "attempt"
+                    )
+                )
+            ).all()
+        bodies = [gw.log.open_body(a, "request") or b"" for a in attempts]
+    finally:
+        await gw.aclose()
+    sim = lgsp_simulator(sandbox_app)
+    assert sim.stats.relayed.get("dancu", 0) >= 1
+    (seen,) = [r for r in dancu.requests if r.get("operation") == "TraCuuThongTinCongDan"][-1:]
+    assert seen["authhash"] is False  # the LGSP holds the platform's credential
+    assert seen["credential"] == "lgsp"
+    envelopes = [b for b in bodies if b"TraCuuThongTinCongDan" in b]
+    assert envelopes
+    assert all(b"AuthHash" not in b for b in envelopes)
