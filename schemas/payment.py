@@ -3,43 +3,57 @@
 
 Contracts:
 
-* Money is integer VND everywhere (:data:`Amount`): a strict ``int`` >= 0. A float (even
-  ``12.0``), a numeric string (``"12"``, ``"12.5"``) or a boolean is refused.
+* Money is integer VND. What the gateway sends carries it as the public senders do: INIT's
+  ``SoTien`` and every line's ``SoTien`` a JSON string of digits (:data:`AmountText`; OpenCPS
+  ``PayGateIntegrationActionImpl`` L1429 ``String.valueOf``, PASETO ``InitDvcPaymentRequest.cs``
+  ``string SoTien``). What the platform sends is read tolerantly (:data:`ReceivedAmount`: an
+  integer or a string of digits, as PASETO's ``int SoTien`` and OpenCPS's ``getInt`` read it).
 * What the gateway sends (:class:`InitRequest`, :class:`QueryRequest`) forbids unknown fields
   and bounds every string; free-text fields may not hold ``|``, the separator of the checksum
   (so no value can shift content into its neighbour's place).
 * What the platform sends (answers, callbacks, statements) ignores fields it does not know
-  (unsigned, so never used), and bounds every string.
+  (unsigned, so never used), and bounds every string. INIT's answer comes in two public
+  shapes, read by :func:`init_result`: ``{"error_code": "0", "message": "<JSON text>"}``
+  (PASETO ``DvcPaymentService.InitPayment`` parses ``message`` again) or a flat object with
+  ``MaLoi`` "00" (OpenCPS ``ppInitTransaction`` L1392). QUERY's answer is flat
+  (:class:`QueryAnswer`, PASETO ``ConfirmDvcPaymentResponse``).
 * ``ThoiGianGD`` is ``yyyyMMddHHmmss`` in Asia/Ho_Chi_Minh (:func:`wire_time`); ``Ngay`` of a
   statement is ``yyyyMMdd``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
     "CALLBACK_MA_LOI",
+    "TRANG_THAI_GD",
     "Amount",
+    "AmountText",
     "Bill",
     "BillAnswer",
     "BillRequest",
     "Callback",
+    "CallbackAck",
     "ChiTietBienLai",
     "Envelope",
     "InitAnswer",
     "InitRequest",
     "InitResult",
+    "KhoanNopLine",
+    "PhiLePhiLine",
     "QueryAnswer",
     "QueryRequest",
-    "QueryResult",
+    "ReceivedAmount",
     "Statement",
     "StatementEntry",
     "ThongTinBienLai",
+    "init_result",
     "parse_wire_time",
     "wire_day",
     "wire_time",
@@ -57,8 +71,27 @@ CALLBACK_MA_LOI = {
     "04": "expired",
 }
 
+#: a QUERY answer's TrangThaiGD -> the MaLoi of a callback saying the same (PASETO
+#: ``CheckConfirmGiaoDichThanhToanHandler.cs``: 1 paid, 3 pending, 4 failed)
+TRANG_THAI_GD = {"1": "00", "3": "01", "4": "02"}
+
 #: integer VND: floats, numeric strings and booleans refused
 Amount = Annotated[int, Field(strict=True, ge=0, le=10**15)]
+#: integer VND as the public senders write it: a JSON string of digits, no sign, no leading zero
+AmountText = Annotated[str, Field(pattern=r"^(0|[1-9][0-9]{0,14})$")]
+
+
+def _received_amount(value: Any) -> Any:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
+        return int(value)
+    return value
+
+
+#: integer VND as the platform sends it: a JSON integer or a string of digits (floats, signs and
+#: booleans refused)
+ReceivedAmount = Annotated[
+    int, BeforeValidator(_received_amount), Field(strict=True, ge=0, le=10**15)
+]
 #: a code or reference: printable, no checksum separator
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^|\s]+$")]
 #: free text we send: bounded, no checksum separator
@@ -99,38 +132,89 @@ class _Received(BaseModel):
 
 
 class ChiTietBienLai(_Sent):
-    """One fee line of the receipt."""
+    """One fee line as the case system gives it (the bill look-up's lines, this project's
+    profile)."""
 
     NoiDung: Text
     SoTien: Amount
 
 
-class ThongTinBienLai(_Sent):
-    """The receipt: which service, procedure and dossier, the beneficiary, the fee lines."""
+#: a receipt's free text: bounded, no checksum separator, may be empty (the public senders send
+#: "" for what they do not know)
+Blank = Annotated[str, Field(max_length=500, pattern=r"^[^|]*$")]
 
+
+class PhiLePhiLine(_Sent):
+    """One fee of the receipt (``LoaiPhiLePhi`` "1" phí, "2" lệ phí; OpenCPS ``PayGateTerm``
+    L101-107, PASETO ``PhiLePhiDetail``)."""
+
+    LoaiPhiLePhi: Literal["1", "2"]
+    MaPhiLePhi: Code
+    TenPhiLePhi: Text
+    SoTien: AmountText
+
+
+class KhoanNopLine(_Sent):
+    """One line of what is paid (``DSKhoanNop``; both senders: ``{NoiDung, SoTien}``)."""
+
+    NoiDung: Text
+    SoTien: AmountText
+
+
+class ThongTinBienLai(_Sent):
+    """The receipt, with every field PASETO's ``ThongTinBienLaiDvcPayment`` sends (OpenCPS
+    ``createReceiptInfo`` sends the same set): the service (``MaDichVu`` "2": phí, lệ phí),
+    the public service and procedure, the agency, the dossier, the beneficiary, the payer, the
+    fee lines; the fields of a fine (``MaDichVu`` 1) are sent empty, as both senders do."""
+
+    MaDichVu: Literal["2"] = "2"
     MaDVC: Code
+    TenDVC: Blank = ""
     MaTTHC: Code
+    TenTTHC: Blank = ""
+    MaDonVi: Blank = ""
+    TenDonVi: Blank = ""
     MaHoSo: Code
     TKThuHuong: Code
     MaNHThuHuong: Code
     TenTKThuHuong: Text
-    ChiTiet: list[ChiTietBienLai] = Field(min_length=1, max_length=50)
+    MaLoaiHinhThuPhat: Blank = ""
+    TenLoaiHinhThuPhat: Blank = ""
+    MaCoQuanQD: Blank = ""
+    TenCoQuanQD: Blank = ""
+    KhoBac: Blank = ""
+    NgayQD: Blank = ""
+    SoQD: Blank = ""
+    ThoiGianViPham: Blank = ""
+    DiaDiemViPham: Blank = ""
+    TenNguoiViPham: Blank = ""
+    TaiKhoanThuNSNN: Blank = ""
+    NoiDungThanhToan: Text
+    HoTenNguoiNop: Blank = ""
+    SoCMNDNguoiNop: Blank = ""
+    DiaChiNguoiNop: Blank = ""
+    HuyenNguoiNop: Blank = ""
+    TinhNguoiNop: Blank = ""
+    PhiLePhi: list[PhiLePhiLine] = Field(min_length=1, max_length=50)
+    DSKhoanNop: list[KhoanNopLine] = Field(min_length=1, max_length=50)
 
 
 class InitRequest(_Sent):
-    """INIT: create a payment. ``MaDoiTac`` and ``MaXacThuc`` are filled in by the client."""
+    """INIT: create a payment. ``MaDoiTac`` and ``MaXacThuc`` are filled in by the client.
+    Defaults are PASETO's (``InitDvcPaymentRequest.cs`` constructor: ``MaKenhThanhToan`` "1",
+    ``MaThietBi`` "1", ``NgonNgu`` "vi-VN", ``MaNganHang`` "PAYMENT")."""
 
     LoaiBanTin: Literal["INIT"] = "INIT"
     PhienBan: Literal["1.0.6"] = PHIEN_BAN
     MaDoiTac: str = Field("", max_length=64, pattern=r"^[^|]*$")
     MaThamChieu: Code
-    SoTien: Amount
+    SoTien: AmountText
     LoaiHinhThanhToan: Literal["PAY"] = "PAY"
-    MaKenhThanhToan: Code
-    MaThietBi: Code
-    NgonNgu: Literal["vi", "en"] = "vi"
+    MaKenhThanhToan: Code = "1"
+    MaThietBi: Code = "1"
+    NgonNgu: Literal["vi-VN", "en-US"] = "vi-VN"
     MaTienTe: Literal["VND"] = "VND"
-    MaNganHang: str = Field("", max_length=64, pattern=r"^[^|\s]*$")
+    MaNganHang: str = Field("PAYMENT", max_length=64, pattern=r"^[^|\s]*$")
     ThongTinGiaoDich: Text
     ThoiGianGD: WireTime
     Ip: str = Field(min_length=2, max_length=45, pattern=r"^[0-9A-Fa-f.:]+$")
@@ -139,9 +223,13 @@ class InitRequest(_Sent):
 
     @model_validator(mode="after")
     def _lines_add_up(self) -> InitRequest:
-        total = sum(line.SoTien for line in self.ThongTinBienLai.ChiTiet)
-        if total != self.SoTien:
-            raise ValueError("SoTien is not the sum of ThongTinBienLai.ChiTiet[].SoTien")
+        total = int(self.SoTien)
+        if total <= 0:
+            raise ValueError("SoTien must be positive")
+        if sum(int(line.SoTien) for line in self.ThongTinBienLai.DSKhoanNop) != total:
+            raise ValueError("SoTien is not the sum of ThongTinBienLai.DSKhoanNop[].SoTien")
+        if sum(int(line.SoTien) for line in self.ThongTinBienLai.PhiLePhi) != total:
+            raise ValueError("SoTien is not the sum of ThongTinBienLai.PhiLePhi[].SoTien")
         return self
 
 
@@ -157,7 +245,8 @@ class QueryRequest(_Sent):
 
 
 class Envelope(_Received):
-    """Every answer: ``error_code`` "0" with a ``message`` object, or a code and its text."""
+    """An answer in the ``error_code`` form: "0" with a ``message`` (an object, or a JSON text
+    to be parsed again), or a code and its text."""
 
     error_code: str = Field(min_length=1, max_length=16)
     message: Any = None
@@ -165,42 +254,96 @@ class Envelope(_Received):
 
 class InitResult(_Received):
     UrlThanhToan: str = Field(min_length=8, max_length=2048, pattern=r"^https?://\S+$")
-    MaThamChieu: Received
+    MaThamChieu: Received | None = None
 
 
 class InitAnswer(_Received):
+    """INIT's answer once read (:func:`init_result`)."""
+
     error_code: Literal["0"]
     message: InitResult
 
 
+def init_result(raw: dict[str, Any]) -> dict[str, Any]:
+    """INIT's answer in one shape, ``{"error_code", "message": {...}}``, whichever public shape
+    it came in: ``message`` as an object or as a JSON text (PASETO), or flat with ``MaLoi``
+    (OpenCPS: "00" answered, else its ``MoTaLoi``). A ``message`` text that is not JSON is
+    left as it is (a refusal's text)."""
+    if "error_code" not in raw and "MaLoi" in raw:
+        code = raw.get("MaLoi")
+        if code == "00":
+            return {"error_code": "0", "message": raw}
+        return {"error_code": code, "message": raw.get("MoTaLoi")}
+    message = raw.get("message")
+    if isinstance(message, str) and message.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(message)
+        except ValueError:
+            return raw
+        if isinstance(parsed, dict):
+            return {**raw, "message": parsed}
+    return raw
+
+
+class QueryAnswer(_Received):
+    """QUERY's answer, flat (PASETO ``ConfirmDvcPaymentResponse``): ``MaLoi`` "00" answered
+    (anything else is a refusal, ``MoTaLoi`` its text), ``TrangThaiGD`` the payment's state
+    (:data:`TRANG_THAI_GD`)."""
+
+    MaLoi: Received
+    MoTaLoi: Received | None = None
+    MaThamChieu: Received | None = None
+    MaGiaoDich: Received | None = None
+    SoTien: ReceivedAmount | None = None
+    MaTienTe: Received | None = None
+    MaNganHang: Received | None = None
+    ThoiGianGD: Received | None = None
+    ThongTinGiaoDich: Received | None = None
+    TrangThaiGD: Received | None = None
+
+
 class QueryResult(_Received):
+    """What a QUERY said of a payment, as the callback's vocabulary: ``MaLoi`` "00" paid, "01"
+    still pending, "02" failed (:data:`TRANG_THAI_GD`)."""
+
     MaLoi: MaLoi
     MaThamChieu: Received
     MaGiaoDich: Received = ""
-    SoTien: Amount
+    SoTien: ReceivedAmount
     MaTienTe: Received
     MaNganHang: Received = ""
     ThoiGianGD: Received = ""
 
 
-class QueryAnswer(_Received):
-    error_code: Literal["0"]
-    message: QueryResult
-
-
 class Callback(_Received):
-    """The platform's notice of a payment's outcome (POSTed to the partner)."""
+    """The platform's notice of a payment's outcome (POSTed to the partner). ``MaLoi`` "00" is
+    paid; the other codes are read by :data:`CALLBACK_MA_LOI` (an unknown one: failed, as
+    PASETO's ``ConfirmDvcPaymentCommandHandler`` reads it). ``SoTien`` may be a JSON integer
+    (PASETO ``int SoTien``) or a string; the checksum covers it as sent."""
 
-    LoaiBanTin: Literal["PAYMENT"]
-    MaLoi: MaLoi
+    LoaiBanTin: Received
+    MaLoi: str = Field(min_length=1, max_length=8, pattern=r"^[0-9A-Za-z]+$")
     MaDoiTac: Received
     MaThamChieu: Received
-    SoTien: Amount
+    SoTien: ReceivedAmount
     MaTienTe: Received
     MaGiaoDich: Received
     MaNganHang: Received
     ThoiGianGD: WireTime
     ThongTinGiaoDich: Received
+    MaXacThuc: str = Field(max_length=128)
+
+
+class CallbackAck(_Sent):
+    """The partner's answer to a callback, OpenCPS ``PayGateUtil.createResponseMessage``
+    (L169-180): ``MaLoi`` "00" "Thành công", the partner, the reference, the time and the
+    callback's own ``MaXacThuc`` echoed (OpenCPS and PASETO both echo it)."""
+
+    MaLoi: Literal["00", "99"]
+    MoTaLoi: str = Field(max_length=200)
+    MaDoiTac: str = Field(max_length=64)
+    MaThamChieu: str = Field(max_length=512)
+    ThoiGianGD: str = Field(max_length=32)
     MaXacThuc: str = Field(max_length=128)
 
 

@@ -133,6 +133,87 @@ def test_the_core_never_imports_the_api_or_the_cli() -> None:
     assert _violations("gateway/core", forbidden) == []
 
 
+#: what a simulator may import from this repository: its own package and the shared plumbing of
+#: simulators (bodies, faults, control routes), which carries no platform's vocabulary
+SIMULATOR_MAY_USE = ("gateway.core.simulators",)
+
+
+def _simulator_rule(path: Path, name: str) -> str | None:
+    """Why ``name`` may not be imported by the simulator module at ``path`` (None: it may)."""
+    parts = path.relative_to(ROOT).parts  # connectors/<slug>/sandbox/...
+    own = f"connectors.{parts[1]}.sandbox"
+    if _within(name, "schemas"):
+        return "a simulator models its platform with its own models, never schemas/"
+    if _within(name, "connectors") and name != "connectors" and not _within(name, own):
+        return "a simulator never imports its connector (or another connector)"
+    if _within(name, "gateway") and name != "gateway" and not _within(name, *SIMULATOR_MAY_USE):
+        return f"a simulator may use only {', '.join(SIMULATOR_MAY_USE)} of the gateway"
+    return None
+
+
+def _simulator_violations() -> list[str]:
+    packages = sorted((ROOT / "connectors").glob("*/sandbox"))
+    return sorted(
+        found
+        for package in packages
+        for found in _violations(str(package.relative_to(ROOT)), _simulator_rule)
+    )
+
+
+def test_every_connector_has_its_simulator_in_a_package_of_its_own() -> None:
+    # the independence rule below reads connectors/<slug>/sandbox/; a simulator left in a
+    # module beside the connector (connectors/<slug>/sandbox*.py) would escape it
+    for package in sorted((ROOT / "connectors").iterdir()):
+        if not (package / "__init__.py").exists():
+            continue
+        assert (package / "sandbox" / "__init__.py").exists(), package.name
+        assert not list(package.glob("sandbox*.py")), package.name
+
+
+def test_simulators_never_import_the_connectors_wire_models() -> None:
+    """A simulator that imports the connector's models (or ``schemas/``) can only agree with
+    the connector; it must be able to disagree (issue 14)."""
+    assert _simulator_violations() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("schemas.payment", False),
+        ("schemas", False),
+        ("connectors.payment.client", False),
+        ("connectors.payment", False),
+        ("connectors.postal.sandbox.wire", False),
+        ("gateway.core.http", False),
+        ("connectors.payment.sandbox.wire", True),
+        ("gateway.core.simulators", True),
+        ("fastapi", True),
+    ],
+)
+def test_the_simulator_rule_catches_an_import_of_the_wire_models(name: str, allowed: bool) -> None:
+    # the rule itself, on a simulator module of the payment connector
+    path = ROOT / "connectors" / "payment" / "sandbox" / "app.py"
+    assert (_simulator_rule(path, name) is None) is allowed
+
+
+def test_a_simulator_importing_its_connector_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a real file with a forbidden import, read the way the rule reads the tree
+    package = tmp_path / "connectors" / "payment" / "sandbox"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text("from schemas import payment as wire\nfrom . import wire\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    found = _simulator_violations()
+    assert found == [
+        "connectors/payment/sandbox/app.py:1 imports schemas "
+        "(a simulator models its platform with its own models, never schemas/)",
+        "connectors/payment/sandbox/app.py:1 imports schemas.payment "
+        "(a simulator models its platform with its own models, never schemas/)",
+    ]
+
+
 def test_every_connector_package_is_checked() -> None:
     # the rules above read connectors/<slug>/; the registry must list exactly those packages
     on_disk = {

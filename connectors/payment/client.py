@@ -1,12 +1,15 @@
 """Async client of the DVCQG online payment platform (JSON over HTTP), over the recording client.
 
-Endpoints (this project's profile of the platform):
+Endpoints (``init_path``, ``query_path``: the public callers configure each URL):
 
-* ``POST {base_url}/init``: an INIT packet -> ``{"error_code": "0", "message": {"UrlThanhToan",
-  "MaThamChieu"}}``. The same MaThamChieu with the same content answers the same URL (so an
+* ``POST {base_url}/init``: an INIT packet (its JSON types by :mod:`connectors.payment.profiles`)
+  -> ``{"error_code": "0", "message": "<JSON text with UrlThanhToan>"}`` (PASETO) or a flat
+  ``{"MaLoi": "00", "UrlThanhToan", ...}`` (OpenCPS), both read (:func:`schemas.payment.
+  init_result`). The same MaThamChieu with the same content answers the same URL (so an
   INIT is resent byte for byte when the platform fails transiently); with other content, "03".
-* ``POST {base_url}/query``: a QUERY packet -> ``{"error_code": "0", "message": {"MaLoi", ...}}``;
-  an unknown MaThamChieu is "14".
+* ``POST {base_url}/query``: a QUERY packet -> a flat ``{"MaLoi": "00", "TrangThaiGD", ...}``
+  (PASETO ``ConfirmDvcPaymentResponse``); another ``MaLoi`` is a refusal ("14": no such
+  MaThamChieu, this project's code).
 * ``GET {base_url}/statement?Ngay=yyyyMMdd&MaDoiTac=..&MaXacThuc=..`` -> the day's statement.
 * Callbacks (the platform POSTs a PAYMENT packet to the partner) and the portal's bill
   look-ups are checked by :attr:`PaymentClient.inbound` (:mod:`connectors.payment.inbound`).
@@ -26,6 +29,8 @@ Contracts:
   retried up to ``read_retry_attempts``; 401/403 is :class:`UpstreamAuthError`; other statuses
   are permanent.
 * Wire operations are recorded as ``payment.init``, ``payment.query``, ``payment.statement``.
+* ``access_token`` (direct transport only): ``Authorization: Bearer`` on every call, as PASETO
+  sends its ``DvcPaymentSettings.AccessToken``; through the LGSP the core adds the LGSP's.
 """
 
 from __future__ import annotations
@@ -51,11 +56,13 @@ from connectors.payment.config import PaymentConfig
 from connectors.payment.errors import (
     NOT_FOUND,
     SUCCESS,
+    SUCCESS_QUERY,
     PaymentNotFound,
     resolve,
     specific_error,
 )
 from connectors.payment.inbound import MAX_CALLBACK_BYTES, InboundPackets
+from connectors.payment.profiles import init_body
 from gateway.core.connector import raise_for_rule
 from gateway.core.errors import (
     FieldError,
@@ -108,33 +115,53 @@ class PaymentClient:
         data["MaDoiTac"] = self._config.ma_doi_tac
         data["MaXacThuc"] = ""
         sent = self._validated_request(wire.InitRequest, data)
-        body = sent.model_dump(mode="json")
+        body = init_body(sent, self._config.profile)
         body["MaXacThuc"] = self.checksum.sign(body, INIT_FIELDS)
-        envelope = await self._retrying(lambda: self._post("init", body))
-        answer = self._answer(wire.InitAnswer, envelope, "init")
-        if answer.message.MaThamChieu != sent.MaThamChieu:
+
+        async def attempt() -> wire.InitAnswer:
+            raw = await self._post("init", body)
+            envelope = self._envelope(wire.init_result(dict(raw)), "init")
+            if envelope.error_code != SUCCESS:
+                self._raise_for_code(envelope.error_code, envelope.message)
+            return self._platform.validated(wire.InitAnswer, envelope.model_dump(), "init")
+
+        answer = await self._retrying(attempt)
+        echoed = answer.message.MaThamChieu
+        if echoed is not None and echoed != sent.MaThamChieu:
             raise InvalidUpstreamAnswer(
                 "the platform answered INIT for another payment reference",
                 errors=[FieldError("message.MaThamChieu", "not the reference sent")],
             )
         return answer
 
-    async def query(self, ma_tham_chieu: str) -> wire.QueryAnswer:
-        """QUERY: the payment's state; :class:`PaymentNotFound` when the platform has none."""
-        envelope = await self._query_envelope(ma_tham_chieu)
-        answer = self._answer(wire.QueryAnswer, envelope, "query")
-        if answer.message.MaThamChieu != ma_tham_chieu:
+    async def query(self, ma_tham_chieu: str) -> wire.QueryResult:
+        """QUERY: the payment's state, in the callback's vocabulary (``MaLoi`` "00" paid, "01"
+        pending, "02" failed); :class:`PaymentNotFound` when the platform has none."""
+        answer = await self._retrying(lambda: self._query_answer(ma_tham_chieu))
+        if answer.MaLoi != SUCCESS_QUERY:
+            self._raise_for_code(answer.MaLoi, answer.MoTaLoi)
+        if answer.MaThamChieu is not None and answer.MaThamChieu != ma_tham_chieu:
             raise InvalidUpstreamAnswer(
                 "the platform answered QUERY for another payment reference",
-                errors=[FieldError("message.MaThamChieu", "not the reference asked for")],
+                errors=[FieldError("MaThamChieu", "not the reference asked for")],
             )
-        return answer
+        state = wire.TRANG_THAI_GD.get(answer.TrangThaiGD or "", "01")
+        found = {
+            "MaLoi": state,
+            "MaThamChieu": ma_tham_chieu,
+            "MaGiaoDich": answer.MaGiaoDich or "",
+            "SoTien": answer.SoTien,
+            "MaTienTe": answer.MaTienTe,
+            "MaNganHang": answer.MaNganHang or "",
+            "ThoiGianGD": answer.ThoiGianGD or "",
+        }
+        return self._platform.validated(wire.QueryResult, found, "query")
 
     async def probe(self, ma_tham_chieu: str) -> str:
-        """A QUERY whose answer need only be well-formed: its ``error_code``, whatever it is
+        """A QUERY whose answer need only be well-formed: its ``MaLoi``, whatever it is
         (health checks). Transport failures and off-schema answers raise as usual."""
-        envelope = await self._query_envelope(ma_tham_chieu, retry=False)
-        return envelope.error_code
+        answer = await self._query_answer(ma_tham_chieu)
+        return answer.MaLoi
 
     async def statement(self, day: date) -> wire.Statement:
         """The platform's transactions of ``day`` (its own calendar day, Vietnam time)."""
@@ -146,7 +173,8 @@ class PaymentClient:
             raw = self._platform.json_object(response, "statement")
             if "error_code" in raw:
                 # a refusal comes in the envelope form; a statement has no error_code
-                self._raise_for_code(self._envelope(raw, "statement"))
+                refusal = self._envelope(raw, "statement")
+                self._raise_for_code(refusal.error_code, refusal.message)
             statement = self._platform.validated(wire.Statement, raw, "statement")
             if statement.Ngay != params["Ngay"]:
                 raise InvalidUpstreamAnswer(
@@ -164,7 +192,7 @@ class PaymentClient:
 
     # --- internals ---------------------------------------------------------------------------
 
-    async def _query_envelope(self, ma_tham_chieu: str, *, retry: bool = True) -> wire.Envelope:
+    async def _query_answer(self, ma_tham_chieu: str) -> wire.QueryAnswer:
         data = {
             "MaDoiTac": self._config.ma_doi_tac,
             "MaThamChieu": ma_tham_chieu,
@@ -173,9 +201,12 @@ class PaymentClient:
         sent = self._validated_request(wire.QueryRequest, data)
         body = sent.model_dump(mode="json")
         body["MaXacThuc"] = self.checksum.sign(body, QUERY_FIELDS)
-        if not retry:
-            return await self._post("query", body, raise_codes=False)
-        return await self._retrying(lambda: self._post("query", body))
+        raw = await self._post("query", body)
+        if "error_code" in raw and "MaLoi" not in raw:
+            # a refusal in the envelope form, as some gateways in front of the platform answer
+            refusal = self._envelope(raw, "query")
+            raw = {"MaLoi": refusal.error_code, "MoTaLoi": refusal.message}
+        return self._platform.validated(wire.QueryAnswer, raw, "query")
 
     @staticmethod
     def _validated_request(model: type[A], data: Mapping[str, Any]) -> A:
@@ -189,14 +220,9 @@ class PaymentClient:
                 errors=errors,
             ) from None
 
-    async def _post(
-        self, operation: str, body: Mapping[str, Any], *, raise_codes: bool = True
-    ) -> wire.Envelope:
+    async def _post(self, operation: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         response = await self._send("POST", operation, json_body=body)
-        envelope = self._envelope(self._platform.json_object(response, operation), operation)
-        if raise_codes and envelope.error_code != SUCCESS:
-            self._raise_for_code(envelope)
-        return envelope
+        return self._platform.json_object(response, operation)
 
     async def _send(
         self,
@@ -206,13 +232,18 @@ class PaymentClient:
         json_body: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
-        url = f"{self._config.base_url}/{operation}"
+        url = f"{self._config.base_url}/{self._config.paths.get(operation, operation)}"
+        headers = {}
+        token = self._config.access_token
+        if token is not None and self._config.transport == "direct":
+            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
         try:
             response = await self._http.request(
                 method,
                 url,
                 json=json_body,
                 params=params,
+                headers=headers,
                 timeout=self._timeout,
                 extensions={
                     "lgsp_operation": f"payment.{operation}",
@@ -227,12 +258,8 @@ class PaymentClient:
     def _envelope(self, raw: Mapping[str, Any], operation: str) -> wire.Envelope:
         return self._platform.validated(wire.Envelope, raw, operation)
 
-    def _answer(self, model: type[A], envelope: wire.Envelope, operation: str) -> A:
-        return self._platform.validated(model, envelope.model_dump(), operation)
-
-    def _raise_for_code(self, envelope: wire.Envelope) -> None:
-        code = envelope.error_code
-        text = self._scrubbed(envelope.message if isinstance(envelope.message, str) else "")
+    def _raise_for_code(self, code: str, message: object) -> None:
+        text = self._scrubbed(message if isinstance(message, str) else "")
         rule = resolve(code)
         if code.strip() == NOT_FOUND:
             raise PaymentNotFound(rule.description)

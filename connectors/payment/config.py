@@ -7,12 +7,17 @@ documented placeholders (:data:`PLACEHOLDER_SECRETS`) that the registry refuses 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from connectors.payment.checksum import ChecksumVariant
 from gateway.core.connector import ConnectorConfig
 
-__all__ = ["PLACEHOLDER_SECRETS", "Beneficiary", "PaymentConfig"]
+__all__ = ["PLACEHOLDER_SECRETS", "Beneficiary", "PaymentConfig", "Profile"]
+
+#: how INIT's packet is typed (:mod:`connectors.payment.profiles`)
+Profile = Literal["paseto", "opencps"]
 
 #: credentials anyone can read in this file; refused outside development
 PLACEHOLDER_SECRETS = frozenset(
@@ -57,6 +62,30 @@ class PaymentConfig(ConnectorConfig):
         "and reads {base_url}/statement",
         examples=["https://thanhtoan.dichvucong.gov.vn/api"],
     )
+    profile: Profile = Field(
+        "paseto",
+        description='"paseto": every value of ThongTinBienLai a JSON string, as PASETO sends it; '
+        '"opencps": MaDichVu and PhiLePhi[].SoTien as JSON numbers, as OpenCPS sends them',
+    )
+    access_token: SecretStr | None = Field(
+        None,
+        description="a bearer token sent on every call when the platform is reached directly "
+        "behind a gateway that wants one (PASETO's AccessToken; never logged)",
+    )
+    paths: dict[str, str] = Field(
+        default_factory=dict,
+        description="the path of an operation (init, query, statement) under base_url, when "
+        'it is not its name (JSON, e.g. {"init": "api/v1/init"})',
+    )
+
+    @field_validator("paths")
+    @classmethod
+    def _known_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - {"init", "query", "statement"}
+        if unknown:
+            raise ValueError(f"paths: unknown operation(s) {sorted(unknown)}")
+        return {name: path.strip("/") for name, path in value.items()}
+
     ma_doi_tac: str = Field(
         "LGSP-SANDBOX",
         min_length=1,

@@ -42,14 +42,14 @@ class PaymentConnector:
 
     async def check(self) -> CheckResult:
         """A QUERY for :data:`HEALTHCHECK_REFERENCE` answered with a well-formed packet, whatever
-        its ``error_code`` (no payment is created or read)."""
+        its ``MaLoi`` (no payment is created or read)."""
         started = time.perf_counter()
         try:
             code = await self.client.probe(HEALTHCHECK_REFERENCE)
         except UpstreamError as exc:
             return CheckResult(False, f"QUERY failed: {type(exc).__name__}: {exc.detail}")
         latency = (time.perf_counter() - started) * 1000
-        return CheckResult(True, f"QUERY answered (error_code {code[:16]!r})", latency)
+        return CheckResult(True, f"QUERY answered (MaLoi {code[:16]!r})", latency)
 
     async def deliver(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
         raise PermanentUpstreamError(
@@ -60,10 +60,9 @@ class PaymentConnector:
         """QUERY, as the core's :class:`Settlement`; ``None`` when the platform has no such
         payment."""
         try:
-            answer = await self.client.query(ma_tham_chieu)
+            found = await self.client.query(ma_tham_chieu)
         except PaymentNotFound:
             return None
-        found = answer.message
         return Settlement(
             ma_tham_chieu=found.MaThamChieu,
             ma_loi=found.MaLoi,

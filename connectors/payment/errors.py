@@ -32,6 +32,7 @@ __all__ = [
     "ERROR_TABLE",
     "NOT_FOUND",
     "SUCCESS",
+    "SUCCESS_QUERY",
     "CallbackRejected",
     "CallbackStale",
     "PaymentChecksumRefused",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 SUCCESS = "0"
+#: a flat answer's MaLoi when the platform answered (QUERY; INIT in OpenCPS's reading)
+SUCCESS_QUERY = "00"
 NOT_FOUND = "14"
 
 

@@ -1,6 +1,7 @@
 """What the platform sends the gateway outside a request of ours: callbacks and bill look-ups.
 
-* :meth:`InboundPackets.verify_callback`: a PAYMENT callback (a payment's outcome).
+* :meth:`InboundPackets.verify_callback`: a callback (a payment's outcome), and
+  :meth:`InboundPackets.callback_ack`, its acknowledgement in the public form.
 * :meth:`InboundPackets.verify_bill_request` and :meth:`InboundPackets.bill_answer`: the
   portal asks what a dossier owes (``MaHoSo``) and is answered with its unpaid bills, signed.
   The request and answer forms are this project's profile (``BILL_FIELDS``,
@@ -74,6 +75,21 @@ class InboundPackets:
         callback = self._verified(body, wire.Callback, CALLBACK_FIELDS, "callback")
         self._check_fresh(callback.ThoiGianGD, "callback")
         return callback
+
+    def callback_ack(self, callback: wire.Callback) -> dict[str, str]:
+        """What the gateway answers a callback it has taken (applied, or a duplicate): OpenCPS's
+        ``PayGateUtil.createResponseMessage("00", "Thành công", MaDoiTac, MaThamChieu,
+        ThoiGianGD, MaXacThuc)``, the callback's own checksum echoed as OpenCPS and PASETO
+        echo it."""
+        ack = wire.CallbackAck(
+            MaLoi="00",
+            MoTaLoi="Thành công",
+            MaDoiTac=self._config.ma_doi_tac,
+            MaThamChieu=callback.MaThamChieu,
+            ThoiGianGD=callback.ThoiGianGD,
+            MaXacThuc=callback.MaXacThuc,
+        )
+        return ack.model_dump(mode="json")
 
     def verify_bill_request(self, body: bytes) -> wire.BillRequest:
         """The portal's bill look-up in ``body``, once its checksum and time are verified, and

@@ -47,6 +47,7 @@ from gateway.core.payments_status import (
     CALLBACKS,
     CONNECTOR,
     CURRENCY,
+    PENDING_CODE,
     STATUSES,
     CallbackMismatch,
     FeeLine,
@@ -280,7 +281,8 @@ async def unpaid(gw: Gateway, ma_ho_so: str) -> list[dict[str, Any]]:
 
 # --- callbacks and QUERY answers -------------------------------------------------------------
 
-ANSWER_OK: dict[str, str] = {"error_code": "0", "message": "OK"}
+#: logged as the answer to a callback that carried no answer of its own
+ANSWER_OK: dict[str, str] = {"MaLoi": "00", "MoTaLoi": "Thành công"}
 #: sources of a transition that carry the platform's transaction id (MaGiaoDich)
 PLATFORM_SOURCES = ("callback", "poller")
 
@@ -293,7 +295,7 @@ class Applied:
     exchange_id: str | None  # the callback's log entry (a poller's QUERY is logged apart)
 
 
-def from_callback(callback: Callback) -> Settlement:
+def from_callback(callback: Callback, answer: bytes | None = None) -> Settlement:
     return Settlement(
         ma_tham_chieu=callback.MaThamChieu,
         ma_loi=callback.MaLoi,
@@ -302,6 +304,7 @@ def from_callback(callback: Callback) -> Settlement:
         ma_giao_dich=callback.MaGiaoDich,
         ma_doi_tac=callback.MaDoiTac,
         source="callback",
+        answer=answer,
     )
 
 
@@ -336,12 +339,14 @@ def _mismatch(said: Settlement, payment: Payment | None, errors: list[FieldError
 
 
 async def apply_callback(
-    gw: Gateway, callback: Callback, *, ma_doi_tac: str, raw: bytes
+    gw: Gateway, callback: Callback, *, ma_doi_tac: str, raw: bytes, answer: bytes | None = None
 ) -> Applied:
     """Apply one verified callback (see the module docstring); refusals raise, and then
-    nothing has changed. The caller records refusals; accepted callbacks are logged here."""
+    nothing has changed. The caller records refusals; accepted callbacks are logged here, with
+    ``answer``, what the caller answers the platform."""
     try:
-        applied = await settle(gw, from_callback(callback), ma_doi_tac=ma_doi_tac, raw=raw)
+        said = from_callback(callback, answer)
+        applied = await settle(gw, said, ma_doi_tac=ma_doi_tac, raw=raw)
     except Exception:
         CALLBACKS.labels("refused").inc()
         raise
@@ -371,7 +376,7 @@ async def _apply(gw: Gateway, said: Settlement, *, ma_doi_tac: str, raw: bytes |
         errors = _mismatches(said, payment, ma_doi_tac)
         if errors:
             _mismatch(said, payment, errors)
-        new = CALLBACK_STATUS.get(said.ma_loi)
+        new = None if said.ma_loi == PENDING_CODE else CALLBACK_STATUS.get(said.ma_loi, "failed")
         txn = said.ma_giao_dich or None
         if new is None:  # "01": still pending, nothing to apply
             if payment.status != "pending":
@@ -487,7 +492,7 @@ def _accepted(
         ma_ho_so=payment.ma_ho_so[:64],
         status_code=200,
         request=raw,
-        response=json.dumps(ANSWER_OK).encode(),
+        response=said.answer or json.dumps(ANSWER_OK, ensure_ascii=False).encode(),
         detail=f"MaLoi {said.ma_loi} for payment {payment.payment_id}: {outcome}",
     )
     session.add(gw.log.build(crossing))

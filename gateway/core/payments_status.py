@@ -27,6 +27,7 @@ __all__ = [
     "CALLBACK_STATUS",
     "CONNECTOR",
     "CURRENCY",
+    "PENDING_CODE",
     "STATUSES",
     "CallbackMismatch",
     "FeeLine",
@@ -59,7 +60,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "expired": frozenset(),
     "refunded": frozenset(),
 }
-#: a callback's MaLoi -> the status it moves the payment to ("01", still pending, moves none)
+#: a callback's MaLoi "01": still pending, it moves nothing
+PENDING_CODE = "01"
+#: a callback's MaLoi -> the status it moves the payment to ("01", still pending, moves none;
+#: a code not listed is a failure, as PASETO's ConfirmDvcPaymentCommandHandler reads anything
+#: but "00")
 CALLBACK_STATUS: dict[str, str] = {
     "00": "paid",
     "02": "failed",
@@ -95,6 +100,8 @@ class Settlement:
     ma_giao_dich: str
     ma_doi_tac: str | None
     source: str  # "callback" | "poller"
+    #: what the gateway answers a callback (logged with it); None: a QUERY answer
+    answer: bytes | None = None
 
 
 class ImpossibleTransition(Conflict):

@@ -65,7 +65,7 @@ async def poll(gw: Gateway, policy: PollPolicy = NOW_POLICY) -> int:
 
 def restamped(callback: bytes, sim: Any, at: datetime) -> bytes:
     """``callback`` with another ThoiGianGD, correctly signed by the simulated platform."""
-    from connectors.payment.sandbox_wire import CALLBACK_FIELDS
+    from connectors.payment.sandbox.wire import CALLBACK_FIELDS
 
     body = json.loads(callback)
     body["ThoiGianGD"] = wire_time(at)
@@ -360,7 +360,7 @@ async def test_a_forged_or_stale_look_up_is_refused_and_recorded(
 async def test_a_look_up_for_another_partner_is_refused(
     api: httpx.AsyncClient, gateway: Gateway, sim: Any
 ) -> None:
-    from connectors.payment.sandbox_wire import BILL_FIELDS
+    from connectors.payment.sandbox.wire import BILL_FIELDS
 
     body: dict[str, Any] = {
         "LoaiBanTin": "BILL",

@@ -125,7 +125,15 @@ async def test_create_pay_callback_round_trip_publishes_one_event(
     callback = await act(platform, ref, "pay")
     r = await api.post(CALLBACK, content=callback, headers={"Content-Type": "application/json"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"error_code": "0", "message": "OK"}
+    sent = json.loads(callback)
+    assert r.json() == {
+        "MaLoi": "00",
+        "MoTaLoi": "Thành công",
+        "MaDoiTac": sent["MaDoiTac"],
+        "MaThamChieu": ref,
+        "ThoiGianGD": sent["ThoiGianGD"],
+        "MaXacThuc": sent["MaXacThuc"],
+    }
 
     view = await status(api, headers, created["payment_id"])
     assert view["status"] == "paid"

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.payment import PaymentConnector
+from connectors.payment import Beneficiary, PaymentConnector
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.intake import reserve_key
 from gateway.api.responses import csv_attachment
@@ -48,9 +48,6 @@ Creator = Annotated[Principal, Depends(require_scope("payment:create"))]
 Reader = Annotated[Principal, Depends(require_scope("payment:read"))]
 PaymentId = Annotated[str, Path(max_length=36, description="the gateway's payment id (UUID)")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^|\s]+$")]
-#: the gateway identifies itself to the platform with a device code of its own
-DEVICE = "LGSP"
-CHANNEL = "WEB"
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     422: {"description": "a field is invalid, or the agency has no beneficiary account"},
@@ -65,13 +62,26 @@ class FeeLineIn(BaseModel):
         min_length=1, max_length=500, pattern=r"^[^|]+$", examples=["Lệ phí đăng ký khai sinh"]
     )
     so_tien: int = Field(strict=True, gt=0, le=10**12, description="VND, integer", examples=[50000])
+    loai: Literal["phi", "le_phi"] = Field(
+        "le_phi", description="a fee (phí) or a charge (lệ phí): the receipt's LoaiPhiLePhi"
+    )
+    ma: Code | None = Field(
+        None,
+        description="the fee's code (MaPhiLePhi); the public service's code when absent, as "
+        "PASETO sends it",
+    )
 
 
 class Payer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ho_va_ten: str = Field(min_length=1, max_length=128, examples=["Nguyễn Văn An"])
+    ho_va_ten: str = Field(
+        min_length=1, max_length=128, pattern=r"^[^|]+$", examples=["Nguyễn Văn An"]
+    )
     so_dinh_danh: SoDinhDanh | None = None
+    dia_chi: str | None = Field(
+        None, max_length=500, pattern=r"^[^|]*$", description="printed on the receipt"
+    )
 
 
 class CreatePayment(BaseModel):
@@ -79,9 +89,25 @@ class CreatePayment(BaseModel):
 
     ma_ho_so: Code = Field(examples=["000.00.01.H22-240105-0007"])
     ma_tthc: Code = Field(examples=["1.001776"])
+    ten_tthc: str | None = Field(
+        None,
+        max_length=500,
+        pattern=r"^[^|]*$",
+        description="the procedure's name (TenTTHC, TenDVC on the receipt)",
+        examples=["Đăng ký khai sinh"],
+    )
+    ma_dich_vu_cong: Code | None = Field(
+        None,
+        description="the public service's code on the national portal (MaDVC on the "
+        'receipt); "{ma_tthc}.01" when absent, as PASETO builds it',
+    )
     ma_dvc: Code = Field(
-        description="the agency's code; it must have a configured beneficiary account",
+        description="the agency's code (MaDonVi on the receipt); it must have a configured "
+        "beneficiary account",
         examples=["000.00.01.H22"],
+    )
+    ten_don_vi: str | None = Field(
+        None, max_length=500, pattern=r"^[^|]*$", description="the agency's name (TenDonVi)"
     )
     fee_lines: list[FeeLineIn] = Field(min_length=1, max_length=50)
     payer: Payer
@@ -95,6 +121,54 @@ class PaymentCreated(BaseModel):
     status: str
     amount: int
     payment_url: str | None
+
+
+def init_packet(
+    body: CreatePayment, beneficiary: Beneficiary, ma_tham_chieu: str, amount: int, ip: str
+) -> wire.InitRequest:
+    """The INIT of ``body``'s payment, every receipt field the public senders send filled in
+    (PASETO ``DvcPaymentService.InitPayment``: one DSKhoanNop line per fee line; the
+    transaction text is also the receipt's NoiDungThanhToan)."""
+    what = f"Thanh toan phi, le phi ho so {body.ma_ho_so}"
+    service = body.ma_dich_vu_cong or f"{body.ma_tthc}.01"
+    name = body.ten_tthc or ""
+    payer = body.payer
+    return wire.InitRequest(
+        MaThamChieu=ma_tham_chieu,
+        SoTien=str(amount),
+        ThongTinGiaoDich=what,
+        ThoiGianGD=wire.wire_time(utcnow()),
+        Ip=ip,
+        ThongTinBienLai=wire.ThongTinBienLai(
+            MaDVC=service,
+            TenDVC=name,
+            MaTTHC=body.ma_tthc,
+            TenTTHC=name,
+            MaDonVi=body.ma_dvc,
+            TenDonVi=body.ten_don_vi or "",
+            MaHoSo=body.ma_ho_so,
+            TKThuHuong=beneficiary.account,
+            MaNHThuHuong=beneficiary.bank,
+            TenTKThuHuong=beneficiary.name,
+            NoiDungThanhToan=what,
+            HoTenNguoiNop=payer.ho_va_ten,
+            SoCMNDNguoiNop=payer.so_dinh_danh or "",
+            DiaChiNguoiNop=payer.dia_chi or "",
+            PhiLePhi=[
+                wire.PhiLePhiLine(
+                    LoaiPhiLePhi="1" if line.loai == "phi" else "2",
+                    MaPhiLePhi=line.ma or service,
+                    TenPhiLePhi=line.noi_dung,
+                    SoTien=str(line.so_tien),
+                )
+                for line in body.fee_lines
+            ],
+            DSKhoanNop=[
+                wire.KhoanNopLine(NoiDung=line.noi_dung, SoTien=str(line.so_tien))
+                for line in body.fee_lines
+            ],
+        ),
+    )
 
 
 def connector_of(gw: Gateway) -> PaymentConnector:
@@ -134,27 +208,7 @@ async def create_payment(
     ip = _ip(request)
 
     async def init(ma_tham_chieu: str, amount: int) -> str:
-        packet = wire.InitRequest(
-            MaThamChieu=ma_tham_chieu,
-            SoTien=amount,
-            MaKenhThanhToan=CHANNEL,
-            MaThietBi=DEVICE,
-            ThongTinGiaoDich=f"Thanh toan phi, le phi ho so {body.ma_ho_so}",
-            ThoiGianGD=wire.wire_time(utcnow()),
-            Ip=ip,
-            ThongTinBienLai=wire.ThongTinBienLai(
-                MaDVC=body.ma_dvc,
-                MaTTHC=body.ma_tthc,
-                MaHoSo=body.ma_ho_so,
-                TKThuHuong=beneficiary.account,
-                MaNHThuHuong=beneficiary.bank,
-                TenTKThuHuong=beneficiary.name,
-                ChiTiet=[
-                    wire.ChiTietBienLai(NoiDung=line.noi_dung, SoTien=line.so_tien)
-                    for line in body.fee_lines
-                ],
-            ),
-        )
+        packet = init_packet(body, beneficiary, ma_tham_chieu, amount, ip)
         answer = await connector.client.init(packet)
         return answer.message.UrlThanhToan
 

@@ -2,7 +2,9 @@
 checksum is their authenticity, verified in constant time before anything is read).
 
 * ``POST /callbacks/payment/dvcqg``: a payment's outcome (:func:`gateway.core.payments.
-  apply_callback`). Accepted callbacks are answered ``{"error_code": "0", "message": "OK"}``.
+  apply_callback`). A callback taken (applied, or a duplicate) is answered as OpenCPS answers
+  it: ``{"MaLoi": "00", "MoTaLoi": "Thành công", "MaDoiTac", "MaThamChieu", "ThoiGianGD",
+  "MaXacThuc"}`` (the callback's checksum echoed).
 * ``POST /callbacks/payment/dvcqg/bill``: the portal asks what a dossier (``MaHoSo``) owes;
   answered in the platform's form with the dossier's unpaid bills (service, procedure,
   beneficiary account and bank, fee lines) or "nothing to pay", signed
@@ -68,11 +70,18 @@ async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
         except CallbackRejected:
             payments.CALLBACKS.labels("rejected").inc()
             raise
-        await payments.apply_callback(gw, callback, ma_doi_tac=connector.config.ma_doi_tac, raw=raw)
+        ack = connector.client.inbound.callback_ack(callback)
+        await payments.apply_callback(
+            gw,
+            callback,
+            ma_doi_tac=connector.config.ma_doi_tac,
+            raw=raw,
+            answer=json.dumps(ack, ensure_ascii=False).encode(),
+        )
     except GatewayError as exc:
         await _refused(request, exc)
         raise
-    return dict(payments.ANSWER_OK)
+    return ack
 
 
 @router.post("/callbacks/payment/dvcqg/bill", responses=BILL_REFUSALS, operation_id="payments-bill")

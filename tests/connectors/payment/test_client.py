@@ -47,27 +47,40 @@ def sha(text: str) -> str:
 def init_packet(**overrides: Any) -> wire.InitRequest:
     data: dict[str, Any] = {
         "MaThamChieu": "HS-0007-01",
-        "SoTien": 150000,
-        "MaKenhThanhToan": "WEB",
-        "MaThietBi": "PC",
+        "SoTien": "150000",
         "ThongTinGiaoDich": "Le phi ho so",
         "ThoiGianGD": "20240105093000",
         "Ip": "10.0.0.1",
         "ThongTinBienLai": {
-            "MaDVC": "DVC-1",
+            "MaDVC": "1.001.01",
             "MaTTHC": "1.001",
             "MaHoSo": "000.00.01.H22-240105-0007",
             "TKThuHuong": "0011001234567",
             "MaNHThuHuong": "970436",
             "TenTKThuHuong": "VP UBND",
-            "ChiTiet": [
-                {"NoiDung": "Le phi", "SoTien": 100000},
-                {"NoiDung": "Phi", "SoTien": 50000},
+            "NoiDungThanhToan": "Le phi ho so",
+            "PhiLePhi": [
+                {
+                    "LoaiPhiLePhi": "2",
+                    "MaPhiLePhi": "LP",
+                    "TenPhiLePhi": "Le phi",
+                    "SoTien": "100000",
+                },
+                {"LoaiPhiLePhi": "1", "MaPhiLePhi": "P", "TenPhiLePhi": "Phi", "SoTien": "50000"},
+            ],
+            "DSKhoanNop": [
+                {"NoiDung": "Le phi", "SoTien": "100000"},
+                {"NoiDung": "Phi", "SoTien": "50000"},
             ],
         },
     }
     data.update(overrides)
     return wire.InitRequest.model_validate(data)
+
+
+def init_answer(url: str, ref: str = "HS-0007-01") -> dict[str, Any]:
+    """INIT's answer as PASETO reads it: ``message`` a JSON text."""
+    return {"error_code": "0", "message": json.dumps({"UrlThanhToan": url, "MaThamChieu": ref})}
 
 
 @pytest.fixture
@@ -131,17 +144,15 @@ async def test_init_round_trip_signs_the_packet(
     client: PaymentClient, mock: respx.MockRouter
 ) -> None:
     url = f"{BASE}/pay/tok-1"
-    route = mock.post("/init").respond(
-        json={"error_code": "0", "message": {"UrlThanhToan": url, "MaThamChieu": "HS-0007-01"}}
-    )
+    route = mock.post("/init").respond(json=init_answer(url))
     answer = await client.init(init_packet())
     assert answer.message.UrlThanhToan == url
     body = sent(route)
     assert body["MaDoiTac"] == PARTNER
-    assert body["SoTien"] == 150000
-    assert isinstance(body["SoTien"], int)
+    assert body["SoTien"] == "150000"
+    assert body["ThongTinBienLai"]["MaDichVu"] == "2"
     text = (
-        f"INIT|1.0.6|{PARTNER}|HS-0007-01|150000|PAY|WEB|PC|vi|VND||Le phi ho so|"
+        f"INIT|1.0.6|{PARTNER}|HS-0007-01|150000|PAY|1|1|vi-VN|VND|PAYMENT|Le phi ho so|"
         f"20240105093000|10.0.0.1|{SECRET}"
     )
     assert body["MaXacThuc"] == sha(text)
@@ -149,17 +160,17 @@ async def test_init_round_trip_signs_the_packet(
     assert route.calls[-1].request.extensions["lgsp_operation"] == "payment.init"
 
 
-@pytest.mark.parametrize("amount", [150000.0, "150000", "12.5", 12.5, True, -1])
-def test_amounts_refused_unless_non_negative_integers(amount: object) -> None:
+@pytest.mark.parametrize("amount", [150000.0, 150000, "12.5", "-1", "0150000", "1e5", True])
+def test_amounts_sent_only_as_strings_of_digits(amount: object) -> None:
     with pytest.raises(ValidationError):
         init_packet(SoTien=amount)
     with pytest.raises(ValidationError):
-        wire.ChiTietBienLai.model_validate({"NoiDung": "x", "SoTien": amount})
+        wire.KhoanNopLine.model_validate({"NoiDung": "x", "SoTien": amount})
 
 
 def test_lines_must_add_up_and_separator_refused() -> None:
-    with pytest.raises(ValidationError, match="ChiTiet"):
-        init_packet(SoTien=150001)
+    with pytest.raises(ValidationError, match="DSKhoanNop"):
+        init_packet(SoTien="150001")
     with pytest.raises(ValidationError):
         init_packet(ThongTinGiaoDich="Le phi|150000")
     with pytest.raises(ValidationError):
@@ -169,20 +180,43 @@ def test_lines_must_add_up_and_separator_refused() -> None:
 async def test_init_answer_for_another_reference_is_refused(
     client: PaymentClient, mock: respx.MockRouter
 ) -> None:
-    mock.post("/init").respond(
-        json={"error_code": "0", "message": {"UrlThanhToan": f"{BASE}/p", "MaThamChieu": "X"}}
-    )
+    mock.post("/init").respond(json=init_answer(f"{BASE}/p", "X"))
     with pytest.raises(InvalidUpstreamAnswer) as info:
         await client.init(init_packet())
     assert info.value.errors[0].loc == "message.MaThamChieu"
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # PASETO: message is a JSON text, parsed again
+        {"error_code": "0", "message": json.dumps({"UrlThanhToan": f"{BASE}/p"})},
+        # an object where a text was expected: read the same
+        {"error_code": "0", "message": {"UrlThanhToan": f"{BASE}/p", "Extra": 1}},
+        # OpenCPS: a top-level MaLoi "00"
+        {"MaLoi": "00", "MoTaLoi": "Thành công", "UrlThanhToan": f"{BASE}/p"},
+    ],
+    ids=["message-text", "message-object", "flat"],
+)
+async def test_init_answer_read_in_every_public_shape(
+    client: PaymentClient, mock: respx.MockRouter, answer: dict[str, Any]
+) -> None:
+    mock.post("/init").respond(json=answer)
+    assert (await client.init(init_packet())).message.UrlThanhToan == f"{BASE}/p"
+
+
+async def test_flat_init_refusal_is_resolved_by_its_code(
+    client: PaymentClient, mock: respx.MockRouter
+) -> None:
+    mock.post("/init").respond(json={"MaLoi": "03", "MoTaLoi": "trùng mã tham chiếu"})
+    with pytest.raises(PaymentReferenceConflict):
+        await client.init(init_packet())
+
+
 async def test_init_answer_off_schema_names_the_field(
     client: PaymentClient, mock: respx.MockRouter
 ) -> None:
-    mock.post("/init").respond(
-        json={"error_code": "0", "message": {"UrlThanhToan": "javascript:x", "MaThamChieu": "A"}}
-    )
+    mock.post("/init").respond(json=init_answer("javascript:x"))
     with pytest.raises(InvalidUpstreamAnswer, match="UrlThanhToan"):
         await client.init(init_packet())
 
@@ -221,10 +255,7 @@ def test_error_table_codes() -> None:
 async def test_code_99_5xx_429_and_transport_errors_are_retried(
     client: PaymentClient, mock: respx.MockRouter
 ) -> None:
-    answer = {
-        "error_code": "0",
-        "message": {"UrlThanhToan": f"{BASE}/p", "MaThamChieu": "HS-0007-01"},
-    }
+    answer = init_answer(f"{BASE}/p")
     route = mock.post("/init").mock(
         side_effect=[
             httpx.Response(200, json={"error_code": "99", "message": "busy"}),
@@ -260,23 +291,28 @@ async def test_non_json_answer_is_invalid(client: PaymentClient, mock: respx.Moc
 
 
 async def test_query_round_trip(client: PaymentClient, mock: respx.MockRouter) -> None:
+    # flat, as PASETO's ConfirmDvcPaymentResponse reads it; a field we do not use is ignored
     route = mock.post("/query").respond(
         json={
-            "error_code": "0",
-            "message": {
-                "MaLoi": "00",
-                "MaThamChieu": "HS-0007-01",
-                "MaGiaoDich": "GD-991",
-                "SoTien": 150000,
-                "MaTienTe": "VND",
-                "MaNganHang": "970436",
-                "ThoiGianGD": "20240105093512",
-            },
+            "LoaiBanTin": "QUERY",
+            "MaLoi": "00",
+            "MoTaLoi": "",
+            "MaDoiTac": PARTNER,
+            "MaThamChieu": "HS-0007-01",
+            "MaGiaoDich": "GD-991",
+            "SoTien": 150000,
+            "MaTienTe": "VND",
+            "MaNganHang": "970436",
+            "ThoiGianGD": "20240105093512",
+            "ThongTinGiaoDich": "Le phi ho so",
+            "TrangThaiGD": "1",
+            "MaXacThuc": "ab" * 32,
+            "Unknown": {"x": 1},
         }
     )
     answer = await client.query("HS-0007-01")
-    assert answer.message.MaLoi == "00"
-    assert answer.message.SoTien == 150000
+    assert answer.MaLoi == "00"
+    assert answer.SoTien == 150000
     body = sent(route)
     assert body["ThoiGianGD"] == "20240105093000"
     expected = sha(f"QUERY|1.0.6|{PARTNER}|HS-0007-01|20240105093000|{SECRET}")
@@ -284,24 +320,39 @@ async def test_query_round_trip(client: PaymentClient, mock: respx.MockRouter) -
     assert SECRET.encode() not in route.calls[-1].request.content
 
 
-@pytest.mark.parametrize("amount", [150000.0, "150000", "12.5"])
+@pytest.mark.parametrize(
+    ("state", "ma_loi"), [("1", "00"), ("3", "01"), ("4", "02"), (None, "01"), ("9", "01")]
+)
+async def test_query_state_read_from_trang_thai_gd(
+    client: PaymentClient, mock: respx.MockRouter, state: str | None, ma_loi: str
+) -> None:
+    answer = {"MaLoi": "00", "SoTien": "150000", "MaTienTe": "VND", "TrangThaiGD": state}
+    mock.post("/query").respond(json=answer)
+    found = await client.query("HS-0007-01")
+    assert (found.MaLoi, found.SoTien, found.MaThamChieu) == (ma_loi, 150000, "HS-0007-01")
+
+
+@pytest.mark.parametrize("amount", [150000.5, "12.5", "-5", True])
 async def test_query_answer_with_non_integer_amount_is_refused(
     client: PaymentClient, mock: respx.MockRouter, amount: object
 ) -> None:
     mock.post("/query").respond(
-        json={
-            "error_code": "0",
-            "message": {
-                "MaLoi": "00",
-                "MaThamChieu": "HS-0007-01",
-                "SoTien": amount,
-                "MaTienTe": "VND",
-            },
-        }
+        json={"MaLoi": "00", "MaThamChieu": "HS-0007-01", "SoTien": amount, "MaTienTe": "VND"}
     )
     with pytest.raises(InvalidUpstreamAnswer) as info:
         await client.query("HS-0007-01")
-    assert info.value.errors[0].loc == "message.SoTien"
+    assert info.value.errors[0].loc == "SoTien"
+
+
+async def test_query_refusals_flat_or_in_the_envelope(
+    client: PaymentClient, mock: respx.MockRouter
+) -> None:
+    mock.post("/query").respond(json={"MaLoi": "14", "MoTaLoi": "không tồn tại"})
+    with pytest.raises(PaymentNotFound):
+        await client.query("HS-0007-01")
+    mock.post("/query").respond(json={"error_code": "01", "message": "sai mã xác thực"})
+    with pytest.raises(PaymentChecksumRefused):
+        await client.query("HS-0007-01")
 
 
 async def test_query_bad_reference_is_invalid_input(client: PaymentClient) -> None:
@@ -390,11 +441,27 @@ def test_malformed_callbacks_rejected(client: PaymentClient, body: bytes) -> Non
         client.verify_callback(body)
 
 
-def test_callback_with_float_or_string_amount_rejected(client: PaymentClient) -> None:
-    for amount in (150000.0, "150000"):
+def test_callback_amount_as_integer_or_digits_only(client: PaymentClient) -> None:
+    # PASETO reads an int SoTien, OpenCPS getInt: a string of digits is read too, as signed
+    taken = client.verify_callback(json.dumps(signed(callback_body(SoTien="150000"))).encode())
+    assert taken.SoTien == 150000
+    for amount in (150000.0, "150000.0", "-1", True):
         body = signed(callback_body(SoTien=amount))
         with pytest.raises(CallbackRejected):
             client.verify_callback(json.dumps(body).encode())
+
+
+def test_callback_ack_has_the_public_fields(client: PaymentClient) -> None:
+    body = signed(callback_body())
+    ack = client.inbound.callback_ack(client.verify_callback(json.dumps(body).encode()))
+    assert ack == {
+        "MaLoi": "00",
+        "MoTaLoi": "Thành công",
+        "MaDoiTac": PARTNER,
+        "MaThamChieu": "HS-0007-01",
+        "ThoiGianGD": "20240105093512",
+        "MaXacThuc": body["MaXacThuc"],
+    }
 
 
 def test_callback_signed_with_another_secret_rejected(client: PaymentClient) -> None:
@@ -415,7 +482,7 @@ async def test_hmac2_variant_end_to_end(mock: respx.MockRouter) -> None:
         send_key=SecretStr("k-send"),
         verify_key=SecretStr("k-verify"),
     )
-    route = mock.post("/query").respond(json={"error_code": "14", "message": "none"})
+    route = mock.post("/query").respond(json={"MaLoi": "14", "MoTaLoi": "none"})
     async with httpx.AsyncClient() as http:
         c = PaymentClient(config, http, retry_wait=wait_none(), clock=lambda: NOW)
         with pytest.raises(PaymentNotFound):
@@ -439,7 +506,7 @@ async def test_check_accepts_any_well_formed_code(mock: respx.MockRouter) -> Non
     config = PaymentConfig(base_url=BASE)
     async with httpx.AsyncClient() as http:
         connector = PaymentConnector(config, http)
-        mock.post("/query").respond(json={"error_code": "14", "message": "not found"})
+        mock.post("/query").respond(json={"MaLoi": "14", "MoTaLoi": "not found"})
         assert (await connector.check()).ok
         mock.post("/query").respond(200, content=b"oops")
         assert not (await connector.check()).ok

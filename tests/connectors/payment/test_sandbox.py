@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,29 +62,47 @@ def signed(packet: dict[str, Any], order: list[str], variant: str = "sha256") ->
 
 
 def init_packet(ref: str = "HS-0001-FEE", amount: int = 150_000, **changes: Any) -> dict[str, Any]:
+    """An INIT as PASETO builds it (InitDvcPaymentRequest.cs: every value a string)."""
     packet: dict[str, Any] = {
         "LoaiBanTin": "INIT",
         "PhienBan": "1.0.6",
         "MaDoiTac": PARTNER,
         "MaThamChieu": ref,
-        "SoTien": amount,
+        "SoTien": str(amount),
         "LoaiHinhThanhToan": "PAY",
         "MaKenhThanhToan": "1",
         "MaThietBi": "1",
-        "NgonNgu": "vi",
+        "NgonNgu": "vi-VN",
         "MaTienTe": "VND",
-        "MaNganHang": "",
+        "MaNganHang": "PAYMENT",
         "ThongTinGiaoDich": f"Phí hồ sơ {ref}",
         "ThoiGianGD": "20250301093000",
         "Ip": "10.0.0.1",
         "ThongTinBienLai": {
-            "MaDVC": "000.00.01.H22",
+            "MaDichVu": "2",
+            "MaDVC": "1.001776.01",
+            "TenDVC": "",
             "MaTTHC": "1.001776",
+            "TenTTHC": "",
+            "MaDonVi": "000.00.01.H22",
+            "TenDonVi": "",
             "MaHoSo": ref,
             "TKThuHuong": "0123456789",
             "MaNHThuHuong": "970436",
             "TenTKThuHuong": "Sở Tư pháp",
-            "ChiTiet": [{"NoiDung": "Lệ phí", "SoTien": amount}],
+            "NoiDungThanhToan": f"Phí hồ sơ {ref}",
+            "HoTenNguoiNop": "Nguyễn Văn An",
+            "SoCMNDNguoiNop": "",
+            "DiaChiNguoiNop": "",
+            "PhiLePhi": [
+                {
+                    "LoaiPhiLePhi": "2",
+                    "MaPhiLePhi": "1.001776.01",
+                    "TenPhiLePhi": "Lệ phí",
+                    "SoTien": str(amount),
+                }
+            ],
+            "DSKhoanNop": [{"NoiDung": "Lệ phí", "SoTien": str(amount)}],
         },
     }
     packet.update(changes)
@@ -122,9 +141,14 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def init(client: httpx.AsyncClient, packet: dict[str, Any], variant: str = "sha256") -> Any:
+    """INIT's answer, its ``message`` (a JSON text, as PASETO reads it) parsed when "0"."""
     response = await client.post("/init", json=signed(packet, INIT_ORDER, variant))
     assert response.status_code == 200
-    return response.json()
+    answer = response.json()
+    if answer.get("error_code") == "0":
+        assert isinstance(answer["message"], str)
+        answer["message"] = json.loads(answer["message"])
+    return answer
 
 
 async def query(client: httpx.AsyncClient, ref: str, variant: str = "sha256") -> Any:
@@ -179,7 +203,8 @@ async def test_init_is_idempotent_for_the_same_content(client: httpx.AsyncClient
         (init_packet(amount=0), "04"),
         (init_packet(amount=-5), "04"),
         (init_packet(SoTien=150_000.0), "04"),
-        (init_packet(SoTien="150000"), "04"),
+        (init_packet(SoTien="150000.0"), "04"),
+        (init_packet(SoTien="0150000"), "04"),
         (init_packet(SoTien=True), "04"),
         (init_packet(MaTienTe="USD"), "04"),
         (init_packet(LoaiBanTin="QUERY"), "04"),
@@ -188,11 +213,8 @@ async def test_init_is_idempotent_for_the_same_content(client: httpx.AsyncClient
     ],
 )
 async def test_init_refusals(client: httpx.AsyncClient, packet: dict[str, Any], code: str) -> None:
-    if isinstance(packet["SoTien"], int) and not isinstance(packet["SoTien"], bool):
-        answer = await init(client, packet)
-    else:  # a checksum over a float or string would be the client's choice; send any
-        body = {**packet, "MaXacThuc": mac([packet[name] for name in INIT_ORDER])}
-        answer = (await client.post("/init", json=body)).json()
+    body = {**packet, "MaXacThuc": mac([packet[name] for name in INIT_ORDER])}
+    answer = (await client.post("/init", json=body)).json()
     assert answer["error_code"] == code
     assert isinstance(answer["message"], str)
 
@@ -204,8 +226,11 @@ async def test_init_refuses_a_wrong_checksum_and_broken_bodies(client: httpx.Asy
     tampered = {**signed(init_packet(), INIT_ORDER), "ThongTinGiaoDich": "changed"}
     assert (await client.post("/init", json=tampered)).json()["error_code"] == "01"
     lines = init_packet()
-    lines["ThongTinBienLai"]["ChiTiet"] = [{"NoiDung": "a", "SoTien": 100_000}]
+    lines["ThongTinBienLai"]["DSKhoanNop"] = [{"NoiDung": "a", "SoTien": "100000"}]
     assert (await init(client, lines))["error_code"] == "04"
+    no_service = init_packet()
+    del no_service["ThongTinBienLai"]["MaDichVu"]
+    assert (await init(client, no_service))["error_code"] == "04"
     assert (await client.post("/init", content=b"not json")).json()["error_code"] == "04"
     assert (await client.post("/init", json=[1, 2])).json()["error_code"] == "04"
     huge = await client.post("/init", content=b"x" * (64 * 1024 + 1))
@@ -224,9 +249,9 @@ async def test_actions_produce_signed_callbacks_and_query_follows(
 ) -> None:
     await init(client, init_packet())
     pending = await query(client, "HS-0001-FEE")
-    assert pending["error_code"] == "0"
-    assert pending["message"]["MaLoi"] == "01"
-    assert pending["message"]["MaGiaoDich"] == ""
+    assert pending["MaLoi"] == "00"
+    assert pending["TrangThaiGD"] == "3"
+    assert pending["MaGiaoDich"] == ""
 
     response = await client.post(f"/_sandbox/payments/HS-0001-FEE/{action}")
     assert response.status_code == 200
@@ -240,8 +265,8 @@ async def test_actions_produce_signed_callbacks_and_query_follows(
     assert callback["ThongTinGiaoDich"] == "Phí hồ sơ HS-0001-FEE"
     assert callback_ok(callback)
 
-    answer = (await query(client, "HS-0001-FEE"))["message"]
-    assert answer["MaLoi"] == code
+    answer = await query(client, "HS-0001-FEE")
+    assert answer["TrangThaiGD"] == ("1" if code == "00" else "4")
     assert answer["MaGiaoDich"] == callback["MaGiaoDich"]
     assert answer["SoTien"] == 150_000
     assert answer["ThoiGianGD"] == callback["ThoiGianGD"]
@@ -254,14 +279,14 @@ async def test_actions_produce_signed_callbacks_and_query_follows(
 
 
 async def test_query_refusals_and_expiry(client: httpx.AsyncClient) -> None:
-    assert (await query(client, "UNKNOWN"))["error_code"] == "14"
+    assert (await query(client, "UNKNOWN"))["MaLoi"] == "14"
     bad = {**query_packet("UNKNOWN"), "MaXacThuc": "f" * 64}
-    assert (await client.post("/query", json=bad)).json()["error_code"] == "01"
+    assert (await client.post("/query", json=bad)).json()["MaLoi"] == "01"
     other = {**query_packet("UNKNOWN"), "MaDoiTac": "X"}
-    assert (await client.post("/query", json=other)).json()["error_code"] == "02"
+    assert (await client.post("/query", json=other)).json()["MaLoi"] == "02"
     await init(client, init_packet())
     assert (await client.post("/_sandbox/payments/HS-0001-FEE/expire")).status_code == 200
-    assert (await query(client, "HS-0001-FEE"))["message"]["MaLoi"] == "04"
+    assert (await query(client, "HS-0001-FEE"))["TrangThaiGD"] == "4"
     assert (await client.post("/_sandbox/payments/NOPE/pay")).status_code == 404
 
 
@@ -278,7 +303,7 @@ async def test_forged_altered_and_replayed_callbacks(client: httpx.AsyncClient) 
     assert altered["SoTien"] == 1_000
     assert callback_ok(altered)
     # forged callbacks change nothing on the platform
-    assert (await query(client, "HS-0001-FEE"))["message"]["MaLoi"] == "01"
+    assert (await query(client, "HS-0001-FEE"))["TrangThaiGD"] == "3"
 
     genuine = (await client.post("/_sandbox/payments/HS-0001-FEE/pay")).json()
     assert callback_ok(genuine)
@@ -309,7 +334,7 @@ async def test_the_payment_page_buttons(client: httpx.AsyncClient) -> None:
     done = await client.post(url, data={"action": "pay"})
     assert done.status_code == 200
     assert "paid" in done.text
-    assert (await query(client, "HS-0001-FEE"))["message"]["MaLoi"] == "00"
+    assert (await query(client, "HS-0001-FEE"))["TrangThaiGD"] == "1"
     assert callback_ok((await client.get("/_sandbox/callbacks")).json()[0]["callback"])
     assert (await client.post(url, data={"action": "steal"})).status_code == 422
 
@@ -394,7 +419,7 @@ async def test_hmac2_variant_end_to_end() -> None:
         assert (await init(client, init_packet()))["error_code"] == "01"  # sha256 refused
         answer = await init(client, init_packet(), "hmac2")
         assert answer["error_code"] == "0"
-        assert (await query(client, "HS-0001-FEE", "hmac2"))["message"]["MaLoi"] == "01"
+        assert (await query(client, "HS-0001-FEE", "hmac2"))["TrangThaiGD"] == "3"
         callback = (await client.post("/_sandbox/payments/HS-0001-FEE/pay")).json()
         assert callback_ok(callback, "hmac2")
         # signed with verify_key, not send_key, and not the sha256 way
@@ -452,7 +477,7 @@ async def test_reset_and_bad_fault_config(app: FastAPI, client: httpx.AsyncClien
     assert sim.payments == {}
     assert sim.callbacks == []
     assert sim.stats.received == {}
-    assert (await query(client, "HS-0001-FEE"))["error_code"] == "14"
+    assert (await query(client, "HS-0001-FEE"))["MaLoi"] == "14"
 
 
 def test_get_simulator_refuses_other_apps() -> None:

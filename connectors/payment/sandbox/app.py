@@ -1,31 +1,39 @@
-"""A simulator of the DVCQG online payment platform: an ASGI app speaking this project's profile.
+"""A simulator of the DVCQG online payment platform: an ASGI app modelled on the public record.
 
-It plays the platform in tests, demos and benchmarks (the wire format is in the "Online
-payment platform of DVCQG" section of ``shared/reference/national-platforms.md``). Paths are
-relative; the app is meant to be mounted (e.g. under ``/payment``) and the mount is kept in
+It plays the platform in tests, demos and benchmarks (what the public callers send and read is
+in ``tests/golden/payment/SOURCES.md``; this module's own vocabulary is :mod:`.wire`). Paths
+are relative; the app is meant to be mounted (e.g. under ``/payment``) and the mount is kept in
 the URLs it hands out.
 
-* ``POST /init`` takes an INIT packet (version 1.0.6) and answers ``{"error_code": "0",
-  "message": {"UrlThanhToan": "{base}/pay/{token}", "MaThamChieu": ...}}``. A packet is
-  checked in this order: not a JSON object, MaDoiTac not a string -> ``04``; MaDoiTac not the
-  configured partner -> ``02``; a signed field missing or of the wrong type (SoTien must be a
-  positive JSON integer: no float, no string, no bool) -> ``04``; MaXacThuc wrong -> ``01``
-  (compared in constant time); LoaiBanTin/PhienBan/LoaiHinhThanhToan/MaTienTe not
-  INIT/1.0.6/PAY/VND, ThoiGianGD not yyyyMMddHHmmss, ThongTinBienLai incomplete or its
-  ChiTiet amounts not adding up to SoTien -> ``04``; MaThamChieu already used with different
-  content -> ``03``. The same content again (MaXacThuc, ThoiGianGD, Ip and MaThietBi aside)
-  answers the same URL.
+* ``POST /init`` takes an INIT packet (version 1.0.6) as PASETO or OpenCPS sends it (``SoTien``
+  a string of digits or an integer; ``ThongTinBienLai.MaDichVu`` 2 or "2"; fields it does not
+  know ignored) and answers, in the ``message_string`` style (default), ``{"error_code": "0",
+  "message": "<JSON text {UrlThanhToan, MaThamChieu}>"}`` as PASETO reads it, or in the
+  ``flat`` style ``{"MaLoi": "00", "MoTaLoi", "UrlThanhToan", "MaThamChieu"}`` as OpenCPS
+  reads it (``PUT /_sandbox/profile {"init_answer": ...}``). A packet is checked in this
+  order: not a JSON object, MaDoiTac not a string -> ``04``; MaDoiTac not the configured
+  partner -> ``02``; a signed field missing or of the wrong type -> ``04``; MaXacThuc wrong ->
+  ``01`` (compared in constant time, over the values as sent); LoaiBanTin/PhienBan/
+  LoaiHinhThanhToan/MaTienTe not INIT/1.0.6/PAY/VND, ThoiGianGD not yyyyMMddHHmmss,
+  ThongTinBienLai without MaDichVu 2 or a mandatory field (MaDVC, MaTTHC, MaHoSo, TKThuHuong,
+  MaNHThuHuong, TenTKThuHuong), its DSKhoanNop amounts not adding up to SoTien -> ``04``;
+  MaThamChieu already used with different content -> ``03``. The same content again
+  (MaXacThuc, ThoiGianGD, Ip and MaThietBi aside) answers the same URL.
 * ``GET /pay/{token}`` is the payment page (HTML) with buttons to pay, fail or cancel
   (``POST /pay/{token}`` with the form field ``action``).
-* ``POST /query`` takes a QUERY packet: ``02``/``04``/``01`` as above, ``14`` for an
-  unknown MaThamChieu, else MaLoi ``00`` paid, ``01`` pending, ``02`` failed, ``03``
-  cancelled, ``04`` expired, with MaGiaoDich, SoTien, MaTienTe, MaNganHang, ThoiGianGD.
+* ``POST /query`` takes a QUERY packet and answers flat, as PASETO's
+  ``ConfirmDvcPaymentResponse`` reads it: ``{"MaLoi": "00", "MoTaLoi", "MaDoiTac",
+  "MaThamChieu", "SoTien", "MaTienTe", "MaGiaoDich", "MaNganHang", "ThoiGianGD",
+  "ThongTinGiaoDich", "TrangThaiGD", "LoaiBanTin"}`` (TrangThaiGD "1" paid, "3" pending, "4"
+  failed, cancelled or expired); refusals ``{"MaLoi": code, "MoTaLoi": text}``: ``02``/``04``/
+  ``01`` as above, ``14`` for an unknown MaThamChieu.
 * ``GET /statement?Ngay=yyyyMMdd&MaDoiTac=..&MaXacThuc=..`` (checksum over Ngay|MaDoiTac)
   answers ``{"Ngay", "GiaoDich": [...]}``: the payments paid, failed or cancelled that day,
   with the discrepancies planted by ``FaultConfig.statement``; refusals answer
   ``{"error_code", "message"}``.
 
-Refusals are HTTP 200 with ``{"error_code": code, "message": text}``; bodies above
+Refusals are HTTP 200 with ``{"error_code": code, "message": text}`` (INIT in the
+``message_string`` style, the statement) or flat (above); bodies above
 :data:`MAX_REQUEST_BYTES` are HTTP 413. Checksums: ``sha256`` hashes the fields joined by
 ``|`` with the secret last; ``hmac2`` is HMAC-SHA256 over the fields alone, keyed with
 ``send_key`` for what the partner sends and ``verify_key`` for the callbacks the platform
@@ -58,14 +66,15 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.payment.sandbox_platform import (
+from connectors.payment.sandbox.platform import (
     FaultConfig,
+    InitAnswerStyle,
     Payment,
     PaymentSimulator,
     SimStats,
     StatementDiscrepancies,
 )
-from connectors.payment.sandbox_wire import (
+from connectors.payment.sandbox.wire import (
     CALLBACK_FIELDS,
     INIT_FIELDS,
     QUERY_FIELDS,
@@ -139,9 +148,21 @@ def _base_url(request: Request) -> str:
     return str(request.url.replace(path=path, query="")).rstrip("/")
 
 
-def _refused(sim: PaymentSimulator, refusal: Refusal) -> JSONResponse:
+def _refused(sim: PaymentSimulator, refusal: Refusal, *, flat: bool = False) -> JSONResponse:
+    """A refusal: ``{"error_code", "message"}``, or flat ``{"MaLoi", "MoTaLoi"}`` (QUERY, and
+    INIT in the ``flat`` style)."""
     count(sim.stats.by_code, refusal.code)
+    if flat:
+        return JSONResponse({"MaLoi": refusal.code, "MoTaLoi": refusal.message})
     return JSONResponse({"error_code": refusal.code, "message": refusal.message})
+
+
+class Profile(BaseModel):
+    """Body of ``PUT /_sandbox/profile``: how the simulated platform answers INIT."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    init_answer: InitAnswerStyle
 
 
 def create_app(
@@ -152,6 +173,7 @@ def create_app(
     send_key: str = "sandbox-payment-send",
     verify_key: str = "sandbox-payment-verify",
     seed: int = 2024,
+    init_answer: InitAnswerStyle = "message_string",
 ) -> FastAPI:
     """Build the simulator app; its state is ``app.state.sim`` (a :class:`PaymentSimulator`)."""
     sim = PaymentSimulator(
@@ -161,18 +183,19 @@ def create_app(
         send_key=send_key,
         verify_key=verify_key,
         seed=seed,
+        init_answer=init_answer,
     )
     app = FastAPI(title="Nền tảng thanh toán DVCQG sandbox", docs_url=None, redoc_url=None)
     app.state.sim = sim
 
-    async def faulted() -> Response | None:
+    async def faulted(*, flat: bool = False) -> Response | None:
         faults = sim.faults
         if faults.latency_ms > 0:
             await asyncio.sleep(faults.latency_ms / 1000)
         if sim.roll(faults.error_rate):
             return Response("Service Unavailable", status_code=503, headers={"Retry-After": "1"})
         if sim.roll(faults.system_error_rate):
-            return _refused(sim, Refusal("99", "Lỗi hệ thống, vui lòng thử lại"))
+            return _refused(sim, Refusal("99", "Lỗi hệ thống, vui lòng thử lại"), flat=flat)
         return None
 
     async def packet(request: Request, endpoint: str) -> Any:
@@ -189,31 +212,42 @@ def create_app(
 
     @app.post("/init")
     async def init(request: Request) -> Response:
+        flat = sim.init_answer == "flat"
         body = await packet(request, "init")
-        fault = await faulted()
+        fault = await faulted(flat=flat)
         if fault is not None:
             return fault
         try:
             payment = sim.init(body)
         except Refusal as refusal:
-            return _refused(sim, refusal)
+            return _refused(sim, refusal, flat=flat)
         count(sim.stats.by_code, "0")
         url = f"{_base_url(request)}/pay/{payment.token}"
         message = {"UrlThanhToan": url, "MaThamChieu": payment.ma_tham_chieu}
-        return JSONResponse({"error_code": "0", "message": message})
+        if flat:
+            return JSONResponse({"MaLoi": "00", "MoTaLoi": "Thành công", **message})
+        # PASETO: JsonConvert.DeserializeObject<InitDvcPaymentResponse>(message): a JSON text
+        text = json.dumps(message, ensure_ascii=False)
+        return JSONResponse({"error_code": "0", "message": text})
 
     @app.post("/query")
     async def query(request: Request) -> Response:
         body = await packet(request, "query")
-        fault = await faulted()
+        fault = await faulted(flat=True)
         if fault is not None:
             return fault
         try:
-            message = sim.query(body)
+            answer = sim.query(body)
         except Refusal as refusal:
-            return _refused(sim, refusal)
+            return _refused(sim, refusal, flat=True)
         count(sim.stats.by_code, "0")
-        return JSONResponse({"error_code": "0", "message": message})
+        return JSONResponse(answer)
+
+    @app.put("/_sandbox/profile")
+    async def set_profile(profile: Profile) -> dict[str, Any]:
+        """How INIT is answered from now on (``message_string`` or ``flat``)."""
+        sim.init_answer = profile.init_answer
+        return {"init_answer": sim.init_answer}
 
     @app.get("/statement")
     async def statement(request: Request) -> Response:

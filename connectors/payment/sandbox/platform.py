@@ -5,7 +5,7 @@ payments created by INIT, every callback it produced, the fault configuration (s
 discrepancies included) and counters. It decides each packet's ``error_code`` in the order
 documented in :mod:`connectors.payment.sandbox`, which serves it over HTTP.
 
-The wire vocabulary (field orders, codes, checksum) is :mod:`connectors.payment.sandbox_wire`.
+The wire vocabulary (field orders, codes, checksum) is :mod:`connectors.payment.sandbox.wire`.
 Money is ``int`` VND everywhere.
 """
 
@@ -16,11 +16,11 @@ import hmac
 import json
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.payment.sandbox_wire import (
+from connectors.payment.sandbox.wire import (
     BILL_ANSWER_FIELDS,
     BILL_FIELDS,
     BILL_LINE_FIELDS,
@@ -28,13 +28,15 @@ from connectors.payment.sandbox_wire import (
     INIT_FIELDS,
     QUERY_FIELDS,
     RECEIPT_FIELDS,
+    RECEIPT_PRESENT,
     STATUS_CODE,
+    TRANG_THAI_GD,
     VOLATILE,
     MaLoi,
     Refusal,
     Status,
     Variant,
-    amount_field,
+    amount_sent,
     checksum,
     now_text,
     text_field,
@@ -42,8 +44,14 @@ from connectors.payment.sandbox_wire import (
 )
 from gateway.core.simulators import FaultDraws, count
 
+#: how INIT is answered: ``message_string`` ``{"error_code": "0", "message": "<JSON text>"}``
+#: (PASETO parses ``message`` again), or ``flat`` ``{"MaLoi": "00", "MoTaLoi", "UrlThanhToan",
+#: ...}`` (OpenCPS reads a top-level MaLoi)
+InitAnswerStyle = Literal["message_string", "flat"]
+
 __all__ = [
     "FaultConfig",
+    "InitAnswerStyle",
     "Payment",
     "PaymentSimulator",
     "SimStats",
@@ -146,9 +154,11 @@ class PaymentSimulator(FaultDraws):
         send_key: str = "sandbox-payment-send",
         verify_key: str = "sandbox-payment-verify",
         seed: int = 2024,
+        init_answer: InitAnswerStyle = "message_string",
     ) -> None:
         if variant not in ("sha256", "hmac2"):
             raise ValueError(f"unknown checksum variant {variant!r}")
+        self.init_answer: InitAnswerStyle = init_answer
         self.partner = partner
         self.variant: Variant = variant
         self.secret = secret
@@ -201,14 +211,10 @@ class PaymentSimulator(FaultDraws):
         if not isinstance(packet, dict):
             raise Refusal("04", "the packet must be a JSON object")
         self._partner(packet.get("MaDoiTac"))
-        values = [
-            str(amount_field(packet.get(name), name))
-            if name == "SoTien"
-            else text_field(packet, name)
-            for name in INIT_FIELDS
-        ]
+        so_tien, sent = amount_sent(packet.get("SoTien"), "SoTien")
+        values = [sent if name == "SoTien" else text_field(packet, name) for name in INIT_FIELDS]
         self._verify(values, packet.get("MaXacThuc"))
-        self._check_init(packet)
+        self._check_init(packet, so_tien)
         ref = packet["MaThamChieu"]
         content = json.dumps({k: v for k, v in packet.items() if k not in VOLATILE}, sort_keys=True)
         existing = self.payments.get(ref)
@@ -217,12 +223,12 @@ class PaymentSimulator(FaultDraws):
                 raise Refusal("03", "MaThamChieu was already used for a different payment")
             return existing
         token = hashlib.sha256(f"{self.seed}|{self.partner}|{ref}".encode()).hexdigest()[:32]
-        payment = Payment(ref, token, packet["SoTien"], packet, content, now_text())
+        payment = Payment(ref, token, so_tien, packet, content, now_text())
         self.payments[ref] = payment
         self.tokens[token] = ref
         return payment
 
-    def _check_init(self, packet: dict[str, Any]) -> None:
+    def _check_init(self, packet: dict[str, Any], so_tien: int) -> None:
         expected = {"LoaiBanTin": "INIT", "PhienBan": "1.0.6", "LoaiHinhThanhToan": "PAY"}
         expected["MaTienTe"] = "VND"
         for name, value in expected.items():
@@ -235,22 +241,43 @@ class PaymentSimulator(FaultDraws):
         receipt = packet.get("ThongTinBienLai")
         if not isinstance(receipt, dict):
             raise Refusal("04", "ThongTinBienLai must be an object")
+        service = receipt.get("MaDichVu")
+        # OpenCPS sends the number 2, PASETO the string "2": the service "fees" (phí, lệ phí)
+        if str(service) != "2" or isinstance(service, bool):
+            raise Refusal("04", "ThongTinBienLai.MaDichVu must be 2 (phí, lệ phí)")
         for name in RECEIPT_FIELDS:
-            text_field(receipt, name)
-        lines = receipt.get("ChiTiet")
-        if not isinstance(lines, list) or not lines:
-            raise Refusal("04", "ThongTinBienLai.ChiTiet must be a non-empty list")
+            if not text_field(receipt, name):
+                raise Refusal("04", f"ThongTinBienLai.{name} must not be empty")
+        for name in RECEIPT_PRESENT:
+            text_field(receipt, name, max_length=500)
+        for name, value in receipt.items():
+            if value is not None and not isinstance(value, str | int | list):
+                raise Refusal("04", f"ThongTinBienLai.{name} must be a string")
         total = 0
-        for line in lines:
-            if not isinstance(line, dict):
-                raise Refusal("04", "ChiTiet lines must be objects")
+        for line in self._lines(receipt, "DSKhoanNop", required=True):
             text_field(line, "NoiDung", max_length=500)
-            total += amount_field(line.get("SoTien"), "ChiTiet.SoTien")
-        if total != packet["SoTien"]:
-            raise Refusal("04", "the ChiTiet amounts do not add up to SoTien")
+            total += amount_sent(line.get("SoTien"), "DSKhoanNop.SoTien")[0]
+        if total != so_tien:
+            raise Refusal("04", "the DSKhoanNop amounts do not add up to SoTien")
+        for line in self._lines(receipt, "PhiLePhi", required=False):
+            for name in ("LoaiPhiLePhi", "MaPhiLePhi", "TenPhiLePhi"):
+                text_field(line, name, max_length=500)
+            amount_sent(line.get("SoTien"), "PhiLePhi.SoTien")
+
+    @staticmethod
+    def _lines(receipt: dict[str, Any], name: str, *, required: bool) -> list[dict[str, Any]]:
+        lines = receipt.get(name)
+        if lines is None and not required:
+            return []
+        if not isinstance(lines, list) or (required and not lines) or len(lines) > 50:
+            raise Refusal("04", f"ThongTinBienLai.{name} must be a list of 1 to 50 lines")
+        if not all(isinstance(line, dict) for line in lines):
+            raise Refusal("04", f"ThongTinBienLai.{name} lines must be objects")
+        return lines
 
     def query(self, packet: Any) -> dict[str, Any]:
-        """The QUERY answer's ``message`` for a payment."""
+        """The flat QUERY answer for a payment (``MaLoi`` "00": answered; ``TrangThaiGD`` its
+        state)."""
         if not isinstance(packet, dict):
             raise Refusal("04", "the packet must be a JSON object")
         self._partner(packet.get("MaDoiTac"))
@@ -262,13 +289,18 @@ class PaymentSimulator(FaultDraws):
         if payment is None:
             raise Refusal("14", "no payment with this MaThamChieu")
         return {
-            "MaLoi": STATUS_CODE[payment.status],
+            "LoaiBanTin": "QUERY",
+            "MaLoi": "00",
+            "MoTaLoi": "Thành công",
+            "MaDoiTac": self.partner,
             "MaThamChieu": payment.ma_tham_chieu,
-            "MaGiaoDich": payment.ma_giao_dich,
             "SoTien": payment.so_tien,
             "MaTienTe": "VND",
+            "MaGiaoDich": payment.ma_giao_dich,
             "MaNganHang": self._bank(payment),
             "ThoiGianGD": payment.thoi_gian_gd,
+            "ThongTinGiaoDich": payment.packet["ThongTinGiaoDich"],
+            "TrangThaiGD": TRANG_THAI_GD[payment.status],
         }
 
     def statement(self, ngay: str | None, ma_doi_tac: str | None, given: str | None) -> Any:
