@@ -342,6 +342,10 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(String(3))
     fee_set_digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(24))
+    #: the payment page's URL (it carries the page's bearer token), sealed with the data key
+    #: (:func:`gateway.core.payments.seal_url`); None until INIT succeeded
+    payment_url_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the URL in plain text, as versions before migration 0011 kept it; the poller seals it
     payment_url: Mapped[str | None] = mapped_column(String(2048))
     return_url: Mapped[str] = mapped_column(String(2048))
     ma_giao_dich: Mapped[str | None] = mapped_column(String(128), unique=True)

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core import events
+from gateway.core.crypto import BodyCipher
 from gateway.core.db import Payment, PaymentTransition, utcnow
 from gateway.core.errors import FieldError
 from gateway.core.exchange_log import Crossing
@@ -78,7 +79,11 @@ __all__ = [
     "create",
     "fee_set_digest",
     "get",
+    "initiated",
     "move",
+    "open_url",
+    "seal_plain_urls",
+    "seal_url",
     "settle",
     "unpaid",
 ]
@@ -90,7 +95,50 @@ def _iso(at: datetime | None) -> str | None:
     return events.iso(at) if at is not None else None
 
 
-def _view(payment: Payment, transitions: Sequence[PaymentTransition] | None) -> dict[str, Any]:
+def _url_aad(payment_id: str) -> bytes:
+    return f"payment-url|{payment_id}".encode()
+
+
+def seal_url(cipher: BodyCipher, payment: Payment, url: str) -> None:
+    """Keep ``url`` (the payment page's, with its bearer token) sealed on ``payment``: bound to
+    the payment by the associated data, so a sealed URL moved to another row does not open."""
+    payment.payment_url_sealed = cipher.encrypt(url.encode(), _url_aad(payment.payment_id))
+    payment.payment_url = None
+
+
+def initiated(payment: Payment) -> bool:
+    """Whether INIT succeeded (the platform gave the payment page's URL)."""
+    return payment.payment_url_sealed is not None or payment.payment_url is not None
+
+
+def open_url(cipher: BodyCipher, payment: Payment) -> str | None:
+    """The payment page's URL, or None before INIT succeeded."""
+    if payment.payment_url_sealed is not None:
+        return cipher.decrypt(payment.payment_url_sealed, _url_aad(payment.payment_id)).decode()
+    return payment.payment_url  # written before migration 0011, until the poller seals it
+
+
+async def seal_plain_urls(gw: Gateway, *, batch: int = 500) -> int:
+    """Seal up to ``batch`` URLs kept in plain text by a version before migration 0011; the
+    number sealed."""
+    async with gw.db.transaction() as session:
+        rows = (
+            await session.scalars(
+                select(Payment)
+                .where(Payment.payment_url.is_not(None))
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        for row in rows:
+            assert row.payment_url is not None
+            seal_url(gw.cipher, row, row.payment_url)
+    return len(rows)
+
+
+def _view(
+    cipher: BodyCipher, payment: Payment, transitions: Sequence[PaymentTransition] | None
+) -> dict[str, Any]:
     view: dict[str, Any] = {
         "payment_id": payment.payment_id,
         "ma_tham_chieu": payment.ma_tham_chieu,
@@ -101,7 +149,7 @@ def _view(payment: Payment, transitions: Sequence[PaymentTransition] | None) -> 
         "amount": payment.amount,
         "currency": payment.currency,
         "status": payment.status,
-        "payment_url": payment.payment_url,
+        "payment_url": open_url(cipher, payment),
         "return_url": payment.return_url,
         "ma_giao_dich": payment.ma_giao_dich,
         "created_at": _iso(payment.created_at),
@@ -157,8 +205,8 @@ async def create(
     ``init(ma_tham_chieu, amount)`` sends INIT and returns the payment URL."""
     digest = fee_set_digest(ma_ho_so, agency, ma_tthc, lines)
     payment = await _by_digest(gw, digest)
-    if payment is not None and payment.payment_url is not None:
-        return Created(_view(payment, None), created=False)
+    if payment is not None and initiated(payment):
+        return Created(_view(gw.cipher, payment, None), created=False)
     if payment is None:
         payment = await _insert_pending(
             gw,
@@ -169,8 +217,8 @@ async def create(
             lines=lines,
             return_url=return_url,
         )
-        if payment.payment_url is not None:  # a concurrent request finished first
-            return Created(_view(payment, None), created=False)
+        if initiated(payment):  # a concurrent request finished first
+            return Created(_view(gw.cipher, payment, None), created=False)
     ref, amount = payment.ma_tham_chieu, payment.amount
     _, url = await call_through(
         gw,
@@ -187,10 +235,10 @@ async def create(
             select(Payment).where(Payment.id == payment.id).with_for_update()
         )
         assert row is not None
-        if row.payment_url is None:
-            row.payment_url = url
+        if not initiated(row):
+            seal_url(gw.cipher, row, url)
             row.updated_at = utcnow()
-        return Created(_view(row, None), created=True)
+        return Created(_view(gw.cipher, row, None), created=True)
 
 
 async def _insert_pending(
@@ -218,6 +266,7 @@ async def _insert_pending(
         "fee_set_digest": digest,
         "status": "pending",
         "payment_url": None,
+        "payment_url_sealed": None,
         "return_url": return_url,
         "ma_giao_dich": None,
         "created_at": now,
@@ -262,7 +311,7 @@ async def get(gw: Gateway, payment_id: str) -> dict[str, Any]:
                 .order_by(PaymentTransition.id)
             )
         ).all()
-        return _view(payment, transitions)
+        return _view(gw.cipher, payment, transitions)
 
 
 async def unpaid(gw: Gateway, ma_ho_so: str) -> list[dict[str, Any]]:
@@ -276,7 +325,7 @@ async def unpaid(gw: Gateway, ma_ho_so: str) -> list[dict[str, Any]]:
                 .order_by(Payment.id)
             )
         ).all()
-        return [_view(row, None) for row in rows]
+        return [_view(gw.cipher, row, None) for row in rows]
 
 
 # --- callbacks and QUERY answers -------------------------------------------------------------

@@ -31,7 +31,7 @@ from gateway.core.db import Payment, utcnow
 from gateway.core.errors import CircuitOpen, GatewayError
 from gateway.core.intake import call_through
 from gateway.core.metrics import REGISTRY
-from gateway.core.payments import move, settle
+from gateway.core.payments import initiated, move, seal_plain_urls, settle
 from gateway.core.payments_status import CONNECTOR, Settlement, check_transition
 from gateway.core.runtime import Gateway
 
@@ -86,14 +86,16 @@ async def _claim(gw: Gateway, policy: PollPolicy, now: datetime) -> list[_Claime
         rows = (await session.scalars(stmt)).all()
         for row in rows:
             row.queried_at = now
-        return [
-            _Claimed(r.ma_tham_chieu, r.ma_ho_so, r.payment_url is not None, r.created_at)
-            for r in rows
-        ]
+        return [_Claimed(r.ma_tham_chieu, r.ma_ho_so, initiated(r), r.created_at) for r in rows]
 
 
 async def poll_pending(gw: Gateway, *, query: Query, ma_doi_tac: str, policy: PollPolicy) -> int:
-    """One round (see the module docstring). Returns how many payments changed status."""
+    """One round (see the module docstring). Returns how many payments changed status.
+
+    The round first seals payment URLs a version before migration 0011 kept in plain text
+    (:func:`gateway.core.payments.seal_plain_urls`): the poller is the one job of the payment
+    connector that runs with the data key."""
+    await seal_plain_urls(gw, batch=policy.batch)
     now = utcnow()
     changed = 0
     for claimed in await _claim(gw, policy, now):
@@ -155,7 +157,7 @@ async def _unknown_upstream(gw: Gateway, claimed: _Claimed, give_up: timedelta) 
         payment = await session.scalar(
             select(Payment).where(Payment.ma_tham_chieu == claimed.ma_tham_chieu).with_for_update()
         )
-        if payment is None or payment.status != "pending" or payment.payment_url is not None:
+        if payment is None or payment.status != "pending" or initiated(payment):
             return 0  # settled or initiated meanwhile
         check_transition(payment.status, "expired")
         await move(

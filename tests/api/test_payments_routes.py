@@ -8,18 +8,21 @@ and, when reachable, on PostgreSQL + Redis.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connectors.payment import PaymentConnector
 from connectors.payment.checksum import CALLBACK_FIELDS
 from connectors.payment.sandbox import PaymentSimulator, get_simulator
-from gateway.core import events
-from gateway.core.db import Event, ExchangeEntry, OutboxItem, PaymentTransition
+from gateway.core import events, payments, payments_poller
+from gateway.core.db import Event, ExchangeEntry, OutboxItem, Payment, PaymentTransition
+from gateway.core.errors import ConfigurationError
 from gateway.core.metrics import REGISTRY
+from gateway.core.payments_poller import PollPolicy
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 
@@ -310,3 +313,56 @@ async def test_late_success_then_replayed_and_new_failures(
     assert [e.type for e in await rows(gateway, Event)] == ["payment.failed", "payment.paid"]
     transitions = await rows(gateway, PaymentTransition)
     assert len(transitions) == 3
+
+
+# --- the payment page's URL at rest (issue 15) -------------------------------------------------
+
+
+async def test_the_url_is_sealed_at_rest_and_shown_to_the_case_system(
+    api: httpx.AsyncClient, gateway: Gateway, headers: dict[str, str], platform: Any
+) -> None:
+    created = (await create(api, headers)).json()
+    url = created["payment_url"]
+    token = url.rsplit("/", 1)[-1]
+    [row] = await rows(gateway, Payment)
+    assert row.payment_url is None
+    assert row.payment_url_sealed is not None
+    assert token.encode() not in row.payment_url_sealed
+    assert url.encode() not in row.payment_url_sealed
+    assert (await status(api, headers, created["payment_id"]))["payment_url"] == url
+    # the same order again answers the same URL, opened from the sealed one
+    again = await create(api, headers)
+    assert (again.status_code, again.json()["payment_url"]) == (200, url)
+
+
+async def test_a_sealed_url_moved_to_another_payment_does_not_open(
+    api: httpx.AsyncClient, gateway: Gateway, headers: dict[str, str], platform: Any
+) -> None:
+    first = (await create(api, headers)).json()
+    await create(api, headers, ma_ho_so="000.00.01.H22-240105-0008")
+    one, other = sorted(await rows(gateway, Payment), key=lambda r: r.id)
+    assert one.payment_id == first["payment_id"]
+    other.payment_url_sealed = one.payment_url_sealed
+    with pytest.raises(ConfigurationError, match="failed authentication"):
+        payments.open_url(gateway.cipher, other)
+
+
+async def test_a_plain_url_of_an_older_version_is_read_then_sealed_by_the_poller(
+    api: httpx.AsyncClient, gateway: Gateway, headers: dict[str, str], platform: Any
+) -> None:
+    created = (await create(api, headers)).json()
+    url = created["payment_url"]
+    async with gateway.db.transaction() as session:  # as a version before 0011 wrote it
+        await session.execute(update(Payment).values(payment_url=url, payment_url_sealed=None))
+    assert (await status(api, headers, created["payment_id"]))["payment_url"] == url
+    connector = gateway.connector("payment")
+    assert isinstance(connector, PaymentConnector)
+    policy = PollPolicy(
+        after=timedelta(hours=1), every=timedelta(hours=1), give_up=timedelta(days=2), batch=50
+    )
+    await payments_poller.poll_pending(
+        gateway, query=connector.query_settlement, ma_doi_tac="LGSP-SANDBOX", policy=policy
+    )
+    [row] = await rows(gateway, Payment)
+    assert (row.payment_url, row.payment_url_sealed is not None) == (None, True)
+    assert (await status(api, headers, created["payment_id"]))["payment_url"] == url
