@@ -15,17 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core.db import Database
-
 log = structlog.get_logger("gateway.batching")
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[Any]]
+#: opens one transaction (the database's ``transaction``): committed on success
+Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
 @dataclass(slots=True)
@@ -35,8 +36,8 @@ class _Unit:
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
-        self._db = db
+    def __init__(self, transaction: Transaction, *, max_batch: int = 256) -> None:
+        self._transaction = transaction
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Unit] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -79,7 +80,7 @@ class GroupCommitter:
     async def _commit(self, batch: list[_Unit]) -> None:
         results: list[Any] = []
         try:
-            async with self._db.transaction() as session:
+            async with self._transaction() as session:
                 for unit in batch:
                     results.append(await unit.work(session))
         except Exception:
@@ -97,7 +98,7 @@ class GroupCommitter:
 
     async def _run_alone(self, unit: _Unit) -> None:
         try:
-            async with self._db.transaction() as session:
+            async with self._transaction() as session:
                 result = await unit.work(session)
         except Exception as exc:
             if not unit.done.done():

@@ -45,6 +45,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from gateway.core.batching import GroupCommitter
+
 T = TypeVar("T")
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -579,9 +581,7 @@ class Database:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-        from gateway.core.batching import GroupCommitter  # a layer above this module
-
-        self._committer = GroupCommitter(self)
+        self._committer = GroupCommitter(self.transaction)
 
     @property
     def is_sqlite(self) -> bool:

@@ -90,7 +90,7 @@ async def test_group_commit_answers_every_waiter_when_stopped(gateway: Gateway) 
 
     from gateway.core.batching import GroupCommitter
 
-    committer = GroupCommitter(gateway.db)
+    committer = GroupCommitter(gateway.db.transaction)
     started = asyncio.Event()
 
     async def slow(session: Any) -> int:
