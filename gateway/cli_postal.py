@@ -21,7 +21,7 @@ from connectors.postal import PostalConnector
 from gateway.cli_reconcile import _day
 from gateway.core import postal_reconciliation
 from gateway.core.errors import NotFound
-from gateway.core.reconciliation import ReconciliationReport
+from gateway.core.reconcile import ReconciliationReport
 from schemas.postal import Statement
 
 SLUG = "postal"

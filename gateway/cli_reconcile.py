@@ -1,5 +1,5 @@
 """``lgsp reconcile payments --date YYYY-MM-DD [--csv PATH|-]``: the payment platform's
-statement of a day against the payments settled here (:mod:`gateway.core.reconciliation`).
+statement of a day against the payments settled here (:mod:`connectors.payment.reconciliation`).
 
 Exit codes: 0 everything matches; 1 something differs; 2 a usage or configuration error (a bad
 date, no payment connector, the platform or the database unreachable).
@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from gateway.core import reconciliation
+from connectors.payment import reconciliation
+from connectors.payment.reconciliation import ReconciliationReport
 from gateway.core.errors import NotFound
-from gateway.core.reconciliation import ReconciliationReport
 from schemas.payment import Statement
 
 SLUG = "payment"

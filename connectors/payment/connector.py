@@ -4,7 +4,7 @@ Nothing goes through the outbox: ``operations`` is empty and :meth:`PaymentConne
 refuses everything. Payments are created and queried synchronously through
 :attr:`PaymentConnector.client` (:class:`~connectors.payment.client.PaymentClient`), and
 callbacks are verified there too. One periodic job, ``poll-pending``, asks the platform about
-payments left pending (:mod:`gateway.core.payments_poller`).
+payments left pending (:mod:`connectors.payment.poller`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import httpx
 from connectors.payment.client import PaymentClient
 from connectors.payment.config import PaymentConfig
 from connectors.payment.errors import ERROR_TABLE, PaymentNotFound
+from connectors.payment.poller import PollPolicy, poll_pending
+from connectors.payment.status import Settlement
 from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
 from gateway.core.errors import PermanentUpstreamError, UpstreamError
-from gateway.core.payments_poller import PollPolicy, poll_pending
-from gateway.core.payments_status import Settlement
 from gateway.core.runtime import Gateway
 
 __all__ = ["HEALTHCHECK_REFERENCE", "PaymentConnector"]

@@ -4,7 +4,7 @@ Our side: the shipments delivered on ``day`` (Asia/Ho_Chi_Minh, by the platform'
 time) that owe an amount collected on delivery (``tien_thu_ho`` > 0): the fees the postman had
 to collect from the citizen. The platform's side: the statement's collections of that day.
 Matched by order number. Findings (the same report shape as the payment reconciliation,
-:mod:`gateway.core.reconciliation`, whose report, CSV and summary are reused: its
+:mod:`connectors.payment.reconciliation`, whose report, CSV and summary are reused: its
 ``ma_tham_chieu`` column holds the order number, ``ma_giao_dich`` the platform's ItemCode,
 ``payment_id`` the shipment id):
 
@@ -25,7 +25,7 @@ from datetime import date
 from sqlalchemy import select
 
 from gateway.core.db import Database, Shipment
-from gateway.core.reconciliation import (
+from gateway.core.reconcile import (
     KINDS,
     Finding,
     ReconciliationReport,

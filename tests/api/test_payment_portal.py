@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from connectors.payment import PaymentConnector
-from gateway.core import payments_poller
-from gateway.core.db import Event, ExchangeEntry, Payment
+from connectors.payment import poller as payments_poller
+from connectors.payment.poller import PollPolicy
+from connectors.payment.tables import Payment
+from gateway.core.db import Event, ExchangeEntry
 from gateway.core.delivery import DeliveryService
-from gateway.core.payments_poller import PollPolicy
 from gateway.core.runtime import Gateway
 from schemas.payment import wire_time
 from tests.api.test_payments_routes import (

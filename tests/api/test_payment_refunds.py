@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.core.db import Event, Refund
+from connectors.payment.tables import Refund
+from gateway.core.db import Event
 from gateway.core.runtime import Gateway
 from tests.api.test_payments_routes import (
     CALLBACK,

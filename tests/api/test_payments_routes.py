@@ -15,14 +15,16 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from connectors.payment import PaymentConnector
+from connectors.payment import PaymentConnector, payments
+from connectors.payment import poller as payments_poller
 from connectors.payment.checksum import CALLBACK_FIELDS
+from connectors.payment.poller import PollPolicy
 from connectors.payment.sandbox import PaymentSimulator, get_simulator
-from gateway.core import events, payments, payments_poller
-from gateway.core.db import Event, ExchangeEntry, OutboxItem, Payment, PaymentTransition
+from connectors.payment.tables import Payment, PaymentTransition
+from gateway.core import events
+from gateway.core.db import Event, ExchangeEntry, OutboxItem
 from gateway.core.errors import ConfigurationError
 from gateway.core.metrics import REGISTRY
-from gateway.core.payments_poller import PollPolicy
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 

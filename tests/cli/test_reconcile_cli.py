@@ -18,16 +18,15 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from connectors.payment import PaymentConnector
+from connectors.payment import PaymentConnector, reconciliation
 from gateway import cli_reconcile
 from gateway.cli import main
-from gateway.core import reconciliation
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway
 from schemas.payment import Statement
 from tests.api.test_payments_routes import headers, platform, sim
 from tests.cli.test_cli import in_thread
-from tests.core.test_reconciliation import day_of_payments, plant, today
+from tests.connectors.payment.test_reconciliation import day_of_payments, plant, today
 
 __all__ = ["day_of_payments", "headers", "platform", "sim"]  # fixtures used here
 

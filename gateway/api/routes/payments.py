@@ -1,4 +1,4 @@
-"""Fee payments through the DVCQG online payment platform (see :mod:`gateway.core.payments`).
+"""Fee payments through the DVCQG online payment platform (see :mod:`connectors.payment.payments`).
 
 * ``POST /v1/payments`` (scope ``payment:create``): the payment of a dossier's fee lines,
   created on the platform (INIT) and answered with its payment URL (201), or the one created
@@ -7,12 +7,12 @@
   configured beneficiary account.
 * ``GET /v1/payments/reconciliation?date=YYYY-MM-DD[&format=csv]`` (scope ``payment:read``):
   the platform's statement of the day against our settled payments
-  (:mod:`gateway.core.reconciliation`), as JSON (findings, totals, ok) or CSV.
+  (:mod:`connectors.payment.reconciliation`), as JSON (findings, totals, ok) or CSV.
 * ``GET /v1/payments/{payment_id}`` (scope ``payment:read``): the payment, its history and
   its refunds.
 * ``POST /v1/payments/{payment_id}/refunds`` (scope ``payment:create``, ``Idempotency-Key``
   honoured): a refund request ``{amount, reason}`` of a paid payment, capped at what was paid
-  (:mod:`gateway.core.payments_refunds`); ``GET`` (scope ``payment:read``) lists them with the
+  (:mod:`connectors.payment.refunds`); ``GET`` (scope ``payment:read``) lists them with the
   refundable remainder. ``POST .../refunds/{refund_id}/complete {reference}`` and
   ``.../reject {note}`` (scope ``payment:create``) decide a requested refund (else 409).
 
@@ -29,11 +29,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.payment import Beneficiary, PaymentConnector
+from connectors.payment import Beneficiary, PaymentConnector, payments, reconciliation
+from connectors.payment import refunds as payments_refunds
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.intake import reserve_key
 from gateway.api.responses import csv_attachment
-from gateway.core import idempotency, payments, payments_refunds, reconciliation
+from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
 from gateway.core.errors import FieldError, InvalidInput
@@ -270,7 +271,7 @@ async def get_payment(payment_id: PaymentId, gw: GatewayDep, _client: Reader) ->
     return view
 
 
-# --- refunds (see gateway.core.payments_refunds) ----------------------------------------------
+# --- refunds (see connectors.payment.refunds) ----------------------------------------------
 
 RefundId = Annotated[str, Path(max_length=36, description="the refund's id (UUID)")]
 REFUND_REFUSALS: dict[int | str, dict[str, Any]] = {

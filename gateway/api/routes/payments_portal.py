@@ -1,7 +1,7 @@
 """What the payment platform and the national portal send the gateway (no API key: the
 checksum is their authenticity, verified in constant time before anything is read).
 
-* ``POST /callbacks/payment/dvcqg``: a payment's outcome (:func:`gateway.core.payments.
+* ``POST /callbacks/payment/dvcqg``: a payment's outcome (:func:`connectors.payment.payments.
   apply_callback`). A callback taken (applied, or a duplicate) is answered as OpenCPS answers
   it: ``{"MaLoi": "00", "MoTaLoi": "Thành công", "MaDoiTac", "MaThamChieu", "ThoiGianGD",
   "MaXacThuc"}`` (the callback's checksum echoed).
@@ -24,11 +24,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from connectors.payment import Beneficiary, CallbackRejected
+from connectors.payment import Beneficiary, CallbackRejected, payments
 from gateway.api.deps import GatewayDep
 from gateway.api.errors import record_refusal
 from gateway.api.routes.payments import connector_of
-from gateway.core import payments
 from gateway.core.errors import ConfigurationError, FieldError, GatewayError
 from gateway.core.exchange_log import Crossing
 from schemas import payment as wire

@@ -30,10 +30,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.payment.status import CONNECTOR, PaymentUnknown, check_transition
+from connectors.payment.tables import Payment, PaymentTransition, Refund
 from gateway.core import events, idempotency
-from gateway.core.db import Payment, PaymentTransition, Refund, utcnow
+from gateway.core.db import utcnow
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from gateway.core.payments_status import CONNECTOR, PaymentUnknown, check_transition
 from gateway.core.runtime import Gateway
 
 __all__ = [

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.core import payments
+from connectors.payment import payments
 from gateway.core.errors import Conflict
 from gateway.core.runtime import Gateway
 from schemas.payment import Callback

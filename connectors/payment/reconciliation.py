@@ -19,19 +19,27 @@ Amounts are integer VND. ``report.ok`` only when there is no finding.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core.db import Database, Payment, PaymentTransition
-from gateway.core.payments_status import CALLBACK_STATUS, CURRENCY
-from gateway.core.usage import TZ
+from connectors.payment.status import CALLBACK_STATUS, CURRENCY
+from connectors.payment.tables import Payment, PaymentTransition
+from gateway.core.db import Database
+from gateway.core.reconcile import (
+    CSV_COLUMNS,
+    KINDS,
+    Finding,
+    ReconciliationReport,
+    Side,
+    aware,
+    day_bounds,
+    report_csv,
+)
+from gateway.core.reconcile import summary as _summary
 from schemas.payment import Statement, StatementEntry
 
 __all__ = [
@@ -48,16 +56,6 @@ __all__ = [
     "summary",
 ]
 
-Kind = Literal[
-    "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
-]
-KINDS: tuple[Kind, ...] = (
-    "missing_at_platform",
-    "missing_here",
-    "amount_differs",
-    "status_differs",
-    "duplicate",
-)
 #: our status -> the status the platform reports for it (a refund does not change the payment)
 AS_PLATFORM: dict[str, str] = {
     "paid": "paid",
@@ -68,17 +66,6 @@ AS_PLATFORM: dict[str, str] = {
     "expired": "expired",
 }
 SETTLED: tuple[str, ...] = tuple(AS_PLATFORM)
-CSV_COLUMNS: tuple[str, ...] = (
-    "kind",
-    "ma_tham_chieu",
-    "ma_giao_dich",
-    "payment_id",
-    "our_amount",
-    "their_amount",
-    "our_status",
-    "their_status",
-    "detail",
-)
 
 
 def _status_of(ma_loi: str) -> str:
@@ -96,83 +83,6 @@ class Record:
     currency: str
     status: str  # as the platform reports it (paid, failed, cancelled, expired)
     settled_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    kind: Kind
-    ma_tham_chieu: str
-    ma_giao_dich: str
-    payment_id: str | None = None
-    our_amount: int | None = None
-    their_amount: int | None = None
-    our_status: str | None = None
-    their_status: str | None = None
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in CSV_COLUMNS}
-
-
-@dataclass(slots=True)
-class Side:
-    """Totals of one side: transactions, their amount, and what of it was paid."""
-
-    count: int = 0
-    amount: int = 0
-    paid_count: int = 0
-    paid_amount: int = 0
-
-    def add(self, amount: int, status: str) -> None:
-        self.count += 1
-        self.amount += amount
-        if status == "paid":
-            self.paid_count += 1
-            self.paid_amount += amount
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "count": self.count,
-            "amount": self.amount,
-            "paid_count": self.paid_count,
-            "paid_amount": self.paid_amount,
-        }
-
-
-@dataclass(slots=True)
-class ReconciliationReport:
-    day: date
-    ours: Side = field(default_factory=Side)
-    theirs: Side = field(default_factory=Side)
-    findings: list[Finding] = field(default_factory=list)
-    matched: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def counts(self) -> dict[str, int]:
-        return {kind: sum(1 for f in self.findings if f.kind == kind) for kind in KINDS}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "date": self.day.isoformat(),
-            "ok": self.ok,
-            "matched": self.matched,
-            "totals": {"ours": self.ours.as_dict(), "theirs": self.theirs.as_dict()},
-            "counts": self.counts(),
-            "findings": [f.as_dict() for f in self.findings],
-        }
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """``day`` in Việt Nam as a half-open UTC interval."""
-    start = datetime(day.year, day.month, day.day, tzinfo=TZ)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
 
 
 async def _records(session: AsyncSession, day: date) -> list[Record]:
@@ -205,7 +115,7 @@ async def _records(session: AsyncSession, day: date) -> list[Record]:
         txn = p.ma_giao_dich or (last.ma_giao_dich if last is not None else None)
         if at is None or not txn:
             continue
-        at = _aware(at)
+        at = aware(at)
         if not start <= at < end:
             continue
         records.append(Record(p.payment_id, p.ma_tham_chieu, txn, p.amount, p.currency, status, at))
@@ -315,36 +225,7 @@ async def reconcile(db: Database, statement: Statement, *, day: date) -> Reconci
     return compare(day, records, statement.GiaoDich)
 
 
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def report_csv(report: ReconciliationReport, *, header: Sequence[str] = CSV_COLUMNS) -> str:
-    """One row per finding, columns :data:`CSV_COLUMNS` (a header only when all matches).
-    ``header`` renames the columns for another platform's references (same order)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    for f in report.findings:
-        writer.writerow([_cell(v) for v in f.as_dict().values()])
-    return out.getvalue()
-
-
-def summary(report: ReconciliationReport, *, title: str = "Payment reconciliation") -> str:
-    """A readable account: totals per side, counts per kind, and each finding."""
-    o, t = report.ours, report.theirs
-    verdict = "everything matches" if report.ok else f"{len(report.findings)} difference(s)"
-    lines = [
-        f"{title}, {report.day.isoformat()} ({TZ}): {verdict}",
-        f"  here:         {o.count} transaction(s), {o.amount} {CURRENCY}"
-        f" (paid {o.paid_count}, {o.paid_amount} {CURRENCY})",
-        f"  platform:     {t.count} transaction(s), {t.amount} {CURRENCY}"
-        f" (paid {t.paid_count}, {t.paid_amount} {CURRENCY})",
-        f"  matched:      {report.matched}",
-    ]
-    for kind, n in report.counts().items():
-        if n:
-            lines.append(f"  {kind + ':':<22}{n}")
-    for f in report.findings:
-        lines.append(f"  - {f.kind} {f.ma_tham_chieu} {f.ma_giao_dich}: {f.detail}")
-    return "\n".join(lines)
+def summary(report: ReconciliationReport) -> str:
+    """A readable account of a payment reconciliation (see :func:`gateway.core.reconcile.
+    summary`)."""
+    return _summary(report, title="Payment reconciliation", currency=CURRENCY)

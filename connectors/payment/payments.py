@@ -8,7 +8,7 @@
   same URL for the same content).
 * :func:`settle` (and :func:`apply_callback` for a callback the connector has verified):
   what the platform says of a payment, a callback or a QUERY answer of the poller
-  (:mod:`gateway.core.payments_poller`), as a :class:`Settlement`. In one transaction: the
+  (:mod:`connectors.payment.poller`), as a :class:`Settlement`. In one transaction: the
   payment found by ``MaThamChieu``; amount, currency and partner matched against what was
   asked (a mismatch is :class:`CallbackMismatch`, alerted and counted, and never recorded as
   paid); the transaction id (``MaGiaoDich``) de-duplicated across callbacks and the poller;
@@ -35,13 +35,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core import events
-from gateway.core.crypto import BodyCipher
-from gateway.core.db import Payment, PaymentTransition, utcnow
-from gateway.core.errors import FieldError
-from gateway.core.exchange_log import Crossing
-from gateway.core.intake import call_through
-from gateway.core.payments_status import (
+from connectors.payment.status import (
     ALLOWED,
     CALLBACK_MISMATCH,
     CALLBACK_STATUS,
@@ -58,6 +52,13 @@ from gateway.core.payments_status import (
     check_transition,
     fee_set_digest,
 )
+from connectors.payment.tables import Payment, PaymentTransition
+from gateway.core import events
+from gateway.core.crypto import BodyCipher
+from gateway.core.db import utcnow
+from gateway.core.errors import FieldError
+from gateway.core.exchange_log import Crossing
+from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
 from schemas.payment import Callback
 

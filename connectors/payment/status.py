@@ -1,5 +1,5 @@
 """The status machine of fee payments, their problem types and metrics, and the fee-set
-digest that makes creating a payment idempotent (used by :mod:`gateway.core.payments`).
+digest that makes creating a payment idempotent (used by :mod:`connectors.payment.payments`).
 
 Statuses: pending, paid, failed, cancelled, expired, refund_requested, refunded. Allowed:
 pending -> paid | failed | cancelled | expired; failed -> paid (a late success is real money);

@@ -1,5 +1,5 @@
 """Reconciliation of fee payments against the simulator's daily statement, through the API
-route (``GET /v1/payments/reconciliation``) and :func:`gateway.core.reconciliation.reconcile`.
+route (``GET /v1/payments/reconciliation``) and :func:`connectors.payment.reconciliation.reconcile`.
 
 Payments are created, paid, failed or cancelled at the simulator and their signed callbacks
 posted to the gateway, as in ``tests/api/test_payments_routes.py``; each discrepancy planted
@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.payment import PaymentConnector
-from gateway.core import reconciliation
+from connectors.payment import PaymentConnector, reconciliation
 from gateway.core.db import utcnow
 from gateway.core.runtime import Gateway
 from gateway.core.usage import local_day

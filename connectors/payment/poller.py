@@ -5,7 +5,7 @@ A callback can be lost, refused as too old, or never sent; the money may still h
 (``after``), not asked about recently (``every``), oldest question first, at most ``batch`` a
 round, and asks the platform for each (``query``, through the circuit breaker and logged as
 an exchange of the client :data:`POLLER`). What it answers is applied exactly as a callback
-would be (:func:`gateway.core.payments.settle`, source ``poller``): amount and currency
+would be (:func:`connectors.payment.payments.settle`, source ``poller``): amount and currency
 checked, the transaction id de-duplicated against the callbacks, the transition and its event
 written together. "Still pending" changes nothing. A payment the platform does not know, whose
 INIT never succeeded (no payment URL) and older than ``give_up``, is ``expired``: nobody can
@@ -27,12 +27,13 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy import or_, select
 
-from gateway.core.db import Payment, utcnow
+from connectors.payment.payments import initiated, move, seal_plain_urls, settle
+from connectors.payment.status import CONNECTOR, Settlement, check_transition
+from connectors.payment.tables import Payment
+from gateway.core.db import utcnow
 from gateway.core.errors import CircuitOpen, GatewayError
 from gateway.core.intake import call_through
 from gateway.core.metrics import REGISTRY
-from gateway.core.payments import initiated, move, seal_plain_urls, settle
-from gateway.core.payments_status import CONNECTOR, Settlement, check_transition
 from gateway.core.runtime import Gateway
 
 __all__ = ["POLLER", "POLLS", "PollPolicy", "poll_pending"]
@@ -93,7 +94,7 @@ async def poll_pending(gw: Gateway, *, query: Query, ma_doi_tac: str, policy: Po
     """One round (see the module docstring). Returns how many payments changed status.
 
     The round first seals payment URLs a version before migration 0011 kept in plain text
-    (:func:`gateway.core.payments.seal_plain_urls`): the poller is the one job of the payment
+    (:func:`connectors.payment.payments.seal_plain_urls`): the poller is the one job of the payment
     connector that runs with the data key."""
     await seal_plain_urls(gw, batch=policy.batch)
     now = utcnow()

@@ -1,0 +1,170 @@
+"""Reconciliation of a day: a platform's statement against our records, as findings.
+
+The shapes every reconciliation shares (payments against the payment platform's statement,
+shipments against the postal service's cash-on-delivery statement): the kinds of finding, a
+finding, each side's totals, the report, the day's bounds in Việt Nam, the report as CSV and as
+text. Each connector matches its own records (``connectors.<slug>``).
+
+Amounts are integer VND. ``report.ok`` only when there is no finding.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from gateway.core.usage import TZ
+
+__all__ = [
+    "CSV_COLUMNS",
+    "KINDS",
+    "Finding",
+    "Kind",
+    "ReconciliationReport",
+    "Side",
+    "aware",
+    "day_bounds",
+    "report_csv",
+    "summary",
+]
+
+Kind = Literal[
+    "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
+]
+KINDS: tuple[Kind, ...] = (
+    "missing_at_platform",
+    "missing_here",
+    "amount_differs",
+    "status_differs",
+    "duplicate",
+)
+CSV_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "ma_tham_chieu",
+    "ma_giao_dich",
+    "payment_id",
+    "our_amount",
+    "their_amount",
+    "our_status",
+    "their_status",
+    "detail",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: Kind
+    ma_tham_chieu: str
+    ma_giao_dich: str
+    payment_id: str | None = None
+    our_amount: int | None = None
+    their_amount: int | None = None
+    our_status: str | None = None
+    their_status: str | None = None
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CSV_COLUMNS}
+
+
+@dataclass(slots=True)
+class Side:
+    """Totals of one side: transactions, their amount, and what of it was paid."""
+
+    count: int = 0
+    amount: int = 0
+    paid_count: int = 0
+    paid_amount: int = 0
+
+    def add(self, amount: int, status: str) -> None:
+        self.count += 1
+        self.amount += amount
+        if status == "paid":
+            self.paid_count += 1
+            self.paid_amount += amount
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "count": self.count,
+            "amount": self.amount,
+            "paid_count": self.paid_count,
+            "paid_amount": self.paid_amount,
+        }
+
+
+@dataclass(slots=True)
+class ReconciliationReport:
+    day: date
+    ours: Side = field(default_factory=Side)
+    theirs: Side = field(default_factory=Side)
+    findings: list[Finding] = field(default_factory=list)
+    matched: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def counts(self) -> dict[str, int]:
+        return {kind: sum(1 for f in self.findings if f.kind == kind) for kind in KINDS}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "ok": self.ok,
+            "matched": self.matched,
+            "totals": {"ours": self.ours.as_dict(), "theirs": self.theirs.as_dict()},
+            "counts": self.counts(),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def aware(at: datetime) -> datetime:
+    """``at``, naive ones read as UTC (SQLite gives back naive datetimes)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """``day`` in Việt Nam as a half-open UTC interval."""
+    start = datetime(day.year, day.month, day.day, tzinfo=TZ)
+    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def report_csv(report: ReconciliationReport, *, header: Sequence[str] = CSV_COLUMNS) -> str:
+    """One row per finding, columns :data:`CSV_COLUMNS` (a header only when all matches).
+    ``header`` renames the columns for another platform's references (same order)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for f in report.findings:
+        writer.writerow([_cell(v) for v in f.as_dict().values()])
+    return out.getvalue()
+
+
+def summary(
+    report: ReconciliationReport, *, title: str = "Reconciliation", currency: str = "VND"
+) -> str:
+    """A readable account: totals per side, counts per kind, and each finding."""
+    o, t = report.ours, report.theirs
+    verdict = "everything matches" if report.ok else f"{len(report.findings)} difference(s)"
+    lines = [
+        f"{title}, {report.day.isoformat()} ({TZ}): {verdict}",
+        f"  here:         {o.count} transaction(s), {o.amount} {currency}"
+        f" (paid {o.paid_count}, {o.paid_amount} {currency})",
+        f"  platform:     {t.count} transaction(s), {t.amount} {currency}"
+        f" (paid {t.paid_count}, {t.paid_amount} {currency})",
+        f"  matched:      {report.matched}",
+    ]
+    for kind, n in report.counts().items():
+        if n:
+            lines.append(f"  {kind + ':':<22}{n}")
+    for f in report.findings:
+        lines.append(f"  - {f.kind} {f.ma_tham_chieu} {f.ma_giao_dich}: {f.detail}")
+    return "\n".join(lines)
