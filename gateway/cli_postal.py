@@ -1,6 +1,6 @@
 """``lgsp reconcile postal --date YYYY-MM-DD [--csv PATH|-]``: the postal service's statement of
 the amounts it collected on delivery that day against the fees owed on the shipments delivered
-here that day (:mod:`gateway.core.postal_reconciliation`). The same output as ``lgsp reconcile
+here that day (:mod:`connectors.postal.reconciliation`). The same output as ``lgsp reconcile
 payments``.
 
 Exit codes: 0 everything matches; 1 something differs; 2 a usage or configuration error (a bad
@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from connectors.postal import PostalConnector
+from connectors.postal import reconciliation as postal_reconciliation
 from gateway.cli_reconcile import _day
-from gateway.core import postal_reconciliation
 from gateway.core.errors import NotFound
 from gateway.core.reconcile import ReconciliationReport
 from schemas.postal import Statement

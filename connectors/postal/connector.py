@@ -13,7 +13,7 @@ A payload that no longer validates cannot succeed on any retry: it is refused as
 :class:`PermanentUpstreamError` (dead letter) carrying the field errors.
 
 Statuses are not written here: the platform announces them (webhooks, or tracking when a
-shipment went quiet) and :mod:`gateway.core.shipments` applies them. :meth:`PostalConnector.
+shipment went quiet) and :mod:`connectors.postal.shipments` applies them. :meth:`PostalConnector.
 periodic_jobs` gives the core the poller of quiet shipments.
 """
 
@@ -176,8 +176,8 @@ class PostalConnector:
         return events
 
     def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]:
-        """The poller of quiet shipments (see :mod:`gateway.core.shipments_poller`)."""
-        from gateway.core import shipments_poller  # the core's side; imported late, it is heavy
+        """The poller of quiet shipments (see :mod:`connectors.postal.poller`)."""
+        from connectors.postal import poller as shipments_poller
 
         async def run() -> int:
             return await shipments_poller.poll_quiet(

@@ -15,8 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
-from gateway.core.db import Event, ExchangeEntry, OutboxItem, ShipmentEvent
+from gateway.core.db import Event, ExchangeEntry, OutboxItem
 from gateway.core.runtime import Gateway
 from schemas.postal import wire_day
 from tests.conftest import bearer

@@ -19,16 +19,16 @@ import pytest
 from click.testing import CliRunner, Result
 
 from connectors.postal import PostalConnector
+from connectors.postal import reconciliation as postal_reconciliation
 from gateway import cli_postal
 from gateway.cli import main
-from gateway.core import postal_reconciliation
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway
 from schemas.postal import Statement
 from tests.api.test_postal_routes import headers, platform, postal
 from tests.cli.test_cli import in_thread
 from tests.connectors.postal.support import Postal
-from tests.core.test_postal_reconciliation import DOSSIERS, deliver_day
+from tests.connectors.postal.test_reconciliation import DOSSIERS, deliver_day
 
 __all__ = ["headers", "platform", "postal"]  # fixtures used here
 

@@ -1,4 +1,4 @@
-"""Postal shipments through the public postal service (see :mod:`gateway.core.shipments`).
+"""Postal shipments through the public postal service (see :mod:`connectors.postal.shipments`).
 
 * ``POST /v1/postal/shipments`` (scope ``postal:ship``): a pick-up of a dossier from a citizen
   or the delivery of a result to one, accepted into the outbox (202 with ``shipment_id`` and
@@ -40,17 +40,19 @@ from connectors.postal import (
     WebhookRejected,
     event_from_wire,
     receiver_summary,
+    shipments,
 )
+from connectors.postal import reconciliation as postal_reconciliation
+from connectors.postal.status import WEBHOOKS
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.errors import record_refusal
 from gateway.api.intake import accept
 from gateway.api.responses import csv_attachment
-from gateway.core import idempotency, postal_reconciliation, shipments
+from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.errors import GatewayError
 from gateway.core.intake import accept_delivery, call_through
 from gateway.core.runtime import Gateway
-from gateway.core.shipments_status import WEBHOOKS
 from schemas.dvcqg import MA_HO_SO_PATTERN
 
 router = APIRouter(tags=["postal"])

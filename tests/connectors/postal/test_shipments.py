@@ -10,12 +10,19 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from connectors.postal import PostalConnector, ShipmentEvent, ShipmentRequest, order_number
-from gateway.core import events, shipments, shipments_poller
+from connectors.postal import (
+    PostalConnector,
+    ShipmentEvent,
+    ShipmentRequest,
+    order_number,
+    shipments,
+)
+from connectors.postal import poller as shipments_poller
+from connectors.postal.status import FINAL, STATUSES, dedupe_key, moves
+from gateway.core import events
 from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
-from gateway.core.shipments_status import FINAL, STATUSES, dedupe_key, moves
 from tests.connectors.postal.support import DOSSIER, postal_of, shipment
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ connector's :class:`~gateway.core.connector.PeriodicJob`).
 The shipments not final that have had no status and no poll for ``quiet_after_seconds`` are
 tracked on the platform (through the circuit breaker, each look-up an exchange-log entry of the
 client :data:`POLLER_CLIENT`) and what the platform says is applied as ``poll`` reports by
-:func:`gateway.core.shipments.apply_report`: a webhook lost on the way is made up for, and a
+:func:`connectors.postal.shipments.apply_report`: a webhook lost on the way is made up for, and a
 report already received through a webhook is recognised as the same one. A shipment is polled
 at most once per quiet period; one whose look-up failed is tried again next round.
 """
@@ -19,12 +19,13 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import or_, select, update
 
-from gateway.core.db import Shipment, utcnow
+from connectors.postal.shipments import Report, apply_report
+from connectors.postal.status import CONNECTOR, FINAL
+from connectors.postal.tables import Shipment
+from gateway.core.db import utcnow
 from gateway.core.errors import CircuitOpen, UpstreamError
 from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
-from gateway.core.shipments import Report, apply_report
-from gateway.core.shipments_status import CONNECTOR, FINAL
 
 __all__ = ["POLLER_CLIENT", "Tracker", "poll_quiet"]
 

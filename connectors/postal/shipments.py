@@ -9,10 +9,10 @@
   two deliveries still make one order.
 * :func:`apply_report`: a status the platform reported (a verified webhook, or a poll). In one
   transaction: the report kept once (``dedupe_key``), the shipment moved when the status
-  machine says so (:func:`~gateway.core.shipments_status.moves`: out-of-order reports never
+  machine says so (:func:`~connectors.postal.status.moves`: out-of-order reports never
   regress it), and each move announced to the case system as the event ``postal.<status>``
   (:func:`gateway.core.events.publish`), with a ``callback`` exchange-log entry for webhooks.
-* the poller of shipments gone quiet is :mod:`gateway.core.shipments_poller`.
+* the poller of shipments gone quiet is :mod:`connectors.postal.poller`.
 
 The core reaches the connector only through the callables it is given (it never imports
 ``connectors``). Amounts are integer VND.
@@ -33,12 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core import events
-from gateway.core.db import Shipment, ShipmentEvent, utcnow
-from gateway.core.errors import FieldError
-from gateway.core.exchange_log import Crossing
-from gateway.core.runtime import Gateway
-from gateway.core.shipments_status import (
+from connectors.postal.status import (
     CONNECTOR,
     FINAL,
     STATUSES,
@@ -50,6 +45,12 @@ from gateway.core.shipments_status import (
     moves,
     request_digest,
 )
+from connectors.postal.tables import Shipment, ShipmentEvent
+from gateway.core import events
+from gateway.core.db import utcnow
+from gateway.core.errors import FieldError
+from gateway.core.exchange_log import Crossing
+from gateway.core.runtime import Gateway
 
 __all__ = [
     "ANSWER_OK",

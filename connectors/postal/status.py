@@ -1,5 +1,5 @@
 """The canonical status machine of postal shipments, its problem types and metrics (used by
-:mod:`gateway.core.shipments`).
+:mod:`connectors.postal.shipments`).
 
 Statuses, in order: ``requested`` (accepted here, the order not yet confirmed by the platform)
 < ``created`` < ``picked_up`` < ``in_transit`` < ``failed_delivery`` < the final ones

@@ -24,7 +24,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from gateway.core.db import Database, Shipment
+from connectors.postal.tables import Shipment
+from gateway.core.db import Database
 from gateway.core.reconcile import (
     KINDS,
     Finding,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from connectors.postal import PostalConnector
-from gateway.core import postal_reconciliation
+from connectors.postal import reconciliation as postal_reconciliation
 from gateway.core.runtime import Gateway
 from schemas.postal import StatementItem
 from tests.api.test_postal_routes import deliver_all, headers, platform, postal
