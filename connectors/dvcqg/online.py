@@ -1,5 +1,5 @@
 """Online dossiers from the national portal, the connector's side: pushes checked, documents
-fetched, pulls run (the core's :mod:`gateway.core.portal_dossiers` stores and announces).
+fetched, pulls run (the core's :mod:`connectors.dvcqg.portal_dossiers` stores and announces).
 
 * Push (this project's profile): the portal POSTs ``{service: "GuiHoSoTrucTuyen", madonvi,
   data: [HoSoTrucTuyen, ...]}`` signed the Standard Webhooks way with ``push_secret``
@@ -33,15 +33,15 @@ import httpx
 import structlog
 from pydantic import ValidationError
 
+from connectors.dvcqg import portal_dossiers, portal_items
 from connectors.dvcqg.client import DvcqgClient
 from connectors.dvcqg.config import DvcqgConfig
-from gateway.core import portal_dossiers, portal_items
+from connectors.dvcqg.portal_dossiers import FetchedFile
+from connectors.dvcqg.portal_items import Kind
 from gateway.core.errors import FieldError, GatewayError, InvalidInput, TransientUpstreamError
 from gateway.core.events_webhook import verify_webhook
 from gateway.core.http import ResponseTooLarge, retry_after_seconds
 from gateway.core.intake import call_through
-from gateway.core.portal_dossiers import FetchedFile
-from gateway.core.portal_items import Kind
 from gateway.core.runtime import Gateway
 from gateway.core.validation import field_errors
 from schemas import dvcqg as wire

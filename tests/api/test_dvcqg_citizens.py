@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from connectors.dvcqg import DvcqgConnector
 from connectors.dvcqg.sandbox import DvcqgSimulator
+from connectors.dvcqg.tables import PortalItem
 from gateway.core import events
-from gateway.core.db import Event, PortalItem
+from gateway.core.db import Event
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.api.test_dvcqg_online import portal, sim
@@ -407,7 +408,7 @@ async def _wait_for(probe: Any, seconds: float = 10) -> None:
 async def test_scheduled_citizens_pushed_by_the_portal_itself(
     app: Any, gateway: Gateway, portal: httpx.AsyncClient, sim: DvcqgSimulator
 ) -> None:
-    from gateway.core.db import PortalDossier
+    from connectors.dvcqg.tables import PortalDossier
 
     sim.online.push_transport = httpx.ASGITransport(app=app)
     schedule = {

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from connectors.dvcqg import DvcqgConnector
 from connectors.dvcqg.sandbox import PUSH_SECRET, DvcqgSimulator, get_simulator
-from gateway.core.db import Event, ExchangeEntry, PortalAttachment, PortalDossier
+from connectors.dvcqg.tables import PortalAttachment, PortalDossier
+from gateway.core.db import Event, ExchangeEntry
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from connectors.dvcqg.tables import PortalDossier
 from connectors.esign import EsignConnector, PacketSignatureInvalid
-from gateway.core.db import ExchangeEntry, PortalDossier
+from gateway.core.db import ExchangeEntry
 from gateway.core.errors import ConfigurationError
 from gateway.core.runtime import Gateway
 from gateway.core.settings import PacketSigningSettings

@@ -1,4 +1,4 @@
-"""Online dossiers from the national portal (see :mod:`gateway.core.portal_dossiers` and
+"""Online dossiers from the national portal (see :mod:`connectors.dvcqg.portal_dossiers` and
 :mod:`connectors.dvcqg.online`).
 
 * ``POST /callbacks/dvcqg/dossiers``: the portal pushes online dossiers; no API key: the
@@ -11,7 +11,7 @@
   names ``dvcqg``); a document the
   portal's file server fails to give is 503 (the portal pushes again).
 * ``POST /callbacks/dvcqg/citizens``: feedback, ratings or questions pushed the same way
-  (:mod:`gateway.core.portal_items`), answered ``result: [{Ma, KetQua}]``.
+  (:mod:`connectors.dvcqg.portal_items`), answered ``result: [{Ma, KetQua}]``.
 * ``POST /v1/dvcqg/feedback/{ma_phan_anh}/answer`` and ``/v1/dvcqg/questions/{ma_cau_hoi}/
   answer`` (scope ``dvcqg:sync``): the answer, sent back through the outbox (202).
 * ``GET /v1/dvcqg/feedback?status=open|overdue|answered|all`` and ``GET /v1/dvcqg/ratings?
@@ -34,10 +34,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.dvcqg import portal_dossiers, portal_items
 from gateway.api.deps import GatewayDep
 from gateway.api.errors import record_refusal
 from gateway.api.routes.dvcqg import MaHoSo, Reader, Syncer, dvcqg_connector
-from gateway.core import portal_dossiers, portal_items
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
 from gateway.core.exchange_log import Crossing, new_exchange_id
 from gateway.core.http import AttemptContext, attempt_context

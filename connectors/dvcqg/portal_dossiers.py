@@ -40,8 +40,9 @@ from prometheus_client import Counter
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from connectors.dvcqg.tables import PortalAttachment, PortalDossier
 from gateway.core import events
-from gateway.core.db import PortalAttachment, PortalDossier, utcnow
+from gateway.core.db import utcnow
 from gateway.core.errors import NotFound
 from gateway.core.exchange_log import Crossing, new_exchange_id
 from gateway.core.http import current_attempt
