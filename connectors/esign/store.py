@@ -27,8 +27,9 @@ from sqlalchemy import select
 
 from connectors.esign.deferred import DIGEST, PreparedSignature, finish
 from connectors.esign.errors import UNKNOWN_TRANSACTION, ApprovalPending, SigningRefused
+from connectors.esign.tables import EsignSignature
 from gateway.core import events
-from gateway.core.db import EsignSignature, utcnow
+from gateway.core.db import utcnow
 from gateway.core.errors import NotFound, TransientUpstreamError, UpstreamError
 from gateway.core.runtime import Gateway
 

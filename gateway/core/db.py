@@ -325,30 +325,7 @@ class EventCursor(Base):
     updated_at: Mapped[datetime]
 
 
-class EsignSignature(Base):
-    """A signature whose holder approves it later (see :mod:`connectors.esign.store`): the
-    document prepared for signing until it is settled, then the signed result. Both are
-    sealed (documents carry personal data)."""
-
-    __tablename__ = "esign_signatures"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # also the transaction id
-    client: Mapped[str] = mapped_column(String(64))
-    exchange_id: Mapped[str] = mapped_column(String(36))
-    ma_ho_so: Mapped[str | None] = mapped_column(String(64))
-    format: Mapped[str] = mapped_column(String(8))  # pades | xades | cms
-    status: Mapped[str] = mapped_column(String(16))  # pending | signed | failed
-    credential_id: Mapped[str] = mapped_column(String(200))
-    prepared_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # cleared when settled
-    result_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    detail: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime]
-    settled_at: Mapped[datetime | None]
-
-    __table_args__ = (Index("ix_esign_signatures_status", "status", "created_at"),)
-
-
-# --- models of later connectors: append new model classes above this line -------------------
+# --- a connector's own tables live in its package (connectors/<slug>/tables.py) -------------
 
 
 class Database:

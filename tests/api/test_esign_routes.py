@@ -12,7 +12,7 @@ import pytest
 from connectors.esign import EsignConfig, EsignConnector, HashSigner
 from connectors.esign.documents import sample_pdf, sample_xml
 from connectors.esign.sandbox import EsignSimulator, FaultConfig, get_simulator
-from gateway.core.db import EsignSignature
+from connectors.esign.tables import EsignSignature
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
