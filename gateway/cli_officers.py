@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 
 import click
 
-from gateway.core import governance, officers
+from connectors.dancu import governance, officers
+from connectors.dancu.usage import UNREGISTERED, UsageReport
 from gateway.core.db import utcnow
-from gateway.core.usage import TZ, UNREGISTERED, UsageReport, local_day
+from gateway.core.local_time import TZ, local_day
 
 T = TypeVar("T")
 PASSWORD_ENV = "LGSP_OFFICER_PLATFORM_PASSWORD"  # noqa: S105 - the variable's name

@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import update
 
-from gateway.core import officers
-from gateway.core.db import ExchangeEntry, Officer
+from connectors.dancu import officers
+from connectors.dancu.tables import Officer
+from gateway.core.db import ExchangeEntry
 from gateway.core.exchange_log import Crossing
+from gateway.core.local_time import TZ
 from gateway.core.runtime import Gateway
-from gateway.core.usage import TZ
 
 UNIT_A = "UBND xã Tân Lập"
 UNIT_B = "UBND phường Hà Cầu"

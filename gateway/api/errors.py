@@ -15,11 +15,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from connectors.dancu.officers import is_login
 from gateway.core.errors import FieldError, GatewayError, RateLimited
 from gateway.core.exchange_log import Crossing
 from gateway.core.logging import mask_text
 from gateway.core.metrics import REFUSALS
-from gateway.core.officers import is_login
 from gateway.core.validation import field_path
 
 log = structlog.get_logger("gateway.api")

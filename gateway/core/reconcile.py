@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from gateway.core.usage import TZ
+from gateway.core.local_time import TZ
 
 __all__ = [
     "CSV_COLUMNS",

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 
 from connectors.dancu.sandbox import DancuSimulator, FaultConfig, get_simulator
 from connectors.dancu.sandbox.population import Citizen
+from connectors.dancu.usage import usage
 from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.exchange_log import body_aad
+from gateway.core.local_time import TZ, local_day
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings
-from gateway.core.usage import TZ, local_day, usage
 from tests.conftest import bearer
 from tests.officer_factories import register_officer
 

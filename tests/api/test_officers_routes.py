@@ -14,12 +14,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.core import governance, officers
+from connectors.dancu import governance, officers
 from gateway.core.db import ExchangeEntry, utcnow
+from gateway.core.local_time import local_day
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings
-from gateway.core.usage import local_day
 from tests.conftest import bearer
 from tests.officer_factories import (
     UNIT_B,

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from connectors.dancu import officers
 from gateway.cli import main
-from gateway.core import migrate, officers
+from gateway.core import migrate
 from gateway.core.db import utcnow
 from gateway.core.runtime import Gateway
 from tests.cli.test_cli import in_thread, rows

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from connectors.dancu.officers import is_login
 from gateway.core import events
 from gateway.core.clients import create_client
 from gateway.core.errors import InvalidInput
-from gateway.core.officers import is_login
 from gateway.core.runtime import Gateway
 
 SNEAKY = ["case-system\n", "case-system\r\n", "case\u2010system", "c\u0430se-system", "CASE"]

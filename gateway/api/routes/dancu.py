@@ -23,9 +23,10 @@ from connectors.dancu import (
     OfficerCredential,
     YeuCauCongDan,
     check_consistency,
+    governance,
+    officers,
 )
 from gateway.api.deps import GatewayDep, require_scope
-from gateway.core import governance, officers
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, Forbidden, InvalidInput
 from gateway.core.intake import call_through

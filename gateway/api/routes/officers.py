@@ -13,13 +13,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from connectors.dancu import governance, officers
 from gateway.api.deps import GatewayDep, require_scope
 from gateway.api.redaction import redacting_route
 from gateway.api.responses import csv_attachment
-from gateway.core import governance, officers
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
-from gateway.core.usage import local_day
+from gateway.core.local_time import local_day
 
 router = APIRouter()
 

@@ -17,8 +17,8 @@ import pytest
 
 from connectors.payment import PaymentConnector, reconciliation
 from gateway.core.db import utcnow
+from gateway.core.local_time import local_day
 from gateway.core.runtime import Gateway
-from gateway.core.usage import local_day
 from tests.api.test_payments_routes import CALLBACK, act, create, headers, platform, reference, sim
 from tests.conftest import bearer
 

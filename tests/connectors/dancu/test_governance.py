@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from gateway.core import governance, officers
-from gateway.core.db import ExchangeEntry, GovernanceAlert, utcnow
+from connectors.dancu import governance, officers
+from connectors.dancu.tables import GovernanceAlert
+from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gateway.core.local_time import TZ, local_day, month_bounds
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings, Settings
-from gateway.core.usage import TZ, local_day, month_bounds
 from tests.officer_factories import (
     UNIT_A,
     UNIT_B,

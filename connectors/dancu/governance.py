@@ -9,7 +9,7 @@ sudden spikes. Here:
 - :func:`scan_spikes` applies the same rule to one day of the exchange log in batch (the log is
   the system of record; the hot-path counter lives in the state store);
 - :func:`idle_officers` / :func:`lock_idle` find (and lock) officers idle for ``idle_days``;
-- :func:`usage` (from :mod:`gateway.core.usage`) counts look-ups per unit and officer.
+- :func:`usage` (from :mod:`connectors.dancu.usage`) counts look-ups per unit and officer.
 
 Spike rule (thresholds in :class:`~gateway.core.settings.GovernanceSettings`): a day alerts when
 its count reaches ``spike_daily_ceiling``, or when it reaches ``spike_min_daily`` and exceeds
@@ -31,19 +31,14 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import func, select, update
 
-from gateway.core import officers
-from gateway.core.db import Database, ExchangeEntry, GovernanceAlert, Officer, utcnow
+from connectors.dancu import officers
+from connectors.dancu.tables import GovernanceAlert, Officer
+from connectors.dancu.usage import UsageReport, lookups_filter, usage, usage_csv
+from gateway.core.db import Database, ExchangeEntry, utcnow
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from gateway.core.local_time import day_start, local_day
 from gateway.core.metrics import OFFICER_ALERTS, OFFICER_LOOKUPS
 from gateway.core.settings import GovernanceSettings
-from gateway.core.usage import (
-    UsageReport,
-    day_start,
-    local_day,
-    lookups_filter,
-    usage,
-    usage_csv,
-)
 
 if TYPE_CHECKING:
     from gateway.core.runtime import Gateway

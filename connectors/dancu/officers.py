@@ -33,8 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.dancu.tables import Officer, OfficerEvent
 from gateway.core.crypto import BodyCipher
-from gateway.core.db import Database, Officer, OfficerEvent, utcnow
+from gateway.core.db import Database, utcnow
 from gateway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from gateway.core.logging import mask_text, register_secrets
 from schemas import cccd

@@ -11,8 +11,8 @@ import structlog
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from gateway.core import officers
-from gateway.core.db import Officer, OfficerEvent
+from connectors.dancu import officers
+from connectors.dancu.tables import Officer, OfficerEvent
 from gateway.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
