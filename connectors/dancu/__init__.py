@@ -99,4 +99,9 @@ SPEC = ConnectorSpec(
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"endpoint_url": f"{base}/ws"},
     placeholder_secrets=frozenset({PLACEHOLDER_SECRET}),
+    scopes={
+        "dancu:lookup": "look up and verify citizens in the population database",
+        "officers:admin": "manage the officer registry (seed 004, Điều 8)",
+        "governance:read": "usage reports, idle officers, spike alerts",
+    },
 )

@@ -98,4 +98,8 @@ SPEC = ConnectorSpec(
     sandbox_config=lambda base: {"base_url": base},
     on_start=_warm_catalogue,
     placeholder_secrets=PLACEHOLDER_SECRETS,
+    scopes={
+        "dvcqg:sync": "send dossiers and steps to the national portal",
+        "dvcqg:read": "read dossiers and procedures from the portal",
+    },
 )

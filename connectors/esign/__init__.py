@@ -107,4 +107,8 @@ SPEC = ConnectorSpec(
         "revocation_mirrors": {SANDBOX_BASE: base},
     },
     placeholder_secrets=PLACEHOLDER_SECRETS,
+    scopes={
+        "esign:sign": "sign documents with the remote signing service",
+        "esign:verify": "verify signed documents (PDF, XML, CMS)",
+    },
 )

@@ -65,4 +65,8 @@ SPEC = ConnectorSpec(
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"base_url": base},
     placeholder_secrets=PLACEHOLDER_SECRETS,
+    scopes={
+        "payment:create": "create fee payments on the DVCQG payment platform",
+        "payment:read": "read payments and their status history",
+    },
 )

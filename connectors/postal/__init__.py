@@ -104,4 +104,8 @@ SPEC = ConnectorSpec(
     sandbox_factory=_sandbox_app,
     sandbox_config=lambda base: {"base_url": base},
     placeholder_secrets=PLACEHOLDER_SECRETS,
+    scopes={
+        "postal:ship": "order postal pick-ups and deliveries, cancel them",
+        "postal:read": "read shipments, quotes and the cash-on-delivery reconciliation",
+    },
 )

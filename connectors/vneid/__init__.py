@@ -79,4 +79,8 @@ SPEC = ConnectorSpec(
     placeholder_secrets=PLACEHOLDER_SECRETS,
     # the citizen's browser is sent to the provider, and ID tokens name the provider as issuer
     direct_only=True,
+    scopes={
+        "identity:login": "start and finish citizens' logins (VNeID, DVCQG SSO)",
+        "identity:tokens": "read the provider tokens the gateway keeps for a login",
+    },
 )

@@ -10,32 +10,39 @@ from sqlalchemy import select
 
 from gateway.core.crypto import key_matches, new_client_key, split_client_key
 from gateway.core.db import ApiClient, Database, utcnow
-from gateway.core.errors import Conflict, FieldError, InvalidInput, Unauthenticated
-
-#: every scope the gateway knows; connectors' routes name theirs here
-KNOWN_SCOPES = frozenset(
-    {
-        "dvcqg:sync",  # send dossiers and steps to the national portal
-        "dvcqg:read",  # read dossiers and procedures from the portal
-        "exchanges:read",  # read the state of any exchange (own ones need no scope)
-        "ops:read",  # connector health, dead letters
-        "ops:dlq",  # replay or skip dead letters
-        "audit:read",  # verify and export the exchange log, read decrypted bodies
-        "identity:login",  # start and finish citizens' logins (VNeID, DVCQG SSO)
-        "identity:tokens",  # read the provider tokens the gateway keeps for a login
-        "dancu:lookup",  # look up and verify citizens in the population database
-        "officers:admin",  # manage the officer registry (seed 004, Điều 8)
-        "governance:read",  # usage reports, idle officers, spike alerts
-        "events:admin",  # manage event subscriptions (webhooks to the case system)
-        "events:read",  # read and acknowledge the pull inbox of events
-        "payment:create",  # create fee payments on the DVCQG payment platform
-        "payment:read",  # read payments and their status history
-        "postal:ship",  # order postal pick-ups and deliveries, cancel them
-        "postal:read",  # read shipments, quotes and the cash-on-delivery reconciliation
-        "esign:sign",  # sign documents with the remote signing service
-        "esign:verify",  # verify signed documents (PDF, XML, CMS)
-    }
+from gateway.core.errors import (
+    ConfigurationError,
+    Conflict,
+    FieldError,
+    InvalidInput,
+    Unauthenticated,
 )
+
+#: the scopes of the core's own routes; each connector declares its own (``SPEC.scopes``)
+CORE_SCOPES: dict[str, str] = {
+    "exchanges:read": "read the state of any exchange (own ones need no scope)",
+    "ops:read": "connector health, dead letters",
+    "ops:dlq": "replay or skip dead letters",
+    "audit:read": "verify and export the exchange log, read decrypted bodies",
+    "events:admin": "manage event subscriptions (webhooks to the case system)",
+    "events:read": "read and acknowledge the pull inbox of events",
+}
+
+
+def known_scopes() -> dict[str, str]:
+    """Every scope the gateway knows, with what it allows: the core's and each registered
+    connector's (:attr:`~gateway.core.connector.ConnectorSpec.scopes`)."""
+    from gateway.core.registry import load_specs  # the registry imports the connectors
+
+    scopes = dict(CORE_SCOPES)
+    for spec in load_specs().values():
+        for scope, allows in spec.scopes.items():
+            if scope in scopes:
+                raise ConfigurationError(f"the scope {scope!r} is declared twice")
+            scopes[scope] = allows
+    return scopes
+
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
@@ -57,11 +64,12 @@ async def create_client(db: Database, *, name: str, scopes: list[str]) -> tuple[
             "invalid client name",
             errors=[FieldError("name", "lower-case letters, digits, . _ - (2-64 chars)")],
         )
-    unknown = sorted(set(scopes) - KNOWN_SCOPES)
+    known = known_scopes()
+    unknown = sorted(set(scopes) - set(known))
     if unknown or not scopes:
         raise InvalidInput(
             f"unknown scopes: {', '.join(unknown)}" if unknown else "at least one scope",
-            errors=[FieldError("scopes", f"known scopes: {', '.join(sorted(KNOWN_SCOPES))}")],
+            errors=[FieldError("scopes", f"known scopes: {', '.join(sorted(known))}")],
         )
     key, prefix, digest = new_client_key()
     inserted = await db.insert_if_absent(

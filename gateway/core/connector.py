@@ -255,3 +255,6 @@ class ConnectorSpec:
     #: the platform cannot be reached through the LGSP (e.g. identity: the citizen's browser
     #: is sent to the provider itself), so ``transport = "lgsp"`` is refused
     direct_only: bool = False
+    #: the API scopes the connector's routes check, each with what it allows
+    #: (``<slug>:<verb>`` or a name of the connector's domain, e.g. ``officers:admin``)
+    scopes: Mapping[str, str] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi.routing import APIRoute
 
-from gateway.core.clients import KNOWN_SCOPES
+from gateway.core.clients import known_scopes
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 
@@ -117,7 +117,7 @@ def _scope_of(route: APIRoute) -> str | None:
     for name in _guards(route):
         if name.startswith("require_"):
             wanted = name.removeprefix("require_")
-            matches = [s for s in KNOWN_SCOPES if s.replace(":", "_") == wanted]
+            matches = [s for s in known_scopes() if s.replace(":", "_") == wanted]
             assert len(matches) == 1, f"{route.path}: unknown guard {name}"
             return matches[0]
     return None

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.core.clients import KNOWN_SCOPES
+from gateway.core.clients import known_scopes
 from tests.e2e.procs import create_client_key, free_port, gateway_env, run_lgsp, running
 
 ST = Path(sys.executable).with_name("st")
@@ -24,7 +24,7 @@ def test_no_server_error_over_the_openapi_document(tmp_path: Path) -> None:
         sandbox_port=sandbox_port,
         extra={"LGSP_DELIVERY__WORKERS": "1"},
     )
-    key = create_client_key(env, "fuzz", sorted(KNOWN_SCOPES))
+    key = create_client_key(env, "fuzz", sorted(known_scopes()))
     registered = run_lgsp(
         {**env, "LGSP_OFFICER_PLATFORM_PASSWORD": "sandbox-canbo0001"},
         "officers",
