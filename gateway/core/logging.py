@@ -19,8 +19,13 @@ import structlog
 
 # 12 digits (CCCD / số định danh cá nhân) or 9 digits (old CMND), not part of a longer number
 # such as a wire timestamp (14 digits).
-# Bordered by non-alphanumerics, so hex in UUIDs and digests is left alone.
-_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])([0-9]{3})([0-9]{6}|[0-9]{3})([0-9]{3})(?![0-9A-Za-z])")
+# Bordered by non-alphanumerics, so hex in UUIDs and digests is left alone; a UUID's last group
+# is twelve hex digits that are all decimal about once in 300 UUIDs, so a run that follows
+# ``hhhh-hhhh-`` (a UUID's third and fourth groups) is not taken for an ID number either.
+_ID_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-)"
+    r"([0-9]{3})([0-9]{6}|[0-9]{3})([0-9]{3})(?![0-9A-Za-z])"
+)
 _SECRET_KEYS = re.compile(
     r"(pass(word)?|secret|token|session|authorization|api[_-]?key|signature|data_key)", re.I
 )

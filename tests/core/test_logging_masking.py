@@ -54,6 +54,10 @@ def test_mask_id_numbers() -> None:
     assert mask_id_number("NgayTiepNhan=20240105080000") == "NgayTiepNhan=20240105080000"
     assert mask_id_number("1234567890123") == "1234567890123"
     assert mask_id_number("12345678") == "12345678"
+    # a UUID whose last group happens to be all decimal digits is an id, not a citizen's number
+    uuid_text = "88c103c6-8fe1-4617-9a49-556680788359"
+    assert mask_id_number(f"exchange {uuid_text}") == f"exchange {uuid_text}"
+    assert mask_id_number(f"CCCD-{ID_NUMBER}") == "CCCD-001******345"
 
 
 def test_mask_text_replaces_registered_secrets() -> None:
