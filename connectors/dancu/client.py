@@ -66,7 +66,6 @@ from connectors.dancu.soap_answers import (
     SoapFault,
     Unreadable,
     body_element,
-    declares_a_dtd,
     read_answer,
 )
 from gateway.core.connector import Resolution, raise_for_rule
@@ -79,6 +78,7 @@ from gateway.core.errors import (
     UpstreamAuthError,
 )
 from gateway.core.http import ResponseTooLarge, current_attempt
+from gateway.core.safe_xml import plain_utf8_problem
 from gateway.core.validation import field_errors
 from schemas import dancu as wire
 
@@ -304,11 +304,12 @@ class DancuClient:
         """The answer read into ``model``, or the error its status, fault or content tells."""
         status = response.status_code
         content = response.content
-        if declares_a_dtd(content):
-            # refused before any parser sees it: nothing of a DTD is needed to read an answer
-            raise HostileAnswer(
-                "the platform's answer was refused unread: DTDForbidden (it declares a DTD)"
-            )
+        problem = plain_utf8_problem(content)
+        if problem is not None:
+            # refused before any parser sees it: nothing of a DTD is needed to read an answer,
+            # and an answer in UTF-16 would hide its DOCTYPE from the check (issue 15)
+            kind = "DTDForbidden" if "DTD" in problem else "NotUTF8"
+            raise HostileAnswer(f"the platform's answer was refused unread: {kind} ({problem})")
         try:
             element = body_element(content)
         except SoapFault as fault:

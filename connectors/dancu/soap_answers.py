@@ -9,7 +9,8 @@ patterns, so validation names each bad field by its path.
 
 Contracts:
 
-* Nothing with a DTD reaches the parser (:func:`declares_a_dtd`, checked by the client); the
+* Nothing with a DTD, and nothing but UTF-8, reaches the parser
+  (:func:`gateway.core.safe_xml.plain_utf8_problem`, checked by the client); the
   parser itself resolves no entity, loads no DTD, reaches no network and refuses huge trees, so
   an entity reference is a syntax error, not an expansion.
 * The envelope must be SOAP 1.1 with one element in its body: a ``soap:Fault``
@@ -27,7 +28,6 @@ Contracts:
 from __future__ import annotations
 
 import functools
-import re
 import types
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
@@ -40,7 +40,7 @@ from gateway.core.safe_xml import untrusted_parser
 from gateway.core.validation import field_errors
 from schemas.dancu import ANSWER_NAMESPACE
 
-__all__ = ["SoapFault", "Unreadable", "body_element", "declares_a_dtd", "read_answer"]
+__all__ = ["SoapFault", "Unreadable", "body_element", "read_answer"]
 
 SOAP_NAMESPACE = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -62,17 +62,6 @@ class SoapFault(Exception):
 
     code: str
     message: str
-
-
-_PROLOGUE = re.compile(rb"\s*(?:<\?[^>]*\?>\s*|<!--.*?-->\s*)*<!", re.DOTALL)
-
-
-def declares_a_dtd(answer: bytes) -> bool:
-    """Whether the document's prologue (before its root element) holds a ``<!DOCTYPE``."""
-    match = _PROLOGUE.match(answer[:65536])
-    if match is None:
-        return False
-    return answer[match.end() : match.end() + 7].upper() == b"DOCTYPE"
 
 
 def body_element(answer: bytes) -> etree._Element:

@@ -983,6 +983,21 @@ async def test_a_plain_doctype_is_refused(
     assert "DTDForbidden" in caught.value.detail
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+async def test_an_answer_not_in_utf8_is_refused_unread(
+    config: DancuConfig, officer: OfficerCredential, recording_http: RecordingHttp, encoding: str
+) -> None:
+    """UTF-16 hides a DOCTYPE from a byte-level check: refused before any parser reads it."""
+    hostile = answers.xxe().decode().replace('encoding="UTF-8"', f'encoding="{encoding}"')
+    http, _ = recording_http(lambda _: streamed(hostile.encode(encoding)))
+    async with http:
+        with pytest.raises(InvalidUpstreamAnswer) as caught:
+            await DancuClient(config, http, retry_wait=wait_none()).lookup(ask(), officer)
+
+    assert "NotUTF8" in caught.value.detail
+    assert "root:" not in every_text(caught.value)
+
+
 async def test_an_oversize_answer_with_its_length_declared_is_refused_unread(
     officer: OfficerCredential, recorded: Recorded, recording_http: RecordingHttp
 ) -> None:

@@ -12,10 +12,10 @@ from connectors.dancu.soap_answers import (
     SoapFault,
     Unreadable,
     body_element,
-    declares_a_dtd,
     read_answer,
 )
 from gateway.core.errors import InvalidUpstreamAnswer
+from gateway.core.safe_xml import plain_utf8_problem
 from schemas import dancu as wire
 from tests.connectors.dancu import answers
 
@@ -175,13 +175,14 @@ def test_a_fault_is_raised_with_its_code_and_text() -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "declares"),
+    ("content", "refused"),
     [
         (answers.xxe(), True),
         (b"<!-- c -->\n<?pi x?><!doctype x><x/>", True),
         (answers.lookup(), False),
         (b"<x><!DOCTYPE-like text></x>", False),
+        (answers.xxe().decode().replace("utf-8", "utf-16").encode("utf-16"), True),
     ],
 )
-def test_a_dtd_is_told_from_the_prologue(content: bytes, declares: bool) -> None:
-    assert declares_a_dtd(content) is declares
+def test_a_dtd_or_another_encoding_is_told_before_parsing(content: bytes, refused: bool) -> None:
+    assert (plain_utf8_problem(content) is not None) is refused
