@@ -30,6 +30,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from schemas.wire_time import wire_format
+
 __all__ = [
     "CALLBACK_MA_LOI",
     "TRANG_THAI_GD",
@@ -107,20 +109,20 @@ def wire_time(moment: datetime) -> str:
     """``moment`` as ``ThoiGianGD`` (yyyyMMddHHmmss, Vietnam time); a naive one is refused."""
     if moment.tzinfo is None:
         raise ValueError("a wire time needs a timezone-aware datetime")
-    return moment.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+    return wire_format(moment.astimezone(VIETNAM), "%Y%m%d%H%M%S")
 
 
 def parse_wire_time(text: str) -> datetime:
     """A ``ThoiGianGD`` (yyyyMMddHHmmss, Vietnam time) as an aware datetime (ValueError when
     it is no real moment)."""
-    if len(text) != 14 or not text.isdigit():
+    if len(text) != 14 or not (text.isascii() and text.isdigit()):
         raise ValueError("not yyyyMMddHHmmss")
     return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=VIETNAM)
 
 
 def wire_day(day: date) -> str:
     """``day`` as a statement's ``Ngay`` (yyyyMMdd)."""
-    return day.strftime("%Y%m%d")
+    return wire_format(day, "%Y%m%d")
 
 
 class _Sent(BaseModel):

@@ -45,6 +45,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from schemas.wire_time import wire_format
+
 __all__ = [
     "EXISTS",
     "FEED_START",
@@ -115,7 +117,7 @@ def _loose_int(value: Any) -> Any:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit() and len(text) <= 20:
+        if text.isascii() and text.lstrip("-").isdigit() and len(text) <= 20:
             return int(text)
     return value
 
@@ -153,7 +155,7 @@ def wire_time(moment: datetime) -> str:
     """``moment`` as yyyyMMddHHmmss, Vietnam time; a naive one is refused."""
     if moment.tzinfo is None:
         raise ValueError("a wire time needs a timezone-aware datetime")
-    return moment.astimezone(VIETNAM).strftime("%Y%m%d%H%M%S")
+    return wire_format(moment.astimezone(VIETNAM), "%Y%m%d%H%M%S")
 
 
 def parse_wire_time(value: str) -> datetime:
@@ -169,7 +171,7 @@ def parse_event_time(value: int | str) -> datetime:
     milliseconds, 9-11 digits Unix seconds; text may also be ISO 8601 (a naive one is Vietnam
     time). ValueError otherwise."""
     text = str(value).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if len(text) == 14:
             return parse_wire_time(text)
         if 12 <= len(text) <= 13:
@@ -187,7 +189,7 @@ def parse_event_time(value: int | str) -> datetime:
 
 
 def wire_day(day: date) -> str:
-    return day.strftime("%Y%m%d")
+    return wire_format(day, "%Y%m%d")
 
 
 class _Sent(BaseModel):

@@ -23,6 +23,7 @@ from connectors.dancu.models import (
 from connectors.dancu.profile import OfficerCredential, WireProfile, normalise_name
 from schemas import cccd
 from schemas import dancu as wire
+from schemas.wire_time import wire_format
 
 __all__ = ["from_wire", "normalise_name", "to_wire"]
 
@@ -114,7 +115,7 @@ def to_wire(
     SoDinhDanh``). ``MaDonVi`` is always sent; ``TaiKhoan`` and ``SoDienThoai`` when the
     profile sends them (C# ``CallApi037``)."""
     if request.ngay_sinh is not None:
-        birth = wire.NgayThangNamSinhYeuCau(NgayThangNam=request.ngay_sinh.strftime("%Y%m%d"))
+        birth = wire.NgayThangNamSinhYeuCau(NgayThangNam=wire_format(request.ngay_sinh, "%Y%m%d"))
     else:
         birth = wire.NgayThangNamSinhYeuCau(Nam=f"{request.birth_year:04d}")
     assert request.ma_tthc is not None, "the route refuses look-ups without a purpose"

@@ -61,6 +61,7 @@ from connectors.dvcqg.portal_view import (
 )
 from connectors.dvcqg.profiles import DEFAULT_PROFILE, PROFILES, WireProfile
 from schemas import dvcqg as wire
+from schemas.wire_time import wire_format
 
 __all__ = [
     "KENH_THUC_HIEN_CODES",
@@ -134,7 +135,7 @@ def to_wire_datetime(dt: datetime) -> str:
     """``dt`` as Vietnam local ``yyyyMMddHHmmss``; sub-seconds truncated; naive refused."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("a naive datetime has no instant: give it a UTC offset")
-    return dt.astimezone(VIETNAM_TZ).strftime(wire.WIRE_DATETIME_FORMAT)
+    return wire_format(dt.astimezone(VIETNAM_TZ), wire.WIRE_DATETIME_FORMAT)
 
 
 def from_wire_datetime(value: str) -> datetime:

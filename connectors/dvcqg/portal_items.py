@@ -38,6 +38,7 @@ from gateway.core.http import current_attempt
 from gateway.core.runtime import Gateway
 from gateway.core.workdays import VN, WorkCalendar
 from schemas.dvcqg import WIRE_DATETIME_FORMAT, CauHoi, DanhGia, PhanAnhKienNghi
+from schemas.wire_time import wire_format
 
 __all__ = [
     "KINDS",
@@ -221,7 +222,7 @@ async def answer(
         "Ma": item_id,
         "NoiDungTraLoi": noi_dung,
         "CoQuanTraLoi": co_quan,
-        "NgayTraLoi": now.astimezone(VN).strftime(WIRE_DATETIME_FORMAT),
+        "NgayTraLoi": wire_format(now.astimezone(VN), WIRE_DATETIME_FORMAT),
         "CongKhai": 1 if cong_khai else 0,
     }
     exchange_id = new_exchange_id()

@@ -29,6 +29,7 @@ from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.workdays import VN
 from schemas.cccd import SoDinhDanh
 from schemas.dvcqg import MA_HO_SO_PATTERN, WIRE_DATETIME_FORMAT
+from schemas.wire_time import wire_format
 
 router = APIRouter(prefix="/v1/dvcqg", tags=["dvcqg"])
 
@@ -72,7 +73,7 @@ class ResultIn(BaseModel):
 
 
 def _wire_time(moment: datetime) -> str:
-    return moment.astimezone(VN).strftime(WIRE_DATETIME_FORMAT)
+    return wire_format(moment.astimezone(VN), WIRE_DATETIME_FORMAT)
 
 
 @router.post("/results", status_code=202, responses=ACCEPTED, operation_id="dvcqg-store_result")
