@@ -14,7 +14,7 @@ import json
 import os
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +23,8 @@ import click
 from connectors.dancu import governance, officers
 from connectors.dancu.usage import UNREGISTERED, UsageReport
 from gateway.core.db import utcnow
-from gateway.core.local_time import TZ, local_day
+from gateway.core.errors import InvalidInput
+from gateway.core.local_time import TZ, local_day, parse_day
 
 T = TypeVar("T")
 PASSWORD_ENV = "LGSP_OFFICER_PLATFORM_PASSWORD"  # noqa: S105 - the variable's name
@@ -327,9 +328,9 @@ def _print_alerts(alerts: Sequence[governance.AlertView]) -> None:
 def officers_spikes(day: str | None) -> None:
     """Scan one day of the exchange log for look-up spikes; list that day's alerts."""
     try:
-        when = date.fromisoformat(day) if day else local_day(utcnow())
-    except ValueError:
-        raise click.BadParameter("YYYY-MM-DD", param_hint="--date") from None
+        when = parse_day(day) if day else local_day(utcnow())
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.errors[0].msg, param_hint="--date") from None
     alerts = _run(
         lambda gw: governance.scan_spikes(gw.db, day=when, settings=gw.settings.governance)
     )

@@ -17,7 +17,8 @@ import click
 
 from connectors.payment import reconciliation
 from connectors.payment.reconciliation import ReconciliationReport
-from gateway.core.errors import NotFound
+from gateway.core.errors import InvalidInput, NotFound
+from gateway.core.local_time import parse_day
 from schemas.payment import Statement
 
 SLUG = "payment"
@@ -44,9 +45,9 @@ def reconcile_group() -> None:
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD") from None
+        return parse_day(value)
+    except InvalidInput as exc:
+        raise click.BadParameter(f"{exc.errors[0].msg} (YYYY-MM-DD, {value!r} given)") from None
 
 
 @reconcile_group.command("payments")

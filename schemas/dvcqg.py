@@ -238,7 +238,7 @@ def _code(value: Any) -> Any:
         text = value.strip()
         if text == "":
             return None
-        if not text.lstrip("-").isdigit():
+        if not (text.isascii() and text.lstrip("-").isdigit()):
             raise ValueError("not a numeric code")
         return int(text)
     return value
@@ -256,7 +256,7 @@ def _blank_date(value: Any) -> Any:
 def _check_optional_date(value: str | None) -> str | None:
     if value is None:
         return None
-    if len(value) != 14 or not value.isdigit():
+    if len(value) != 14 or not (value.isascii() and value.isdigit()):
         raise ValueError("not a yyyyMMddHHmmss datetime")
     return _check_calendar(value)
 

@@ -161,7 +161,7 @@ def _login(errors: list[FieldError], value: str) -> str:
         errors.append(
             FieldError("tai_khoan", "lower-case letters, digits, . _ - @ (2-64 characters)")
         )
-    elif value.isdigit():
+    elif value.isascii() and value.isdigit():
         errors.append(FieldError("tai_khoan", "must contain a letter (an ID number is no login)"))
     return value
 

@@ -13,11 +13,13 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
     StrictInt,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -77,12 +79,42 @@ def _require_offset(value: Any, handler: ValidatorFunctionWrapHandler) -> dateti
     return result
 
 
-#: an ISO-8601 datetime with its UTC offset
-Instant = Annotated[AwareDatetime, WrapValidator(_require_offset)]
+#: the years a dossier's instants may fall in: the portal writes four-digit years and has no
+#: dossier from before 1900 or after 2099 (issue 15: year 584 reached it and was answered 502)
+FIRST_YEAR, LAST_YEAR = 1900, 2099
+
+
+def _within_years(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "datetime_out_of_range",
+            "year {year} is outside {first} to {last}",
+            {"year": value.year, "first": FIRST_YEAR, "last": LAST_YEAR},
+        )
+    return value
+
+
+#: an ISO-8601 datetime with its UTC offset, within the years the portal takes
+Instant = Annotated[AwareDatetime, WrapValidator(_require_offset), AfterValidator(_within_years)]
+
+#: the portal's bound on a packet's text fields (``Text`` / ``NonEmptyStr`` in
+#: :mod:`schemas.dvcqg`): what the case system sends is held to it on arrival, so nothing is
+#: accepted that the portal's schema refuses later
+MAX_TEXT = 4000
+#: tighter bounds where the portal's answers bound a field so (``ReadName`` and ``ReadId`` in
+#: :mod:`schemas.dvcqg`): what we write must read back, so names and codes are held to them
+MAX_NAME = 500
+MAX_CODE = 255
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Inbound(_Model):
+    """A model the case system sends: every string bounded as the portal bounds it."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=MAX_TEXT)
 
 
 class KenhThucHien(StrEnum):
@@ -117,23 +149,29 @@ class TrangThaiHoSo(StrEnum):
     da_tra_ket_qua = "da_tra_ket_qua"
 
 
-class LePhi(_Model):
+class LePhi(_Inbound):
     """A fee or charge line (DanhSachLePhi). Amounts are whole VND: never floats."""
 
-    ten: str = Field(min_length=1, description="fee name", examples=["Lệ phí cấp giấy phép"])
-    ma: str | None = Field(None, description="fee code, when the catalogue gives one")
+    ten: str = Field(
+        max_length=MAX_NAME, min_length=1, description="fee name", examples=["Lệ phí cấp giấy phép"]
+    )
+    ma: str | None = Field(
+        None, max_length=MAX_CODE, description="fee code, when the catalogue gives one"
+    )
     hinh_thuc_thu: int = Field(description="collection method code (HinhThucThu)")
     gia: StrictInt = Field(ge=0, description="amount in VND (integer)", examples=[50000])
     loai: int = Field(description="fee type code (LoaiPhiLePhi)")
 
 
-class TaiLieu(_Model):
+class TaiLieu(_Inbound):
     """A submitted document (TaiLieuNop)."""
 
-    id: str = Field(min_length=1, description="file id in the case system")
+    id: str = Field(max_length=MAX_CODE, min_length=1, description="file id in the case system")
     ten: str = Field(min_length=1, description="file name", examples=["to-khai.pdf"])
     da_xoa: bool = Field(False, description="withdrawn from the dossier")
-    ma_thanh_phan: str | None = Field(None, description="dossier component code")
+    ma_thanh_phan: str | None = Field(
+        None, max_length=MAX_CODE, description="dossier component code"
+    )
     duong_dan: str | None = Field(None, description="where the portal can fetch the file")
     duoc_so_hoa: bool = Field(False, description="digitised (DuocSoHoa; newer profile only)")
     duoc_tai_su_dung: int = Field(
@@ -143,49 +181,55 @@ class TaiLieu(_Model):
         False, description="taken from the national data store (DuocLayTuKhoDMQG; newer only)"
     )
     ma_ket_qua_thay_the: str | None = Field(
-        None, description="result code it replaces (MaKetQuaThayThe; newer profile only)"
+        None,
+        max_length=MAX_CODE,
+        description="result code it replaces (MaKetQuaThayThe; newer profile only)",
     )
 
 
-class TepDinhKemKhac(_Model):
+class TepDinhKemKhac(_Inbound):
     """Another paper handed in (DanhSachTepDinhKemKhac)."""
 
-    ten: str = Field(min_length=1, description="paper name")
+    ten: str = Field(max_length=MAX_NAME, min_length=1, description="paper name")
     so_luong: int = Field(ge=1, description="number of copies")
     loai: int | None = Field(None, description="paper type code (LoaiGiayTo)")
 
 
-class GiayToKetQua(_Model):
+class GiayToKetQua(_Inbound):
     """A result document (DanhSachGiayToKetQua)."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(max_length=MAX_CODE, min_length=1)
     ten: str = Field(min_length=1, examples=["Giấy phép xây dựng"])
-    ma_thanh_phan: str | None = None
+    ma_thanh_phan: str | None = Field(None, max_length=MAX_CODE)
     duong_dan: str = Field(min_length=1, description="where the portal can fetch the result")
     ma_giay_to_ket_qua: str | None = Field(
-        None, description="result code in the national list (MaGiayToKetQua; newer only)"
+        None,
+        max_length=MAX_CODE,
+        description="result code in the national list (MaGiayToKetQua; newer only)",
     )
 
 
-class YeuCauBoSung(_Model):
+class YeuCauBoSung(_Inbound):
     """A request to supplement the dossier (DanhSachHoSoBoSung)."""
 
-    id: str = Field(min_length=1)
-    nguoi_yeu_cau: str = Field(min_length=1, description="officer who asked")
+    id: str = Field(max_length=MAX_CODE, min_length=1)
+    nguoi_yeu_cau: str = Field(max_length=MAX_NAME, min_length=1, description="officer who asked")
     noi_dung: str = Field(min_length=1, description="what must be supplied")
     ngay_bo_sung: Instant
     ngay_hen_tra_truoc: Instant | None = Field(None, description="due date before the request")
     ngay_hen_tra_moi: Instant | None = Field(None, description="due date after the request")
 
 
-class DinhDanh(_Model):
+class DinhDanh(_Inbound):
     """An identifier of the dossier owner (DinhDanhCHS)."""
 
     loai: int = Field(description="identifier type code (LoaiDinhDanh)")
-    so: str = Field(min_length=1, description="identifier", examples=["001090000001"])
+    so: str = Field(
+        max_length=MAX_CODE, min_length=1, description="identifier", examples=["001090000001"]
+    )
 
 
-class HoSo(_Model):
+class HoSo(_Inbound):
     """A dossier as the case system sends it for synchronisation with DVCQG (HoSoMC).
 
     Contract: ``ma_ho_so`` is ``{agency}-{yyMMdd}-{NNNN}`` (or ``{NNNNN}``) with a real date;
@@ -206,24 +250,32 @@ class HoSo(_Model):
         examples=["1.001776", "2.000477.000.00.00.H56"],
     )
     ten_tthc: str = Field(min_length=1, description="procedure name")
-    ma_linh_vuc: str = Field(min_length=1, description="field code", examples=["G03-GD09"])
-    ten_linh_vuc: str = Field(min_length=1, description="field name")
+    ma_linh_vuc: str = Field(
+        max_length=MAX_CODE, min_length=1, description="field code", examples=["G03-GD09"]
+    )
+    ten_linh_vuc: str = Field(max_length=MAX_NAME, min_length=1, description="field name")
     so_bien_nhan: str | None = Field(
         None,
+        max_length=MAX_CODE,
         description="receipt number (kept; no public sender sends it, so neither does the gateway)",
     )
     kenh_thuc_hien: KenhThucHien = Field(description="submission channel")
-    chu_ho_so: str | None = Field(None, description="dossier owner's name")
+    chu_ho_so: str | None = Field(None, max_length=MAX_NAME, description="dossier owner's name")
     so_giay_to_chu_ho_so: str = Field(
         min_length=1,
+        max_length=MAX_CODE,
         description="owner's identity document number",
         examples=["001090000001"],  # synthetic: not a real person's number
     )
     loai_doi_tuong: LoaiDoiTuong = Field(description="kind of owner")
-    ma_doi_tuong: str | None = Field(None, description="owner's DVCQG account TechID")
+    ma_doi_tuong: str | None = Field(
+        None, max_length=MAX_CODE, description="owner's DVCQG account TechID"
+    )
     thong_tin_khac: str | None = None
-    email: str | None = Field(None, pattern=EMAIL_PATTERN, examples=["nguoidan@example.vn"])
-    fax: str | None = None
+    email: str | None = Field(
+        None, max_length=MAX_NAME, pattern=EMAIL_PATTERN, examples=["nguoidan@example.vn"]
+    )
+    fax: str | None = Field(None, max_length=MAX_CODE)
     so_dien_thoai: str = Field(
         pattern=PHONE_PATTERN,
         description="digits only, 9 to 15, optional leading +",
@@ -248,9 +300,9 @@ class HoSo(_Model):
     thong_tin_tra: str | None = None
     hinh_thuc: int = Field(0, description="HinhThuc code (0 unless the deployment uses it)")
     ngay_ket_thuc_xu_ly: Instant | None = None
-    don_vi_xu_ly: str = Field(min_length=1, description="processing unit")
+    don_vi_xu_ly: str = Field(max_length=MAX_NAME, min_length=1, description="processing unit")
     ghi_chu: str | None = None
-    noi_nop_ho_so: str | None = None
+    noi_nop_ho_so: str | None = Field(None, max_length=MAX_NAME)
     co_thanh_phan_so_hoa: bool = Field(False, description="dossier has digitised components")
     xac_thuc_vneid: bool = Field(False, description="submitted from a VNeID-verified account")
     thanh_toan_truc_tuyen: int = Field(
@@ -262,14 +314,15 @@ class HoSo(_Model):
         description="refused at; required when trang_thai is khong_tiep_nhan",
     )
     ngay_nop_ho_so: Instant | None = None
-    dinh_danh_chu_ho_so: list[DinhDanh] = Field(default_factory=list)
-    tai_lieu_nop: list[TaiLieu] = Field(default_factory=list)
-    le_phi: list[LePhi] = Field(default_factory=list)
-    tep_dinh_kem_khac: list[TepDinhKemKhac] = Field(default_factory=list)
-    ho_so_bo_sung: list[YeuCauBoSung] = Field(default_factory=list)
-    giay_to_ket_qua: list[GiayToKetQua] = Field(default_factory=list)
-    ket_noi_csdl: list[str] = Field(
+    dinh_danh_chu_ho_so: list[DinhDanh] = Field(default_factory=list, max_length=10)
+    tai_lieu_nop: list[TaiLieu] = Field(default_factory=list, max_length=200)
+    le_phi: list[LePhi] = Field(default_factory=list, max_length=100)
+    tep_dinh_kem_khac: list[TepDinhKemKhac] = Field(default_factory=list, max_length=100)
+    ho_so_bo_sung: list[YeuCauBoSung] = Field(default_factory=list, max_length=100)
+    giay_to_ket_qua: list[GiayToKetQua] = Field(default_factory=list, max_length=100)
+    ket_noi_csdl: list[Annotated[str, StringConstraints(max_length=MAX_CODE)]] = Field(
         default_factory=list,
+        max_length=20,
         description="national databases checked (DSKetNoiCSDL MaCSDL codes; newer profile only)",
     )
 
@@ -309,22 +362,24 @@ class HoSo(_Model):
         return value
 
 
-class BuocXuLy(_Model):
+class BuocXuLy(_Inbound):
     """One processing step (QuaTrinhXuLy) of a dossier."""
 
-    nguoi_xu_ly: str = Field(min_length=1, description="officer", examples=["Nguyễn Văn A"])
-    chuc_danh: str | None = Field(None, description="officer's title")
+    nguoi_xu_ly: str = Field(
+        max_length=MAX_NAME, min_length=1, description="officer", examples=["Nguyễn Văn A"]
+    )
+    chuc_danh: str | None = Field(None, max_length=MAX_NAME, description="officer's title")
     thoi_diem_xu_ly: Instant = Field(
         description="when the step happened", examples=["2024-01-05T09:00:00+07:00"]
     )
-    phong_ban_xu_ly: str = Field(min_length=1, description="department")
+    phong_ban_xu_ly: str = Field(max_length=MAX_NAME, min_length=1, description="department")
     noi_dung_xu_ly: str = Field(min_length=1, description="what was done")
     trang_thai: TrangThaiHoSo = Field(description="dossier status after the step")
     ngay_bat_dau: Instant | None = None
     ngay_ket_thuc_theo_quy_dinh: Instant | None = Field(None, description="statutory deadline")
 
 
-class CapNhatTienDo(_Model):
+class CapNhatTienDo(_Inbound):
     """A batch of processing steps for one dossier (sent to DVCQG in chunks of 10)."""
 
     steps: list[BuocXuLy] = Field(min_length=1, max_length=500)

@@ -263,7 +263,7 @@ def _version(value: Any) -> int | None:
     accepts it), to acknowledge it ``rejected``; None when it names none."""
     if type(value) is int:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value.strip())
     return None
 

@@ -236,7 +236,7 @@ class PostalClient:
             raise WebhookRejected("the webhook is larger than any webhook can be")
         stamp = headers.get(TIMESTAMP_HEADER.lower(), headers.get(TIMESTAMP_HEADER, ""))
         given = headers.get(SIGNATURE_HEADER.lower(), headers.get(SIGNATURE_HEADER, ""))
-        if not stamp.isdigit() or len(stamp) > 12 or not given:
+        if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12 or not given:
             raise WebhookRejected("the webhook carries no usable timestamp or signature")
         secret = self._config.webhook_secret.get_secret_value().encode()
         expected = webhook_signature(secret, stamp, body)

@@ -445,7 +445,7 @@ class OidcClient:
         if refresh_token is not None and not isinstance(refresh_token, str):
             errors.append(FieldError("refresh_token", "not a string"))
         expires_in = data.get("expires_in", 0)
-        if isinstance(expires_in, str) and expires_in.isdigit():
+        if isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit():
             expires_in = int(expires_in)
         if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 0:
             errors.append(FieldError("expires_in", "not a number of seconds"))

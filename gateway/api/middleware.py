@@ -54,7 +54,12 @@ class GatewayMiddleware:
 
         try:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            if (
+                declared is not None
+                and declared.isascii()
+                and declared.isdigit()
+                and int(declared) > self.max_body
+            ):
                 await self._too_large(scope, send_wrapper, request_id)
                 return
             body = await self._read_body(receive)

@@ -84,7 +84,7 @@ def verify_webhook(
         raise ValueError("missing webhook-timestamp header")
     if not given:
         raise ValueError("missing webhook-signature header")
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         raise ValueError("webhook-timestamp is not a unix time in seconds")
     current = time.time() if now is None else now
     if abs(current - int(stamp)) > tolerance_seconds:

@@ -322,7 +322,7 @@ async def _read_bounded(
     bytes, compressed or decompressed (``read`` keeps what was decoded, for the record);
     :class:`AnswerDeadlineExceeded` when it is not all there within ``deadline`` seconds."""
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         await response.aclose()
         raise ResponseTooLarge(f"answer declares {declared} bytes, more than {limit}")
     if response.is_stream_consumed:

@@ -9,10 +9,26 @@ from zoneinfo import ZoneInfo
 
 from gateway.core.errors import FieldError, InvalidInput
 
-__all__ = ["TZ", "day_start", "local_day", "month_bounds"]
+__all__ = [
+    "FIRST_DAY",
+    "LAST_DAY",
+    "TZ",
+    "check_day",
+    "day_start",
+    "local_day",
+    "month_bounds",
+    "parse_day",
+]
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+#: the days a report, a statement or a review may be asked for: days the platforms can answer
+#: for, and far enough from year 1 and year 9999 that every day and month computed from them
+#: exists (issue 15: ``9999-12-31`` and ``0000-01`` were 500s)
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
 
 
 def local_day(at: datetime) -> date:
@@ -25,14 +41,47 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=TZ).astimezone(UTC)
 
 
+def _out_of_range(field: str, text: str) -> InvalidInput:
+    span = f"{FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}"
+    return InvalidInput(
+        f"{field} {text} is outside {span}", errors=[FieldError(field, f"must be within {span}")]
+    )
+
+
+def check_day(day: date, field: str = "date") -> date:
+    """``day`` when it lies within :data:`FIRST_DAY` .. :data:`LAST_DAY`, else
+    :class:`InvalidInput` naming ``field``."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise _out_of_range(field, day.isoformat())
+    return day
+
+
+def parse_day(text: str, field: str = "date") -> date:
+    """A ``YYYY-MM-DD`` day within range (no other ISO form), or :class:`InvalidInput`."""
+    if _DAY.match(text or "") is None:
+        raise InvalidInput(
+            f"invalid {field} {text!r}", errors=[FieldError(field, "YYYY-MM-DD, e.g. 2026-03-31")]
+        )
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"invalid {field} {text!r}", errors=[FieldError(field, "no such day")]
+        ) from None
+    return check_day(day, field)
+
+
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """``[start, end)`` of a ``YYYY-MM`` month in local time, as UTC instants."""
+    """``[start, end)`` of a ``YYYY-MM`` month in local time, as UTC instants; a month outside
+    :data:`FIRST_DAY` .. :data:`LAST_DAY` is :class:`InvalidInput` naming ``month``."""
     m = _MONTH.match(month or "")
     if m is None:
         raise InvalidInput(
             f"invalid month {month!r}", errors=[FieldError("month", "YYYY-MM, e.g. 2026-03")]
         )
     year, number = int(m.group(1)), int(m.group(2))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _out_of_range("month", month)
     first = date(year, number, 1)
     after = date(year + number // 12, number % 12 + 1, 1)
     return day_start(first), day_start(after)

@@ -263,7 +263,7 @@ async def list_dead(
 
 async def _by_ref(session: AsyncSession, ref: str) -> OutboxItem:
     cond = OutboxItem.exchange_id == ref
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
         cond = or_(cond, OutboxItem.id == int(ref))
     item = await session.scalar(select(OutboxItem).where(cond))
     if item is None:

@@ -4,16 +4,22 @@ the field, recorded, nothing changed; never a 500."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from connectors.postal.client import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.api.hostile import MAX_JSON_DEPTH, body_problems, is_json, query_problems
+from gateway.core.clients import known_scopes
 from gateway.core.db import ExchangeEntry, OutboxItem
+from gateway.core.errors import InvalidInput
+from gateway.core.local_time import month_bounds, parse_day
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
+from tests.factories import dossier
 
 DOSSIER_ROUTE = "/v1/dvcqg/dossiers"
 
@@ -126,3 +132,95 @@ def test_which_bodies_are_read_as_json(content_type: str, body: bytes, expected:
 def test_query_problems_name_each_parameter() -> None:
     found: list[Any] = query_problems(b"a=1&b=%00&c=ok&d=x%00")
     assert [e.loc for e in found] == ["query.b", "query.d"]
+
+
+# --- edge values reaching the routes (each a 4xx problem naming the field, never a 500) ------
+
+EDGE_QUERIES: list[tuple[str, str, str]] = [
+    ("payment reconciliation, year 9999", "/v1/payments/reconciliation?date=9999-12-31", "date"),
+    ("payment reconciliation, year 584", "/v1/payments/reconciliation?date=0584-10-23", "date"),
+    ("postal reconciliation, year 9999", "/v1/postal/reconciliation?date=9999-12-31", "date"),
+    ("usage, month 0000-01", "/v1/governance/usage?month=0000-01", "month"),
+    ("usage, month 9999-12", "/v1/dancu/usage?month=9999-12", "month"),
+    ("ratings, years 1 to 9999", "/v1/dvcqg/ratings?from=0001-01-01&to=9999-12-31", "from"),
+    ("ratings, to year 9999", "/v1/dvcqg/ratings?from=2026-01-01&to=9999-12-31", "to"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [pytest.param(p, f, id=name) for name, p, f in EDGE_QUERIES]
+)
+async def test_dates_at_the_edge_are_refused_naming_the_field(
+    api: httpx.AsyncClient, gateway: Gateway, path: str, field: str
+) -> None:
+    headers = await bearer(gateway, *known_scopes())
+    answer = await api.get(path, headers=headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    locs = [e["loc"] for e in answer.json()["errors"]]
+    assert any(loc.split(".")[-1] == field for loc in locs), locs
+
+
+async def test_a_webhook_timestamp_of_unicode_digits_is_refused(
+    api: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    for stamp in ("\u00b2", "\u0661\u0662\u0663"):  # superscript two; Arabic-Indic 123
+        answer = await api.post(
+            "/callbacks/postal/vnpost",
+            content=b'{"OrderNumber": "x"}',
+            headers=[
+                (b"Content-Type", b"application/json"),
+                (TIMESTAMP_HEADER.encode(), stamp.encode()),
+                (SIGNATURE_HEADER.encode(), b"00"),
+            ],
+        )
+        assert answer.status_code == 401, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_days_are_parsed_strictly_within_range() -> None:
+    assert parse_day("2026-03-31") == date(2026, 3, 31)
+    for text, message in [
+        ("20260331", "YYYY-MM-DD"),
+        ("2026-02-30", "no such day"),
+        ("9999-12-31", "must be within"),
+        ("0584-10-23", "must be within"),
+    ]:
+        with pytest.raises(InvalidInput) as info:
+            parse_day(text)
+        assert message in info.value.errors[0].msg
+    with pytest.raises(InvalidInput):
+        month_bounds("0000-01")
+    start, end = month_bounds("2099-12")
+    assert end > start
+
+
+# --- per-field bounds from the portal's packet definitions ------------------------------------
+
+FEE = {"ten": "Lệ phí", "hinh_thuc_thu": 1, "gia": 8000, "loai": 1}
+OVER_BOUND: list[tuple[str, dict[str, Any], str]] = [
+    ("900 KB owner's name", {"chu_ho_so": "A" * 900_000}, "chu_ho_so"),
+    ("4001-character summary", {"trich_yeu": "x" * 4001}, "trich_yeu"),
+    ("long fee name", {"le_phi": [{**FEE, "ten": "L" * 4001}]}, "le_phi[0].ten"),
+    ("101 fee lines", {"le_phi": [FEE] * 101}, "le_phi"),
+    (
+        "received in year 584",
+        {"ngay_tiep_nhan": "0584-10-23T08:00:00+07:00"},
+        "ngay_tiep_nhan",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"), [pytest.param(o, f, id=name) for name, o, f in OVER_BOUND]
+)
+async def test_what_the_portal_would_refuse_is_refused_on_arrival(
+    api: httpx.AsyncClient, gateway: Gateway, overrides: dict[str, Any], field: str
+) -> None:
+    headers = await bearer(gateway, "dvcqg:sync")
+    answer = await api.post(DOSSIER_ROUTE, json=dossier(**overrides), headers=headers)
+    assert answer.status_code == 422, answer.text[:500]
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["loc"] for e in answer.json()["errors"]] == [field]
+    async with gateway.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxItem)) == 0

@@ -41,6 +41,7 @@ from gateway.api.routes.dvcqg import MaHoSo, Reader, Syncer, dvcqg_connector
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
 from gateway.core.exchange_log import Crossing, new_exchange_id
 from gateway.core.http import AttemptContext, attempt_context
+from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.packet_signing import check_inbound
 from gateway.core.runtime import Gateway
 
@@ -254,8 +255,12 @@ async def feedback(
 async def ratings(
     gw: GatewayDep,
     _client: Reader,
-    start: Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD")],
-    end: Annotated[date, Query(alias="to", description="last day, YYYY-MM-DD")],
+    start: Annotated[
+        date, Query(alias="from", description="first day, YYYY-MM-DD", ge=FIRST_DAY, le=LAST_DAY)
+    ],
+    end: Annotated[
+        date, Query(alias="to", description="last day, YYYY-MM-DD", ge=FIRST_DAY, le=LAST_DAY)
+    ],
 ) -> dict[str, Any]:
     """Ratings per agency and per officer over the days given (seed 004 Điều 26)."""
     if end < start:

@@ -38,6 +38,7 @@ from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
 from gateway.core.errors import FieldError, InvalidInput
+from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.runtime import Gateway
 from schemas import payment as wire
 from schemas.cccd import SoDinhDanh
@@ -246,7 +247,10 @@ async def create_payment(
 async def payment_reconciliation(
     gw: GatewayDep,
     _client: Reader,
-    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, Việt Nam time")],
+    day: Annotated[
+        date,
+        Query(alias="date", description="YYYY-MM-DD, Việt Nam time", ge=FIRST_DAY, le=LAST_DAY),
+    ],
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     """The platform's statement of a day against the payments settled here that day:

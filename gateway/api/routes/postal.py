@@ -52,6 +52,7 @@ from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.errors import GatewayError
 from gateway.core.intake import accept_delivery, call_through
+from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.runtime import Gateway
 from schemas.dvcqg import MA_HO_SO_PATTERN
 
@@ -256,7 +257,10 @@ async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader)
 async def reconciliation(
     gw: GatewayDep,
     _client: Reader,
-    day: Annotated[date, Query(alias="date", description="YYYY-MM-DD, Việt Nam time")],
+    day: Annotated[
+        date,
+        Query(alias="date", description="YYYY-MM-DD, Việt Nam time", ge=FIRST_DAY, le=LAST_DAY),
+    ],
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     """The platform's collections of a day against the fees owed on shipments delivered that
