@@ -212,6 +212,19 @@ async def started_gateway(
     return gw
 
 
+@contextlib.asynccontextmanager
+async def serving(gw: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of ``gw`` (no background workers), its lifespan run, and a client of it."""
+    application = create_app(gw, run_workers=False, start=False)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://gateway"
+        ) as client,
+    ):
+        yield client
+
+
 @pytest.fixture
 async def app(gateway: Gateway) -> AsyncIterator[Any]:
     """The API without background workers (tests drive delivery with ``run_once``)."""

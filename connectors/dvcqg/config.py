@@ -7,6 +7,8 @@ refuse outside development (see :data:`PLACEHOLDER_SECRETS`).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from connectors.dvcqg.profiles import DEFAULT_PROFILE, ProfileName
@@ -74,6 +76,19 @@ class DvcqgConfig(ConnectorConfig):
     )
     catalogue_ttl_seconds: float = Field(
         3600, gt=0, description="age after which the procedure catalogue is refreshed"
+    )
+    catalogue_refresh_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="a catalogue refresh (LayDanhSachTTHC, in the background) that takes longer "
+        "is abandoned as failed",
+    )
+    unknown_procedure: Literal["retry", "refuse"] = Field(
+        "retry",
+        description="a MaTTHC not in the cached catalogue while it is being refreshed or the "
+        'portal is down: "retry" answers 503 with Retry-After (it may be a procedure published '
+        'since), "refuse" answers 422',
     )
 
     push_secret: SecretStr = Field(

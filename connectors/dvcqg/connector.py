@@ -77,7 +77,12 @@ class DvcqgConnector:
         self.profile = PROFILES[config.profile]
         self.client = DvcqgClient(config, http)
         self.online = OnlineDossiers(config, http, self.client)
-        self.catalogue = ProcedureCatalogue(self.client, ttl_seconds=config.catalogue_ttl_seconds)
+        self.catalogue = ProcedureCatalogue(
+            self.client,
+            ttl_seconds=config.catalogue_ttl_seconds,
+            refresh_timeout_seconds=config.catalogue_refresh_timeout_seconds,
+            unknown_procedure=config.unknown_procedure,
+        )
         # dossiers this process has synchronised: their next sync goes out as an update at
         # once, instead of a creation the portal answers "exists" (one call instead of two)
         self._synced: OrderedDict[str, None] = OrderedDict()
@@ -148,7 +153,8 @@ class DvcqgConnector:
         return Delivered(detail=f"{service}: answer to {answer.Ma} sent", upstream_ref=answer.Ma)
 
     async def aclose(self) -> None:
-        """Nothing to close: the HTTP client is injected and owned by the core."""
+        """Cancel a catalogue refresh still running (the HTTP client is the core's)."""
+        await self.catalogue.aclose()
 
     def check_dossier(self, ho_so: HoSo) -> None:
         """Validation both ways: refuse now a dossier whose DVCQG packet the portal's schema

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from connectors.dancu.officers import is_login
-from gateway.core.errors import FieldError, GatewayError, RateLimited
+from gateway.core.errors import FieldError, GatewayError, RateLimited, UpstreamError
 from gateway.core.exchange_log import Crossing
 from gateway.core.logging import mask_text
 from gateway.core.metrics import REFUSALS
@@ -116,6 +116,9 @@ async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
         exchange_id = await record_refusal(request, exc.status, exc.type_slug, summary)
     headers = None
     if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+    elif isinstance(exc, UpstreamError) and exc.status == 503 and exc.retry_after is not None:
+        # the platform (or a cache of it) is not ready: when to ask again
         headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
     elif exc.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}

@@ -10,11 +10,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.api.main import create_app
 from gateway.core.db import Base, ExchangeEntry, OutboxItem
 from gateway.core.runtime import Gateway
 from gateway.core.state import MemoryStateStore
-from tests.conftest import bearer, make_settings
+from tests.conftest import bearer, make_settings, serving
 from tests.factories import dossier
 
 URL = "/v1/dvcqg/dossiers"
@@ -36,14 +35,8 @@ async def custom_api(
     async with gw.db.transaction() as session:
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(table.delete())
-    app = create_app(gw, run_workers=False, start=False)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-            ) as client,
-        ):
+        async with serving(gw) as client:
             yield gw, client
     finally:
         await gw.aclose()

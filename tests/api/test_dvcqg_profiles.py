@@ -11,11 +11,10 @@ import httpx
 import pytest
 
 from connectors.dvcqg.profiles import PROFILES
-from gateway.api.main import create_app
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
 from gateway.core.state import StateStore
-from tests.conftest import bearer, dvcqg_simulator, started_gateway
+from tests.conftest import bearer, dvcqg_simulator, serving, started_gateway
 from tests.factories import dossier, step
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "dvcqg"
@@ -29,14 +28,8 @@ async def profiled(
     gw = await started_gateway(
         database_url, state_store, sandbox_app, connectors={"dvcqg": {"profile": profile}}
     )
-    app = create_app(gw, run_workers=False, start=False)
     try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-            ) as api,
-        ):
+        async with serving(gw) as api:
             yield profile, gw, api
     finally:
         await gw.aclose()

@@ -3,6 +3,7 @@ plus its failure handling (respx) and the procedure catalogue."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,13 +11,16 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from pydantic import BaseModel, ValidationError
 
 from connectors.dvcqg import SPEC, DvcqgConfig, DvcqgConnector, HoSo, TrangThaiHoSo
 from connectors.dvcqg.catalogue import ProcedureCatalogue
 from connectors.dvcqg.errors import ERROR_TABLE
+from connectors.dvcqg.models import BuocXuLy, LePhi, TaiLieu
 from connectors.dvcqg.sandbox import create_app
 from gateway.core.connector import Connector, Resolution
 from gateway.core.errors import InvalidInput, PermanentUpstreamError, TransientUpstreamError
+from schemas.dvcqg import ThuTucTomTat
 
 BASE = "http://sandbox.test"
 MA_HO_SO = "000.00.01.H22-240105-0007"
@@ -143,6 +147,7 @@ async def test_procedure_detail(connector: DvcqgConnector) -> None:
 
 
 async def test_catalogue_knows_national_and_suffixed_codes(connector: DvcqgConnector) -> None:
+    await connector.catalogue.refresh()
     entry = await connector.catalogue.ensure_known("1.001776")
     assert entry.ma_tthc == "1.001776"
     assert (await connector.catalogue.ensure_known("1.001776.000.00.00.H22")) == entry
@@ -151,37 +156,61 @@ async def test_catalogue_knows_national_and_suffixed_codes(connector: DvcqgConne
 async def test_catalogue_refuses_unknown_code_naming_the_field(
     connector: DvcqgConnector,
 ) -> None:
+    await connector.catalogue.refresh()
     with pytest.raises(InvalidInput) as info:
         await connector.catalogue.ensure_known("3.999999")
     assert [e.loc for e in info.value.errors] == ["ma_tthc"]
     assert "not in the national catalogue" in info.value.errors[0].msg
 
 
-async def test_catalogue_refreshes_at_most_once_a_minute() -> None:
+LINE = {"MATTHC": "1.001776", "TENTTHC": "KS", "MALINHVUC": "G", "TENLINHVUC": "HT"}
+NEW_LINE = {"MATTHC": "2.000477", "TENTTHC": "Mới", "MALINHVUC": "G", "TENLINHVUC": "HT"}
+
+
+def portal_mock(lines: list[dict[str, str]]) -> respx.Route:
+    respx.post("http://p.test/auth").mock(
+        return_value=httpx.Response(200, json={"session": "s", "error_code": 0})
+    )
+    return respx.post("http://p.test/share").mock(
+        side_effect=lambda _request: httpx.Response(
+            200, json={"error_code": "0", "result": list(lines)}
+        )
+    )
+
+
+async def test_catalogue_refreshes_at_most_once_a_minute_in_the_background() -> None:
     now = [1000.0]
-    line = {"MATTHC": "1.001776", "TENTTHC": "KS", "MALINHVUC": "G", "TENLINHVUC": "HT"}
+    lines = [LINE]
     with respx.mock:
-        respx.post("http://p.test/auth").mock(
-            return_value=httpx.Response(200, json={"session": "s", "error_code": 0})
-        )
-        api = respx.post("http://p.test/share").mock(
-            return_value=httpx.Response(200, json={"error_code": "0", "result": [line]})
-        )
+        api = portal_mock(lines)
         async with httpx.AsyncClient() as http:
             connector = DvcqgConnector(DvcqgConfig(base_url="http://p.test"), http)
             catalogue = ProcedureCatalogue(connector.client, ttl_seconds=3600, clock=lambda: now[0])
-            await catalogue.ensure_known("1.001776")
+            await catalogue.refresh()
+            assert api.call_count == 1
+            # refreshed within the minute and nothing running: unknown is unknown, no download
             for _ in range(3):
                 with pytest.raises(InvalidInput):
                     await catalogue.ensure_known("2.000477")
+            await catalogue.settled()
             assert api.call_count == 1
+            # a minute later an unknown code starts one refresh; meanwhile it may be new: 503
+            lines.append(NEW_LINE)
             now[0] += 61
-            with pytest.raises(InvalidInput):
+            with pytest.raises(TransientUpstreamError) as info:
                 await catalogue.ensure_known("2.000477")
+            assert info.value.retry_after is not None
+            assert info.value.retry_after >= 1
+            await catalogue.settled()
             assert api.call_count == 2
-            now[0] += 3601  # stale: refreshed before answering, even for a known code
-            await catalogue.ensure_known("1.001776")
+            assert (await catalogue.ensure_known("2.000477")).ten_tthc == "Mới"
+            # stale: answered from the cache at once, refreshed behind the answer
+            now[0] += 3601
+            assert (await catalogue.ensure_known("1.001776")).ma_tthc == "1.001776"
+            assert catalogue.refreshing
+            await catalogue.settled()
             assert api.call_count == 3
+            assert catalogue.refreshes_started == 3
 
 
 async def test_catalogue_never_loaded_and_portal_down_is_transient() -> None:
@@ -192,10 +221,92 @@ async def test_catalogue_never_loaded_and_portal_down_is_transient() -> None:
             connector = DvcqgConnector(config, http)
             with pytest.raises(TransientUpstreamError, match="procedure catalogue unavailable"):
                 await connector.catalogue.ensure_known("1.001776")
+            await connector.catalogue.settled()
             # the start-up hook swallows the outage
             assert SPEC.on_start is not None
             await SPEC.on_start(connector)
             assert not connector.catalogue.loaded
+
+
+class HangingPortal:
+    """A catalogue source that answers only when told to (or never): a hanging portal."""
+
+    def __init__(self, lines: list[dict[str, str]]) -> None:
+        self.lines = lines
+        self.calls = 0
+        self.release = asyncio.Event()
+
+    async def lay_danh_sach_tthc(self) -> list[ThuTucTomTat]:
+        self.calls += 1
+        await self.release.wait()
+        return [ThuTucTomTat.model_validate(line) for line in self.lines]
+
+
+async def loaded_catalogue(portal: HangingPortal, **kwargs: Any) -> ProcedureCatalogue:
+    catalogue = ProcedureCatalogue(portal, ttl_seconds=3600, **kwargs)  # type: ignore[arg-type]
+    portal.release.set()
+    await catalogue.refresh()
+    portal.release.clear()
+    return catalogue
+
+
+async def test_writes_never_wait_on_a_hanging_portal() -> None:
+    now = [1000.0]
+    portal = HangingPortal([LINE])
+    catalogue = await loaded_catalogue(portal, clock=lambda: now[0])
+    now[0] += 61
+    # 50 writes at once, one with a code the cache lacks: every answer is immediate (no await
+    # reaches the portal), and exactly one refresh is started
+    codes = ["1.001776"] * 49 + ["2.000477"]
+    results = await asyncio.gather(
+        *(catalogue.ensure_known(code) for code in codes), return_exceptions=True
+    )
+    assert all(getattr(r, "ma_tthc", None) == "1.001776" for r in results[:49])
+    assert isinstance(results[49], TransientUpstreamError)
+    assert catalogue.refreshing
+    assert portal.calls == 2
+    assert catalogue.refreshes_started == 2
+    # while it hangs, known codes are still answered and no second refresh starts
+    for _ in range(100):
+        await catalogue.ensure_known("1.001776")
+        with pytest.raises(TransientUpstreamError):
+            await catalogue.ensure_known("2.000477")
+    assert portal.calls == 2
+    # the portal answers, the new procedure is known
+    portal.lines.append(NEW_LINE)
+    portal.release.set()
+    await catalogue.settled()
+    assert (await catalogue.ensure_known("2.000477")).ten_tthc == "Mới"
+    await catalogue.aclose()
+
+
+async def test_a_hung_refresh_ends_at_its_timeout_and_the_rule_decides() -> None:
+    now = [1000.0]
+    portal = HangingPortal([LINE])
+    catalogue = await loaded_catalogue(
+        portal, clock=lambda: now[0], refresh_timeout_seconds=0.01, unknown_procedure="refuse"
+    )
+    now[0] += 61
+    # rule "refuse": an unknown code is refused at once, even while the portal hangs
+    with pytest.raises(InvalidInput) as info:
+        await catalogue.ensure_known("2.000477")
+    assert [e.loc for e in info.value.errors] == ["ma_tthc"]
+    await catalogue.settled()  # ended by the timeout, not by the portal
+    assert not catalogue.refreshing
+    with pytest.raises(TransientUpstreamError, match="did not answer"):
+        await catalogue.refresh()
+    # the previous catalogue is kept
+    assert (await catalogue.ensure_known("1.001776")).ma_tthc == "1.001776"
+
+
+async def test_aclose_cancels_a_hung_refresh() -> None:
+    portal = HangingPortal([LINE])
+    catalogue = ProcedureCatalogue(portal, ttl_seconds=3600)  # type: ignore[arg-type]
+    with pytest.raises(TransientUpstreamError):
+        await catalogue.ensure_known("1.001776")
+    assert catalogue.refreshing
+    await catalogue.aclose()
+    assert not catalogue.refreshing
 
 
 async def test_a_dossier_synced_before_is_updated_in_one_call(
@@ -216,3 +327,46 @@ async def test_a_dossier_synced_before_is_updated_in_one_call(
     found = await connector.lookup_dossier(MA_HO_SO)
     assert found is not None
     assert found[0].trang_thai is TrangThaiHoSo.dang_xu_ly
+
+
+# --- bounds: what the case system may send reads back from the portal ------------------------
+
+
+def _maxed(model: type[BaseModel], base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with every free-text field at its longest: strings at the model's bound."""
+    data = dict(base)
+    config_bound = model.model_config.get("str_max_length")
+    for name, info in model.model_fields.items():
+        if info.annotation not in (str, str | None):
+            continue
+        bounds = [m.max_length for m in info.metadata if getattr(m, "max_length", None)]
+        patterned = any(getattr(m, "pattern", None) for m in info.metadata)
+        if patterned:
+            continue
+        data[name] = "đ" * min(bounds or [config_bound or 0])
+    return data
+
+
+async def test_every_field_at_its_bound_is_accepted_and_reads_back(
+    connector: DvcqgConnector,
+) -> None:
+    """The canonical bounds are the portal's: a dossier and its steps with every string at its
+    longest pass the wire schema, are stored by the portal and read back without a refusal."""
+    fee = _maxed(LePhi, {"ten": "x", "hinh_thuc_thu": 1, "gia": 8000, "loai": 1})
+    doc = _maxed(TaiLieu, {"id": "t", "ten": "t.pdf"})
+    body = _maxed(HoSo, ho_so_json(le_phi=[fee], tai_lieu_nop=[doc]))
+    assert (len(body["chu_ho_so"]), len(body["trich_yeu"]), len(fee["ma"])) == (500, 4000, 255)
+    ho_so = HoSo.model_validate(body)
+    connector.check_dossier(ho_so)
+    await connector.deliver("sync_dossier", ho_so.model_dump(mode="json"))
+    step = _maxed(BuocXuLy, step_json(1))
+    await connector.deliver("update_steps", {"ma_ho_so": MA_HO_SO, "steps": [step]})
+    found = await connector.lookup_dossier(MA_HO_SO)
+    assert found is not None
+    record, steps = found
+    assert record.chu_ho_so == body["chu_ho_so"]
+    assert [s.phong_ban_xu_ly for s in steps] == [step["phong_ban_xu_ly"]]
+    # one character more is refused on arrival, naming the field
+    with pytest.raises(ValidationError) as info:
+        HoSo.model_validate({**body, "chu_ho_so": body["chu_ho_so"] + "x"})
+    assert [e["loc"] for e in info.value.errors()] == [("chu_ho_so",)]

@@ -241,6 +241,7 @@ async def test_catalogue_and_code_lists_are_read(
     )
     dvcqg = connector(http, "opencps")
 
+    await dvcqg.catalogue.refresh()
     entry = await dvcqg.catalogue.ensure_known("1.001612")
     agencies = await dvcqg.client.lay_danh_muc_co_quan()
     fields = await dvcqg.client.lay_danh_muc_linh_vuc()
