@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from connectors import REGISTRY as CONNECTOR_PACKAGES
 from gateway.api.main import create_app
-from gateway.core.registry import CONNECTOR_PACKAGES, load_specs
+from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DEV_DATA_KEY, DEV_SIGNING_KEY, DEV_WEBHOOK_SECRET
 from tests.conftest import make_settings

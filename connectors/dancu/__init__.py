@@ -91,6 +91,13 @@ def _sandbox_population() -> Population:
     return Population()
 
 
+def _routers() -> list[Any]:
+    """The connector's API routes (imported late: they import this package)."""
+    from connectors.dancu import routes, routes_officers
+
+    return [routes.router, routes_officers.router]
+
+
 SPEC = ConnectorSpec(
     slug="dancu",
     title="Cơ sở dữ liệu quốc gia về dân cư (CSDLQG về dân cư)",
@@ -104,4 +111,5 @@ SPEC = ConnectorSpec(
         "officers:admin": "manage the officer registry (seed 004, Điều 8)",
         "governance:read": "usage reports, idle officers, spike alerts",
     },
+    routers=_routers,
 )

@@ -37,6 +37,7 @@ from connectors.dancu.tables import Officer, OfficerEvent
 from gateway.core.crypto import BodyCipher
 from gateway.core.db import Database, utcnow
 from gateway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from gateway.core.exchange_log import OFFICER_LOGIN, is_officer_login
 from gateway.core.logging import mask_text, register_secrets
 from schemas import cccd
 
@@ -48,7 +49,6 @@ OFFICER_HEADER = "X-Officer-Id"
 
 # the login is the X-Officer-Id header and is logged in clear: letters are required, so an
 # ID number can never be one
-_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")  # MaCanBo: 1-64 chars on the wire
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -149,15 +149,9 @@ def _text(errors: list[FieldError], name: str, value: str, low: int, high: int) 
     return value
 
 
-def is_login(value: str) -> bool:
-    """Whether ``value`` is, exactly, a well-formed officer login (ASCII only: Unicode
-    look-alikes of its letters are other strings, and are refused, not folded)."""
-    return value.isascii() and _LOGIN.fullmatch(value) is not None and not value.isdigit()
-
-
 def _login(errors: list[FieldError], value: str) -> str:
     value = (value or "").strip()
-    if not value.isascii() or not _LOGIN.fullmatch(value):
+    if not value.isascii() or not OFFICER_LOGIN.fullmatch(value):
         errors.append(
             FieldError("tai_khoan", "lower-case letters, digits, . _ - @ (2-64 characters)")
         )
@@ -327,7 +321,7 @@ async def authorize(db: Database, cipher: BodyCipher, *, tai_khoan: str | None) 
             "a look-up must name the registered officer making it",
             errors=[FieldError(OFFICER_HEADER, "required: the officer's gateway login")],
         )
-    if not is_login(login):
+    if not is_officer_login(login):
         raise Forbidden(
             "the officer id is not a gateway login",
             errors=[

@@ -89,6 +89,13 @@ async def _warm_catalogue(connector: Connector) -> None:
         )
 
 
+def _routers() -> list[Any]:
+    """The connector's API routes (imported late: they import this package)."""
+    from connectors.dvcqg import routes, routes_portal, routes_results
+
+    return [routes.router, routes_portal.router, routes_results.router]
+
+
 SPEC = ConnectorSpec(
     slug="dvcqg",
     title="Cổng Dịch vụ công quốc gia (DVCQG)",
@@ -102,4 +109,5 @@ SPEC = ConnectorSpec(
         "dvcqg:sync": "send dossiers and steps to the national portal",
         "dvcqg:read": "read dossiers and procedures from the portal",
     },
+    routers=_routers,
 )

@@ -89,6 +89,13 @@ def _sandbox_app() -> FastAPI:
     return app
 
 
+def _routers() -> list[Any]:
+    """The connector's API routes (imported late: they import this package)."""
+    from connectors.esign import routes
+
+    return [routes.router]
+
+
 SPEC = ConnectorSpec(
     slug="esign",
     title="Ký số từ xa (eSign): PAdES, XAdES, CMS",
@@ -111,4 +118,5 @@ SPEC = ConnectorSpec(
         "esign:sign": "sign documents with the remote signing service",
         "esign:verify": "verify signed documents (PDF, XML, CMS)",
     },
+    routers=_routers,
 )

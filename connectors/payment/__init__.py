@@ -57,6 +57,13 @@ def _sandbox_app() -> FastAPI:
     return app
 
 
+def _routers() -> list[Any]:
+    """The connector's API routes (imported late: they import this package)."""
+    from connectors.payment import routes, routes_portal
+
+    return [routes.router, routes_portal.router]
+
+
 SPEC = ConnectorSpec(
     slug="payment",
     title="Nền tảng thanh toán trực tuyến DVCQG",
@@ -69,4 +76,5 @@ SPEC = ConnectorSpec(
         "payment:create": "create fee payments on the DVCQG payment platform",
         "payment:read": "read payments and their status history",
     },
+    routers=_routers,
 )

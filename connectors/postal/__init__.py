@@ -96,6 +96,13 @@ def _sandbox_app() -> FastAPI:
     return app
 
 
+def _routers() -> list[Any]:
+    """The connector's API routes (imported late: they import this package)."""
+    from connectors.postal import routes
+
+    return [routes.router]
+
+
 SPEC = ConnectorSpec(
     slug="postal",
     title="Bưu chính công ích (VNPost)",
@@ -108,4 +115,5 @@ SPEC = ConnectorSpec(
         "postal:ship": "order postal pick-ups and deliveries, cancel them",
         "postal:read": "read shipments, quotes and the cash-on-delivery reconciliation",
     },
+    routers=_routers,
 )

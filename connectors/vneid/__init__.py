@@ -69,6 +69,13 @@ def _sandbox_app() -> FastAPI:
     return create_app()
 
 
+def _routers() -> list[Any]:
+    """The connector's API routes (imported late: they import this package)."""
+    from connectors.vneid import routes
+
+    return [routes.router]
+
+
 SPEC = ConnectorSpec(
     slug="vneid",
     title="Định danh điện tử: VNeID và đăng nhập một lần DVCQG (OpenID Connect)",
@@ -83,4 +90,5 @@ SPEC = ConnectorSpec(
         "identity:login": "start and finish citizens' logins (VNeID, DVCQG SSO)",
         "identity:tokens": "read the provider tokens the gateway keeps for a login",
     },
+    routers=_routers,
 )

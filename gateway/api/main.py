@@ -1,4 +1,5 @@
-"""The FastAPI application: one router per resource, problem+json errors, and (by default)
+"""The FastAPI application, assembled from the registry: the core's routers (health, operations,
+exchanges, audit, events) and each connector's, problem+json errors, and (by default)
 the delivery workers running inside the server process."""
 
 from __future__ import annotations
@@ -10,28 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from gateway.api import errors
-from gateway.api.deps import ClientRateLimiter
 from gateway.api.middleware import GatewayMiddleware
-from gateway.api.routes import (
-    audit,
-    dancu,
-    dvcqg,
-    dvcqg_portal,
-    dvcqg_results,
-    esign,
-    events,
-    exchanges,
-    identity,
-    officers,
-    ops,
-    payments,
-    payments_portal,
-    postal,
-)
+from gateway.api.routes import audit, events, exchanges, ops
 from gateway.core.clients import ClientAuthenticator
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.web import errors
+from gateway.core.web.deps import ClientRateLimiter
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -75,18 +61,10 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     )
     errors.install(app)
     app.add_middleware(GatewayMiddleware, max_body_bytes=gateway.settings.max_body_bytes)
-    app.include_router(ops.router)
-    app.include_router(exchanges.router)
-    app.include_router(dvcqg.router)
-    app.include_router(dvcqg_portal.router)
-    app.include_router(dvcqg_results.router)
-    app.include_router(dancu.router)
-    app.include_router(identity.router)
-    app.include_router(audit.router)
-    app.include_router(officers.router)
-    app.include_router(events.router)
-    app.include_router(payments.router)
-    app.include_router(payments_portal.router)
-    app.include_router(postal.router)
-    app.include_router(esign.router)
+    for router in (ops.router, exchanges.router, audit.router, events.router):
+        app.include_router(router)
+    # each registered connector's own routes (connectors/<slug>/routes*.py)
+    for spec in gateway.specs.values():
+        for router in spec.routers() if spec.routers is not None else ():
+            app.include_router(router)
     return app

@@ -16,10 +16,10 @@ import structlog
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api.errors import problem, record_refusal
 from gateway.api.hostile import body_problems, is_json, query_problems
 from gateway.core.errors import FieldError
 from gateway.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from gateway.core.web.errors import problem, record_refusal
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -258,3 +258,11 @@ class ConnectorSpec:
     #: the API scopes the connector's routes check, each with what it allows
     #: (``<slug>:<verb>`` or a name of the connector's domain, e.g. ``officers:admin``)
     scopes: Mapping[str, str] = field(default_factory=dict)
+    #: the connector's API routers (FastAPI ``APIRouter`` s built on :mod:`gateway.core.web`),
+    #: imported when the application is built; it includes them in registry order
+    routers: Callable[[], Sequence[Any]] | None = None
+    #: the connector's CLI commands (click commands), each with the path of the group it goes
+    #: in (``()`` for ``lgsp`` itself, ``("reconcile",)`` for ``lgsp reconcile``)
+    cli_commands: Callable[[], Sequence[tuple[tuple[str, ...], Any]]] | None = None
+    #: the connector's parts of ``lgsp demo`` (:class:`gateway.core.demo.DemoPart` classes)
+    demo_parts: Callable[[], Sequence[Any]] | None = None

@@ -9,6 +9,7 @@ stored. Entries are inserted unsealed; :mod:`gateway.core.audit` seals them into
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.core.crypto import BodyCipher, sha256_hex
 from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.logging import mask_text
+
+#: an officer's login, as the entries' ``officer_id`` holds it: lower-case ASCII letters and
+#: digits with ``. _ @ -``, 2-64 characters, at least one of them not a digit (an ID number is
+#: no login)
+OFFICER_LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+
+
+def is_officer_login(value: str) -> bool:
+    """Whether ``value`` is, exactly, a well-formed officer login (ASCII only: Unicode
+    look-alikes of its letters are other strings, and are refused, not folded)."""
+    return value.isascii() and OFFICER_LOGIN.fullmatch(value) is not None and not value.isdigit()
 
 
 def new_exchange_id() -> str:

@@ -1,6 +1,7 @@
-"""The explicit list of connectors, and building them from settings.
+"""Loading the registered connectors, and building them from settings.
 
-Adding a platform means adding its package here; nothing is discovered implicitly. A connector
+The list itself is :data:`connectors.REGISTRY` (adding a platform is one folder and one line
+there); nothing is discovered implicitly. A connector
 that fails to import or whose configuration is invalid stops the gateway at start-up, loudly,
 naming the environment variable to fix.
 """
@@ -15,22 +16,21 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from gateway.core.connector import ConnectorSpec
 from gateway.core.errors import ConfigurationError
 
-CONNECTOR_PACKAGES: tuple[str, ...] = (
-    "connectors.dvcqg",
-    "connectors.dancu",
-    "connectors.vneid",
-    "connectors.payment",
-    "connectors.postal",
-    "connectors.esign",
-)
+
+def registered_packages() -> tuple[str, ...]:
+    """The connector packages of :data:`connectors.REGISTRY`, in its order."""
+    packages: tuple[str, ...] = importlib.import_module("connectors").REGISTRY
+    return packages
+
 
 #: names the core uses itself: the sandbox's LGSP simulator is mounted at ``/lgsp``
 RESERVED_SLUGS = frozenset({"lgsp"})
 
 
-def load_specs(packages: tuple[str, ...] = CONNECTOR_PACKAGES) -> dict[str, ConnectorSpec]:
+def load_specs(packages: tuple[str, ...] | None = None) -> dict[str, ConnectorSpec]:
+    """The ``SPEC`` of each package (default: the registered ones), by slug."""
     specs: dict[str, ConnectorSpec] = {}
-    for name in packages:
+    for name in packages if packages is not None else registered_packages():
         try:
             module = importlib.import_module(name)
         except Exception as exc:

@@ -1,6 +1,6 @@
 """The connector conformance suite: one contract, checked for every registered connector.
 
-Parametrized over :data:`gateway.core.registry.CONNECTOR_PACKAGES`, so a new platform is
+Parametrized over :data:`connectors.REGISTRY`, so a new platform is
 covered the moment it is registered. Each connector is built the way the gateway builds it
 (``spec.factory(config, http)``) and talks to its own simulator (``spec.sandbox_factory()``)
 through ``httpx.ASGITransport``; nothing here knows a platform's wire format, except the last
@@ -20,6 +20,7 @@ import pytest
 import structlog
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from connectors import REGISTRY as CONNECTOR_PACKAGES
 from gateway.core.connector import (
     Actor,
     CheckResult,
@@ -30,7 +31,7 @@ from gateway.core.connector import (
     raise_for_rule,
 )
 from gateway.core.errors import GatewayError, PermanentUpstreamError, UpstreamError
-from gateway.core.registry import CONNECTOR_PACKAGES, load_specs
+from gateway.core.registry import load_specs
 from tests.e2e.procs import free_port
 
 SANDBOX = "http://sandbox"

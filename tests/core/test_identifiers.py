@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.dancu.officers import is_login
 from gateway.core import events
 from gateway.core.clients import create_client
 from gateway.core.errors import InvalidInput
+from gateway.core.exchange_log import is_officer_login
 from gateway.core.runtime import Gateway
 
 SNEAKY = ["case-system\n", "case-system\r\n", "case\u2010system", "c\u0430se-system", "CASE"]
@@ -40,4 +40,4 @@ def test_subscription_names_and_event_types_are_refused_unless_exact(name: str) 
     ],
 )
 def test_officer_logins(login: str, ok: bool) -> None:
-    assert is_login(login) is ok
+    assert is_officer_login(login) is ok

@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.redaction import redacting_route
 from gateway.core import events
 from gateway.core.clients import Principal
+from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.redaction import redacting_route
 
 Admin = Annotated[Principal, Depends(require_scope("events:admin"))]
 Reader = Annotated[Principal, Depends(require_scope("events:read"))]

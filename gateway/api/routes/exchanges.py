@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import or_, select
 
-from gateway.api.deps import CurrentClient, GatewayDep
 from gateway.core import outbox
 from gateway.core.db import AttemptLink, ExchangeEntry
 from gateway.core.errors import NotFound
+from gateway.core.web.deps import CurrentClient, GatewayDep
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
 

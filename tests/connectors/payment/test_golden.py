@@ -21,8 +21,8 @@ from connectors.payment import PaymentConfig
 from connectors.payment.client import PaymentClient
 from connectors.payment.config import SANDBOX_AGENCY
 from connectors.payment.profiles import init_body
+from connectors.payment.routes import CreatePayment, init_packet
 from connectors.payment.sandbox import create_app
-from gateway.api.routes.payments import CreatePayment, init_packet
 from tests.connectors.payment.test_sandbox import CALLBACK_ORDER, INIT_ORDER
 from tests.connectors.postal.test_golden import json_type
 

@@ -8,13 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from connectors.dvcqg import CapNhatTienDo, DvcqgConnector, HoSo
-from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.intake import accept
+from connectors.dvcqg.connector import DvcqgConnector
+from connectors.dvcqg.models import CapNhatTienDo, HoSo
 from gateway.core.clients import Principal
 from gateway.core.errors import NotFound
 from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.intake import accept
 from schemas.dvcqg import MA_HO_SO_PATTERN, MA_TTHC_PATTERN
 
 router = APIRouter(prefix="/v1/dvcqg", tags=["dvcqg"])

@@ -37,15 +37,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from connectors.esign import EsignConnector, SignedDocument, store
-from connectors.esign.connector import REQUEST_SIGNATURE, SignatureRequest
-from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.intake import reserve_key
+from connectors.esign import store
+from connectors.esign.connector import (
+    REQUEST_SIGNATURE,
+    EsignConnector,
+    SignatureRequest,
+    SignedDocument,
+)
 from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.intake import accept_delivery, call_through
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.intake import reserve_key
 from schemas.esign import (
     SignAccepted,
     SignRequest,

@@ -21,11 +21,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from gateway.api.deps import GatewayDep
-from gateway.api.intake import accept
-from gateway.api.routes.dvcqg import ACCEPTED, SLUG, Syncer, dossier_ordering_key, dvcqg_connector
+from connectors.dvcqg.routes import ACCEPTED, SLUG, Syncer, dossier_ordering_key, dvcqg_connector
 from gateway.core.connector import DocumentSigner
 from gateway.core.errors import FieldError, InvalidInput
+from gateway.core.web.deps import GatewayDep
+from gateway.core.web.intake import accept
 from gateway.core.workdays import VN
 from schemas.cccd import SoDinhDanh
 from schemas.dvcqg import MA_HO_SO_PATTERN, WIRE_DATETIME_FORMAT

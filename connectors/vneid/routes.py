@@ -14,12 +14,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 
-from connectors.vneid import DinhDanh, VneidConnector, login
-from gateway.api.deps import GatewayDep, require_scope
+from connectors.vneid import login
+from connectors.vneid.connector import VneidConnector
+from connectors.vneid.models import DinhDanh
 from gateway.core.clients import Principal
 from gateway.core.errors import NotFound
 from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep, require_scope
 from schemas.dvcqg import MA_TTHC_PATTERN
 
 router = APIRouter(prefix="/v1/identity", tags=["identity"])

@@ -35,15 +35,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.dvcqg import portal_dossiers, portal_items
-from gateway.api.deps import GatewayDep
-from gateway.api.errors import record_refusal
-from gateway.api.routes.dvcqg import MaHoSo, Reader, Syncer, dvcqg_connector
+from connectors.dvcqg.routes import MaHoSo, Reader, Syncer, dvcqg_connector
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
 from gateway.core.exchange_log import Crossing, new_exchange_id
 from gateway.core.http import AttemptContext, attempt_context
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.packet_signing import check_inbound
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep
+from gateway.core.web.errors import record_refusal
 
 router = APIRouter(tags=["dvcqg"])
 

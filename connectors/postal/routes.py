@@ -33,27 +33,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.postal import (
-    PostalConnector,
-    QuoteIn,
-    ShipmentRequest,
-    WebhookRejected,
-    event_from_wire,
-    receiver_summary,
-    shipments,
-)
 from connectors.postal import reconciliation as postal_reconciliation
+from connectors.postal import shipments
+from connectors.postal.connector import PostalConnector
+from connectors.postal.errors import WebhookRejected
+from connectors.postal.mapping import QuoteIn, ShipmentRequest, event_from_wire, receiver_summary
 from connectors.postal.status import WEBHOOKS
-from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.errors import record_refusal
-from gateway.api.intake import accept
-from gateway.api.responses import csv_attachment
 from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.errors import GatewayError
 from gateway.core.intake import accept_delivery, call_through
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.errors import record_refusal
+from gateway.core.web.intake import accept
+from gateway.core.web.responses import csv_attachment
 from schemas.dvcqg import MA_HO_SO_PATTERN
 
 router = APIRouter(tags=["postal"])

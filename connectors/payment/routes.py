@@ -17,7 +17,7 @@
   ``.../reject {note}`` (scope ``payment:create``) decide a requested refund (else 409).
 
 What the platform sends the gateway (callbacks, the portal's bill look-ups) is in
-:mod:`gateway.api.routes.payments_portal`.
+:mod:`connectors.payment.routes_portal`.
 """
 
 from __future__ import annotations
@@ -29,17 +29,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.payment import Beneficiary, PaymentConnector, payments, reconciliation
+from connectors.payment import payments, reconciliation
 from connectors.payment import refunds as payments_refunds
-from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.intake import reserve_key
-from gateway.api.responses import csv_attachment
+from connectors.payment.config import Beneficiary
+from connectors.payment.connector import PaymentConnector
 from gateway.core import idempotency
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
 from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.intake import reserve_key
+from gateway.core.web.responses import csv_attachment
 from schemas import payment as wire
 from schemas.cccd import SoDinhDanh
 

@@ -16,21 +16,15 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel
 
-from connectors.dancu import (
-    CongDan,
-    DancuConnector,
-    KetQuaXacThuc,
-    OfficerCredential,
-    YeuCauCongDan,
-    check_consistency,
-    governance,
-    officers,
-)
-from gateway.api.deps import GatewayDep, require_scope
+from connectors.dancu import governance, officers
+from connectors.dancu.connector import DancuConnector
+from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan, check_consistency
+from connectors.dancu.profile import OfficerCredential
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, Forbidden, InvalidInput
 from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
+from gateway.core.web.deps import GatewayDep, require_scope
 
 router = APIRouter(prefix="/v1/dancu", tags=["dancu"])
 

@@ -24,12 +24,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from connectors.payment import Beneficiary, CallbackRejected, payments
-from gateway.api.deps import GatewayDep
-from gateway.api.errors import record_refusal
-from gateway.api.routes.payments import connector_of
+from connectors.payment import payments
+from connectors.payment.config import Beneficiary
+from connectors.payment.errors import CallbackRejected
+from connectors.payment.routes import connector_of
 from gateway.core.errors import ConfigurationError, FieldError, GatewayError
 from gateway.core.exchange_log import Crossing
+from gateway.core.web.deps import GatewayDep
+from gateway.core.web.errors import record_refusal
 from schemas import payment as wire
 
 router = APIRouter(tags=["payments"])

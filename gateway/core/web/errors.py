@@ -15,9 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from connectors.dancu.officers import is_login
 from gateway.core.errors import FieldError, GatewayError, RateLimited, UpstreamError
-from gateway.core.exchange_log import Crossing
+from gateway.core.exchange_log import Crossing, is_officer_login
 from gateway.core.logging import mask_text
 from gateway.core.metrics import REFUSALS
 from gateway.core.validation import field_path
@@ -87,7 +86,7 @@ async def record_refusal(request: Request, status: int, reason: str, detail: str
 
 def _officer_login(header: str | None) -> str | None:
     login = (header or "").strip(" \t")
-    return login if is_login(login) else None
+    return login if is_officer_login(login) else None
 
 
 def _route_path(request: Request) -> str:

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.dancu import governance, officers
-from gateway.api.deps import GatewayDep, require_scope
-from gateway.api.redaction import redacting_route
-from gateway.api.responses import csv_attachment
 from gateway.core.clients import Principal
 from gateway.core.db import utcnow
 from gateway.core.local_time import local_day
+from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.redaction import redacting_route
+from gateway.core.web.responses import csv_attachment
 
 router = APIRouter()
 
