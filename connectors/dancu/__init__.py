@@ -98,6 +98,13 @@ def _routers() -> list[Any]:
     return [routes.router, routes_officers.router]
 
 
+def _cli_commands() -> list[tuple[tuple[str, ...], Any]]:
+    """The connector's ``lgsp`` commands, each with the group it goes in."""
+    from connectors.dancu.cli import officers_group, report_dancu
+
+    return [((), officers_group), (("report",), report_dancu)]
+
+
 SPEC = ConnectorSpec(
     slug="dancu",
     title="Cơ sở dữ liệu quốc gia về dân cư (CSDLQG về dân cư)",
@@ -112,4 +119,5 @@ SPEC = ConnectorSpec(
         "governance:read": "usage reports, idle officers, spike alerts",
     },
     routers=_routers,
+    cli_commands=_cli_commands,
 )

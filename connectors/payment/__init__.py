@@ -64,6 +64,13 @@ def _routers() -> list[Any]:
     return [routes.router, routes_portal.router]
 
 
+def _cli_commands() -> list[tuple[tuple[str, ...], Any]]:
+    """The connector's ``lgsp`` commands, each with the group it goes in."""
+    from connectors.payment.cli import reconcile_payments
+
+    return [(("reconcile",), reconcile_payments)]
+
+
 SPEC = ConnectorSpec(
     slug="payment",
     title="Nền tảng thanh toán trực tuyến DVCQG",
@@ -77,4 +84,5 @@ SPEC = ConnectorSpec(
         "payment:read": "read payments and their status history",
     },
     routers=_routers,
+    cli_commands=_cli_commands,
 )

@@ -103,6 +103,13 @@ def _routers() -> list[Any]:
     return [routes.router]
 
 
+def _cli_commands() -> list[tuple[tuple[str, ...], Any]]:
+    """The connector's ``lgsp`` commands, each with the group it goes in."""
+    from connectors.postal.cli import reconcile_postal
+
+    return [(("reconcile",), reconcile_postal)]
+
+
 SPEC = ConnectorSpec(
     slug="postal",
     title="Bưu chính công ích (VNPost)",
@@ -116,4 +123,5 @@ SPEC = ConnectorSpec(
         "postal:read": "read shipments, quotes and the cash-on-delivery reconciliation",
     },
     routers=_routers,
+    cli_commands=_cli_commands,
 )

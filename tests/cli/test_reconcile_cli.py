@@ -2,7 +2,7 @@
 created, paid, failed and cancelled against the payment simulator through the API (as in
 ``tests/api/test_payments_routes.py``), configuration by environment. The statement the
 command compares is the simulator's own, fetched by the test and injected through
-:data:`gateway.cli_reconcile.FETCH` (the command runs in a thread of its own, with its own
+:data:`connectors.payment.cli.FETCH` (the command runs in a thread of its own, with its own
 gateway, which cannot reach the in-process simulator); the fetch through the connector is
 covered end to end by ``tests/core/test_reconciliation.py`` through the API route."""
 
@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from connectors.payment import PaymentConnector, reconciliation
-from gateway import cli_reconcile
+from connectors.payment import cli as cli_reconcile
 from gateway.cli import main
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway

@@ -2,7 +2,7 @@
 ordered and delivered against the postal simulator through the API (as in
 ``tests/core/test_postal_reconciliation.py``), configuration by environment. The statement the
 command compares is the simulator's own, fetched by the test and injected through
-:data:`gateway.cli_postal.FETCH` (the command runs in a thread with its own gateway, which
+:data:`connectors.postal.cli.FETCH` (the command runs in a thread with its own gateway, which
 cannot reach the in-process simulator); the fetch through the connector is covered by the
 API route's test."""
 
@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from connectors.postal import PostalConnector
+from connectors.postal import cli as cli_postal
 from connectors.postal import reconciliation as postal_reconciliation
-from gateway import cli_postal
 from gateway.cli import main
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway

@@ -17,9 +17,9 @@ from typing import Any
 
 import click
 
-from connectors.postal import PostalConnector
 from connectors.postal import reconciliation as postal_reconciliation
-from gateway.cli_reconcile import _day
+from connectors.postal.connector import PostalConnector
+from gateway.core.commands import day_option, run
 from gateway.core.errors import NotFound
 from gateway.core.reconcile import ReconciliationReport
 from schemas.postal import Statement
@@ -40,19 +40,18 @@ FETCH: Callable[[Any, date], Awaitable[Statement]] = platform_statement
 
 
 @click.command("postal")
-@click.option("--date", "day", required=True, callback=_day, help="YYYY-MM-DD, Việt Nam time")
+@click.option("--date", "day", required=True, callback=day_option, help="YYYY-MM-DD, Việt Nam time")
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
 def reconcile_postal(day: date, csv_path: str | None) -> None:
     """The postal service's cash-on-delivery statement of a day against the fees owed on the
     shipments delivered that day: missing on either side, amount differences, duplicates.
     Exit 1 when anything differs."""
-    from gateway.cli import _run  # here: gateway.cli registers this command
 
     async def body(gw: Any) -> ReconciliationReport:
         statement = await FETCH(gw, day)
         return await postal_reconciliation.reconcile(gw.db, statement, day=day)
 
-    report = _run(body)
+    report = run(body)
     text = postal_reconciliation.summary_postal(report)
     table = postal_reconciliation.report_csv_postal(report)
     if csv_path == "-":

@@ -1,5 +1,6 @@
-"""``lgsp officers ...`` and ``lgsp report dancu``: the officer registry and the review of
-population-database use (seed 004, Điều 8), over the same service functions as the API.
+"""``lgsp officers ...`` and ``lgsp report dancu`` (contributed by ``SPEC.cli_commands``): the
+officer registry and the review of population-database use (seed 004, Điều 8), over the same
+service functions as the API.
 
 No output carries an officer's ID number in clear (only its masked copy) nor any part of their
 platform credential; the platform password is read from a hidden prompt or from
@@ -13,7 +14,7 @@ import getpass
 import json
 import os
 import unicodedata
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,18 +23,13 @@ import click
 
 from connectors.dancu import governance, officers
 from connectors.dancu.usage import UNREGISTERED, UsageReport
+from gateway.core.commands import run
 from gateway.core.db import utcnow
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import TZ, local_day, parse_day
 
 T = TypeVar("T")
 PASSWORD_ENV = "LGSP_OFFICER_PLATFORM_PASSWORD"  # noqa: S105 - the variable's name
-
-
-def _run(factory: Callable[[Any], Awaitable[T]]) -> T:
-    from gateway.cli import _run as run  # here: gateway.cli registers these commands
-
-    return run(factory)
 
 
 def _actor() -> str:
@@ -143,7 +139,7 @@ def officers_register(
             reason=reason,
         )
 
-    view = _run(body)
+    view = run(body)
     click.echo(f"officer {view.tai_khoan} registered ({view.so_dinh_danh}, {view.don_vi})")
 
 
@@ -165,7 +161,7 @@ def officers_update(
     reason: str,
 ) -> None:
     """Change an officer's details (the options given)."""
-    view = _run(
+    view = run(
         lambda gw: officers.update(
             db=gw.db,
             cipher=gw.cipher,
@@ -189,7 +185,7 @@ def officers_update(
 def officers_set_credential(login: str, platform_user: str, reason: str | None) -> None:
     """Replace an officer's platform credential (password as for `register`)."""
     password = _password("new platform password")
-    view = _run(
+    view = run(
         lambda gw: officers.update_credential(
             db=gw.db,
             cipher=gw.cipher,
@@ -208,7 +204,7 @@ def officers_set_credential(login: str, platform_user: str, reason: str | None) 
 @click.option("--reason", required=True, help="why access is withdrawn (recorded)")
 def officers_lock(login: str, reason: str) -> None:
     """Withdraw an officer's access: their look-ups are refused from now on."""
-    view = _run(lambda gw: officers.lock(db=gw.db, tai_khoan=login, reason=reason, actor=_actor()))
+    view = run(lambda gw: officers.lock(db=gw.db, tai_khoan=login, reason=reason, actor=_actor()))
     click.echo(f"officer {view.tai_khoan} locked: {view.status_reason}")
 
 
@@ -217,9 +213,7 @@ def officers_lock(login: str, reason: str) -> None:
 @click.option("--reason", required=True, help="why access is given back (recorded)")
 def officers_unlock(login: str, reason: str) -> None:
     """Give an officer's access back."""
-    view = _run(
-        lambda gw: officers.unlock(db=gw.db, tai_khoan=login, reason=reason, actor=_actor())
-    )
+    view = run(lambda gw: officers.unlock(db=gw.db, tai_khoan=login, reason=reason, actor=_actor()))
     click.echo(f"officer {view.tai_khoan} unlocked")
 
 
@@ -229,7 +223,7 @@ def officers_unlock(login: str, reason: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def officers_list(status: str | None, unit: str | None, as_json: bool) -> None:
     """Registered officers, by unit then login."""
-    views = _run(lambda gw: officers.list_officers(db=gw.db, status=status, unit=unit))
+    views = run(lambda gw: officers.list_officers(db=gw.db, status=status, unit=unit))
     if as_json:
         _echo_json([v.as_dict() for v in views])
         return
@@ -252,7 +246,7 @@ def officers_list(status: str | None, unit: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def officers_show(login: str, as_json: bool) -> None:
     """One officer with their history."""
-    view = _run(lambda gw: officers.get(db=gw.db, tai_khoan=login))
+    view = run(lambda gw: officers.get(db=gw.db, tai_khoan=login))
     if as_json:
         _echo_json(view.as_dict(history=True))
     else:
@@ -274,7 +268,7 @@ def officers_idle(days: int | None, apply: bool, as_json: bool) -> None:
             )
         return await governance.idle_officers(gw.db, now=utcnow(), idle_days=idle_days)
 
-    found = _run(body)
+    found = run(body)
     if as_json:
         _echo_json([i.as_dict() for i in found])
         return
@@ -331,7 +325,7 @@ def officers_spikes(day: str | None) -> None:
         when = parse_day(day) if day else local_day(utcnow())
     except InvalidInput as exc:
         raise click.BadParameter(exc.errors[0].msg, param_hint="--date") from None
-    alerts = _run(
+    alerts = run(
         lambda gw: governance.scan_spikes(gw.db, day=when, settings=gw.settings.governance)
     )
     if not alerts:
@@ -345,7 +339,7 @@ def officers_spikes(day: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def officers_alerts(open_only: bool, as_json: bool) -> None:
     """Spike alerts, newest first."""
-    alerts = _run(lambda gw: governance.list_alerts(gw.db, open_only=open_only))
+    alerts = run(lambda gw: governance.list_alerts(gw.db, open_only=open_only))
     if as_json:
         _echo_json([a.as_dict() for a in alerts])
     elif not alerts:
@@ -359,18 +353,13 @@ def officers_alerts(open_only: bool, as_json: bool) -> None:
 @click.option("--note", default=None, help="what the review found")
 def officers_ack(alert_id: int, note: str | None) -> None:
     """Mark an alert as reviewed."""
-    view = _run(
+    view = run(
         lambda gw: governance.acknowledge_alert(gw.db, alert_id=alert_id, actor=_actor(), note=note)
     )
     click.echo(f"alert {view.id} acknowledged by {view.acknowledged_by}")
 
 
 # --- reports ----------------------------------------------------------------------------------
-
-
-@click.group("report")
-def report_group() -> None:
-    """Usage reports."""
 
 
 def usage_table(report: UsageReport) -> str:
@@ -415,14 +404,14 @@ def usage_table(report: UsageReport) -> str:
     return f"{title}\n{_table(headers, rows, numeric=4)}{note}"
 
 
-@report_group.command("dancu")
+@click.command("dancu")
 @click.option("--month", default=None, help="YYYY-MM, local time; default this month")
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
 def report_dancu(month: str | None, csv_path: str | None) -> None:
     """Population-database look-ups of a month per unit and officer (answered, failed,
     refused), with unit subtotals and the total, counted from the exchange log."""
     month = month or local_day(utcnow()).strftime("%Y-%m")
-    report = _run(lambda gw: governance.usage(gw.db, month=month))
+    report = run(lambda gw: governance.usage(gw.db, month=month))
     if csv_path == "-":
         click.echo(governance.usage_csv(report), nl=False)
         return

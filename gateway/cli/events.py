@@ -7,20 +7,14 @@ standard error), so it can be captured by a script; it is never shown again.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
 from gateway.core import events
+from gateway.core.commands import run
 
 T = TypeVar("T")
-
-
-def _run(factory: Callable[[Any], Awaitable[T]]) -> T:
-    from gateway.cli import _run as run  # here: gateway.cli registers these commands
-
-    return run(factory)
 
 
 @click.group("events")
@@ -42,7 +36,7 @@ def events_subscribe(name: str, endpoint: str, types: tuple[str, ...]) -> None:
             gw.db, gw.cipher, name=name, endpoint=endpoint, event_types=list(types)
         )
 
-    view, secret = _run(body)
+    view, secret = run(body)
     kinds = ", ".join(view.event_types) or "every type"
     click.echo(f"subscription {view.name} -> {view.endpoint} ({kinds})", err=True)
     click.echo("its signing secret (shown once, store it now):", err=True)
@@ -53,7 +47,7 @@ def events_subscribe(name: str, endpoint: str, types: tuple[str, ...]) -> None:
 @click.option("--all", "include_inactive", is_flag=True, help="also the deactivated ones")
 def events_list(include_inactive: bool) -> None:
     """The subscriptions (never their secrets)."""
-    views = _run(lambda gw: events.list_subscriptions(gw.db, include_inactive=include_inactive))
+    views = run(lambda gw: events.list_subscriptions(gw.db, include_inactive=include_inactive))
     if not views:
         click.echo("no subscriptions", err=True)
         return
@@ -67,5 +61,5 @@ def events_list(include_inactive: bool) -> None:
 @click.argument("name")
 def events_unsubscribe(name: str) -> None:
     """Deactivate a subscription (its queued deliveries are dead-lettered)."""
-    view = _run(lambda gw: events.unsubscribe(gw.db, name))
+    view = run(lambda gw: events.unsubscribe(gw.db, name))
     click.echo(f"subscription {view.name} deactivated")

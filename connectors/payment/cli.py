@@ -17,8 +17,8 @@ import click
 
 from connectors.payment import reconciliation
 from connectors.payment.reconciliation import ReconciliationReport
-from gateway.core.errors import InvalidInput, NotFound
-from gateway.core.local_time import parse_day
+from gateway.core.commands import day_option, run
+from gateway.core.errors import NotFound
 from schemas.payment import Statement
 
 SLUG = "payment"
@@ -38,31 +38,18 @@ async def platform_statement(gw: Any, day: date) -> Statement:
 FETCH: Callable[[Any, date], Awaitable[Statement]] = platform_statement
 
 
-@click.group("reconcile")
-def reconcile_group() -> None:
-    """Reconcile the gateway's records with a platform's statements."""
-
-
-def _day(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
-    try:
-        return parse_day(value)
-    except InvalidInput as exc:
-        raise click.BadParameter(f"{exc.errors[0].msg} (YYYY-MM-DD, {value!r} given)") from None
-
-
-@reconcile_group.command("payments")
-@click.option("--date", "day", required=True, callback=_day, help="YYYY-MM-DD, Việt Nam time")
+@click.command("payments")
+@click.option("--date", "day", required=True, callback=day_option, help="YYYY-MM-DD, Việt Nam time")
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
 def reconcile_payments(day: date, csv_path: str | None) -> None:
     """The platform's statement of a day against the payments settled here that day: missing
     on either side, amount or status differences, duplicates. Exit 1 when anything differs."""
-    from gateway.cli import _run  # here: gateway.cli registers these commands
 
     async def body(gw: Any) -> ReconciliationReport:
         statement = await FETCH(gw, day)
         return await reconciliation.reconcile(gw.db, statement, day=day)
 
-    report = _run(body)
+    report = run(body)
     if csv_path == "-":
         click.echo(reconciliation.report_csv(report), nl=False)
         click.echo(reconciliation.summary(report), err=True)

@@ -1,0 +1,52 @@
+"""``lgsp dlq``: dead letters, listed, replayed or skipped with a reason."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.core import outbox
+from gateway.core.commands import run
+
+
+@click.group()
+def dlq() -> None:
+    """Dead letters: deliveries that failed for good."""
+
+
+@dlq.command("list")
+@click.option("--connector", default=None)
+def dlq_list(connector: str | None) -> None:
+    items = run(lambda gw: outbox.list_dead(gw.db, connector=connector, limit=1000))
+    if not items:
+        click.echo("no dead letters")
+    for i in items:
+        click.echo(
+            f"{i.id:>8} {i.exchange_id} {i.connector}/{i.operation} {i.ma_ho_so or '-'} "
+            f"attempts={i.attempts}\n         reason: {i.last_error}"
+        )
+
+
+@dlq.command("replay")
+@click.argument("ref", required=False)
+@click.option("--all", "replay_all", is_flag=True, help="replay every dead letter")
+@click.option("--connector", default=None, help="with --all: only this connector's")
+def dlq_replay(ref: str | None, replay_all: bool, connector: str | None) -> None:
+    """Queue a dead letter (by id or exchange id), or all of them, for delivery again."""
+    if replay_all == (ref is not None):
+        raise click.UsageError("give either an ID or --all")
+    if replay_all:
+        count = run(lambda gw: outbox.replay_all(gw.db, connector=connector))
+        click.echo(f"{count} dead letters queued again")
+    else:
+        assert ref is not None
+        view = run(lambda gw: outbox.replay(gw.db, ref))
+        click.echo(f"{view.exchange_id} queued again")
+
+
+@dlq.command("skip")
+@click.argument("ref")
+@click.option("--reason", required=True, help="why this delivery is given up (recorded)")
+def dlq_skip(ref: str, reason: str) -> None:
+    """Give up a dead letter so the dossier's later updates can go."""
+    view = run(lambda gw: outbox.skip(gw.db, ref, reason=reason))
+    click.echo(f"{view.exchange_id} skipped")

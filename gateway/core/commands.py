@@ -1,0 +1,71 @@
+"""Running a command against the gateway: what every ``lgsp`` command shares, the core's and the
+connectors' (``SPEC.cli_commands``) alike. A command builds the runtime from the environment,
+runs one coroutine with it and closes it; a :class:`GatewayError` or an unusable database ends
+it with exit code 2 and a clear line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import TypeVar
+
+import click
+from sqlalchemy.exc import DBAPIError
+
+from gateway.core.errors import GatewayError, InvalidInput
+from gateway.core.local_time import parse_day
+from gateway.core.logging import configure_logging
+from gateway.core.runtime import Gateway
+from gateway.core.settings import Settings
+
+__all__ = ["day_option", "run", "settings"]
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    """The settings from the environment, logging configured by them."""
+    loaded = Settings()
+    configure_logging(loaded.log_level, json_lines=loaded.log_json)
+    return loaded
+
+
+def run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Build the runtime, run ``factory`` with it, close it; GatewayErrors exit 2 clearly."""
+
+    async def main() -> T:
+        gw = Gateway(settings())
+        try:
+            if migrate and gw.settings.auto_migrate:
+                from gateway.core import migrate as m
+
+                await m.upgrade(gw.db.engine)
+            return await factory(gw)
+        finally:
+            await gw.aclose()
+
+    try:
+        return asyncio.run(main())
+    except GatewayError as exc:
+        click.echo(f"error: {exc.detail}", err=True)
+        for e in exc.errors:
+            click.echo(f"  {e.loc}: {e.msg}", err=True)
+        sys.exit(2)
+    except DBAPIError as exc:
+        # exit 2, not 1: "the database could not be read" is not "the chain is broken"
+        click.echo(
+            "error: the database could not be used (is it reachable, and at the latest "
+            f"schema? `lgsp db upgrade`): {type(exc.orig).__name__}",
+            err=True,
+        )
+        sys.exit(2)
+
+
+def day_option(_ctx: click.Context, _param: click.Parameter, value: str) -> date:
+    """A click callback: ``--date YYYY-MM-DD`` within the range reports are made for."""
+    try:
+        return parse_day(value)
+    except InvalidInput as exc:
+        raise click.BadParameter(f"{exc.errors[0].msg} (YYYY-MM-DD, {value!r} given)") from None
