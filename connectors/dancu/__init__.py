@@ -105,6 +105,13 @@ def _cli_commands() -> list[tuple[tuple[str, ...], Any]]:
     return [((), officers_group), (("report",), report_dancu)]
 
 
+def _demo_parts() -> list[Any]:
+    """The connector's parts of ``lgsp demo``."""
+    from connectors.dancu.demo import PopulationApplicants, PopulationChecks
+
+    return [PopulationApplicants, PopulationChecks]
+
+
 SPEC = ConnectorSpec(
     slug="dancu",
     title="Cơ sở dữ liệu quốc gia về dân cư (CSDLQG về dân cư)",
@@ -119,5 +126,6 @@ SPEC = ConnectorSpec(
         "governance:read": "usage reports, idle officers, spike alerts",
     },
     routers=_routers,
+    demo_parts=_demo_parts,
     cli_commands=_cli_commands,
 )

@@ -96,6 +96,14 @@ def _routers() -> list[Any]:
     return [routes.router, routes_portal.router, routes_results.router]
 
 
+def _demo_parts() -> list[Any]:
+    """The connector's parts of ``lgsp demo``."""
+    from connectors.dvcqg.demo import CaseDossiers, DossierLifecycle
+    from connectors.dvcqg.demo_portal import PortalCitizens
+
+    return [CaseDossiers, PortalCitizens, DossierLifecycle]
+
+
 SPEC = ConnectorSpec(
     slug="dvcqg",
     title="Cổng Dịch vụ công quốc gia (DVCQG)",
@@ -110,4 +118,5 @@ SPEC = ConnectorSpec(
         "dvcqg:read": "read dossiers and procedures from the portal",
     },
     routers=_routers,
+    demo_parts=_demo_parts,
 )

@@ -96,6 +96,13 @@ def _routers() -> list[Any]:
     return [routes.router]
 
 
+def _demo_parts() -> list[Any]:
+    """The connector's parts of ``lgsp demo``."""
+    from connectors.esign.demo import ResultSigning
+
+    return [ResultSigning]
+
+
 SPEC = ConnectorSpec(
     slug="esign",
     title="Ký số từ xa (eSign): PAdES, XAdES, CMS",
@@ -119,4 +126,5 @@ SPEC = ConnectorSpec(
         "esign:verify": "verify signed documents (PDF, XML, CMS)",
     },
     routers=_routers,
+    demo_parts=_demo_parts,
 )

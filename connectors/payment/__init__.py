@@ -71,6 +71,13 @@ def _cli_commands() -> list[tuple[tuple[str, ...], Any]]:
     return [(("reconcile",), reconcile_payments)]
 
 
+def _demo_parts() -> list[Any]:
+    """The connector's parts of ``lgsp demo``."""
+    from connectors.payment.demo import FeePayments
+
+    return [FeePayments]
+
+
 SPEC = ConnectorSpec(
     slug="payment",
     title="Nền tảng thanh toán trực tuyến DVCQG",
@@ -84,5 +91,6 @@ SPEC = ConnectorSpec(
         "payment:read": "read payments and their status history",
     },
     routers=_routers,
+    demo_parts=_demo_parts,
     cli_commands=_cli_commands,
 )

@@ -110,6 +110,13 @@ def _cli_commands() -> list[tuple[tuple[str, ...], Any]]:
     return [(("reconcile",), reconcile_postal)]
 
 
+def _demo_parts() -> list[Any]:
+    """The connector's parts of ``lgsp demo``."""
+    from connectors.postal.demo import PostalShipments
+
+    return [PostalShipments]
+
+
 SPEC = ConnectorSpec(
     slug="postal",
     title="Bưu chính công ích (VNPost)",
@@ -123,5 +130,6 @@ SPEC = ConnectorSpec(
         "postal:read": "read shipments, quotes and the cash-on-delivery reconciliation",
     },
     routers=_routers,
+    demo_parts=_demo_parts,
     cli_commands=_cli_commands,
 )

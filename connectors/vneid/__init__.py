@@ -76,6 +76,13 @@ def _routers() -> list[Any]:
     return [routes.router]
 
 
+def _demo_parts() -> list[Any]:
+    """The connector's parts of ``lgsp demo``."""
+    from connectors.vneid.demo import CitizenLogins
+
+    return [CitizenLogins]
+
+
 SPEC = ConnectorSpec(
     slug="vneid",
     title="Định danh điện tử: VNeID và đăng nhập một lần DVCQG (OpenID Connect)",
@@ -91,4 +98,5 @@ SPEC = ConnectorSpec(
         "identity:tokens": "read the provider tokens the gateway keeps for a login",
     },
     routers=_routers,
+    demo_parts=_demo_parts,
 )

@@ -289,7 +289,7 @@ async def test_unsigned_pdf_is_invalid_with_a_reason(
 async def test_the_demo_step_signs_verifies_and_catches_the_tampered_copy(
     app: Any, sandbox_app: Any, headers: dict[str, str]
 ) -> None:
-    from gateway.demo_esign import ResultSigning
+    from connectors.esign.demo import ResultSigning
 
     outcomes: list[tuple[bool, str]] = []
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import gateway.demo as demo_module
+import connectors.dvcqg.demo as demo_module
 from gateway.demo import run_demo
 
 
@@ -34,12 +34,12 @@ def test_demo_fails_when_the_portal_loses_a_dossier(
     # the expected life has a stage the case system never sends: the final check must fail
     life = (*demo_module.LIFE, ("dang_xu_ly", 4, "Bước không bao giờ được gửi"))
     monkeypatch.setattr(demo_module, "LIFE", demo_module.LIFE)
-    original = demo_module.Demo.verify
+    original = demo_module.DossierLifecycle.verify
 
-    async def verify_with_extra_stage(self, api, sim, dossiers):  # type: ignore[no-untyped-def]
+    async def verify_with_extra_stage(self, dossiers):  # type: ignore[no-untyped-def]
         monkeypatch.setattr(demo_module, "LIFE", life)
-        await original(self, api, sim, dossiers)
+        await original(self, dossiers)
 
-    monkeypatch.setattr(demo_module.Demo, "verify", verify_with_extra_stage)
+    monkeypatch.setattr(demo_module.DossierLifecycle, "verify", verify_with_extra_stage)
     assert _in_thread(dossiers=2, seed=3, keep=tmp_path) == 1
     assert "DEMO FAILED" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The demo's postal part (``gateway.demo_postal.PostalShipments``) against the gateway and
+"""The demo's postal part (``connectors.postal.demo.PostalShipments``) against the gateway and
 the simulators in process: every check it makes must hold (the demo itself wires it in)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from connectors.postal.demo import PostalShipments
 from connectors.postal.sandbox import get_pusher
 from gateway.core.runtime import Gateway
-from gateway.demo_postal import PostalShipments
 from tests.conftest import bearer
 from tests.connectors.postal.support import postal_app
 

@@ -14,11 +14,16 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from connectors.esign.documents import sample_pdf
-from gateway.demo_part import DemoPart
+from gateway.core.demo import DemoContext, DemoPart, sample_pdf
 
 
 class ResultSigning(DemoPart):
+    order = 70
+    scopes = ("esign:sign", "esign:verify")
+
+    async def play(self, ctx: DemoContext) -> None:
+        await self.run(ctx.shared["dossiers"][0], ctx.say)
+
     async def run(self, dossier: dict[str, Any] | None, say: Callable[[str], None]) -> None:
         ma_ho_so = (dossier or {}).get("ma_ho_so", "000.00.01.H22-240105-0007")
         say(f"▶ the result of {ma_ho_so} is signed remotely (PAdES-T), verified, then tampered")

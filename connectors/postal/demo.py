@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from gateway.demo_part import DemoPart
+from gateway.core.demo import DemoContext, DemoPart
 
 AGENCY = "000.00.01.H22"
 FEE = 58_000  # lệ phí + phí gửi trả kết quả, collected from the citizen on delivery
@@ -36,6 +36,12 @@ WAIT_SECONDS = 30.0
 
 
 class PostalShipments(DemoPart):
+    order = 80
+    scopes = ("postal:ship", "postal:read")
+
+    async def play(self, ctx: DemoContext) -> None:
+        await self.run(ctx.shared["dossiers"], ctx.say)
+
     async def run(self, dossiers: list[dict[str, Any]], say: Callable[[str], None]) -> None:
         """``dossiers``: at least two of the demo's dossiers (``ma_ho_so`` is used)."""
         say("▶ results by post (VNPost, service HCC), fees collected on delivery")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from gateway.demo_part import DemoPart
+from gateway.core.demo import DemoContext, DemoPart
 
 REDIRECT = {
     "vneid": "http://127.0.0.1:8080/dang-nhap/vneid",
@@ -25,6 +25,12 @@ REDIRECT = {
 
 
 class CitizenLogins(DemoPart):
+    order = 30
+    scopes = ("identity:login",)
+
+    async def play(self, ctx: DemoContext) -> None:
+        await self.run(ctx.shared["applicants"], ctx.say)
+
     async def enrol(self, applicant: dict[str, Any], level: int) -> None:
         """The applicant's account at the simulated providers (a real one exists already)."""
         r = await self.sim.post(

@@ -22,14 +22,19 @@ from typing import Any
 
 import httpx
 
-from connectors.esign.documents import sample_pdf
+from gateway.core.demo import DemoContext, DemoPart, sample_pdf
 from gateway.core.workdays import VN
-from gateway.demo_part import DemoPart
 
 SANDBOX = "/dvcqg/_sandbox"
 
 
 class PortalCitizens(DemoPart):
+    order = 60
+    scopes = ("dvcqg:sync", "dvcqg:read")
+
+    async def play(self, ctx: DemoContext) -> None:
+        await self.run(ctx.say)
+
     async def _push(self, path: str, **options: Any) -> httpx.Response:
         """The portal's signed push (built by the simulator), posted to the gateway."""
         built = await self.sim.post(f"{SANDBOX}/{path}", json=options or None)

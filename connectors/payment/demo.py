@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from gateway.demo_part import DemoPart
+from gateway.core.demo import DemoContext, DemoPart
 
 VN = timezone(timedelta(hours=7))
 BILL = "/callbacks/payment/dvcqg/bill"
@@ -30,6 +30,12 @@ FEES: tuple[dict[str, Any], ...] = (
 
 
 class FeePayments(DemoPart):
+    order = 50
+    scopes = ("payment:create", "payment:read")
+
+    async def play(self, ctx: DemoContext) -> None:
+        await self.run(ctx.shared["dossiers"][0], ctx.say)
+
     async def owed(self, ma_ho_so: str) -> dict[str, Any]:
         """The portal's look-up of what ``ma_ho_so`` owes, answered by the gateway and checked
         by the simulated portal; the answer's message."""

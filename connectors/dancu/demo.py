@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from gateway.demo_part import Check, DemoPart
+from gateway.core.demo import Check, DemoContext, DemoPart
 
 VN = timezone(timedelta(hours=7))
 OFFICER = {
@@ -45,6 +45,12 @@ UNLICENSED = "1.004227"
 
 
 class PopulationChecks(DemoPart):
+    order = 40
+    scopes = ("dancu:lookup", "officers:admin", "governance:read")
+
+    async def play(self, ctx: DemoContext) -> None:
+        await self.run(ctx.shared["dossiers"], ctx.shared["applicants"], ctx.say)
+
     def __init__(self, api: httpx.AsyncClient, sim: httpx.AsyncClient, check: Check) -> None:
         super().__init__(api, sim, check)
         self.made = 0  # look-ups that passed governance and reached the platform
@@ -183,3 +189,14 @@ class PopulationChecks(DemoPart):
             f"{mine.get('failed')} failed, {mine.get('refused')} refused; "
             f"{MOVED['tai_khoan']} {moved.get('refused')} refused — as made",
         )
+
+
+class PopulationApplicants(PopulationChecks):
+    """The citizens who apply in this run, taken from the simulated population database; the
+    procedure its officers are not licensed to query is kept out of the dossiers."""
+
+    order = 10
+
+    async def play(self, ctx: DemoContext) -> None:
+        ctx.shared["applicants"] = await self.applicants(ctx.size)
+        ctx.shared.setdefault("reserved_procedures", set()).add(UNLICENSED)
