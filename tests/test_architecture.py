@@ -161,6 +161,43 @@ def _simulator_violations() -> list[str]:
     )
 
 
+def _platform_words() -> list[str]:
+    """The registered connectors' slugs, and the platforms' own names."""
+    slugs = [name.rpartition(".")[2] for name in CONNECTOR_PACKAGES]
+    return [*slugs, "vnpost", "smartca", "vnpt", "viettel"]
+
+
+def test_the_core_names_no_platform() -> None:
+    """``gateway/core`` is plumbing: no module, name, string or comment of it names a platform
+    (as a whole word; ``design`` is not ``esign``)."""
+    words = re.compile(rf"\b({'|'.join(_platform_words())})\b", re.IGNORECASE)
+    found = []
+    for path in _sources("gateway/core"):
+        if words.search(path.stem):
+            found.append(f"{path.relative_to(ROOT)}: the module's name")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            match = words.search(line)
+            if match:
+                found.append(f"{path.relative_to(ROOT)}:{number}: {match.group(0)}")
+    assert found == []
+
+
+def test_every_migration_names_what_it_serves() -> None:
+    """One linear history; each migration says which connector it serves (or the core)."""
+    versions = sorted((ROOT / "gateway" / "migrations" / "versions").glob("[0-9]*.py"))
+    owners = {*(_platform_words()[: len(CONNECTOR_PACKAGES)]), "core"}
+    previous = None
+    for path in versions:
+        text = path.read_text(encoding="utf-8")
+        served = re.search(r"^Serves: (\w+)$", text, re.MULTILINE)
+        assert served is not None, f"{path.name}: no 'Serves: <slug or core>' line"
+        assert served.group(1) in owners, f"{path.name}: serves {served.group(1)!r}"
+        down = re.search(r"^down_revision[^=]*= ['\"]?([\w]+|None)", text, re.MULTILINE)
+        assert down is not None
+        assert down.group(1) == (previous or "None"), f"{path.name}: not after {previous}"
+        previous = re.search(r"^revision[^=]*= ['\"](\w+)", text, re.MULTILINE).group(1)  # type: ignore[union-attr]
+
+
 def test_every_connector_has_its_simulator_in_a_package_of_its_own() -> None:
     # the independence rule below reads connectors/<slug>/sandbox/; a simulator left in a
     # module beside the connector (connectors/<slug>/sandbox*.py) would escape it

@@ -30,7 +30,6 @@ from connectors.payment.status import CALLBACK_STATUS, CURRENCY
 from connectors.payment.tables import Payment, PaymentTransition
 from gateway.core.db import Database
 from gateway.core.reconcile import (
-    CSV_COLUMNS,
     KINDS,
     Finding,
     ReconciliationReport,
@@ -55,6 +54,20 @@ __all__ = [
     "report_csv",
     "summary",
 ]
+
+#: a finding's columns, in the JSON answer and the CSV: the platform's reference, its
+#: transaction and our payment
+CSV_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "ma_tham_chieu",
+    "ma_giao_dich",
+    "payment_id",
+    "our_amount",
+    "their_amount",
+    "our_status",
+    "their_status",
+    "detail",
+)
 
 #: our status -> the status the platform reports for it (a refund does not change the payment)
 AS_PLATFORM: dict[str, str] = {
@@ -127,7 +140,7 @@ def compare(
     day: date, records: Sequence[Record], entries: Sequence[StatementEntry]
 ) -> ReconciliationReport:
     """The findings of our ``records`` against the statement's ``entries`` (pure)."""
-    report = ReconciliationReport(day)
+    report = ReconciliationReport(day, columns=CSV_COLUMNS)
     ours: dict[str, Record] = {}
     for r in records:
         report.ours.add(r.amount, r.status)

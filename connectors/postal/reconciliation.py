@@ -3,10 +3,10 @@
 Our side: the shipments delivered on ``day`` (Asia/Ho_Chi_Minh, by the platform's delivery
 time) that owe an amount collected on delivery (``tien_thu_ho`` > 0): the fees the postman had
 to collect from the citizen. The platform's side: the statement's collections of that day.
-Matched by order number. Findings (the same report shape as the payment reconciliation,
-:mod:`connectors.payment.reconciliation`, whose report, CSV and summary are reused: its
-``ma_tham_chieu`` column holds the order number, ``ma_giao_dich`` the platform's ItemCode,
-``payment_id`` the shipment id):
+Matched by order number. Findings (the report shape of :mod:`gateway.core.reconcile`; in the
+JSON answer ``ma_tham_chieu`` holds the order number, ``ma_giao_dich`` the platform's ItemCode,
+``payment_id`` the shipment id, as the payment report names them; the CSV names them for
+shipments, :data:`CSV_HEADER`):
 
 * ``duplicate``: an order listed more than once (the first copy is compared);
 * ``missing_at_platform``: delivered here with an amount to collect, not in the statement;
@@ -38,7 +38,21 @@ from schemas.postal import Statement, StatementItem
 
 __all__ = ["CSV_HEADER", "Owed", "compare", "reconcile", "report_csv_postal", "summary_postal"]
 
-#: the payment report's columns, named for shipments
+#: the JSON answer's names of a finding's fields: the payment report's, kept for the clients
+#: that read both reports alike
+JSON_COLUMNS: tuple[str, ...] = (
+    "kind",
+    "ma_tham_chieu",
+    "ma_giao_dich",
+    "payment_id",
+    "our_amount",
+    "their_amount",
+    "our_status",
+    "their_status",
+    "detail",
+)
+
+#: the CSV's columns, named for shipments
 CSV_HEADER: tuple[str, ...] = (
     "kind",
     "order_number",
@@ -88,7 +102,7 @@ def compare(
     day: date, owed: Sequence[Owed], items: Sequence[StatementItem]
 ) -> ReconciliationReport:
     """The findings of what we are owed against what the platform collected (pure)."""
-    report = ReconciliationReport(day)
+    report = ReconciliationReport(day, columns=JSON_COLUMNS)
     ours: dict[str, Owed] = {}
     for o in owed:
         report.ours.add(o.amount, "paid")

@@ -202,7 +202,7 @@ class PeriodicWork(Protocol):
 
 @runtime_checkable
 class DocumentSigner(Protocol):
-    """Optional: a connector that signs documents for the others (eSign). Other connectors
+    """Optional: a connector that signs documents for the others (remote signing). Other connectors
     never import it; the API finds it in the registry (``gw.connectors``) when it is
     configured, and signs before accepting the work (e.g. results to the citizen's store)."""
 
@@ -215,7 +215,7 @@ class DocumentSigner(Protocol):
 
 @runtime_checkable
 class PacketSigner(Protocol):
-    """Optional: a connector that signs and checks JSON packets for the others (eSign):
+    """Optional: a connector that signs and checks JSON packets for the others (remote signing):
     a detached signature over the packet's canonical form (RFC 8785). The core finds it in the
     registry when ``LGSP_PACKET_SIGNING__*`` asks for signed packets."""
 

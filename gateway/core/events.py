@@ -1,6 +1,6 @@
 """Events to the case system: one mechanism every connector reuses (DESIGN.md, "Core ideas").
 
-A connector that has something to tell the case system (a payment settled, a shipment
+A connector that has something to tell the case system (a fee settled, a result
 delivered, a dossier submitted on the national portal) calls :func:`publish` inside its own
 transaction, so the event exists exactly when its state change does. Each event is:
 

@@ -3,7 +3,7 @@
 Each delivery is one ``POST`` of the event as canonical JSON::
 
     {"data": {...}, "id": "<event id>", "occurred_at": "2026-03-01T08:00:00Z",
-     "source": "payment", "subject": "H21.99-260301-0001", "type": "payment.settled"}
+     "source": "<slug>", "subject": "H21.99-260301-0001", "type": "<slug>.settled"}
 
 signed the Standard Webhooks way, with the subscription's secret (its UTF-8 bytes are the
 HMAC key)::

@@ -198,7 +198,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         ctx = current_attempt() or AttemptContext(operation="unscoped")
-        # the wire operation (e.g. the DVCQG ``service``) refines the northbound one
+        # the wire operation (e.g. the service a portal packet names) refines the northbound one
         wire_op = request.extensions.get("lgsp_operation")
         if isinstance(wire_op, str):
             ctx = replace(ctx, operation=f"{ctx.operation}:{wire_op}")

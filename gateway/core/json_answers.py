@@ -1,4 +1,4 @@
-"""Reading a JSON platform's answers the same way in every connector (payment, postal).
+"""Reading a JSON platform's answers the same way in every connector that speaks JSON.
 
 :class:`JsonPlatform` turns what can go wrong with one HTTP exchange into the core's errors,
 with messages that name the platform and the operation and never a body, a secret or a token:
@@ -38,8 +38,8 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True, slots=True)
 class JsonPlatform:
-    name: str  # in sentences: "the payment platform"
-    short: str  # in prefixes: "payment"
+    name: str  # in sentences, e.g. "the national portal"
+    short: str  # in prefixes: the slug
     max_answer_bytes: int
 
     def failure(self, exc: httpx.TransportError, operation: str, url: str) -> GatewayError:

@@ -19,9 +19,10 @@ Two ways of obtaining the token are in public use (read from OpenCPS, branch
     ``Authorization: Bearer <token>`` and the same ``lgspaccesstoken`` header, and its body is
     the platform's own packet (the SOAP envelope, ``Content-Type: application/xml``).
 ``client-credentials``
-    ``VNPostManagementImpl.java`` (``getToken``, VNPost through the LGSP): OAuth 2.0 client
-    credentials (RFC 6749 §4.4) with ``Authorization: Basic base64(consumer_key:secret)``
-    and the form ``grant_type=client_credentials``; every call carries
+    OpenCPS's integration of the post through the LGSP (``getToken``; the file is cited in the
+    README's LGSP table): OAuth 2.0 client credentials (RFC 6749 §4.4) with
+    ``Authorization: Basic base64(consumer_key:secret)`` and the form
+    ``grant_type=client_credentials``; every call carries
     ``Authorization: Bearer <token>``.
 
 The token request goes through the connector's recording transport, so it is an exchange-log

@@ -61,7 +61,7 @@ class PacketSigningTransport(httpx.AsyncBaseTransport):
             if signer is None:
                 raise ConfigurationError(
                     f"packet signing is asked for {self._connector} but no signing connector "
-                    "(eSign) is configured"
+                    "(one offering PacketSigner) is configured"
                 )
             ctx = current_attempt()
             purpose = f"{self._connector}:{ctx.operation if ctx else request.url.path}"

@@ -1,9 +1,9 @@
 """Reconciliation of a day: a platform's statement against our records, as findings.
 
-The shapes every reconciliation shares (payments against the payment platform's statement,
-shipments against the postal service's cash-on-delivery statement): the kinds of finding, a
-finding, each side's totals, the report, the day's bounds in Việt Nam, the report as CSV and as
-text. Each connector matches its own records (``connectors.<slug>``).
+The shapes every reconciliation shares (a platform's statement of a day against the records
+kept here): the kinds of finding, a finding, each side's totals, the report, the day's bounds
+in Việt Nam, the report as CSV and as text. Each connector matches its own records
+(``connectors.<slug>``) and names the columns for its references (``columns``).
 
 Amounts are integer VND. ``report.ok`` only when there is no finding.
 """
@@ -42,11 +42,13 @@ KINDS: tuple[Kind, ...] = (
     "status_differs",
     "duplicate",
 )
+#: the columns of a finding, in the order of its fields; a connector renames them for its own
+#: references (the same number, the same order)
 CSV_COLUMNS: tuple[str, ...] = (
     "kind",
     "ma_tham_chieu",
     "ma_giao_dich",
-    "payment_id",
+    "record_id",
     "our_amount",
     "their_amount",
     "our_status",
@@ -60,15 +62,28 @@ class Finding:
     kind: Kind
     ma_tham_chieu: str
     ma_giao_dich: str
-    payment_id: str | None = None
+    record_id: str | None = None  # the record kept here
     our_amount: int | None = None
     their_amount: int | None = None
     our_status: str | None = None
     their_status: str | None = None
     detail: str = ""
 
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in CSV_COLUMNS}
+    def values(self) -> tuple[Any, ...]:
+        return (
+            self.kind,
+            self.ma_tham_chieu,
+            self.ma_giao_dich,
+            self.record_id,
+            self.our_amount,
+            self.their_amount,
+            self.our_status,
+            self.their_status,
+            self.detail,
+        )
+
+    def as_dict(self, columns: Sequence[str] = CSV_COLUMNS) -> dict[str, Any]:
+        return dict(zip(columns, self.values(), strict=True))
 
 
 @dataclass(slots=True)
@@ -99,6 +114,8 @@ class Side:
 @dataclass(slots=True)
 class ReconciliationReport:
     day: date
+    #: the names of a finding's fields in the JSON answer (see :data:`CSV_COLUMNS`)
+    columns: tuple[str, ...] = CSV_COLUMNS
     ours: Side = field(default_factory=Side)
     theirs: Side = field(default_factory=Side)
     findings: list[Finding] = field(default_factory=list)
@@ -118,7 +135,7 @@ class ReconciliationReport:
             "matched": self.matched,
             "totals": {"ours": self.ours.as_dict(), "theirs": self.theirs.as_dict()},
             "counts": self.counts(),
-            "findings": [f.as_dict() for f in self.findings],
+            "findings": [f.as_dict(self.columns) for f in self.findings],
         }
 
 
@@ -137,14 +154,14 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def report_csv(report: ReconciliationReport, *, header: Sequence[str] = CSV_COLUMNS) -> str:
-    """One row per finding, columns :data:`CSV_COLUMNS` (a header only when all matches).
-    ``header`` renames the columns for another platform's references (same order)."""
+def report_csv(report: ReconciliationReport, *, header: Sequence[str] | None = None) -> str:
+    """One row per finding (a header only when all matches), columns ``header`` (default: the
+    report's own :attr:`ReconciliationReport.columns`; same number, same order)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
+    writer.writerow(header if header is not None else report.columns)
     for f in report.findings:
-        writer.writerow([_cell(v) for v in f.as_dict().values()])
+        writer.writerow([_cell(v) for v in f.values()])
     return out.getvalue()
 
 

@@ -57,9 +57,9 @@ class RetryPolicy:
     Retried by age, not by count: a transient failure is tried again, with capped backoff,
     until the item is older than the horizon (the connector's own, else ``horizon_seconds``);
     ``max_attempts``, when set, is an extra ceiling. Worked example with the defaults (0.5 s
-    base, 300 s cap, 72 h): a dossier accepted at 08:00 on Friday while DVCQG answers 503 is
+    base, 300 s cap, 72 h): a dossier accepted at 08:00 on Friday while its platform answers 503 is
     tried at about 0.5, 1, 2, 4 ... s, then every 150-300 s (fewer while the circuit breaker is
-    open: held items are not attempted, one probe goes through per reset period); the portal
+    open: held items are not attempted, one probe goes through per reset period); the platform
     coming back at 07:00 on Monday, the next try delivers it. Still failing at 08:00 on
     Monday, it is dead-lettered with its last error, for an operator to replay.
     """

@@ -1,6 +1,6 @@
 """Gateway settings: environment variables prefixed ``LGSP_`` (nested with ``__``).
 
-``LGSP_CONNECTORS__DVCQG__BASE_URL=https://...`` sets ``connectors["dvcqg"]["base_url"]``; each
+``LGSP_CONNECTORS__<SLUG>__BASE_URL=https://...`` sets ``connectors["<slug>"]["base_url"]``; each
 connector validates its own section with its config model (see :mod:`gateway.core.registry`).
 Secrets are :class:`~pydantic.SecretStr`. The development placeholders below let the embedded
 default run with no configuration; any other environment refuses them at start-up.
@@ -119,9 +119,9 @@ class CalendarSettings(BaseModel):
 
 class PacketSigningSettings(BaseModel):
     """Detached signatures over JSON packets (RFC 8785 canonical form), made and checked by the
-    signing connector (eSign): ``sign_outbound`` connectors' JSON requests carry one in
-    ``header``; ``verify_inbound`` connectors' inbound packets must carry a valid one, else
-    they are refused (401) and logged. Off by default."""
+    signing connector (:class:`~gateway.core.connector.PacketSigner`): ``sign_outbound``
+    connectors' JSON requests carry one in ``header``; ``verify_inbound`` connectors' inbound
+    packets must carry a valid one, else they are refused (401) and logged. Off by default."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -130,7 +130,7 @@ class PacketSigningSettings(BaseModel):
     )
     verify_inbound: list[str] = Field(
         default_factory=list,
-        description="connector slugs whose inbound packets must be signed (DVCQG pushes)",
+        description="connector slugs whose inbound packets (pushes) must be signed",
     )
     header: str = Field(
         "X-Packet-Signature",

@@ -1,5 +1,7 @@
 """${message}
 
+Serves: core
+
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}

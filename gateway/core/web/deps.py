@@ -76,5 +76,5 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
 
 
 def scoped(scope: str) -> object:
-    """``client: Annotated[Principal, scoped("dvcqg:sync")]``."""
+    """``client: Annotated[Principal, scoped("ops:read")]``."""
     return Depends(require_scope(scope))

@@ -1,5 +1,7 @@
 """initial schema
 
+Serves: core
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-23 09:06:30.167498

@@ -1,5 +1,7 @@
 """attempt links for batch deliveries
 
+Serves: core
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 10:05:52.381959

@@ -5,6 +5,8 @@ index for look-up counts per officer (seed 004, Điều 8). Plain CREATE INDEX o
 exchange_entries (no table rebuild on SQLite; on PostgreSQL it holds writes to the log for the
 time the index takes to build).
 
+Serves: dancu
+
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-23 11:58:05.963184

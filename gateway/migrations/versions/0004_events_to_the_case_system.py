@@ -4,6 +4,8 @@ Webhook subscriptions (secret sealed with the data key), the events themselves (
 the pull inbox's cursor; payload sealed) and each client's acknowledged inbox cursor. New
 tables only: nothing existing is rewritten.
 
+Serves: core
+
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-23 13:09:35.375695

@@ -4,6 +4,8 @@ Fee payments on the DVCQG payment platform (amounts integer VND; one payment per
 fee set, by the unique fee_set_digest) and every change of their status with its cause. New
 tables only: nothing existing is rewritten.
 
+Serves: payment
+
 Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23 13:40:37.726821

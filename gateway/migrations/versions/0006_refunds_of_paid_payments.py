@@ -3,6 +3,8 @@
 Refund requests of paid payments (amounts integer VND), tracked from requested to completed
 or rejected. A new table only: nothing existing is rewritten.
 
+Serves: payment
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-23 14:11:18.039199

@@ -3,6 +3,8 @@
 When the poller last asked the platform (QUERY) about a still pending payment, so it spaces
 its questions out. A nullable column only: nothing existing is rewritten.
 
+Serves: payment
+
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-23 14:55:00

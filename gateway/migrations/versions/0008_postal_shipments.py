@@ -4,6 +4,8 @@ Shipments ordered from the public postal service (one per dossier and flow, by t
 order_number) and every status the platform reported for them, de-duplicated by dedupe_key.
 New tables only: nothing existing is rewritten.
 
+Serves: postal
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-23 15:00:00

@@ -1,5 +1,7 @@
 """eSign signatures awaiting their holder's approval, then their results.
 
+Serves: esign
+
 Revision ID: 0009
 Revises: 0008
 """

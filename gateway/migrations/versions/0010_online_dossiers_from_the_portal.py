@@ -5,6 +5,8 @@ documents (digest, and the content sealed when within bounds), and feedback, rat
 questions (packet sealed; agency, officer, rating, deadline and answer in the clear for
 reports). New tables only.
 
+Serves: dvcqg
+
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-23 15:10:00

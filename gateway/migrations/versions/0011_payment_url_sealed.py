@@ -5,6 +5,8 @@ the data key (``payments.payment_url_sealed``). Rows written before keep their p
 ``payment_url`` until the payment poller seals them (it needs the data key, which a migration
 does not hold), then that column is emptied. Connector: payment.
 
+Serves: payment
+
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 17:30:00
