@@ -182,6 +182,18 @@ def test_the_core_names_no_platform() -> None:
     assert found == []
 
 
+def test_the_tests_of_a_platform_live_in_its_folder() -> None:
+    """``tests/connectors/<slug>/`` holds everything about one platform: no test module
+    elsewhere is named after one."""
+    words = re.compile(rf"({'|'.join(_platform_words())})", re.IGNORECASE)
+    elsewhere = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if path.parent.parts[-2:-1] != ("connectors",) and words.search(path.stem)
+    ]
+    assert elsewhere == []
+
+
 def test_every_migration_names_what_it_serves() -> None:
     """One linear history; each migration says which connector it serves (or the core)."""
     versions = sorted((ROOT / "gateway" / "migrations" / "versions").glob("[0-9]*.py"))

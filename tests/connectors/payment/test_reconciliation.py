@@ -2,7 +2,7 @@
 route (``GET /v1/payments/reconciliation``) and :func:`connectors.payment.reconciliation.reconcile`.
 
 Payments are created, paid, failed or cancelled at the simulator and their signed callbacks
-posted to the gateway, as in ``tests/api/test_payments_routes.py``; each discrepancy planted
+posted to the gateway, as in ``tests/connectors/payment/test_routes.py``; each discrepancy planted
 in the statement (``PUT /payment/_sandbox/faults``) is found, and nothing else."""
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ from connectors.payment import PaymentConnector, reconciliation
 from gateway.core.db import utcnow
 from gateway.core.local_time import local_day
 from gateway.core.runtime import Gateway
-from tests.api.test_payments_routes import CALLBACK, act, create, headers, platform, reference, sim
 from tests.conftest import bearer
+from tests.connectors.payment.test_routes import (
+    CALLBACK,
+    act,
+    create,
+    headers,
+    platform,
+    reference,
+    sim,
+)
 
 __all__ = ["headers", "platform", "sim"]  # fixtures, imported for their use here
 

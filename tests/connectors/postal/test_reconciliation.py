@@ -14,8 +14,8 @@ from connectors.postal import PostalConnector
 from connectors.postal import reconciliation as postal_reconciliation
 from gateway.core.runtime import Gateway
 from schemas.postal import StatementItem
-from tests.api.test_postal_routes import deliver_all, headers, platform, postal
 from tests.connectors.postal.support import SHIPMENTS, Postal, shipment
+from tests.connectors.postal.test_routes import deliver_all, headers, platform, postal
 
 __all__ = ["headers", "platform", "postal"]  # fixtures used here
 

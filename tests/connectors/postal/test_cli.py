@@ -25,10 +25,10 @@ from gateway.cli import main
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway
 from schemas.postal import Statement
-from tests.api.test_postal_routes import headers, platform, postal
 from tests.cli.test_cli import in_thread
 from tests.connectors.postal.support import Postal
 from tests.connectors.postal.test_reconciliation import DOSSIERS, deliver_day
+from tests.connectors.postal.test_routes import headers, platform, postal
 
 __all__ = ["headers", "platform", "postal"]  # fixtures used here
 

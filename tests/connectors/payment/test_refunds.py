@@ -13,7 +13,7 @@ import pytest
 from connectors.payment.tables import Refund
 from gateway.core.db import Event
 from gateway.core.runtime import Gateway
-from tests.api.test_payments_routes import (
+from tests.connectors.payment.test_routes import (
     CALLBACK,
     CREATE,
     act,

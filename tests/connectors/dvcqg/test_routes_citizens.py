@@ -22,8 +22,8 @@ from gateway.core import events
 from gateway.core.db import Event
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
-from tests.api.test_dvcqg_online import portal, sim
 from tests.conftest import bearer
+from tests.connectors.dvcqg.test_routes_online import portal, sim
 
 __all__ = ["portal", "sim"]  # fixtures used by name
 

@@ -23,7 +23,7 @@ from gateway.core.db import Event, ExchangeEntry
 from gateway.core.delivery import DeliveryService
 from gateway.core.runtime import Gateway
 from schemas.payment import wire_time
-from tests.api.test_payments_routes import (
+from tests.connectors.payment.test_routes import (
     CALLBACK,
     DOSSIER,
     act,
@@ -272,7 +272,7 @@ async def test_the_poller_runs_as_the_connectors_periodic_job_under_a_lease(
 
 
 def _order(**overrides: Any) -> dict[str, Any]:
-    from tests.api.test_payments_routes import order
+    from tests.connectors.payment.test_routes import order
 
     return order(**overrides)
 

@@ -1,6 +1,6 @@
 """``lgsp reconcile payments`` as an operator runs it: a real SQLite file whose payments were
 created, paid, failed and cancelled against the payment simulator through the API (as in
-``tests/api/test_payments_routes.py``), configuration by environment. The statement the
+``tests/connectors/payment/test_routes.py``), configuration by environment. The statement the
 command compares is the simulator's own, fetched by the test and injected through
 :data:`connectors.payment.cli.FETCH` (the command runs in a thread of its own, with its own
 gateway, which cannot reach the in-process simulator); the fetch through the connector is
@@ -24,9 +24,9 @@ from gateway.cli import main
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway
 from schemas.payment import Statement
-from tests.api.test_payments_routes import headers, platform, sim
 from tests.cli.test_cli import in_thread
 from tests.connectors.payment.test_reconciliation import day_of_payments, plant, today
+from tests.connectors.payment.test_routes import headers, platform, sim
 
 __all__ = ["day_of_payments", "headers", "platform", "sim"]  # fixtures used here
 

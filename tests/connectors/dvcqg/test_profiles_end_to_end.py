@@ -17,7 +17,7 @@ from gateway.core.state import StateStore
 from tests.conftest import bearer, dvcqg_simulator, serving, started_gateway
 from tests.factories import dossier, step
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "dvcqg"
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "dvcqg"
 
 
 @pytest.fixture(params=["opencps", "paseto"])
