@@ -134,6 +134,11 @@ class ParsedIdNumber:
         return mask(self.value)
 
 
+def today() -> date:
+    """The day the "not in the future" rules compare with (the tests fix it)."""
+    return date.today()
+
+
 def parse(value: str) -> ParsedIdNumber:
     """Check the structure of ``value`` and read what it encodes; raises :class:`IdNumberError`."""
     if not isinstance(value, str) or not _DIGITS.fullmatch(value):
@@ -147,7 +152,7 @@ def parse(value: str) -> ParsedIdNumber:
     digit = int(value[3])
     start = _CENTURY_START[digit // 2]
     birth_year = start + int(value[4:6])
-    if birth_year > date.today().year:
+    if birth_year > today().year:
         raise IdNumberError(
             "century",
             f"century/sex digit {digit} with year digits {value[4:6]} is a birth year in the "
@@ -166,7 +171,7 @@ def validate(value: str, *, birth_date: date | None = None) -> ParsedIdNumber:
     """:func:`parse`, and the birth year must be the year of ``birth_date`` when one is given."""
     parsed = parse(value)
     if birth_date is not None:
-        if birth_date > date.today():
+        if birth_date > today():
             raise IdNumberError("birth_date", "the birth date is in the future")
         if birth_date.year != parsed.birth_year:
             raise IdNumberError(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from schemas import cccd
 from schemas.cccd import (
     PROVINCES,
     IdNumberError,
@@ -19,7 +20,15 @@ from schemas.cccd import (
     validate,
 )
 
-TODAY = date.today()
+#: the day the rules compare with, fixed: a run crossing midnight must not change an answer
+TODAY = date(2026, 12, 3)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cccd, "today", lambda: TODAY)
+
+
 SO_DINH_DANH: TypeAdapter[str] = TypeAdapter(SoDinhDanh)
 
 
