@@ -38,11 +38,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.core.audit import seal_pending, verify_database  # noqa: E402
 from gateway.core.crypto import BodyCipher, CheckpointSigner  # noqa: E402
-from gateway.core.db import Database, ExchangeEntry  # noqa: E402
-from gateway.core.exchange_log import Crossing, ExchangeLog  # noqa: E402
+from gateway.core.log.audit import seal_pending, verify_database  # noqa: E402
+from gateway.core.log.exchange_log import Crossing, ExchangeLog  # noqa: E402
 from gateway.core.settings import Settings  # noqa: E402
+from gateway.core.store.db import Database, ExchangeEntry  # noqa: E402
 from tests.factories import dossier  # noqa: E402
 
 LGSP = [sys.executable, "-c", "from gateway.cli import main; main()"]

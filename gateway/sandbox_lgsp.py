@@ -4,7 +4,7 @@ Mounted at ``/lgsp`` in the sandbox server. It models what the public callers sh
 (OpenCPS, branch ``release-candidate-3.0``: ``QLCDIntegrationActionImpl.java`` and
 ``ApiThirdPartyServiceImpl.java`` for the ``lgspaccesstoken`` style, ``VNPostManagementImpl``
 ``getToken`` for OAuth client credentials with HTTP Basic), independently of the gateway's own
-LGSP transport (it shares no code with :mod:`gateway.core.lgsp`):
+LGSP transport (it shares no code with :mod:`gateway.core.http.lgsp`):
 
 * ``POST /lgsp/token`` with the form ``grant_type=client_credentials``, authenticated either by
   the ``lgspaccesstoken`` header (base64 of the partner's JSON identity: AccessKey, SecretKey,
@@ -39,7 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.core.simulators import BodyTooLarge, add_control_routes, count, read_body
+from gateway.core.http.simulators import BodyTooLarge, add_control_routes, count, read_body
 
 #: the partner the simulator knows (the gateway's development defaults are the same values,
 #: written out again here: the simulator must not read the gateway's settings)

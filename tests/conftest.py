@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.api.main import create_app
 from gateway.core.clients import create_client
-from gateway.core.db import Base
 from gateway.core.logging import QUIETED_LOGGERS, configure_logging
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
-from gateway.core.state import MemoryStateStore, RedisStateStore, StateStore
+from gateway.core.store.db import Base
+from gateway.core.store.state import MemoryStateStore, RedisStateStore, StateStore
 from gateway.sandbox import create_sandbox_app
 
 PG_HOST = os.environ.get("LGSP_TEST_PG_HOST", "127.0.0.1")

@@ -12,10 +12,10 @@ from sqlalchemy import update
 
 from connectors.dancu import officers
 from connectors.dancu.tables import Officer
-from gateway.core.db import ExchangeEntry
-from gateway.core.exchange_log import Crossing
 from gateway.core.local_time import TZ
+from gateway.core.log.exchange_log import Crossing
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 
 UNIT_A = "UBND xã Tân Lập"
 UNIT_B = "UBND phường Hà Cầu"

@@ -136,7 +136,7 @@ def test_the_core_never_imports_the_api_or_the_cli() -> None:
 
 #: what a simulator may import from this repository: its own package and the shared plumbing of
 #: simulators (bodies, faults, control routes), which carries no platform's vocabulary
-SIMULATOR_MAY_USE = ("gateway.core.simulators",)
+SIMULATOR_MAY_USE = ("gateway.core.http.simulators",)
 
 
 def _simulator_rule(path: Path, name: str) -> str | None:
@@ -234,9 +234,9 @@ def test_simulators_never_import_the_connectors_wire_models() -> None:
         ("connectors.payment.client", False),
         ("connectors.payment", False),
         ("connectors.postal.sandbox.wire", False),
-        ("gateway.core.http", False),
+        ("gateway.core.http.recording", False),
         ("connectors.payment.sandbox.wire", True),
-        ("gateway.core.simulators", True),
+        ("gateway.core.http.simulators", True),
         ("fastapi", True),
     ],
 )

@@ -16,7 +16,7 @@ import pytest
 from gateway.api.main import create_app
 from gateway.cli import main as lgsp
 from gateway.core.runtime import Gateway
-from gateway.core.state import MemoryStateStore
+from gateway.core.store.state import MemoryStateStore
 from tests.conftest import make_settings
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -21,11 +21,11 @@ from gateway.cli import build_cli
 from gateway.cli import main as lgsp
 from gateway.core.clients import known_scopes
 from gateway.core.connector import ConnectorSpec
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.demo import DemoContext
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
-from gateway.core.state import MemoryStateStore
+from gateway.core.store.state import MemoryStateStore
 from gateway.demo import demo_parts
 from gateway.sandbox import create_sandbox_app
 from tests.conftest import bearer, make_settings, serving

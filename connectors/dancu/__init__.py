@@ -125,6 +125,7 @@ SPEC = ConnectorSpec(
         "officers:admin": "manage the officer registry (seed 004, Điều 8)",
         "governance:read": "usage reports, idle officers, spike alerts",
     },
+    tables="connectors.dancu.tables",
     routers=_routers,
     demo_parts=_demo_parts,
     cli_commands=_cli_commands,

@@ -24,9 +24,9 @@ import click
 from connectors.dancu import governance, officers
 from connectors.dancu.usage import UNREGISTERED, UsageReport
 from gateway.core.commands import run
-from gateway.core.db import utcnow
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import TZ, local_day, parse_day
+from gateway.core.store.db import utcnow
 
 T = TypeVar("T")
 PASSWORD_ENV = "LGSP_OFFICER_PLATFORM_PASSWORD"  # noqa: S105 - the variable's name

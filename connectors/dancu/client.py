@@ -77,8 +77,8 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.http import ResponseTooLarge, current_attempt
-from gateway.core.safe_xml import plain_utf8_problem
+from gateway.core.http.recording import ResponseTooLarge, current_attempt
+from gateway.core.http.safe_xml import plain_utf8_problem
 from gateway.core.validation import field_errors
 from schemas import dancu as wire
 

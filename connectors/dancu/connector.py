@@ -2,7 +2,7 @@
 
 Nothing here changes state on the platform, so nothing goes through the outbox: ``operations``
 is empty and :meth:`DancuConnector.deliver` refuses everything. The routes call
-:meth:`lookup` and :meth:`verify` through :func:`gateway.core.intake.call_through` (circuit
+:meth:`lookup` and :meth:`verify` through :func:`gateway.core.delivery.intake.call_through` (circuit
 breaker, exchange log) after the officer registry has authorised the officer; the connector
 itself only speaks the platform's protocol. No citizen data is kept beyond the call.
 """
@@ -22,7 +22,7 @@ from connectors.dancu.errors import ERROR_TABLE
 from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan
 from gateway.core.connector import CheckResult, Delivered, ErrorRule
 from gateway.core.errors import PermanentUpstreamError
-from gateway.core.safe_xml import untrusted_parser
+from gateway.core.http.safe_xml import untrusted_parser
 
 __all__ = ["DancuConnector"]
 

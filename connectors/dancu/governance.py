@@ -34,11 +34,11 @@ from sqlalchemy import func, select, update
 from connectors.dancu import officers
 from connectors.dancu.tables import GovernanceAlert, Officer
 from connectors.dancu.usage import UsageReport, lookups_filter, usage, usage_csv
-from gateway.core.db import Database, ExchangeEntry, utcnow
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from gateway.core.local_time import day_start, local_day
 from gateway.core.metrics import OFFICER_ALERTS, OFFICER_LOOKUPS
 from gateway.core.settings import GovernanceSettings
+from gateway.core.store.db import Database, ExchangeEntry, utcnow
 
 if TYPE_CHECKING:
     from gateway.core.runtime import Gateway

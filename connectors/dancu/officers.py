@@ -35,10 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.dancu.tables import Officer, OfficerEvent
 from gateway.core.crypto import BodyCipher
-from gateway.core.db import Database, utcnow
 from gateway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from gateway.core.exchange_log import OFFICER_LOGIN, is_officer_login
+from gateway.core.log.exchange_log import OFFICER_LOGIN, is_officer_login
 from gateway.core.logging import mask_text, register_secrets
+from gateway.core.store.db import Database, utcnow
 from schemas import cccd
 
 log = structlog.get_logger("gateway.officers")

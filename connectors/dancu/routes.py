@@ -21,8 +21,8 @@ from connectors.dancu.connector import DancuConnector
 from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan, check_consistency
 from connectors.dancu.profile import OfficerCredential
 from gateway.core.clients import Principal
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import FieldError, Forbidden, InvalidInput
-from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep, require_scope
 

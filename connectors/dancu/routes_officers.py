@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.dancu import governance, officers
 from gateway.core.clients import Principal
-from gateway.core.db import utcnow
 from gateway.core.local_time import local_day
+from gateway.core.store.db import utcnow
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.redaction import redacting_route
 from gateway.core.web.responses import csv_attachment

@@ -10,7 +10,7 @@ patterns, so validation names each bad field by its path.
 Contracts:
 
 * Nothing with a DTD, and nothing but UTF-8, reaches the parser
-  (:func:`gateway.core.safe_xml.plain_utf8_problem`, checked by the client); the
+  (:func:`gateway.core.http.safe_xml.plain_utf8_problem`, checked by the client); the
   parser itself resolves no entity, loads no DTD, reaches no network and refuses huge trees, so
   an entity reference is a syntax error, not an expansion.
 * The envelope must be SOAP 1.1 with one element in its body: a ``soap:Fault``
@@ -36,7 +36,7 @@ from lxml import etree
 from pydantic import BaseModel, ValidationError
 
 from gateway.core.errors import FieldError, InvalidUpstreamAnswer
-from gateway.core.safe_xml import untrusted_parser
+from gateway.core.http.safe_xml import untrusted_parser
 from gateway.core.validation import field_errors
 from schemas.dancu import ANSWER_NAMESPACE
 

@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from connectors.dancu.tables import Officer
-from gateway.core.db import Database, ExchangeEntry
 from gateway.core.local_time import TZ, month_bounds
 from gateway.core.logging import mask_text
+from gateway.core.store.db import Database, ExchangeEntry
 
 CONNECTOR = "dancu"
 LOOKUP_OPERATIONS = ("lookup_citizen", "verify_citizen")

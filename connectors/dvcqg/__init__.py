@@ -117,6 +117,7 @@ SPEC = ConnectorSpec(
         "dvcqg:sync": "send dossiers and steps to the national portal",
         "dvcqg:read": "read dossiers and procedures from the portal",
     },
+    tables="connectors.dvcqg.tables",
     routers=_routers,
     demo_parts=_demo_parts,
 )

@@ -46,6 +46,7 @@ from connectors.dvcqg.config import DvcqgConfig
 from connectors.dvcqg.errors import resolve, resolve_sync
 from connectors.dvcqg.profiles import SHARE_SERVICES, updating_flag
 from gateway.core.connector import ErrorRule, Resolution, raise_for_rule
+from gateway.core.delivery.resilience import retry_transient
 from gateway.core.errors import (
     FieldError,
     InvalidUpstreamAnswer,
@@ -53,8 +54,7 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.http import retry_after_seconds
-from gateway.core.resilience import retry_transient
+from gateway.core.http.recording import retry_after_seconds
 from gateway.core.validation import field_errors, validate_model
 from schemas import dvcqg as wire
 

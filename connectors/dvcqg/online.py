@@ -38,10 +38,10 @@ from connectors.dvcqg.client import DvcqgClient
 from connectors.dvcqg.config import DvcqgConfig
 from connectors.dvcqg.portal_dossiers import FetchedFile
 from connectors.dvcqg.portal_items import Kind
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import FieldError, GatewayError, InvalidInput, TransientUpstreamError
 from gateway.core.events_webhook import verify_webhook
-from gateway.core.http import ResponseTooLarge, retry_after_seconds
-from gateway.core.intake import call_through
+from gateway.core.http.recording import ResponseTooLarge, retry_after_seconds
 from gateway.core.runtime import Gateway
 from gateway.core.validation import field_errors
 from schemas import dvcqg as wire

@@ -42,12 +42,12 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.dvcqg.tables import PortalAttachment, PortalDossier
 from gateway.core import events
-from gateway.core.db import utcnow
 from gateway.core.errors import NotFound
-from gateway.core.exchange_log import Crossing, new_exchange_id
-from gateway.core.http import current_attempt
+from gateway.core.http.recording import current_attempt
+from gateway.core.log.exchange_log import Crossing, new_exchange_id
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 from schemas.dvcqg import HoSoTrucTuyen, KetQuaNhan, TepHoSoTrucTuyen
 
 __all__ = [

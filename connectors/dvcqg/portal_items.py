@@ -30,12 +30,13 @@ from sqlalchemy.exc import IntegrityError
 
 from connectors.dvcqg.portal_dossiers import CONNECTOR, RECEIVED, Outcome
 from connectors.dvcqg.tables import PortalItem
-from gateway.core import events, outbox
-from gateway.core.db import utcnow
+from gateway.core import events
+from gateway.core.delivery import outbox
 from gateway.core.errors import Conflict, FieldError, NotFound
-from gateway.core.exchange_log import Crossing, new_exchange_id
-from gateway.core.http import current_attempt
+from gateway.core.http.recording import current_attempt
+from gateway.core.log.exchange_log import Crossing, new_exchange_id
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 from gateway.core.workdays import VN, WorkCalendar
 from schemas.dvcqg import WIRE_DATETIME_FORMAT, CauHoi, DanhGia, PhanAnhKienNghi
 from schemas.wire_time import wire_format

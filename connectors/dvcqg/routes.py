@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from connectors.dvcqg.connector import DvcqgConnector
 from connectors.dvcqg.models import CapNhatTienDo, HoSo
 from gateway.core.clients import Principal
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import NotFound
-from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.intake import accept

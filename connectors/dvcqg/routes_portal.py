@@ -37,9 +37,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.dvcqg import portal_dossiers, portal_items
 from connectors.dvcqg.routes import MaHoSo, Reader, Syncer, dvcqg_connector
 from gateway.core.errors import FieldError, GatewayError, InvalidInput
-from gateway.core.exchange_log import Crossing, new_exchange_id
-from gateway.core.http import AttemptContext, attempt_context
+from gateway.core.http.recording import AttemptContext, attempt_context
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
+from gateway.core.log.exchange_log import Crossing, new_exchange_id
 from gateway.core.packet_signing import check_inbound
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep

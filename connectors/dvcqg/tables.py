@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.core.db import Base, BigId
+from gateway.core.store.db import Base, BigId
 
 __all__ = ["PortalAttachment", "PortalDossier", "PortalItem"]
 

@@ -125,6 +125,7 @@ SPEC = ConnectorSpec(
         "esign:sign": "sign documents with the remote signing service",
         "esign:verify": "verify signed documents (PDF, XML, CMS)",
     },
+    tables="connectors.esign.tables",
     routers=_routers,
     demo_parts=_demo_parts,
 )

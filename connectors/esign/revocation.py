@@ -34,7 +34,7 @@ from pyhanko_certvalidator.fetchers.common_utils import (
 )
 from pyhanko_certvalidator.util import get_ocsp_urls, get_relevant_crl_dps, issuer_serial
 
-from gateway.core.http import ResponseTooLarge
+from gateway.core.http.recording import ResponseTooLarge
 
 __all__ = ["RevocationFetchers"]
 

@@ -44,11 +44,11 @@ from connectors.esign.connector import (
     SignatureRequest,
     SignedDocument,
 )
-from gateway.core import idempotency
 from gateway.core.clients import Principal
+from gateway.core.delivery.intake import accept_delivery, call_through
 from gateway.core.errors import FieldError, InvalidInput
-from gateway.core.intake import accept_delivery, call_through
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.intake import reserve_key
 from schemas.esign import (

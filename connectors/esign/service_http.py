@@ -28,14 +28,14 @@ from tenacity.wait import wait_base
 from connectors.esign.config import EsignConfig
 from connectors.esign.errors import SigningRefused, resolve
 from gateway.core.connector import Resolution, raise_for_rule
+from gateway.core.delivery.resilience import retry_transient
 from gateway.core.errors import (
     InvalidUpstreamAnswer,
     PermanentUpstreamError,
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.http import ResponseTooLarge, retry_after_seconds
-from gateway.core.resilience import retry_transient
+from gateway.core.http.recording import ResponseTooLarge, retry_after_seconds
 from gateway.core.validation import field_errors
 
 __all__ = ["ServiceHttp", "raise_for_code"]

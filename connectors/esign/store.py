@@ -1,5 +1,5 @@
 """Asynchronous signing with the hash service: the signatures awaiting their holder, kept in
-``esign_signatures`` (:class:`~gateway.core.db.EsignSignature`).
+``esign_signatures`` (:class:`~gateway.core.store.db.EsignSignature`).
 
 The life of one, driven by the API, the outbox and a periodic job of the connector:
 
@@ -29,9 +29,9 @@ from connectors.esign.deferred import DIGEST, PreparedSignature, finish
 from connectors.esign.errors import UNKNOWN_TRANSACTION, ApprovalPending, SigningRefused
 from connectors.esign.tables import EsignSignature
 from gateway.core import events
-from gateway.core.db import utcnow
 from gateway.core.errors import NotFound, TransientUpstreamError, UpstreamError
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 
 if TYPE_CHECKING:
     from connectors.esign.client_hash import HashSigner

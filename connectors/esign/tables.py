@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.core.db import Base
+from gateway.core.store.db import Base
 
 __all__ = ["EsignSignature"]
 

@@ -12,7 +12,7 @@ from asn1crypto import tsp
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
-from gateway.core.http import ResponseTooLarge
+from gateway.core.http.recording import ResponseTooLarge
 
 __all__ = ["MAX_TSA_ANSWER_BYTES", "HttpxTimeStamper"]
 

@@ -37,7 +37,7 @@ from connectors.esign.verify_chain import ChainChecker
 from connectors.esign.verify_cms import timestamp_report
 from connectors.esign.verify_report import broken_report, signature_report
 from gateway.core.errors import FieldError
-from gateway.core.safe_xml import untrusted_parser
+from gateway.core.http.safe_xml import untrusted_parser
 from schemas.esign import SignatureReport, TimestampReport
 
 __all__ = ["C14N", "DS", "XADES", "parse_xml", "signature_value_c14n", "verify_xml"]

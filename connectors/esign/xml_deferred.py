@@ -37,7 +37,7 @@ from connectors.esign.verify_xml import (
     signature_value_c14n,
 )
 from gateway.core.errors import InvalidUpstreamAnswer, TransientUpstreamError
-from gateway.core.safe_xml import untrusted_parser
+from gateway.core.http.safe_xml import untrusted_parser
 
 __all__ = ["finish_xml", "prepare_xml", "timestamp_xml"]
 

@@ -90,6 +90,7 @@ SPEC = ConnectorSpec(
         "payment:create": "create fee payments on the DVCQG payment platform",
         "payment:read": "read payments and their status history",
     },
+    tables="connectors.payment.tables",
     routers=_routers,
     demo_parts=_demo_parts,
     cli_commands=_cli_commands,

@@ -64,14 +64,14 @@ from connectors.payment.errors import (
 from connectors.payment.inbound import MAX_CALLBACK_BYTES, InboundPackets
 from connectors.payment.profiles import init_body
 from gateway.core.connector import raise_for_rule
+from gateway.core.delivery.resilience import retry_transient
 from gateway.core.errors import (
     FieldError,
     InvalidInput,
     InvalidUpstreamAnswer,
     PermanentUpstreamError,
 )
-from gateway.core.json_answers import JsonPlatform
-from gateway.core.resilience import retry_transient
+from gateway.core.http.json_answers import JsonPlatform
 from gateway.core.validation import field_errors
 from schemas import payment as wire
 

@@ -3,8 +3,8 @@
 * :func:`create`: one payment per dossier, agency, procedure and fee set (``fee_set_digest``
   is unique): the same request again answers the payment already made. A new one is stored
   pending first, then INIT is sent (through the circuit breaker, logged with
-  :func:`~gateway.core.intake.call_through`) and its payment URL kept. When the INIT failed,
-  the next identical request resends it with the same reference (the platform answers the
+  :func:`~gateway.core.delivery.intake.call_through`) and its payment URL kept. When the INIT
+  failed, the next identical request resends it with the same reference (the platform answers the
   same URL for the same content).
 * :func:`settle` (and :func:`apply_callback` for a callback the connector has verified):
   what the platform says of a payment, a callback or a QUERY answer of the poller
@@ -55,11 +55,11 @@ from connectors.payment.status import (
 from connectors.payment.tables import Payment, PaymentTransition
 from gateway.core import events
 from gateway.core.crypto import BodyCipher
-from gateway.core.db import utcnow
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import FieldError
-from gateway.core.exchange_log import Crossing
-from gateway.core.intake import call_through
+from gateway.core.log.exchange_log import Crossing
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 from schemas.payment import Callback
 
 __all__ = [

@@ -30,11 +30,11 @@ from sqlalchemy import or_, select
 from connectors.payment.payments import initiated, move, seal_plain_urls, settle
 from connectors.payment.status import CONNECTOR, Settlement, check_transition
 from connectors.payment.tables import Payment
-from gateway.core.db import utcnow
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import CircuitOpen, GatewayError
-from gateway.core.intake import call_through
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 
 __all__ = ["POLLER", "POLLS", "PollPolicy", "poll_pending"]
 

@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.payment.status import CALLBACK_STATUS, CURRENCY
 from connectors.payment.tables import Payment, PaymentTransition
-from gateway.core.db import Database
 from gateway.core.reconcile import (
     KINDS,
     Finding,
@@ -39,6 +38,7 @@ from gateway.core.reconcile import (
     report_csv,
 )
 from gateway.core.reconcile import summary as _summary
+from gateway.core.store.db import Database
 from schemas.payment import Statement, StatementEntry
 
 __all__ = [

@@ -32,10 +32,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.payment.status import CONNECTOR, PaymentUnknown, check_transition
 from connectors.payment.tables import Payment, PaymentTransition, Refund
-from gateway.core import events, idempotency
-from gateway.core.db import utcnow
+from gateway.core import events
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
+from gateway.core.store.db import utcnow
 
 __all__ = [
     "REFUNDABLE",

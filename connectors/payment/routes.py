@@ -33,12 +33,12 @@ from connectors.payment import payments, reconciliation
 from connectors.payment import refunds as payments_refunds
 from connectors.payment.config import Beneficiary
 from connectors.payment.connector import PaymentConnector
-from gateway.core import idempotency
 from gateway.core.clients import Principal
-from gateway.core.db import utcnow
 from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
+from gateway.core.store.db import utcnow
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.intake import reserve_key
 from gateway.core.web.responses import csv_attachment

@@ -29,7 +29,7 @@ from connectors.payment.config import Beneficiary
 from connectors.payment.errors import CallbackRejected
 from connectors.payment.routes import connector_of
 from gateway.core.errors import ConfigurationError, FieldError, GatewayError
-from gateway.core.exchange_log import Crossing
+from gateway.core.log.exchange_log import Crossing
 from gateway.core.web.deps import GatewayDep
 from gateway.core.web.errors import record_refusal
 from schemas import payment as wire

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.core.db import Base, BigId
+from gateway.core.store.db import Base, BigId
 
 __all__ = ["Payment", "PaymentTransition", "Refund"]
 

@@ -129,6 +129,7 @@ SPEC = ConnectorSpec(
         "postal:ship": "order postal pick-ups and deliveries, cancel them",
         "postal:read": "read shipments, quotes and the cash-on-delivery reconciliation",
     },
+    tables="connectors.postal.tables",
     routers=_routers,
     demo_parts=_demo_parts,
     cli_commands=_cli_commands,

@@ -80,14 +80,14 @@ from connectors.postal.errors import (
 from connectors.postal.mapping import mask_phones
 from connectors.postal.profiles import TokenRead, auth_for
 from gateway.core.connector import raise_for_rule
+from gateway.core.delivery.resilience import retry_transient
 from gateway.core.errors import (
     FieldError,
     InvalidUpstreamAnswer,
     PermanentUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.json_answers import JsonPlatform
-from gateway.core.resilience import retry_transient
+from gateway.core.http.json_answers import JsonPlatform
 from gateway.core.validation import field_errors, validate_model
 from schemas import postal as wire
 

@@ -22,10 +22,10 @@ from sqlalchemy import or_, select, update
 from connectors.postal.shipments import Report, apply_report
 from connectors.postal.status import CONNECTOR, FINAL
 from connectors.postal.tables import Shipment
-from gateway.core.db import utcnow
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import CircuitOpen, UpstreamError
-from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 
 __all__ = ["POLLER_CLIENT", "Tracker", "poll_quiet"]
 

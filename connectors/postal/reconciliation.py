@@ -25,7 +25,6 @@ from datetime import date
 from sqlalchemy import select
 
 from connectors.postal.tables import Shipment
-from gateway.core.db import Database
 from gateway.core.reconcile import (
     KINDS,
     Finding,
@@ -34,6 +33,7 @@ from gateway.core.reconcile import (
     report_csv,
     summary,
 )
+from gateway.core.store.db import Database
 from schemas.postal import Statement, StatementItem
 
 __all__ = ["CSV_HEADER", "Owed", "compare", "reconcile", "report_csv_postal", "summary_postal"]

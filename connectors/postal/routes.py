@@ -39,12 +39,12 @@ from connectors.postal.connector import PostalConnector
 from connectors.postal.errors import WebhookRejected
 from connectors.postal.mapping import QuoteIn, ShipmentRequest, event_from_wire, receiver_summary
 from connectors.postal.status import WEBHOOKS
-from gateway.core import idempotency
 from gateway.core.clients import Principal
+from gateway.core.delivery.intake import accept_delivery, call_through
 from gateway.core.errors import GatewayError
-from gateway.core.intake import accept_delivery, call_through
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.errors import record_refusal
 from gateway.core.web.intake import accept

@@ -47,10 +47,10 @@ from connectors.postal.status import (
 )
 from connectors.postal.tables import Shipment, ShipmentEvent
 from gateway.core import events
-from gateway.core.db import utcnow
 from gateway.core.errors import FieldError
-from gateway.core.exchange_log import Crossing
+from gateway.core.log.exchange_log import Crossing
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 
 __all__ = [
     "ANSWER_OK",

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.core.db import Base, BigId
+from gateway.core.store.db import Base, BigId
 
 __all__ = ["Shipment", "ShipmentEvent"]
 

@@ -14,7 +14,8 @@ independent simulator                  :mod:`connectors.vneid.sandbox` (own prov
 golden packets both ways               ``tests/golden/vneid/``, ``test_golden.py``
 complete error table                   :data:`connectors.vneid.connector.ERROR_TABLE`
 conformance suite                      ``tests/conformance``
-faults covered                         every simulator switch, ``tests/connectors/vneid/test_routes.py``
+faults covered                         every simulator switch,
+                                       ``tests/connectors/vneid/test_routes.py``
 diagnostics redacted                   no token, code, verifier, secret or ID number in logs,
                                        errors or the exchange log (``test_client.py``, routes)
 =====================================  ========================================================

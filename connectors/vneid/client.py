@@ -72,7 +72,7 @@ from gateway.core.errors import (
     UpstreamAuthError,
     UpstreamError,
 )
-from gateway.core.http import ResponseTooLarge, retry_after_seconds
+from gateway.core.http.recording import ResponseTooLarge, retry_after_seconds
 
 __all__ = ["OidcClient", "ProviderMetadata", "TokenSet", "code_challenge"]
 

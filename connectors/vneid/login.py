@@ -30,7 +30,7 @@ from connectors.vneid.errors import AssuranceTooLow, IdTokenRejected, LoginState
 from connectors.vneid.mapping import map_claims
 from connectors.vneid.models import DinhDanh
 from gateway.core.crypto import BodyCipher
-from gateway.core.state import StateStore
+from gateway.core.store.state import StateStore
 
 __all__ = ["LoginStart", "begin", "complete", "logout_url", "session_tokens"]
 

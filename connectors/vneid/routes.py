@@ -18,8 +18,8 @@ from connectors.vneid import login
 from connectors.vneid.connector import VneidConnector
 from connectors.vneid.models import DinhDanh
 from gateway.core.clients import Principal
+from gateway.core.delivery.intake import call_through
 from gateway.core.errors import NotFound
-from gateway.core.intake import call_through
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep, require_scope
 from schemas.dvcqg import MA_TTHC_PATTERN

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.routes import audit, events, exchanges, ops
 from gateway.core.clients import ClientAuthenticator
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from gateway.core.web import errors
 from gateway.core.web.deps import ClientRateLimiter

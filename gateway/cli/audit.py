@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from gateway.core.audit import export_chain, verify_database, verify_export
 from gateway.core.commands import run
+from gateway.core.log.audit import export_chain, verify_database, verify_export
 from gateway.core.runtime import Gateway
 
 
@@ -88,7 +88,7 @@ def audit_export(out: Path) -> None:
 @audit.command("seal")
 def audit_seal() -> None:
     """Seal pending entries now (the workers do this continuously)."""
-    from gateway.core.delivery import DeliveryService
+    from gateway.core.delivery.workers import DeliveryService
 
     count = run(lambda gw: DeliveryService(gw).seal_once())
     click.echo(f"{count} entries sealed")

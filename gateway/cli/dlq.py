@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gateway.core import outbox
 from gateway.core.commands import run
+from gateway.core.delivery import outbox
 
 
 @click.group()

@@ -70,7 +70,7 @@ def _serve_processes(
     import os
 
     from gateway.api.asgi import RUN_WORKERS_ENV
-    from gateway.core import migrate
+    from gateway.core.store import migrate
 
     async def upgrade_once() -> None:
         gw = Gateway(settings)
@@ -116,7 +116,7 @@ def _server(app: Any, host: str, port: int) -> uvicorn.Server:
 @click.option("--sandbox", "sandbox_base", default=None, help="simulator base URL to deliver to")
 def worker(sandbox_base: str | None) -> None:
     """Run delivery workers only (scale out beside API replicas)."""
-    from gateway.core.delivery import DeliveryService
+    from gateway.core.delivery.workers import DeliveryService
 
     async def run() -> None:
         gw = Gateway(load_settings(), sandbox_base=sandbox_base)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from gateway.core.crypto import key_matches, new_client_key, split_client_key
-from gateway.core.db import ApiClient, Database, utcnow
 from gateway.core.errors import (
     ConfigurationError,
     Conflict,
@@ -17,6 +16,7 @@ from gateway.core.errors import (
     InvalidInput,
     Unauthenticated,
 )
+from gateway.core.store.db import ApiClient, Database, utcnow
 
 #: the scopes of the core's own routes; each connector declares its own (``SPEC.scopes``)
 CORE_SCOPES: dict[str, str] = {

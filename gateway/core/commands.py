@@ -39,7 +39,7 @@ def run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) -> 
         gw = Gateway(settings())
         try:
             if migrate and gw.settings.auto_migrate:
-                from gateway.core import migrate as m
+                from gateway.core.store import migrate as m
 
                 await m.upgrade(gw.db.engine)
             return await factory(gw)

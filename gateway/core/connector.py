@@ -105,7 +105,7 @@ class ConnectorConfig(BaseModel):
     """The settings every connector has, whatever its platform (base of ``<Slug>Config``).
 
     ``transport`` is read by the core: with ``lgsp`` the connector's HTTP client goes through
-    the LGSP transport (:mod:`gateway.core.lgsp`), which obtains and attaches the LGSP's access
+    the LGSP transport (:mod:`gateway.core.http.lgsp`), which obtains and attaches the LGSP's access
     token to every request; the connector's own URLs are then the addresses the LGSP publishes
     for its platform.
     """
@@ -182,9 +182,10 @@ class PeriodicJob:
     """Work a connector needs done on a schedule (chasing what went quiet on the platform).
 
     ``run`` does one round and returns how many items it handled. The core runs every job of
-    every connector alongside the delivery workers (:class:`~gateway.core.delivery.Delivery`),
-    one round per ``interval_seconds``; with several worker processes a lease in the state store
-    lets one process run each round. A round that raises is logged and the next one runs.
+    every connector alongside the delivery workers
+    (:class:`~gateway.core.delivery.workers.Delivery`), one round per ``interval_seconds``; with
+    several worker processes a lease in the state store lets one process run each round. A
+    round that raises is logged and the next one runs.
     """
 
     name: str
@@ -258,6 +259,9 @@ class ConnectorSpec:
     #: the API scopes the connector's routes check, each with what it allows
     #: (``<slug>:<verb>`` or a name of the connector's domain, e.g. ``officers:admin``)
     scopes: Mapping[str, str] = field(default_factory=dict)
+    #: the module holding the connector's tables (on the shared ``Base``), imported with the
+    #: registry so that the metadata, migrations and tests always see every table
+    tables: str | None = None
     #: the connector's API routers (FastAPI ``APIRouter`` s built on :mod:`gateway.core.web`),
     #: imported when the application is built; it includes them in registry order
     routers: Callable[[], Sequence[Any]] | None = None

@@ -32,11 +32,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core import outbox
 from gateway.core.crypto import BodyCipher
-from gateway.core.db import Database, Event, EventCursor, EventSubscription, utcnow
+from gateway.core.delivery import outbox
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from gateway.core.exchange_log import Crossing, ExchangeLog
+from gateway.core.log.exchange_log import Crossing, ExchangeLog
+from gateway.core.store.db import Database, Event, EventCursor, EventSubscription, utcnow
 
 if TYPE_CHECKING:
     from gateway.core.runtime import Gateway

@@ -33,11 +33,11 @@ from sqlalchemy import func, select
 
 from gateway.core.connector import Actor, CheckResult, Delivered, ErrorRule, Resolution
 from gateway.core.crypto import BodyCipher
-from gateway.core.db import Database, Event, EventSubscription
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
 from gateway.core.events import CONNECTOR, OPERATION, canonical_json, event_dict, open_secret
-from gateway.core.http import retry_after_seconds
+from gateway.core.http.recording import retry_after_seconds
 from gateway.core.logging import register_secrets
+from gateway.core.store.db import Database, Event, EventSubscription
 
 #: a receiver's answer is not needed beyond its status: read at most this much of it
 MAX_ANSWER_BYTES = 64 * 1024

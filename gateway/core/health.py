@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.core import outbox
-from gateway.core.db import ExchangeEntry
+from gateway.core.delivery import outbox
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 
 
 def _percentile(sorted_values: list[float], q: float) -> float | None:

@@ -23,7 +23,7 @@ import structlog
 
 from gateway.core.connector import PacketSigner
 from gateway.core.errors import ConfigurationError, GatewayError
-from gateway.core.http import current_attempt
+from gateway.core.http.recording import current_attempt
 
 __all__ = ["PacketSignatureMissing", "PacketSigningTransport", "check_inbound", "find_signer"]
 

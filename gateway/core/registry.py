@@ -42,6 +42,8 @@ def load_specs(packages: tuple[str, ...] | None = None) -> dict[str, ConnectorSp
             raise ConfigurationError(f"{name}: the slug {spec.slug!r} is the core's own")
         if spec.slug in specs:
             raise ConfigurationError(f"two connectors claim the slug {spec.slug!r}")
+        if spec.tables is not None:
+            importlib.import_module(spec.tables)
         specs[spec.slug] = spec
     return specs
 

@@ -15,22 +15,22 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core import migrate
 from gateway.core.connector import Connector, ConnectorSpec, PacketSigner
 from gateway.core.crypto import BodyCipher, CheckpointSigner
-from gateway.core.db import AttemptLink, Database
+from gateway.core.delivery.resilience import CircuitBreaker, RetryPolicy
 from gateway.core.errors import ConfigurationError, NotFound
 from gateway.core.events_webhook import EventDeliverer
-from gateway.core.exchange_log import Crossing, ExchangeLog
-from gateway.core.http import build_client
-from gateway.core.lgsp import lgsp_outer
+from gateway.core.http.lgsp import lgsp_outer
+from gateway.core.http.recording import build_client
+from gateway.core.log.exchange_log import Crossing, ExchangeLog
 from gateway.core.logging import register_secrets
 from gateway.core.metrics import observe_upstream
 from gateway.core.packet_signing import PacketSigningTransport, find_signer
 from gateway.core.registry import build_config, load_specs, secret_values
-from gateway.core.resilience import CircuitBreaker, RetryPolicy
 from gateway.core.settings import Settings
-from gateway.core.state import StateStore, make_state_store
+from gateway.core.store import migrate
+from gateway.core.store.db import AttemptLink, Database
+from gateway.core.store.state import StateStore, make_state_store
 
 log = structlog.get_logger("gateway.runtime")
 

@@ -18,9 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.core.delivery.resilience import DEFAULT_RETRY_HORIZON_SECONDS
 from gateway.core.errors import ConfigurationError
-from gateway.core.lgsp import LgspSettings
-from gateway.core.resilience import DEFAULT_RETRY_HORIZON_SECONDS
+from gateway.core.http.lgsp import LgspSettings
 
 # Well-known development keys. Anyone can read them here, so they are refused in production.
 DEV_DATA_KEY = base64.b64encode(hashlib.sha256(b"lgsp-dev-data-key").digest()).decode()

@@ -8,8 +8,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from gateway.core.db import Base
+from gateway.core.registry import load_specs
+from gateway.core.store.db import Base
 
+load_specs()  # every connector's tables join the metadata (autogenerate must see them all)
 config = context.config
 target_metadata = Base.metadata
 
@@ -27,7 +29,7 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     url = config.get_main_option("sqlalchemy.url")
-    assert url, "sqlalchemy.url must be set by gateway.core.migrate"
+    assert url, "sqlalchemy.url must be set by gateway.core.store.migrate"
     engine = create_async_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(_run)

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from gateway.core.db import ExchangeEntry
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 from tests.conftest import bearer
 from tests.factories import dossier
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.core.db import Base, ExchangeEntry, OutboxItem
 from gateway.core.runtime import Gateway
-from gateway.core.state import MemoryStateStore
+from gateway.core.store.db import Base, ExchangeEntry, OutboxItem
+from gateway.core.store.state import MemoryStateStore
 from tests.conftest import bearer, make_settings, serving
 from tests.factories import dossier
 

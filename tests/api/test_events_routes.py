@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from gateway.core import events
-from gateway.core.db import EventSubscription, ExchangeEntry
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import EventSubscription, ExchangeEntry
 from tests.conftest import bearer
 
 

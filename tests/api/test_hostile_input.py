@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from connectors.postal.client import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.api.hostile import MAX_JSON_DEPTH, body_problems, is_json, query_problems
 from gateway.core.clients import known_scopes
-from gateway.core.db import ExchangeEntry, OutboxItem
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import month_bounds, parse_day
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry, OutboxItem
 from tests.conftest import bearer
 from tests.factories import dossier
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import func, select
 
-from gateway.core.db import ExchangeEntry
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 from tests.conftest import bearer
 from tests.factories import dossier, ma_ho_so, step
 

@@ -12,19 +12,19 @@ import httpx
 import pytest
 from sqlalchemy import select, text, update
 
-from gateway.core.audit import (
+from gateway.core.crypto import CheckpointSigner, verify_signature
+from gateway.core.delivery.workers import DeliveryService
+from gateway.core.errors import ConfigurationError
+from gateway.core.log.audit import (
     checkpoint_message,
     export_chain,
     seal_pending,
     verify_database,
     verify_export,
 )
-from gateway.core.crypto import CheckpointSigner, verify_signature
-from gateway.core.db import Checkpoint, ExchangeEntry
-from gateway.core.delivery import DeliveryService
-from gateway.core.errors import ConfigurationError
-from gateway.core.exchange_log import Crossing
+from gateway.core.log.exchange_log import Crossing
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Checkpoint, ExchangeEntry
 from tests.audit import build_log, count_entries
 
 

@@ -20,11 +20,11 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select, text
 
 from gateway.cli import main
-from gateway.core.audit import HASHED_FIELDS, checkpoint_message, entry_hash
 from gateway.core.crypto import CheckpointSigner
-from gateway.core.db import Checkpoint, ExchangeEntry
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
+from gateway.core.log.audit import HASHED_FIELDS, checkpoint_message, entry_hash
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Checkpoint, ExchangeEntry
 from tests.audit import build_log
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

@@ -24,9 +24,10 @@ import uvicorn
 from click.testing import CliRunner, Result
 
 from gateway.cli import main
-from gateway.core import migrate, outbox
-from gateway.core.intake import accept_delivery
+from gateway.core.delivery import outbox
+from gateway.core.delivery.intake import accept_delivery
 from gateway.core.runtime import Gateway
+from gateway.core.store import migrate
 from gateway.sandbox import create_sandbox_app
 from tests.conftest import make_settings
 from tests.factories import dossier, ma_ho_so

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gateway.cli import main
-from gateway.core import events, migrate
+from gateway.core import events
 from gateway.core.runtime import Gateway
+from gateway.core.store import migrate
 from tests.cli.test_cli import in_thread, rows
 from tests.conftest import make_settings
 
@@ -46,7 +47,7 @@ def stored_secret(env: dict[str, str], name: str) -> str:
             async with gw.db.reading() as session:
                 from sqlalchemy import select
 
-                from gateway.core.db import EventSubscription
+                from gateway.core.store.db import EventSubscription
 
                 row = await session.scalar(
                     select(EventSubscription).where(EventSubscription.name == name)

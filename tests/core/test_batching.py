@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from connectors.dvcqg import HoSo
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 from tests.core.test_delivery import UNKNOWN_TTHC, accept, item
@@ -88,7 +88,7 @@ async def test_connector_batch_outcomes_are_per_payload(gateway: Gateway, simula
 async def test_group_commit_answers_every_waiter_when_stopped(gateway: Gateway) -> None:
     import asyncio
 
-    from gateway.core.batching import GroupCommitter
+    from gateway.core.store.batching import GroupCommitter
 
     committer = GroupCommitter(gateway.db.transaction)
     started = asyncio.Event()

@@ -16,13 +16,13 @@ from sqlalchemy import select
 
 from connectors.dvcqg import HoSo
 from connectors.dvcqg.sandbox import FaultConfig
-from gateway.core import outbox
-from gateway.core.db import OutboxItem, utcnow
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery import outbox
+from gateway.core.delivery.intake import accept_delivery
+from gateway.core.delivery.resilience import RetryPolicy
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.errors import Conflict
-from gateway.core.intake import accept_delivery
-from gateway.core.resilience import RetryPolicy
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import OutboxItem, utcnow
 from tests.conftest import bearer
 from tests.factories import LIFE, LIFE_CODES, dossier, ma_ho_so
 

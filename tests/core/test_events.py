@@ -15,14 +15,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.core import events, outbox
-from gateway.core.db import Event, ExchangeEntry, OutboxItem, utcnow
-from gateway.core.delivery import DeliveryService
+from gateway.core import events
+from gateway.core.delivery import outbox
+from gateway.core.delivery.resilience import RetryPolicy
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.events_webhook import EventDeliverer, sign_headers, verify_webhook
 from gateway.core.health import connector_health
-from gateway.core.resilience import RetryPolicy
 from gateway.core.runtime import Gateway
-from gateway.core.state import StateStore
+from gateway.core.store.db import Event, ExchangeEntry, OutboxItem, utcnow
+from gateway.core.store.state import StateStore
 from tests.conftest import started_gateway
 
 SECRET = "a-receiver-secret-of-enough-length-0123456789"
@@ -424,7 +425,7 @@ async def test_the_inbox_pages_by_cursor_and_the_ack_never_moves_back(gw: Gatewa
 
 async def test_a_delivery_is_an_exchange_with_its_attempts(gw: Gateway) -> None:
     """``/v1/exchanges/{id}`` follows an event's delivery like any other."""
-    from gateway.core import outbox as outbox_module
+    from gateway.core.delivery import outbox as outbox_module
 
     await events.subscribe(
         gw.db,

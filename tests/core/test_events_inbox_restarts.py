@@ -12,7 +12,7 @@ import httpx
 from gateway.core import events
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
-from gateway.core.state import StateStore
+from gateway.core.store.state import StateStore
 from tests.conftest import make_settings
 from tests.core.test_events import gw, receiver
 

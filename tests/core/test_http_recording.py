@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import AnswerDeadlineExceeded, ResponseTooLarge, build_client
+from gateway.core.http.recording import AnswerDeadlineExceeded, ResponseTooLarge, build_client
+from gateway.core.log.exchange_log import Crossing
 
 
 class _Chunks(httpx.AsyncByteStream):

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select, update
 
-from gateway.core import idempotency
-from gateway.core.db import ExchangeEntry, IdempotencyRecord, OutboxItem, utcnow
 from gateway.core.errors import Conflict
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
+from gateway.core.store.db import ExchangeEntry, IdempotencyRecord, OutboxItem, utcnow
 from tests.conftest import bearer
 from tests.factories import dossier
 

@@ -8,7 +8,7 @@ import pytest
 from gateway.core import events
 from gateway.core.clients import create_client
 from gateway.core.errors import InvalidInput
-from gateway.core.exchange_log import is_officer_login
+from gateway.core.log.exchange_log import is_officer_login
 from gateway.core.runtime import Gateway
 
 SNEAKY = ["case-system\n", "case-system\r\n", "case\u2010system", "c\u0430se-system", "CASE"]

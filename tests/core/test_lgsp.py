@@ -1,4 +1,5 @@
-"""The LGSP transport (gateway.core.lgsp): tokens obtained, attached, reused, renewed, logged."""
+"""The LGSP transport (gateway.core.http.lgsp): tokens obtained, attached, reused, renewed,
+logged."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ import httpx
 import pytest
 
 from gateway.core.errors import ConfigurationError
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import AttemptContext, attempt_context, build_client
-from gateway.core.lgsp import (
+from gateway.core.http.lgsp import (
     LgspSettings,
     LgspTransport,
     LgspUnavailable,
     lgsp_outer,
     parse_token_answer,
 )
+from gateway.core.http.recording import AttemptContext, attempt_context, build_client
+from gateway.core.log.exchange_log import Crossing
 
 TOKEN_URL = "https://lgsp.test/token"
 API = "https://lgsp.test/dancu/ws"

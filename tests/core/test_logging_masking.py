@@ -13,8 +13,7 @@ import structlog
 from sqlalchemy import select
 
 from gateway.core.crypto import sha256_hex
-from gateway.core.db import ExchangeEntry
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.logging import (
     configure_logging,
     mask_event,
@@ -23,6 +22,7 @@ from gateway.core.logging import (
     register_secrets,
 )
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 from tests.conftest import bearer
 from tests.factories import dossier, ma_ho_so
 

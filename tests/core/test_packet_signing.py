@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from connectors.dvcqg.tables import PortalDossier
 from connectors.esign import EsignConnector, PacketSignatureInvalid
-from gateway.core.db import ExchangeEntry
 from gateway.core.errors import ConfigurationError
 from gateway.core.runtime import Gateway
 from gateway.core.settings import PacketSigningSettings
-from gateway.core.state import StateStore
+from gateway.core.store.db import ExchangeEntry
+from gateway.core.store.state import StateStore
 from tests.conftest import make_settings, started_gateway
 
 

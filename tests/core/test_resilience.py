@@ -15,18 +15,18 @@ from sqlalchemy import select
 
 from connectors.dvcqg import HoSo
 from connectors.dvcqg.sandbox import FaultConfig
-from gateway.core import outbox
-from gateway.core.db import OutboxItem, utcnow
-from gateway.core.delivery import DeliveryService
-from gateway.core.intake import accept_delivery
-from gateway.core.resilience import (
+from gateway.core.delivery import outbox
+from gateway.core.delivery.intake import accept_delivery
+from gateway.core.delivery.resilience import (
     MAX_RETRY_AFTER_SECONDS,
     CircuitBreaker,
     CircuitState,
     RetryPolicy,
 )
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
-from gateway.core.state import StateStore
+from gateway.core.store.db import OutboxItem, utcnow
+from gateway.core.store.state import StateStore
 from tests.conftest import bearer
 from tests.factories import dossier, ma_ho_so
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from gateway.core.safe_xml import plain_utf8_problem, untrusted_parser
+from gateway.core.http.safe_xml import plain_utf8_problem, untrusted_parser
 
 
 def text_of(document: bytes, **options: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gateway.core.state import MemoryStateStore, StateStore, make_state_store
+from gateway.core.store.state import MemoryStateStore, StateStore, make_state_store
 
 
 async def test_implements_the_protocol(state_store: StateStore) -> None:

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.core.db import ExchangeEntry
 from gateway.core.errors import ConfigurationError
 from gateway.core.health import connector_health
-from gateway.core.lgsp import LgspSettings
+from gateway.core.http.lgsp import LgspSettings
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
-from gateway.core.state import StateStore
+from gateway.core.store.db import ExchangeEntry
+from gateway.core.store.state import StateStore
 from gateway.sandbox_lgsp import LgspSimulator
 from tests.conftest import make_settings, started_gateway
 

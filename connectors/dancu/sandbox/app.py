@@ -63,7 +63,7 @@ from connectors.dancu.sandbox.state import (
     citizen_json,
     default_officers,
 )
-from gateway.core.simulators import (
+from gateway.core.http.simulators import (
     BodyTooLarge,
     DroppedResponse,
     SimulatedConnectionDrop,

@@ -37,7 +37,7 @@ from connectors.dancu.sandbox.population import Citizen, Population, normalise_n
 from connectors.dancu.sandbox.provinces import mask
 from connectors.dancu.sandbox.request import LOOKUP, YeuCau
 from connectors.dancu.sandbox.soap import WsdlDocument, lookup_answer, verification_answer
-from gateway.core.simulators import FaultDraws
+from gateway.core.http.simulators import FaultDraws
 
 __all__ = [
     "DEFAULT_INTEGRATION_CODES",

@@ -24,7 +24,7 @@ from connectors.dvcqg.sandbox.platform import (
     SimStats,
     canonical_json,
 )
-from gateway.core.simulators import SimulatedConnectionDrop
+from gateway.core.http.simulators import SimulatedConnectionDrop
 
 __all__ = [
     "CATALOGUE",

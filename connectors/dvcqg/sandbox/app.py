@@ -38,7 +38,7 @@ from connectors.dvcqg.sandbox.faults import FaultConfig
 from connectors.dvcqg.sandbox.online import add_online_routes
 from connectors.dvcqg.sandbox.packets import problems
 from connectors.dvcqg.sandbox.platform import INTEGRATION, SHARE, DvcqgSimulator
-from gateway.core.simulators import (
+from gateway.core.http.simulators import (
     BodyTooLarge,
     DroppedResponse,
     add_control_routes,

@@ -47,7 +47,7 @@ from connectors.dvcqg.sandbox.packets import (
     SyncSteps,
     problems,
 )
-from gateway.core.simulators import FaultDraws
+from gateway.core.http.simulators import FaultDraws
 
 __all__ = [
     "INTEGRATION",

@@ -28,7 +28,7 @@ from connectors.esign.sandbox.csc import add_csc_routes
 from connectors.esign.sandbox.pki import SANDBOX_BASE, sandbox_pki
 from connectors.esign.sandbox.smartca import add_smartca_routes, approve, webhook_body
 from connectors.esign.sandbox.state import EsignSimulator, FaultConfig, Transaction
-from gateway.core.simulators import add_control_routes
+from gateway.core.http.simulators import add_control_routes
 
 __all__ = ["create_app", "get_simulator"]
 

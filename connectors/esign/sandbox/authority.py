@@ -15,7 +15,7 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from connectors.esign.sandbox.state import EsignSimulator
-from gateway.core.simulators import BodyTooLarge, read_body
+from gateway.core.http.simulators import BodyTooLarge, read_body
 
 __all__ = ["add_authority_routes"]
 

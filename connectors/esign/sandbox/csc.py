@@ -31,7 +31,7 @@ from connectors.esign.sandbox.packets import (
 )
 from connectors.esign.sandbox.pki import sign_prehashed
 from connectors.esign.sandbox.state import EsignSimulator
-from gateway.core.simulators import BodyTooLarge, read_body
+from gateway.core.http.simulators import BodyTooLarge, read_body
 
 __all__ = ["PREFIX", "add_csc_routes"]
 

@@ -43,7 +43,7 @@ from connectors.esign.sandbox.accounts import RELAY_HEADER, RELAY_VALUE, HeldCer
 from connectors.esign.sandbox.packets import SmartcaCertificateRequest, SmartcaSignRequest
 from connectors.esign.sandbox.pki import sign_prehashed
 from connectors.esign.sandbox.state import EsignSimulator, SignedFile, Transaction
-from gateway.core.simulators import BodyTooLarge, read_body
+from gateway.core.http.simulators import BodyTooLarge, read_body
 
 __all__ = ["PREFIX", "add_smartca_routes", "webhook_body"]
 

@@ -1,7 +1,7 @@
 """The simulator of the DVCQG online payment platform: an independent model of the platform from
 the public record (its own vocabulary and checks in :mod:`.wire`, its payments and faults in
 :mod:`.platform`, its HTTP face in :mod:`.app`). It imports only the standard library,
-third-party packages, its own modules and :mod:`gateway.core.simulators`: never the
+third-party packages, its own modules and :mod:`gateway.core.http.simulators`: never the
 connector's wire models nor ``schemas``, so that it can disagree with the connector.
 """
 

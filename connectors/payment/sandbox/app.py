@@ -84,7 +84,7 @@ from connectors.payment.sandbox.wire import (
     Variant,
     checksum,
 )
-from gateway.core.simulators import BodyTooLarge, add_control_routes, count, read_body
+from gateway.core.http.simulators import BodyTooLarge, add_control_routes, count, read_body
 
 __all__ = [
     "CALLBACK_FIELDS",

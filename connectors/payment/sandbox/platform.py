@@ -42,7 +42,7 @@ from connectors.payment.sandbox.wire import (
     text_field,
     timestamp_field,
 )
-from gateway.core.simulators import FaultDraws, count
+from gateway.core.http.simulators import FaultDraws, count
 
 #: how INIT is answered: ``message_string`` ``{"error_code": "0", "message": "<JSON text>"}``
 #: (PASETO parses ``message`` again), or ``flat`` ``{"MaLoi": "00", "MoTaLoi", "UrlThanhToan",

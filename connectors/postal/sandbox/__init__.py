@@ -1,7 +1,7 @@
 """The simulator of the public postal service (VNPost, service HCC): an independent model of
 the platform from the public record (its own models in :mod:`.wire`, its state machine in
 :mod:`.platform`, its HTTP face in :mod:`.app`). It imports only the standard library,
-third-party packages, its own modules and :mod:`gateway.core.simulators`: never the
+third-party packages, its own modules and :mod:`gateway.core.http.simulators`: never the
 connector's wire models nor ``schemas``, so that it can disagree with the connector.
 """
 

@@ -53,7 +53,7 @@ from connectors.postal.sandbox.platform import (
     SimStats,
     StatementDiscrepancies,
 )
-from gateway.core.simulators import (
+from gateway.core.http.simulators import (
     BodyTooLarge,
     DroppedResponse,
     add_control_routes,

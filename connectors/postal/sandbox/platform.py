@@ -53,7 +53,7 @@ from connectors.postal.sandbox.wire import (
     StatementQuery,
     TokenIn,
 )
-from gateway.core.simulators import FaultDraws, count
+from gateway.core.http.simulators import FaultDraws, count
 
 __all__ = [
     "FINAL",

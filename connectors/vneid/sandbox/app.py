@@ -64,7 +64,7 @@ from connectors.vneid.sandbox.providers import (
     Endpoint,
     ProviderName,
 )
-from gateway.core.simulators import BodyTooLarge, read_body
+from gateway.core.http.simulators import BodyTooLarge, read_body
 
 __all__ = [
     "BUSINESS_ACCOUNT",

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy import select
 
-from gateway.core.audit import verify_database
 from gateway.core.clients import Principal
-from gateway.core.db import ExchangeEntry
 from gateway.core.errors import FieldError, InvalidInput, NotFound
-from gateway.core.exchange_log import Crossing
+from gateway.core.log.audit import verify_database
+from gateway.core.log.exchange_log import Crossing
+from gateway.core.store.db import ExchangeEntry
 from gateway.core.web.deps import GatewayDep, require_scope
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

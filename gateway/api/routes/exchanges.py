@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import or_, select
 
-from gateway.core import outbox
-from gateway.core.db import AttemptLink, ExchangeEntry
+from gateway.core.delivery import outbox
 from gateway.core.errors import NotFound
+from gateway.core.store.db import AttemptLink, ExchangeEntry
 from gateway.core.web.deps import CurrentClient, GatewayDep
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])

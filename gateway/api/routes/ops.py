@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from gateway.core import outbox
 from gateway.core.clients import Principal
+from gateway.core.delivery import outbox
+from gateway.core.delivery.resilience import CircuitState
 from gateway.core.health import connector_health
 from gateway.core.metrics import CIRCUIT_OPEN, OUTBOX_DEPTH, REGISTRY
-from gateway.core.resilience import CircuitState
 from gateway.core.web.deps import GatewayDep, require_scope
 
 router = APIRouter(tags=["ops"])

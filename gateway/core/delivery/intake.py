@@ -13,12 +13,13 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core import idempotency, outbox
-from gateway.core.db import utcnow
+from gateway.core.delivery import outbox
 from gateway.core.errors import CircuitOpen, GatewayError, TransientUpstreamError
-from gateway.core.exchange_log import Crossing, new_exchange_id
-from gateway.core.http import AttemptContext, attempt_context
+from gateway.core.http.recording import AttemptContext, attempt_context
+from gateway.core.log.exchange_log import Crossing, new_exchange_id
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
+from gateway.core.store.db import utcnow
 
 T = TypeVar("T")
 

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from gateway.core.crypto import BodyCipher
-from gateway.core.db import Database, OutboxItem, utcnow
 from gateway.core.errors import Conflict, NotFound
+from gateway.core.store.db import Database, OutboxItem, utcnow
 
 #: items in these states hold the items behind them
 HOLDING = ("queued", "failed", "delivering", "dead")

@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base
 
 from gateway.core.errors import TransientUpstreamError
-from gateway.core.state import StateStore
+from gateway.core.store.state import StateStore
 
 T = TypeVar("T")
 

@@ -19,15 +19,15 @@ from datetime import timedelta
 
 import structlog
 
-from gateway.core import outbox
-from gateway.core.audit import seal_pending
 from gateway.core.connector import BatchDelivery, Delivered, PeriodicJob, PeriodicWork
-from gateway.core.db import OutboxItem, utcnow
+from gateway.core.delivery import outbox
+from gateway.core.delivery.resilience import CircuitState
 from gateway.core.errors import GatewayError, TransientUpstreamError
-from gateway.core.http import AttemptContext, attempt_context
+from gateway.core.http.recording import AttemptContext, attempt_context
+from gateway.core.log.audit import seal_pending
 from gateway.core.metrics import DELIVERIES, SEALED
-from gateway.core.resilience import CircuitState
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import OutboxItem, utcnow
 
 log = structlog.get_logger("gateway.delivery")
 

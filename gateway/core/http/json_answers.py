@@ -28,7 +28,7 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.http import ResponseTooLarge, retry_after_seconds
+from gateway.core.http.recording import ResponseTooLarge, retry_after_seconds
 from gateway.core.validation import field_errors
 
 __all__ = ["JsonPlatform"]

@@ -296,8 +296,8 @@ def _scrub_token(content: bytes) -> bytes:
 def lgsp_outer(
     settings: LgspSettings, *, environment: str
 ) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]:
-    """The ``outer`` wrapper of :func:`gateway.core.http.build_client` for a connector that
-    goes through the LGSP; refuses the development placeholders in production."""
+    """The ``outer`` wrapper of :func:`gateway.core.http.recording.build_client` for a
+    connector that goes through the LGSP; refuses the development placeholders in production."""
     if environment == "production":
         for name in settings.placeholders_in_use():
             raise ConfigurationError(

@@ -41,8 +41,8 @@ from email.utils import parsedate_to_datetime
 import httpx
 import structlog
 
-from gateway.core.db import utcnow
-from gateway.core.exchange_log import Crossing
+from gateway.core.log.exchange_log import Crossing
+from gateway.core.store.db import utcnow
 
 log = structlog.get_logger("gateway.http")
 

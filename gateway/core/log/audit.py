@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import String, func, select, text, type_coerce, update
 
 from gateway.core.crypto import CheckpointSigner, verify_signature
-from gateway.core.db import Checkpoint, Database, ExchangeEntry, utcnow
+from gateway.core.store.db import Checkpoint, Database, ExchangeEntry, utcnow
 
 GENESIS = "0" * 64
 _SEALER_LOCK = 7413002

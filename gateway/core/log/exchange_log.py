@@ -4,7 +4,7 @@ A crossing is the request from the case system (``inbound``), each attempt towar
 (``attempt``, carrying its answer), each callback from a platform (``callback``), and each
 refusal (``refusal``). Entries carry digests of the bodies in clear and the bodies themselves
 encrypted (AES-GCM, key id recorded, bound to the entry). Details are masked before they are
-stored. Entries are inserted unsealed; :mod:`gateway.core.audit` seals them into the hash chain.
+stored. Entries are inserted unsealed; :mod:`gateway.core.log.audit` seals them into the hash chain.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.crypto import BodyCipher, sha256_hex
-from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.logging import mask_text
+from gateway.core.store.db import ExchangeEntry, utcnow
 
 #: an officer's login, as the entries' ``officer_id`` holds it: lower-case ASCII letters and
 #: digits with ``. _ @ -``, 2-64 characters, at least one of them not a digit (an ID number is

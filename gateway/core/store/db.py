@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from gateway.core.batching import GroupCommitter
+from gateway.core.store.batching import GroupCommitter
 
 T = TypeVar("T")
 BigId = BigInteger().with_variant(Integer, "sqlite")

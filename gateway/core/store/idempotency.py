@@ -18,8 +18,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.crypto import BodyCipher, sha256_hex
-from gateway.core.db import Database, IdempotencyRecord, utcnow
 from gateway.core.errors import Conflict, FieldError, IdempotencyMismatch, InvalidInput
+from gateway.core.store.db import Database, IdempotencyRecord, utcnow
 
 MAX_KEY_LENGTH = 255
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.core.errors import FieldError, GatewayError, RateLimited, UpstreamError
-from gateway.core.exchange_log import Crossing, is_officer_login
+from gateway.core.log.exchange_log import Crossing, is_officer_login
 from gateway.core.logging import mask_text
 from gateway.core.metrics import REFUSALS
 from gateway.core.validation import field_path

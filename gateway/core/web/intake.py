@@ -1,4 +1,5 @@
-"""The route side of accepting work: Idempotency-Key handling around :mod:`gateway.core.intake`."""
+"""The route side of accepting work: Idempotency-Key handling around
+:mod:`gateway.core.delivery.intake`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from gateway.core import idempotency
 from gateway.core.clients import Principal
-from gateway.core.intake import accept_delivery
+from gateway.core.delivery.intake import accept_delivery
 from gateway.core.runtime import Gateway
+from gateway.core.store import idempotency
 
 
 async def reserve_key(
@@ -20,7 +21,7 @@ async def reserve_key(
     """The request's ``Idempotency-Key`` (None without one), reserved for this client, and the
     answer to replay when this key and body were answered before (else None). A caller that
     reserved releases the key if it fails before doing any work
-    (:func:`gateway.core.idempotency.release`)."""
+    (:func:`gateway.core.store.idempotency.release`)."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None, None

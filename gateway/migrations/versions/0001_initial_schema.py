@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key_prefix"),
         sa.UniqueConstraint("name"),
@@ -50,7 +50,7 @@ def upgrade() -> None:
         ),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("head_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("key_id", sa.String(length=64), nullable=False),
         sa.Column("public_key", sa.String(length=64), nullable=False),
         sa.Column("signature", sa.String(length=128), nullable=False),
@@ -74,8 +74,8 @@ def upgrade() -> None:
         sa.Column("officer_id", sa.String(length=64), nullable=True),
         sa.Column("purpose", sa.String(length=255), nullable=True),
         sa.Column("ma_ho_so", sa.String(length=64), nullable=True),
-        sa.Column("started_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("started_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("duration_ms", sa.Float(), nullable=False),
         sa.Column("outcome", sa.String(length=32), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
@@ -120,8 +120,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("client", "key"),
     )
     op.create_table(
@@ -140,13 +140,15 @@ def upgrade() -> None:
         sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "next_attempt_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("lease_until", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("exchange_id"),
     )

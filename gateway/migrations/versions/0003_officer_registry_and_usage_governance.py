@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -44,8 +44,10 @@ def upgrade() -> None:
         sa.Column("median", sa.Float(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("locked", sa.Boolean(), nullable=False),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("acknowledged_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "acknowledged_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True
+        ),
         sa.Column("acknowledged_by", sa.String(length=128), nullable=True),
         sa.Column("acknowledged_note", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -72,9 +74,11 @@ def upgrade() -> None:
         sa.Column("credential_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("status_reason", sa.Text(), nullable=True),
-        sa.Column("registered_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("active_since", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "registered_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("active_since", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("ma_can_bo"),
         sa.UniqueConstraint("tai_khoan"),
@@ -97,7 +101,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=128), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("changes", sa.JSON(), nullable=True),
-        sa.Column("at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["officer_id"],
             ["officers.id"],

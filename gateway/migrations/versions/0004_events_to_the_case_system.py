@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -30,7 +30,7 @@ def upgrade() -> None:
         "event_cursors",
         sa.Column("client", sa.String(length=64), nullable=False),
         sa.Column("cursor", sa.BigInteger(), nullable=False),
-        sa.Column("updated_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("client"),
     )
     op.create_table(
@@ -46,8 +46,8 @@ def upgrade() -> None:
         sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("event_types", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name"),
     )
@@ -63,9 +63,9 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=128), nullable=False),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("subject", sa.String(length=255), nullable=True),
-        sa.Column("occurred_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("payload_sealed", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("event_id"),
     )

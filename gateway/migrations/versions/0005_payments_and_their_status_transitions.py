@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -47,9 +47,9 @@ def upgrade() -> None:
         sa.Column("payment_url", sa.String(length=2048), nullable=True),
         sa.Column("return_url", sa.String(length=2048), nullable=False),
         sa.Column("ma_giao_dich", sa.String(length=128), nullable=True),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("paid_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("paid_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("fee_set_digest", name="uq_payments_fee_set_digest"),
         sa.UniqueConstraint("ma_giao_dich"),
@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("ma_giao_dich", sa.String(length=128), nullable=True),
         sa.Column("detail", sa.String(length=500), nullable=True),
-        sa.Column("at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["payment_id"],
             ["payments.id"],

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -42,8 +42,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("requested_by", sa.String(length=128), nullable=False),
         sa.Column("reference", sa.String(length=128), nullable=True),
-        sa.Column("requested_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("decided_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("requested_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(length=128), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(

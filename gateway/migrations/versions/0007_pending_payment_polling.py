@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0007"
 down_revision: str | None = "0006"
@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("queried_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True)
+            sa.Column("queried_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True)
         )
 
 

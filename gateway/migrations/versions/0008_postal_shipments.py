@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -27,7 +27,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _time(name: str, *, nullable: bool) -> sa.Column[object]:
-    return sa.Column(name, gateway.core.db.UtcDateTime(timezone=True), nullable=nullable)
+    return sa.Column(name, gateway.core.store.db.UtcDateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -34,8 +34,8 @@ def upgrade() -> None:
         sa.Column("prepared_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("result_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("detail", sa.String(length=500), nullable=True),
-        sa.Column("created_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("settled_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("settled_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import gateway.core.db
+import gateway.core.store.db
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("packet_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("exchange_id", sa.String(length=36), nullable=False),
         sa.Column("event_id", sa.String(length=36), nullable=True),
-        sa.Column("received_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("ma_ho_so", "phien_ban", name="uq_portal_dossiers_version"),
     )
@@ -76,10 +76,10 @@ def upgrade() -> None:
         sa.Column("muc_do", sa.Integer(), nullable=True),
         sa.Column("digest", sa.String(length=64), nullable=False),
         sa.Column("packet_sealed", sa.LargeBinary(), nullable=False),
-        sa.Column("sent_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("received_at", gateway.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("due_on", sa.Date(), nullable=True),
-        sa.Column("answered_at", gateway.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("answered_at", gateway.core.store.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("answer_exchange_id", sa.String(length=36), nullable=True),
         sa.Column("published", sa.Boolean(), nullable=True),
         sa.PrimaryKeyConstraint("id"),

@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 
 from connectors.dancu import officers
 from gateway.cli import main
-from gateway.core import migrate
-from gateway.core.db import utcnow
 from gateway.core.runtime import Gateway
+from gateway.core.store import migrate
+from gateway.core.store.db import utcnow
 from tests.cli.test_cli import in_thread, rows
 from tests.conftest import make_settings
 from tests.officer_factories import (

@@ -39,8 +39,8 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import AttemptContext, attempt_context, build_client
+from gateway.core.http.recording import AttemptContext, attempt_context, build_client
+from gateway.core.log.exchange_log import Crossing
 from tests.connectors.dancu import answers
 
 ENDPOINT = "http://dancu.test/dancu/ws"

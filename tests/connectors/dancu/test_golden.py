@@ -38,7 +38,7 @@ from connectors.dancu.sandbox import (
     Officer,
     get_simulator,
 )
-from gateway.core.http import AttemptContext, attempt_context
+from gateway.core.http.recording import AttemptContext, attempt_context
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "dancu"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -17,12 +17,12 @@ from sqlalchemy import event, select
 
 from connectors.dancu import governance, officers
 from connectors.dancu.tables import GovernanceAlert
-from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from gateway.core.local_time import TZ, local_day, month_bounds
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings, Settings
+from gateway.core.store.db import ExchangeEntry, utcnow
 from tests.officer_factories import (
     UNIT_A,
     UNIT_B,

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.core.db import ExchangeEntry
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 from tests.conftest import bearer
 from tests.officer_factories import register_officer
 

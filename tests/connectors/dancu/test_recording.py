@@ -26,8 +26,8 @@ from connectors.dancu.config import BUNDLED_WSDL, DancuConfig
 from connectors.dancu.connector import DancuConnector
 from connectors.dancu.models import YeuCauCongDan
 from gateway.core.errors import GatewayError
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import AttemptContext, attempt_context, build_client
+from gateway.core.http.recording import AttemptContext, attempt_context, build_client
+from gateway.core.log.exchange_log import Crossing
 from tests.connectors.dancu import answers
 
 ENDPOINT = "http://dancu.test/dancu/ws"

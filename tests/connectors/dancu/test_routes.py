@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from connectors.dancu.sandbox import DancuSimulator, FaultConfig, get_simulator
 from connectors.dancu.sandbox.population import Citizen
 from connectors.dancu.usage import usage
-from gateway.core.db import ExchangeEntry, utcnow
-from gateway.core.exchange_log import body_aad
 from gateway.core.local_time import TZ, local_day
+from gateway.core.log.exchange_log import body_aad
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings
+from gateway.core.store.db import ExchangeEntry, utcnow
 from tests.conftest import bearer
 from tests.officer_factories import register_officer
 

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from connectors.dancu import governance, officers
-from gateway.core.db import ExchangeEntry, utcnow
 from gateway.core.local_time import local_day
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import GovernanceSettings
+from gateway.core.store.db import ExchangeEntry, utcnow
 from tests.conftest import bearer
 from tests.officer_factories import (
     UNIT_B,

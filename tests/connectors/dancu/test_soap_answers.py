@@ -15,7 +15,7 @@ from connectors.dancu.soap_answers import (
     read_answer,
 )
 from gateway.core.errors import InvalidUpstreamAnswer
-from gateway.core.safe_xml import plain_utf8_problem
+from gateway.core.http.safe_xml import plain_utf8_problem
 from schemas import dancu as wire
 from tests.connectors.dancu import answers
 

@@ -14,7 +14,7 @@ import pytest
 from connectors.dvcqg import DvcqgConnector
 from connectors.dvcqg.catalogue import ProcedureCatalogue
 from gateway.core.runtime import Gateway
-from gateway.core.state import StateStore
+from gateway.core.store.state import StateStore
 from tests.conftest import bearer, serving, started_gateway
 from tests.factories import dossier
 

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from connectors.dvcqg.profiles import PROFILES
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
-from gateway.core.state import StateStore
+from gateway.core.store.state import StateStore
 from tests.conftest import bearer, dvcqg_simulator, serving, started_gateway
 from tests.factories import dossier, step
 

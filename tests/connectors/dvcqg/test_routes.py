@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 from tests.factories import dossier, step

@@ -19,9 +19,9 @@ from connectors.dvcqg import DvcqgConnector
 from connectors.dvcqg.sandbox import DvcqgSimulator
 from connectors.dvcqg.tables import PortalItem
 from gateway.core import events
-from gateway.core.db import Event
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Event
 from tests.conftest import bearer
 from tests.connectors.dvcqg.test_routes_online import portal, sim
 

@@ -18,9 +18,9 @@ from sqlalchemy import select
 from connectors.dvcqg import DvcqgConnector
 from connectors.dvcqg.sandbox import PUSH_SECRET, DvcqgSimulator, get_simulator
 from connectors.dvcqg.tables import PortalAttachment, PortalDossier
-from gateway.core.db import Event, ExchangeEntry
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Event, ExchangeEntry
 from tests.conftest import bearer
 
 PUSH = "/callbacks/dvcqg/dossiers"

@@ -24,8 +24,8 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import RecordingTransport
+from gateway.core.http.recording import RecordingTransport
+from gateway.core.log.exchange_log import Crossing
 from tests.connectors.esign.conftest import make_connector
 
 DIGEST = hashlib.sha256(b"ho so").digest()

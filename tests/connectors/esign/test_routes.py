@@ -13,7 +13,7 @@ from connectors.esign import EsignConfig, EsignConnector, HashSigner
 from connectors.esign.documents import sample_pdf, sample_xml
 from connectors.esign.sandbox import EsignSimulator, FaultConfig, get_simulator
 from connectors.esign.tables import EsignSignature
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 

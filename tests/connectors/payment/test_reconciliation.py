@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from connectors.payment import PaymentConnector, reconciliation
-from gateway.core.db import utcnow
 from gateway.core.local_time import local_day
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 from tests.conftest import bearer
 from tests.connectors.payment.test_routes import (
     CALLBACK,

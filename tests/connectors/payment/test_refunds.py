@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from connectors.payment.tables import Refund
-from gateway.core.db import Event
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Event
 from tests.connectors.payment.test_routes import (
     CALLBACK,
     CREATE,
@@ -189,7 +189,7 @@ async def test_events_are_queued_for_subscribers(
     api: httpx.AsyncClient, gateway: Gateway, headers: dict[str, str], platform: Any
 ) -> None:
     from gateway.core import events
-    from gateway.core.db import OutboxItem
+    from gateway.core.store.db import OutboxItem
 
     await events.subscribe(
         gateway.db,

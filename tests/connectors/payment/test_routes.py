@@ -22,10 +22,10 @@ from connectors.payment.poller import PollPolicy
 from connectors.payment.sandbox import PaymentSimulator, get_simulator
 from connectors.payment.tables import Payment, PaymentTransition
 from gateway.core import events
-from gateway.core.db import Event, ExchangeEntry, OutboxItem
 from gateway.core.errors import ConfigurationError
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Event, ExchangeEntry, OutboxItem
 from tests.conftest import bearer
 
 CREATE = "/v1/payments"

@@ -19,9 +19,9 @@ from connectors.payment import PaymentConnector
 from connectors.payment import poller as payments_poller
 from connectors.payment.poller import PollPolicy
 from connectors.payment.tables import Payment
-from gateway.core.db import Event, ExchangeEntry
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Event, ExchangeEntry
 from schemas.payment import wire_time
 from tests.connectors.payment.test_routes import (
     CALLBACK,

@@ -26,8 +26,8 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import build_client
+from gateway.core.http.recording import build_client
+from gateway.core.log.exchange_log import Crossing
 from schemas import postal as wire
 
 BASE = "http://sandbox"

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from connectors.postal import PostalConnector
-from gateway.core import outbox
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery import outbox
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 from tests.connectors.postal.support import DOSSIER, SCOPES, SHIPMENTS, postal_of, shipment

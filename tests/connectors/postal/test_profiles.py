@@ -22,8 +22,8 @@ from connectors.postal.sandbox import (
     get_simulator,
 )
 from gateway.core.errors import InvalidUpstreamAnswer, UpstreamAuthError
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import build_client
+from gateway.core.http.recording import build_client
+from gateway.core.log.exchange_log import Crossing
 from schemas import postal as wire
 from tests.connectors.postal.support import shipment
 from tests.connectors.postal.test_client import order

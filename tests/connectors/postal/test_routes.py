@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
-from gateway.core.db import Event, ExchangeEntry, OutboxItem
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import Event, ExchangeEntry, OutboxItem
 from schemas.postal import wire_day
 from tests.conftest import bearer
 from tests.connectors.postal.support import (

@@ -20,9 +20,9 @@ from connectors.postal import (
 from connectors.postal import poller as shipments_poller
 from connectors.postal.status import FINAL, STATUSES, dedupe_key, moves
 from gateway.core import events
-from gateway.core.db import ExchangeEntry, utcnow
-from gateway.core.delivery import DeliveryService
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry, utcnow
 from tests.connectors.postal.support import DOSSIER, postal_of, shipment
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -31,8 +31,8 @@ from gateway.core.errors import (
     TransientUpstreamError,
     UpstreamAuthError,
 )
-from gateway.core.exchange_log import Crossing
-from gateway.core.http import build_client
+from gateway.core.http.recording import build_client
+from gateway.core.log.exchange_log import Crossing
 from tests.connectors.vneid import keys
 
 NOW = 1_750_000_000.0

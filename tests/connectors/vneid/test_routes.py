@@ -26,9 +26,9 @@ from connectors.vneid.sandbox import (
     OidcSimulator,
     get_simulator,
 )
-from gateway.core.db import ExchangeEntry
-from gateway.core.exchange_log import body_aad
+from gateway.core.log.exchange_log import body_aad
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry
 from tests.conftest import bearer
 
 REDIRECT = {
