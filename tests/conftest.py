@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.api.main import create_app
 from gateway.core.clients import create_client
+from gateway.core.log.immutability import suspended
 from gateway.core.logging import QUIETED_LOGGERS, configure_logging
 from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
@@ -206,7 +207,7 @@ async def started_gateway(
         state=state_store,
     )
     await gw.start()
-    async with gw.db.transaction() as session:
+    async with gw.db.transaction() as session, suspended(session):
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(table.delete())
     return gw

@@ -58,7 +58,9 @@ def audit_verify(
     else:
 
         async def body(gw: Gateway) -> Any:
-            result = await verify_database(gw.db, public_key or gw.public_key)
+            result = await verify_database(
+                gw.db, public_key or gw.public_key, authenticator=gw.cipher.entries
+            )
             if export_dir is not None and result.ok:
                 await export_chain(gw.db, export_dir, gw.public_key)
             return result

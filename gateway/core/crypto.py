@@ -3,6 +3,8 @@
 - Bodies kept in the exchange log and the outbox are sealed with AES-256-GCM; the associated
   data binds each ciphertext to its row (entry id + which body), so a ciphertext moved to
   another row no longer decrypts. Layout: ``key id length (1 byte) | key id | nonce (12) | ct``.
+- Every exchange-log entry carries a MAC of its content (HMAC-SHA256 under a key derived from
+  the data key with HKDF), made when it is written: the database holds no key to forge one.
 - Checkpoints over the hash chain are signed with Ed25519.
 - Client API keys are 256-bit random strings shown once; only their SHA-256 is stored
   (a fast hash is right for high-entropy keys: there is nothing to brute-force).
@@ -18,11 +20,13 @@ import secrets
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from gateway.core.errors import ConfigurationError
@@ -32,8 +36,35 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class EntryAuthenticator:
+    """MACs of exchange-log entries: ``<key id>:<hex HMAC-SHA256>`` under a key derived from a
+    data key (HKDF-SHA256, info ``lgsp exchange-log entry``); checks with any known key."""
+
+    INFO = b"lgsp exchange-log entry"
+
+    def __init__(self, key_id: str, keys: dict[str, bytes]) -> None:
+        self.key_id = key_id
+        self._keys = {
+            kid: HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=self.INFO).derive(k)
+            for kid, k in keys.items()
+        }
+
+    def mac(self, message: bytes) -> str:
+        tag = hmac.new(self._keys[self.key_id], message, hashlib.sha256).hexdigest()
+        return f"{self.key_id}:{tag}"
+
+    def check(self, message: bytes, mac: str | None) -> bool:
+        """Whether ``mac`` is the MAC of ``message`` under the key it names."""
+        kid, _, tag = (mac or "").rpartition(":")
+        key = self._keys.get(kid)
+        if key is None:
+            return False
+        return hmac.compare_digest(hmac.new(key, message, hashlib.sha256).hexdigest(), tag)
+
+
 class BodyCipher:
-    """AES-GCM with a key ring: encrypts with the current key, decrypts with any known one."""
+    """AES-GCM with a key ring: encrypts with the current key, decrypts with any known one.
+    ``entries`` makes and checks the entries' MACs with keys derived from the same ring."""
 
     def __init__(self, key_id: str, key: bytes, *, old_keys: dict[str, bytes] | None = None):
         if len(key) != 32:
@@ -42,6 +73,7 @@ class BodyCipher:
             raise ConfigurationError("the data key id must be 1-255 bytes")
         self.key_id = key_id
         self._keys = {key_id: AESGCM(key), **{k: AESGCM(v) for k, v in (old_keys or {}).items()}}
+        self.entries = EntryAuthenticator(key_id, {key_id: key, **(old_keys or {})})
 
     def encrypt(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(12)

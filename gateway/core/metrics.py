@@ -45,6 +45,14 @@ CIRCUIT_OPEN = Gauge(
     registry=REGISTRY,
 )
 SEALED = Counter("lgsp_log_entries_sealed_total", "Exchange-log entries sealed", registry=REGISTRY)
+SEAL_REFUSALS = Counter(
+    "lgsp_log_seal_refusals_total",
+    "Exchange-log rows the sealer refused (mac: unauthenticated or edited; below-head: inserted "
+    "under the sealed head) and rounds it refused (chain-reset: the chain is behind what was "
+    "sealed)",
+    ["reason"],
+    registry=REGISTRY,
+)
 REFUSALS = Counter(
     "lgsp_refusals_total", "Refused northbound requests by reason", ["reason"], registry=REGISTRY
 )

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from gateway.core.log.immutability import suspended
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Base, ExchangeEntry, OutboxItem
 from gateway.core.store.state import MemoryStateStore
@@ -32,7 +33,7 @@ async def custom_api(
         state=MemoryStateStore(),
     )
     await gw.start()
-    async with gw.db.transaction() as session:
+    async with gw.db.transaction() as session, suspended(session):
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(table.delete())
     try:

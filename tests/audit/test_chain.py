@@ -23,6 +23,7 @@ from gateway.core.log.audit import (
     verify_export,
 )
 from gateway.core.log.exchange_log import Crossing
+from gateway.core.log.immutability import suspended
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Checkpoint, ExchangeEntry
 from tests.audit import build_log, count_entries
@@ -216,7 +217,7 @@ async def test_hash_covers_the_ciphertexts(gateway: Gateway, api: httpx.AsyncCli
     assert victim.request_body is not None
     flipped = bytearray(victim.request_body)
     flipped[-1] ^= 0x01
-    async with gateway.db.transaction() as session:
+    async with gateway.db.transaction() as session, suspended(session):
         await session.execute(
             update(ExchangeEntry)
             .where(ExchangeEntry.id == victim.id)
@@ -244,7 +245,7 @@ async def test_bodies_decrypt_only_in_their_own_row(
     assert gateway.log.open_body(first, "response") is None
 
     # an insider moves a ciphertext to another row: it no longer decrypts there
-    async with gateway.db.transaction() as session:
+    async with gateway.db.transaction() as session, suspended(session):
         await session.execute(
             text("UPDATE exchange_entries SET request_body = :body WHERE id = :id"),
             {"body": first.request_body, "id": second.id},

@@ -23,6 +23,7 @@ from gateway.cli import main
 from gateway.core.crypto import CheckpointSigner
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.log.audit import HASHED_FIELDS, checkpoint_message, entry_hash
+from gateway.core.log.immutability import suspended
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Checkpoint, ExchangeEntry
 from tests.audit import build_log
@@ -82,7 +83,7 @@ async def verify(gateway: Gateway) -> tuple[Result, dict[str, Any]]:
 
 
 async def sql(gateway: Gateway, statement: str, **params: Any) -> int:
-    async with gateway.db.transaction() as session:
+    async with gateway.db.transaction() as session, suspended(session):
         result = await session.execute(text(statement), params)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -228,7 +229,7 @@ async def _scalar(gateway: Gateway, statement: str, seq: int) -> Any:
 async def _rehash(gateway: Gateway, first: int, last: int) -> None:
     """Recompute entry hashes (and the links between them) for seq ``first..last``."""
     cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
-    async with gateway.db.transaction() as session:
+    async with gateway.db.transaction() as session, suspended(session):
         rows = (
             await session.execute(
                 select(ExchangeEntry.id, ExchangeEntry.prev_hash, *cols)

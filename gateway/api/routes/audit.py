@@ -22,7 +22,8 @@ Auditor = Annotated[Principal, Depends(require_scope("audit:read"))]
 @router.get("/verify", operation_id="audit-verify")
 async def verify(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
     """Recompute the hash chain now (as ``lgsp audit verify``)."""
-    return (await verify_database(gw.db, gw.public_key)).as_dict()
+    report = await verify_database(gw.db, gw.public_key, authenticator=gw.cipher.entries)
+    return report.as_dict()
 
 
 @router.get("/entries/{entry_id}/body", operation_id="audit-read_body")

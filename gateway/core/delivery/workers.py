@@ -191,7 +191,12 @@ class DeliveryService:
 
     async def seal_once(self) -> int:
         total = 0
-        while n := await seal_pending(self.gw.db, self.gw.signer):
+        while n := await seal_pending(
+            self.gw.db,
+            self.gw.signer,
+            authenticator=self.gw.cipher.entries,
+            memory=self.gw.state,
+        ):
             SEALED.inc(n)
             total += n
         return total

@@ -29,10 +29,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import String, func, select, text, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core.crypto import CheckpointSigner, verify_signature
+from gateway.core.crypto import CheckpointSigner, EntryAuthenticator, verify_signature
+from gateway.core.errors import GatewayError
+from gateway.core.metrics import SEAL_REFUSALS
 from gateway.core.store.db import Checkpoint, Database, ExchangeEntry, utcnow
+from gateway.core.store.state import StateStore
+
+log = structlog.get_logger(__name__)
 
 GENESIS = "0" * 64
 _SEALER_LOCK = 7413002
@@ -66,14 +73,17 @@ HASHED_FIELDS = (
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def entry_hash(prev_hash: str, values: Iterable[Any]) -> str:
-    """``SHA-256(prev_hash || canonical JSON array of the fields)`` as lower-case hex.
+MAC_PREFIX = b"lgsp-entry|"
+
+
+def entry_content(values: Iterable[Any]) -> str:
+    """The canonical JSON array of an entry's fields, what its hash and its MAC cover.
 
     The array holds :data:`HASHED_FIELDS` in order: strings and numbers as they are, null for
     absent values, datetimes as ISO-8601 with microseconds and offset, and each ciphertext as
     the hex SHA-256 of its bytes. JSON is compact (``,`` and ``:`` separators, ASCII escapes), so
-    an auditor can recompute a hash in any language. JSON quoting makes the encoding
-    unambiguous. This runs for every entry when sealing and verifying, so it is kept lean.
+    an auditor can recompute it in any language. JSON quoting makes the encoding unambiguous.
+    This runs for every entry when sealing and verifying, so it is kept lean.
     """
     sha = hashlib.sha256
     row = [
@@ -84,7 +94,26 @@ def entry_hash(prev_hash: str, values: Iterable[Any]) -> str:
         else v
         for v in values
     ]
-    return sha((prev_hash + _dumps(row)).encode()).hexdigest()
+    return _dumps(row)
+
+
+def entry_hash(prev_hash: str, values: Iterable[Any]) -> str:
+    """``SHA-256(prev_hash || entry_content(values))`` as lower-case hex."""
+    return hashlib.sha256((prev_hash + entry_content(values)).encode()).hexdigest()
+
+
+def mac_message(values: Iterable[Any]) -> bytes:
+    """What an entry's MAC covers: ``lgsp-entry|`` and its canonical content."""
+    return MAC_PREFIX + entry_content(values).encode()
+
+
+def write_values(entry: ExchangeEntry) -> tuple[Any, ...]:
+    """An entry's :data:`HASHED_FIELDS` as it is about to be written, in the canonical form
+    the sealer will read back (times in UTC)."""
+    return tuple(
+        v.astimezone(UTC) if isinstance(v, datetime) else v
+        for v in (getattr(entry, name) for name in HASHED_FIELDS)
+    )
 
 
 _TIME_FIELDS = frozenset({"started_at", "finished_at"})
@@ -124,11 +153,38 @@ def checkpoint_message(seq: int, head_hash: str) -> bytes:
     return f"lgsp-checkpoint|{seq}|{head_hash}".encode()
 
 
-async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5000) -> int:
+class ChainIntegrityError(GatewayError):
+    """The sealer will not go on: the chain in the database is behind what was sealed."""
+
+    status = 409
+    type_slug = "chain-integrity"
+    title = "The exchange log's chain was tampered with"
+
+
+def sealed_head_key(db: Database) -> str:
+    """Where the sealer remembers the head it sealed last, outside the database (``seq:hash``):
+    one key per database (its URL, without the password, hashed)."""
+    url = db.engine.url.render_as_string(hide_password=True)
+    return f"audit:sealed-head:{hashlib.sha256(url.encode()).hexdigest()[:16]}"
+
+
+async def seal_pending(
+    db: Database,
+    signer: CheckpointSigner,
+    *,
+    batch: int = 5000,
+    authenticator: EntryAuthenticator | None = None,
+    memory: StateStore | None = None,
+) -> int:
     """Seal up to ``batch`` unsealed entries and sign a checkpoint; return how many sealed.
 
     Safe to call from every process: only one sealer holds the lock at a time; the others
-    return 0 at once.
+    return 0 at once. Never silently: with ``authenticator`` a row whose MAC fails (inserted
+    by hand, or edited before it was sealed) is refused, and so is a row inserted under the
+    sealed head; they stay unsealed, logged and counted, and the chain goes on without them.
+    The sealer never starts a chain again: with no sealed entry while checkpoints exist, or a
+    chain behind the head it remembers in ``memory`` (the state store, outside the database),
+    it raises :class:`ChainIntegrityError` and seals nothing.
     """
     async with db.transaction() as session:
         if db.is_postgresql:
@@ -137,16 +193,24 @@ async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5
                 return 0
         head = (
             await session.execute(
-                select(ExchangeEntry.seq, ExchangeEntry.entry_hash)
+                select(
+                    ExchangeEntry.seq,
+                    ExchangeEntry.entry_hash,
+                    ExchangeEntry.id,
+                    ExchangeEntry.entry_mac,
+                )
                 .where(ExchangeEntry.seq.is_not(None))
                 .order_by(ExchangeEntry.seq.desc())
                 .limit(1)
             )
         ).first()
+        await _refuse_a_reset(session, head, memory, sealed_head_key(db))
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        head_id = head[2] if head else None
+        legacy = head is None or head[3] is None  # no MAC written yet: rows before version 0012
         rows = (
             await session.execute(
-                select(ExchangeEntry.id, *_hashed_columns())
+                select(ExchangeEntry.id, ExchangeEntry.entry_mac, *_hashed_columns())
                 .where(ExchangeEntry.seq.is_(None))
                 .order_by(ExchangeEntry.id)
                 .limit(batch)
@@ -156,10 +220,20 @@ async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5
             return 0
         updates = []
         for row in rows:
+            values = _canonical(row[2:])
+            content = entry_content(values)  # once: the MAC and the hash both cover it
+            refusal = _refusal(row[0], row[1], content, head_id, legacy, authenticator)
+            if refusal is not None:
+                SEAL_REFUSALS.labels(refusal).inc()
+                log.error("audit.entry_refused", entry_id=values[0], row_id=row[0], reason=refusal)
+                continue
+            legacy = legacy and row[1] is None
             seq += 1
-            digest = entry_hash(prev, _canonical(row[1:]))
+            digest = hashlib.sha256((prev + content).encode()).hexdigest()
             updates.append({"id": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
             prev = digest
+        if not updates:
+            return 0
         await session.execute(update(ExchangeEntry), updates)
         session.add(
             Checkpoint(
@@ -171,12 +245,56 @@ async def seal_pending(db: Database, signer: CheckpointSigner, *, batch: int = 5
                 signature=signer.sign(checkpoint_message(seq, prev)),
             )
         )
-        return len(rows)
+    if memory is not None:
+        await memory.set(sealed_head_key(db), f"{seq}:{prev}".encode())
+    return len(updates)
+
+
+def _refusal(
+    row_id: int,
+    mac: str | None,
+    content: str,
+    head_id: int | None,
+    legacy: bool,
+    authenticator: EntryAuthenticator | None,
+) -> str | None:
+    """Why the sealer refuses this unsealed row, or None."""
+    if head_id is not None and row_id < head_id:
+        return "below-head"
+    if authenticator is None:
+        return None
+    if mac is None:
+        return None if legacy else "mac"
+    return None if authenticator.check(MAC_PREFIX + content.encode(), mac) else "mac"
+
+
+async def _refuse_a_reset(
+    session: AsyncSession, head: Any, memory: StateStore | None, key: str
+) -> None:
+    if head is None and await session.scalar(select(func.count()).select_from(Checkpoint)):
+        SEAL_REFUSALS.labels("chain-reset").inc()
+        raise ChainIntegrityError(
+            "no entry is sealed but signed checkpoints exist: the chain was unsealed; "
+            "the sealer will not start it again (run `lgsp audit verify`)"
+        )
+    remembered = await memory.get(key) if memory is not None else None
+    if not remembered:
+        return
+    seq_text, _, digest = remembered.decode().partition(":")
+    seq = int(seq_text)
+    found = await session.scalar(select(ExchangeEntry.entry_hash).where(ExchangeEntry.seq == seq))
+    if found != digest:
+        SEAL_REFUSALS.labels("chain-reset").inc()
+        raise ChainIntegrityError(
+            f"the chain no longer holds the entry seq {seq} this gateway sealed (hash "
+            f"{digest[:16]}…): it was rewritten or truncated; the sealer stops "
+            "(run `lgsp audit verify`)"
+        )
 
 
 @dataclass(slots=True)
 class Problem:
-    kind: str  # missing | altered | reordered | broken-link | checkpoint | truncated
+    kind: str  # missing | altered | reordered | broken-link | checkpoint | truncated | forged
     seq: int | None
     entry_id: str | None
     message: str
@@ -347,8 +465,12 @@ class ChainVerifier:
         return False
 
 
-async def verify_database(db: Database, public_key: str) -> VerifyReport:
-    """Recompute the chain from the database. ``public_key``: the trusted checkpoint key.
+async def verify_database(
+    db: Database, public_key: str, *, authenticator: EntryAuthenticator | None = None
+) -> VerifyReport:
+    """Recompute the chain from the database. ``public_key``: the trusted checkpoint key;
+    ``authenticator`` (the gateway's, from the data key): also name the unsealed rows the
+    sealer refuses (forged, edited before sealing, or inserted under the sealed head).
 
     One pass in ``seq`` order. (Splitting the pass over worker processes was measured slower
     on this project's two-core machine: each worker needs a core to read and one to hash.)
@@ -387,7 +509,43 @@ async def verify_database(db: Database, public_key: str) -> VerifyReport:
         bad = [r async for page in _db_rows(db) for r in page if r.seq == failed]
         verifier._link_problem(bad[0])
     verifier.finish()
+    if report.problem is None and authenticator is not None:
+        report.problem = await _refused_unsealed(db, authenticator)
     return report
+
+
+async def _refused_unsealed(db: Database, authenticator: EntryAuthenticator) -> Problem | None:
+    """The first unsealed row the sealer refuses, as a problem (None when there is none)."""
+    async with db.reading() as session:
+        head = (
+            await session.execute(
+                select(ExchangeEntry.id, ExchangeEntry.entry_mac)
+                .where(ExchangeEntry.seq.is_not(None))
+                .order_by(ExchangeEntry.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        rows = (
+            await session.execute(
+                select(ExchangeEntry.id, ExchangeEntry.entry_mac, *_hashed_columns())
+                .where(ExchangeEntry.seq.is_(None))
+                .order_by(ExchangeEntry.id)
+            )
+        ).all()
+    legacy = head is None or head[1] is None
+    for row in rows:
+        values = _canonical(row[2:])
+        head_id = head[0] if head else None
+        refusal = _refusal(row[0], row[1], entry_content(values), head_id, legacy, authenticator)
+        if refusal is not None:
+            why = (
+                "was inserted under the sealed head"
+                if refusal == "below-head"
+                else "fails its MAC: written by hand or edited before it was sealed"
+            )
+            return Problem("forged", None, str(values[0]), f"unsealed entry {values[0]} {why}")
+        legacy = legacy and row[1] is None
+    return None
 
 
 # --- export for offline verification -------------------------------------------------------

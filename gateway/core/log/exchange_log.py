@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.crypto import BodyCipher, sha256_hex
+from gateway.core.log.audit import mac_message, write_values
 from gateway.core.logging import mask_text
 from gateway.core.store.db import ExchangeEntry, utcnow
 
@@ -71,7 +72,7 @@ class ExchangeLog:
     def build(self, crossing: Crossing) -> ExchangeEntry:
         c = crossing
         finished = c.finished_at or utcnow()
-        return ExchangeEntry(
+        entry = ExchangeEntry(
             entry_id=c.entry_id,
             parent_id=c.parent_id,
             kind=c.kind,
@@ -95,6 +96,10 @@ class ExchangeLog:
             key_id=self.cipher.key_id if (c.request or c.response) else None,
             detail=mask_text(c.detail)[:8000] if c.detail else None,
         )
+        # authenticated as written: the sealer refuses rows whose MAC fails (forged or edited
+        # before sealing), and the database holds no key to make one
+        entry.entry_mac = self.cipher.entries.mac(mac_message(write_values(entry)))
+        return entry
 
     def _seal(self, body: bytes | None, entry_id: str, which: str) -> bytes | None:
         if body is None:

@@ -127,6 +127,8 @@ class ExchangeEntry(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+    #: ``<data key id>:<hex HMAC>`` of the content, made when written (see gateway.core.crypto)
+    entry_mac: Mapped[str | None] = mapped_column(String(330))
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     entry_hash: Mapped[str | None] = mapped_column(String(64))
