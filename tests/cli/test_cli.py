@@ -38,20 +38,6 @@ T = TypeVar("T")
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
-@pytest.fixture
-def db_file(tmp_path: Path) -> Path:
-    return tmp_path / "lgsp.db"
-
-
-@pytest.fixture
-def env(db_file: Path) -> dict[str, str]:
-    return {
-        "LGSP_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
-        "LGSP_ENVIRONMENT": "test",
-        "LGSP_LOG_JSON": "false",
-    }
-
-
 def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` in a thread of its own: the commands call ``asyncio.run``, which on the main
     thread would replace (and orphan, unclosed) the event loop pytest-asyncio left current."""
