@@ -10,7 +10,10 @@ from typing import Any
 import click
 
 from gateway.core.commands import run
+from gateway.core.errors import InvalidInput
+from gateway.core.local_time import parse_day
 from gateway.core.log.audit import export_chain, verify_database, verify_export
+from gateway.core.log.reads import audit_reads
 from gateway.core.runtime import Gateway
 
 
@@ -94,3 +97,29 @@ def audit_seal() -> None:
 
     count = run(lambda gw: DeliveryService(gw).seal_once())
     click.echo(f"{count} entries sealed")
+
+
+@audit.command("reads")
+@click.option("--from", "start", default=None, help="first day, YYYY-MM-DD (Việt Nam time)")
+@click.option("--to", "end", default=None, help="last day, YYYY-MM-DD (Việt Nam time)")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True)
+def audit_reads_command(start: str | None, end: str | None, limit: int, as_json: bool) -> None:
+    """Who read which decrypted body, when and why (granted or refused), newest first."""
+    try:
+        first = parse_day(start, "--from") if start else None
+        last = parse_day(end, "--to") if end else None
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.errors[0].msg) from None
+    reads = run(lambda gw: audit_reads(gw.db, start=first, end=last, limit=limit), migrate=False)
+    if as_json:
+        click.echo(json.dumps({"reads": reads}, ensure_ascii=False))
+        return
+    if not reads:
+        click.echo("no reads")
+    for r in reads:
+        click.echo(
+            f"{r['at']}  {r['outcome']:8} {r['client']} / {r['person'] or '-'}  "
+            f"{r['entry_id']} ({r['which']})  reason: {r['reason'] or '-'}"
+            + (f"  refused: {r['refused']}" if r["refused"] else "")
+        )

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import base64
+import unicodedata
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy import select
 
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput, NotFound
+from gateway.core.local_time import FIRST_DAY, LAST_DAY
 from gateway.core.log.audit import verify_database
 from gateway.core.log.exchange_log import Crossing
+from gateway.core.log.reads import access_detail, audit_reads
 from gateway.core.store.db import ExchangeEntry
 from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.headers import header_text
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require_scope("audit:read"))]
@@ -26,38 +31,84 @@ async def verify(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
     return report.as_dict()
 
 
+TEXT_HEADERS = (
+    "raw UTF-8, percent-encoded UTF-8, or as {name}* in the RFC 8187 form "
+    "(UTF-8''<percent-encoded>)"
+)
+
+
+def _check_text(name: str, value: str | None, low: int, high: int, what: str) -> FieldError | None:
+    text = (value or "").strip()
+    if not low <= len(text) <= high:
+        return FieldError(name, f"{what} ({low}-{high} characters)")
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        return FieldError(name, "control characters are not allowed")
+    return None
+
+
 @router.get("/entries/{entry_id}/body", operation_id="audit-read_body")
 async def read_body(
     entry_id: str,
+    request: Request,
     gw: GatewayDep,
     auditor: Auditor,
     which: Annotated[Literal["request", "response"], Query()] = "request",
-    reason: Annotated[str | None, Header(alias="X-Audit-Reason")] = None,
+    reason: Annotated[
+        str | None,
+        Header(
+            alias="X-Audit-Reason",
+            description="why the body is read, 5-255 characters: "
+            + TEXT_HEADERS.format(name="X-Audit-Reason"),
+        ),
+    ] = None,
+    person: Annotated[
+        str | None,
+        Header(
+            alias="X-Audit-Person",
+            description="the person reading, 2-128 characters (not only the client): "
+            + TEXT_HEADERS.format(name="X-Audit-Person"),
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    """One decrypted body. The reason is required and the access is logged before the body
-    is returned (an ``audit_access`` entry, chained like every other)."""
-    if reason is None or len(reason.strip()) < 5:
-        raise InvalidInput(
-            "a reason is required to read a body",
-            errors=[FieldError("X-Audit-Reason", "say why (at least 5 characters)")],
+    """One decrypted body. The reason and the person are required; the access is logged
+    before the body is returned, and a refused access is logged too (an ``audit_access``
+    entry, chained like every other; see ``GET /v1/audit/reads``)."""
+    del reason, person  # declared for the contract; read as text below (Vietnamese)
+    reason_text = header_text(request, "X-Audit-Reason")
+    person_text = header_text(request, "X-Audit-Person")
+    problems = [
+        p
+        for p in (
+            _check_text("X-Audit-Reason", reason_text, 5, 255, "say why"),
+            _check_text("X-Audit-Person", person_text, 2, 128, "name the person reading"),
         )
+        if p is not None
+    ]
+    crossing = Crossing(
+        kind="audit_access",
+        operation=f"read_body:{which}",
+        outcome="refused" if problems else "granted",
+        client=auditor.name,
+        parent_id=entry_id,
+        purpose=(reason_text or "").strip()[:255] or None,
+        detail=access_detail(
+            (person_text or "").strip()[:128] or None,
+            "; ".join(f"{p.loc}: {p.msg}" for p in problems) or None,
+        ),
+    )
+    if problems:
+        await gw.record(crossing)
+        refusal = InvalidInput("the read needs a reason and a person", errors=problems)
+        refusal.exchange_id = crossing.entry_id
+        raise refusal
     async with gw.db.reading() as session:
         entry = await session.scalar(
             select(ExchangeEntry).where(ExchangeEntry.entry_id == entry_id)
         )
     if entry is None:
         raise NotFound(f"no exchange-log entry {entry_id}")
-    await gw.record(
-        Crossing(
-            kind="audit_access",
-            operation=f"read_body:{which}",
-            outcome="granted",
-            client=auditor.name,
-            parent_id=entry_id,
-            purpose=reason.strip()[:255],
-            ma_ho_so=entry.ma_ho_so,
-        )
-    )
+    crossing.ma_ho_so = entry.ma_ho_so
+    await gw.record(crossing)
     body = gw.log.open_body(entry, which)
     return {
         "entry_id": entry_id,
@@ -65,3 +116,23 @@ async def read_body(
         "digest": entry.request_digest if which == "request" else entry.response_digest,
         "body_base64": None if body is None else base64.b64encode(body).decode(),
     }
+
+
+@router.get("/reads", operation_id="audit-reads")
+async def reads(
+    gw: GatewayDep,
+    _auditor: Auditor,
+    start: Annotated[
+        date | None,
+        Query(alias="from", description="first day, YYYY-MM-DD", ge=FIRST_DAY, le=LAST_DAY),
+    ] = None,
+    end: Annotated[
+        date | None,
+        Query(alias="to", description="last day, YYYY-MM-DD", ge=FIRST_DAY, le=LAST_DAY),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> dict[str, Any]:
+    """Who read which body, when and why, granted or refused, newest first (Việt Nam days)."""
+    if start is not None and end is not None and end < start:
+        raise InvalidInput("to is before from", errors=[FieldError("to", "before from")])
+    return {"reads": await audit_reads(gw.db, start=start, end=end, limit=limit)}
