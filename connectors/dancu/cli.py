@@ -10,7 +10,6 @@ platform credential; the platform password is read from a hidden prompt or from
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import unicodedata
@@ -23,21 +22,13 @@ import click
 
 from connectors.dancu import governance, officers
 from connectors.dancu.usage import UNREGISTERED, UsageReport
-from gateway.core.commands import run
+from gateway.core.commands import actor, run
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import TZ, local_day, parse_day
 from gateway.core.store.db import utcnow
 
 T = TypeVar("T")
 PASSWORD_ENV = "LGSP_OFFICER_PLATFORM_PASSWORD"  # noqa: S105 - the variable's name
-
-
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):  # no login name in this environment
-        user = "unknown"
-    return f"cli:{user}"
 
 
 def _password(prompt: str) -> str:
@@ -135,7 +126,7 @@ def officers_register(
             muc_dich=purpose,
             platform_username=platform_user,
             platform_password=password,
-            actor=_actor(),
+            actor=actor(),
             reason=reason,
         )
 
@@ -166,7 +157,7 @@ def officers_update(
             db=gw.db,
             cipher=gw.cipher,
             tai_khoan=login,
-            actor=_actor(),
+            actor=actor(),
             reason=reason,
             ma_can_bo=code,
             ho_ten=name,
@@ -192,7 +183,7 @@ def officers_set_credential(login: str, platform_user: str, reason: str | None) 
             tai_khoan=login,
             platform_username=platform_user,
             platform_password=password,
-            actor=_actor(),
+            actor=actor(),
             reason=reason,
         )
     )
@@ -204,7 +195,12 @@ def officers_set_credential(login: str, platform_user: str, reason: str | None) 
 @click.option("--reason", required=True, help="why access is withdrawn (recorded)")
 def officers_lock(login: str, reason: str) -> None:
     """Withdraw an officer's access: their look-ups are refused from now on."""
-    view = run(lambda gw: officers.lock(db=gw.db, tai_khoan=login, reason=reason, actor=_actor()))
+    who = actor()
+    view = run(
+        lambda gw: officers.lock(
+            db=gw.db, tai_khoan=login, reason=reason, actor=who, cipher=gw.cipher
+        )
+    )
     click.echo(f"officer {view.tai_khoan} locked: {view.status_reason}")
 
 
@@ -213,7 +209,12 @@ def officers_lock(login: str, reason: str) -> None:
 @click.option("--reason", required=True, help="why access is given back (recorded)")
 def officers_unlock(login: str, reason: str) -> None:
     """Give an officer's access back."""
-    view = run(lambda gw: officers.unlock(db=gw.db, tai_khoan=login, reason=reason, actor=_actor()))
+    who = actor()
+    view = run(
+        lambda gw: officers.unlock(
+            db=gw.db, tai_khoan=login, reason=reason, actor=who, cipher=gw.cipher
+        )
+    )
     click.echo(f"officer {view.tai_khoan} unlocked")
 
 
@@ -264,7 +265,7 @@ def officers_idle(days: int | None, apply: bool, as_json: bool) -> None:
         idle_days = days or gw.settings.governance.idle_days
         if apply:
             return await governance.lock_idle(
-                gw.db, now=utcnow(), idle_days=idle_days, actor=_actor()
+                gw.db, now=utcnow(), idle_days=idle_days, actor=actor(), cipher=gw.cipher
             )
         return await governance.idle_officers(gw.db, now=utcnow(), idle_days=idle_days)
 
@@ -326,7 +327,9 @@ def officers_spikes(day: str | None) -> None:
     except InvalidInput as exc:
         raise click.BadParameter(exc.errors[0].msg, param_hint="--date") from None
     alerts = run(
-        lambda gw: governance.scan_spikes(gw.db, day=when, settings=gw.settings.governance)
+        lambda gw: governance.scan_spikes(
+            gw.db, day=when, settings=gw.settings.governance, cipher=gw.cipher
+        )
     )
     if not alerts:
         click.echo(f"no spike on {when}")
@@ -354,7 +357,7 @@ def officers_alerts(open_only: bool, as_json: bool) -> None:
 def officers_ack(alert_id: int, note: str | None) -> None:
     """Mark an alert as reviewed."""
     view = run(
-        lambda gw: governance.acknowledge_alert(gw.db, alert_id=alert_id, actor=_actor(), note=note)
+        lambda gw: governance.acknowledge_alert(gw.db, alert_id=alert_id, actor=actor(), note=note)
     )
     click.echo(f"alert {view.id} acknowledged by {view.acknowledged_by}")
 

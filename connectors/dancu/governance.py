@@ -34,6 +34,7 @@ from sqlalchemy import func, select, update
 from connectors.dancu import officers
 from connectors.dancu.tables import GovernanceAlert, Officer
 from connectors.dancu.usage import UsageReport, lookups_filter, usage, usage_csv
+from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from gateway.core.local_time import day_start, local_day
 from gateway.core.metrics import OFFICER_ALERTS, OFFICER_LOOKUPS
@@ -218,7 +219,13 @@ class AlertView:
 
 
 async def _raise_alert(
-    db: Database, *, officer: str, day: date, verdict: SpikeVerdict, settings: GovernanceSettings
+    db: Database,
+    *,
+    officer: str,
+    day: date,
+    verdict: SpikeVerdict,
+    settings: GovernanceSettings,
+    cipher: BodyCipher | None = None,
 ) -> bool:
     """Record the day's spike alert unless one exists; count it, log it, and lock the officer
     when configured. True when this call raised it."""
@@ -249,6 +256,7 @@ async def _raise_alert(
                 tai_khoan=officer,
                 reason=f"automatic lock on a spike: {detail} (seed 004, Điều 8)",
                 actor=f"{GOVERNANCE_ACTOR}:spike",
+                cipher=cipher,
             )
         except (Conflict, NotFound):  # already locked, or not in the registry
             return True
@@ -350,13 +358,21 @@ async def note_lookup(gw: Gateway, officer: officers.ActiveOfficer) -> None:
         f"governance:alerted:{login}:{day.isoformat()}", b"1", ttl=_TWO_DAYS
     ):
         return
-    await _raise_alert(gw.db, officer=login, day=day, verdict=verdict, settings=settings)
+    await _raise_alert(
+        gw.db, officer=login, day=day, verdict=verdict, settings=settings, cipher=gw.cipher
+    )
 
 
 # --- batch reviews ----------------------------------------------------------------------------
 
 
-async def scan_spikes(db: Database, *, day: date, settings: GovernanceSettings) -> list[AlertView]:
+async def scan_spikes(
+    db: Database,
+    *,
+    day: date,
+    settings: GovernanceSettings,
+    cipher: BodyCipher | None = None,
+) -> list[AlertView]:
     """Apply the spike rule to every officer's look-ups of ``day`` in the exchange log, raising
     the alerts not raised yet (as :func:`note_lookup` does); returns the day's alerts."""
     today = await daily_counts(db, start=day, end=day + timedelta(days=1))
@@ -373,7 +389,9 @@ async def scan_spikes(db: Database, *, day: date, settings: GovernanceSettings) 
             )
             verdict = spike_verdict(today[login].get(day, 0), history, settings)
             if verdict is not None:
-                await _raise_alert(db, officer=login, day=day, verdict=verdict, settings=settings)
+                await _raise_alert(
+                    db, officer=login, day=day, verdict=verdict, settings=settings, cipher=cipher
+                )
     return await list_alerts(db, day=day)
 
 
@@ -440,7 +458,12 @@ async def idle_officers(db: Database, *, now: datetime, idle_days: int) -> list[
 
 
 async def lock_idle(
-    db: Database, *, now: datetime, idle_days: int, actor: str
+    db: Database,
+    *,
+    now: datetime,
+    idle_days: int,
+    actor: str,
+    cipher: BodyCipher | None = None,
 ) -> list[IdleOfficer]:
     """Lock every officer :func:`idle_officers` finds; returns those locked by this call."""
     locked = []
@@ -451,7 +474,9 @@ async def lock_idle(
             "seed 004, Điều 8: accounts idle for a year are locked"
         )
         try:
-            await officers.lock(db=db, tai_khoan=idle.tai_khoan, reason=reason, actor=actor)
+            await officers.lock(
+                db=db, tai_khoan=idle.tai_khoan, reason=reason, actor=actor, cipher=cipher
+            )
         except Conflict:  # locked meanwhile
             continue
         locked.append(idle)

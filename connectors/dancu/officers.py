@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.dancu.tables import Officer, OfficerEvent
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from gateway.core.log.exchange_log import OFFICER_LOGIN, is_officer_login
+from gateway.core.log.exchange_log import OFFICER_LOGIN, Crossing, ExchangeLog, is_officer_login
 from gateway.core.logging import mask_text, register_secrets
 from gateway.core.store.db import Database, utcnow
 from schemas import cccd
@@ -373,6 +373,33 @@ def _event(
     )
 
 
+def _record(
+    session: AsyncSession,
+    cipher: BodyCipher | None,
+    row: Officer,
+    event: OfficerEvent,
+) -> None:
+    """The registry's change, in its history and (with the data key's ``cipher``) in the
+    exchange log's chain, in the same transaction (issue 17: registry changes are evidence)."""
+    session.add(event)
+    if cipher is None:
+        return
+    changed = f" ({', '.join(event.changes)})" if event.changes else ""
+    ExchangeLog(cipher).append(
+        session,
+        Crossing(
+            kind="decision",
+            operation=f"officer:{event.kind}",
+            connector="dancu",
+            outcome="done",
+            client=event.actor[:64],
+            officer_id=row.tai_khoan,
+            purpose=event.reason[:255] if event.reason else None,
+            detail=f"officer {row.tai_khoan} {event.kind}{changed} by {event.actor}",
+        ),
+    )
+
+
 async def register(
     *,
     db: Database,
@@ -423,7 +450,7 @@ async def register(
             session.add(row)
             await session.flush()  # the row's id, for its first event
             first = _event(row, "registered", actor, reason, now, [])
-            session.add(first)
+            _record(session, cipher, row, first)
     except IntegrityError as exc:  # a concurrent registration won the race
         raise Conflict(f"an officer with login {login!r} or code {code!r} exists") from exc
     log.info("officer_registered", officer=login, unit=unit, actor=actor)
@@ -502,7 +529,7 @@ async def update(
                     errors=[FieldError("body", "give a field with a new value")],
                 )
             row.updated_at = now
-            session.add(_event(row, "updated", actor, why, now, changed))
+            _record(session, cipher, row, _event(row, "updated", actor, why, now, changed))
     except IntegrityError as exc:
         raise Conflict(f"an officer with code {values.get('ma_can_bo')!r} exists") from exc
     log.info("officer_updated", officer=login, fields=changed, actor=actor)
@@ -531,23 +558,34 @@ async def update_credential(
         row = await _row(session, login, for_update=True)
         row.credential_sealed = _seal_credential(cipher, row.tai_khoan, username, password)
         row.updated_at = now
-        session.add(_event(row, "credential_changed", actor, why, now, []))
+        _record(session, cipher, row, _event(row, "credential_changed", actor, why, now, []))
     log.info("officer_credential_changed", officer=login, actor=actor)
     return await get(db=db, tai_khoan=login)
 
 
-async def lock(*, db: Database, tai_khoan: str, reason: str, actor: str) -> OfficerView:
-    """Withdraw the officer's access (duties changed, idle, a spike): look-ups are refused."""
-    return await _set_status(db, tai_khoan, LOCKED, reason=reason, actor=actor)
+async def lock(
+    *, db: Database, tai_khoan: str, reason: str, actor: str, cipher: BodyCipher | None = None
+) -> OfficerView:
+    """Withdraw the officer's access (duties changed, idle, a spike): look-ups are refused.
+    With ``cipher`` (the data key's) the change is also recorded in the exchange log."""
+    return await _set_status(db, tai_khoan, LOCKED, reason=reason, actor=actor, cipher=cipher)
 
 
-async def unlock(*, db: Database, tai_khoan: str, reason: str, actor: str) -> OfficerView:
+async def unlock(
+    *, db: Database, tai_khoan: str, reason: str, actor: str, cipher: BodyCipher | None = None
+) -> OfficerView:
     """Give access back; the idle period starts again from now."""
-    return await _set_status(db, tai_khoan, ACTIVE, reason=reason, actor=actor)
+    return await _set_status(db, tai_khoan, ACTIVE, reason=reason, actor=actor, cipher=cipher)
 
 
 async def _set_status(
-    db: Database, tai_khoan: str, status: str, *, reason: str, actor: str
+    db: Database,
+    tai_khoan: str,
+    status: str,
+    *,
+    reason: str,
+    actor: str,
+    cipher: BodyCipher | None,
 ) -> OfficerView:
     actor, why = _actor(actor), _reason(reason, required=True)
     login = (tai_khoan or "").strip()
@@ -561,6 +599,7 @@ async def _set_status(
         if status == ACTIVE:
             row.active_since = now
         row.updated_at = now
-        session.add(_event(row, "locked" if status == LOCKED else "unlocked", actor, why, now, []))
+        kind = "locked" if status == LOCKED else "unlocked"
+        _record(session, cipher, row, _event(row, kind, actor, why, now, []))
     log.info(f"officer_{'locked' if status == LOCKED else 'unlocked'}", officer=login, actor=actor)
     return await get(db=db, tai_khoan=login)

@@ -204,7 +204,7 @@ async def set_credential(
 async def lock(tai_khoan: Login, body: Reason, gw: GatewayDep, client: Admin) -> dict[str, Any]:
     """Withdraw the officer's access (their look-ups are refused from now on)."""
     view = await officers.lock(
-        db=gw.db, tai_khoan=tai_khoan, reason=body.reason, actor=_actor(client)
+        db=gw.db, tai_khoan=tai_khoan, reason=body.reason, actor=_actor(client), cipher=gw.cipher
     )
     return view.as_dict(history=True)
 
@@ -213,7 +213,7 @@ async def lock(tai_khoan: Login, body: Reason, gw: GatewayDep, client: Admin) ->
 async def unlock(tai_khoan: Login, body: Reason, gw: GatewayDep, client: Admin) -> dict[str, Any]:
     """Give the officer's access back."""
     view = await officers.unlock(
-        db=gw.db, tai_khoan=tai_khoan, reason=body.reason, actor=_actor(client)
+        db=gw.db, tai_khoan=tai_khoan, reason=body.reason, actor=_actor(client), cipher=gw.cipher
     )
     return view.as_dict(history=True)
 

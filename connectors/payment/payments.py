@@ -49,6 +49,7 @@ from connectors.payment.status import (
     ImpossibleTransition,
     PaymentUnknown,
     Settlement,
+    chain,
     check_transition,
     fee_set_digest,
 )
@@ -296,6 +297,14 @@ async def _insert_pending(
                     at=now,
                 )
             )
+            chain(
+                session,
+                gw.cipher,
+                row,
+                "payment:pending",
+                actor="api",
+                detail=f"created pending, {row.amount} VND",
+            )
         return row
 
 
@@ -507,6 +516,16 @@ async def move(
             detail=detail[:500],
             at=now,
         )
+    )
+    chain(
+        session,
+        gw.cipher,
+        payment,
+        f"payment:{new}",
+        actor=source,
+        detail=f"{previous} -> {new} ({source}"
+        + (f", transaction {ma_giao_dich}" if ma_giao_dich else "")
+        + f"): {detail}",
     )
     await events.publish(
         session,

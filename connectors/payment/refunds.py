@@ -30,9 +30,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors.payment.status import CONNECTOR, PaymentUnknown, check_transition
+from connectors.payment.status import CONNECTOR, PaymentUnknown, chain, check_transition
 from connectors.payment.tables import Payment, PaymentTransition, Refund
 from gateway.core import events
+from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
@@ -119,8 +120,24 @@ async def _refunds(session: AsyncSession, payment: Payment) -> list[Refund]:
     return list(found.all())
 
 
-def _move(session: AsyncSession, payment: Payment, new: str, detail: str) -> None:
+def _move(
+    session: AsyncSession,
+    cipher: BodyCipher,
+    payment: Payment,
+    new: str,
+    detail: str,
+    *,
+    actor: str,
+) -> None:
     check_transition(payment.status, new)
+    chain(
+        session,
+        cipher,
+        payment,
+        f"payment:{new}",
+        actor=actor,
+        detail=f"{payment.status} -> {new}: {detail}",
+    )
     now = utcnow()
     session.add(
         PaymentTransition(
@@ -212,8 +229,24 @@ async def request(
             note=None,
         )
         session.add(refund)
+        chain(
+            session,
+            gw.cipher,
+            payment,
+            "refund:requested",
+            actor=client,
+            reason=reason,
+            detail=f"refund {refund.refund_id} of {amount} VND requested",
+        )
         if payment.status == "paid":
-            _move(session, payment, "refund_requested", f"refund {refund.refund_id} requested")
+            _move(
+                session,
+                gw.cipher,
+                payment,
+                "refund_requested",
+                f"refund {refund.refund_id} of {amount} VND requested",
+                actor=client,
+            )
         await session.flush()
         await _publish(gw, session, "payment.refund_requested", payment, refund)
         view = _view(refund, payment)
@@ -252,6 +285,16 @@ async def decide(
         refund.status = outcome
         refund.decided_at = utcnow()
         refund.decided_by = client
+        chain(
+            session,
+            gw.cipher,
+            payment,
+            f"refund:{outcome}",
+            actor=client,
+            reason=note,
+            detail=f"refund {refund_id} {outcome}"
+            + (f", reference {reference}" if reference else ""),
+        )
         if outcome == "completed":
             refund.reference = reference
         else:
@@ -261,16 +304,27 @@ async def decide(
         if not any(r.status == "requested" for r in refunds):
             refunded = sum(r.amount for r in refunds if r.status == "completed")
             if refunded >= payment.amount:
-                _move(session, payment, "refunded", f"refunded {refunded} VND")
+                _move(
+                    session,
+                    gw.cipher,
+                    payment,
+                    "refunded",
+                    f"refunded {refunded} VND",
+                    actor=client,
+                )
             elif refunded:
                 _move(
                     session,
+                    gw.cipher,
                     payment,
                     "paid",
                     f"partially refunded: {refunded} of {payment.amount} VND",
+                    actor=client,
                 )
             else:
-                _move(session, payment, "paid", "every refund was rejected")
+                _move(
+                    session, gw.cipher, payment, "paid", "every refund was rejected", actor=client
+                )
         type = "payment.refunded" if outcome == "completed" else "payment.refund_rejected"
         await _publish(gw, session, type, payment, refund)
         view = _view(refund, payment)

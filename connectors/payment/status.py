@@ -16,8 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from connectors.payment.tables import Payment
+from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, FieldError, NotFound
+from gateway.core.log.exchange_log import Crossing, ExchangeLog
 from gateway.core.metrics import REGISTRY
 
 __all__ = [
@@ -151,3 +155,30 @@ def fee_set_digest(ma_ho_so: str, agency: str, ma_tthc: str, lines: Sequence[Fee
         sort_keys=True,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def chain(
+    session: AsyncSession,
+    cipher: BodyCipher,
+    payment: Payment,
+    operation: str,
+    *,
+    actor: str,
+    detail: str,
+    reason: str | None = None,
+) -> None:
+    """A change of a payment or of its refunds, in the exchange log's chain, in the caller's
+    transaction (issue 17: payment status and refunds are evidence)."""
+    ExchangeLog(cipher).append(
+        session,
+        Crossing(
+            kind="change",
+            operation=operation,
+            connector=CONNECTOR,
+            outcome="done",
+            client=actor[:64],
+            ma_ho_so=payment.ma_ho_so,
+            purpose=reason[:255] if reason else None,
+            detail=f"payment {payment.payment_id}: {detail}"[:8000],
+        ),
+    )

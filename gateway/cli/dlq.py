@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.core.commands import run
+from gateway.core.commands import actor, run
 from gateway.core.delivery import outbox
 
 
@@ -30,16 +30,25 @@ def dlq_list(connector: str | None) -> None:
 @click.argument("ref", required=False)
 @click.option("--all", "replay_all", is_flag=True, help="replay every dead letter")
 @click.option("--connector", default=None, help="with --all: only this connector's")
-def dlq_replay(ref: str | None, replay_all: bool, connector: str | None) -> None:
-    """Queue a dead letter (by id or exchange id), or all of them, for delivery again."""
+@click.option("--reason", default=None, help="why it is tried again (recorded)")
+def dlq_replay(
+    ref: str | None, replay_all: bool, connector: str | None, reason: str | None
+) -> None:
+    """Queue a dead letter (by id or exchange id), or all of them, for delivery again; each
+    decision is recorded in the exchange log with who made it."""
     if replay_all == (ref is not None):
         raise click.UsageError("give either an ID or --all")
+    who = actor()
     if replay_all:
-        count = run(lambda gw: outbox.replay_all(gw.db, connector=connector))
+        count = run(
+            lambda gw: outbox.replay_all(
+                gw.db, connector=connector, log=gw.log, actor=who, reason=reason
+            )
+        )
         click.echo(f"{count} dead letters queued again")
     else:
         assert ref is not None
-        view = run(lambda gw: outbox.replay(gw.db, ref))
+        view = run(lambda gw: outbox.replay(gw.db, ref, log=gw.log, actor=who, reason=reason))
         click.echo(f"{view.exchange_id} queued again")
 
 
@@ -47,6 +56,8 @@ def dlq_replay(ref: str | None, replay_all: bool, connector: str | None) -> None
 @click.argument("ref")
 @click.option("--reason", required=True, help="why this delivery is given up (recorded)")
 def dlq_skip(ref: str, reason: str) -> None:
-    """Give up a dead letter so the dossier's later updates can go."""
-    view = run(lambda gw: outbox.skip(gw.db, ref, reason=reason))
+    """Give up a dead letter so the dossier's later updates can go (recorded in the exchange
+    log with who decided it)."""
+    who = actor()
+    view = run(lambda gw: outbox.skip(gw.db, ref, reason=reason, log=gw.log, actor=who))
     click.echo(f"{view.exchange_id} skipped")

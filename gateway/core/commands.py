@@ -6,6 +6,7 @@ it with exit code 2 and a clear line on stderr, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import getpass
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -20,7 +21,7 @@ from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings
 
-__all__ = ["day_option", "run", "settings"]
+__all__ = ["actor", "day_option", "run", "settings"]
 
 T = TypeVar("T")
 
@@ -69,3 +70,12 @@ def day_option(_ctx: click.Context, _param: click.Parameter, value: str) -> date
         return parse_day(value)
     except InvalidInput as exc:
         raise click.BadParameter(f"{exc.errors[0].msg} (YYYY-MM-DD, {value!r} given)") from None
+
+
+def actor() -> str:
+    """Who runs the command, as the records name them: ``cli:<operating-system user>``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        user = "unknown"
+    return f"cli:{user}"

@@ -57,6 +57,12 @@ class SkipRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500, description="why this item is given up")
 
 
+class ReplayRequest(BaseModel):
+    reason: str | None = Field(
+        None, min_length=3, max_length=500, description="why it is tried again (recorded)"
+    )
+
+
 def _view(v: outbox.OutboxView) -> dict[str, Any]:
     return {
         "id": v.id,
@@ -85,9 +91,14 @@ async def dlq_list(
 
 @router.post("/v1/dlq/{ref}/replay", operation_id="ops-dlq-replay")
 async def dlq_replay(
-    ref: str, gw: GatewayDep, _client: Annotated[Principal, Depends(require_scope("ops:dlq"))]
+    ref: str,
+    gw: GatewayDep,
+    client: Annotated[Principal, Depends(require_scope("ops:dlq"))],
+    body: ReplayRequest | None = None,
 ) -> dict[str, Any]:
-    view = await outbox.replay(gw.db, ref)
+    """Queue a dead letter again (recorded in the exchange log with the client)."""
+    reason = body.reason if body is not None else None
+    view = await outbox.replay(gw.db, ref, log=gw.log, actor=client.name, reason=reason)
     gw.wakeup.set()
     return _view(view)
 
@@ -97,8 +108,9 @@ async def dlq_skip(
     ref: str,
     body: SkipRequest,
     gw: GatewayDep,
-    _client: Annotated[Principal, Depends(require_scope("ops:dlq"))],
+    client: Annotated[Principal, Depends(require_scope("ops:dlq"))],
 ) -> dict[str, Any]:
-    view = await outbox.skip(gw.db, ref, reason=body.reason)
+    """Give a dead letter up (recorded in the exchange log with the client and the reason)."""
+    view = await outbox.skip(gw.db, ref, reason=body.reason, log=gw.log, actor=client.name)
     gw.wakeup.set()
     return _view(view)

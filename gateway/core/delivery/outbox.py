@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, NotFound
+from gateway.core.log.exchange_log import Crossing, ExchangeLog
 from gateway.core.store.db import Database, OutboxItem, utcnow
 
 #: items in these states hold the items behind them
@@ -271,43 +272,100 @@ async def _by_ref(session: AsyncSession, ref: str) -> OutboxItem:
     return item
 
 
-async def replay(db: Database, ref: str) -> OutboxView:
-    """Give a dead item a fresh set of attempts."""
+def _decision(
+    log: ExchangeLog | None,
+    session: AsyncSession,
+    item: OutboxItem,
+    operation: str,
+    actor: str,
+    reason: str | None,
+) -> None:
+    """The operator's decision on a dead letter, in the exchange log (the chain), in the same
+    transaction as the decision itself."""
+    if log is None:
+        return
+    log.append(
+        session,
+        Crossing(
+            kind="decision",
+            operation=operation,
+            connector=item.connector,
+            outcome="done",
+            client=actor[:64],
+            parent_id=item.exchange_id,
+            ma_ho_so=item.ma_ho_so,
+            purpose=reason[:255] if reason else None,
+            detail=f"{operation} of {item.exchange_id} ({item.connector}/{item.operation}) by "
+            f"{actor}; last error: {item.last_error}",
+        ),
+    )
+
+
+async def replay(
+    db: Database,
+    ref: str,
+    *,
+    log: ExchangeLog | None = None,
+    actor: str = "operator",
+    reason: str | None = None,
+) -> OutboxView:
+    """Give a dead item a fresh set of attempts (recorded in ``log`` with the actor)."""
     async with db.transaction() as session:
         item = await _by_ref(session, ref)
         if item.status != "dead":
             raise Conflict(f"outbox item {ref} is {item.status}, not dead")
+        _decision(log, session, item, "dlq:replay", actor, reason)
         item.status = "queued"
         item.attempts = 0
         item.next_attempt_at = utcnow()
         item.updated_at = utcnow()
-        item.last_error = f"replayed by operator; previously: {item.last_error}"
+        item.last_error = f"replayed by {actor}; previously: {item.last_error}"
         return OutboxView.of(item)
 
 
-async def replay_all(db: Database, *, connector: str | None = None) -> int:
+async def replay_all(
+    db: Database,
+    *,
+    connector: str | None = None,
+    log: ExchangeLog | None = None,
+    actor: str = "operator",
+    reason: str | None = None,
+) -> int:
+    """Replay every dead item (of ``connector``), each decision recorded in ``log``."""
     async with db.transaction() as session:
-        stmt = (
-            update(OutboxItem)
-            .where(OutboxItem.status == "dead")
-            .values(status="queued", attempts=0, next_attempt_at=utcnow(), updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
+        query = select(OutboxItem).where(OutboxItem.status == "dead")
         if connector:
-            stmt = stmt.where(OutboxItem.connector == connector)
-        result = await session.execute(stmt)
-        return int(result.rowcount)  # type: ignore[attr-defined]
+            query = query.where(OutboxItem.connector == connector)
+        items = (await session.scalars(query.order_by(OutboxItem.id))).all()
+        now = utcnow()
+        for item in items:
+            _decision(log, session, item, "dlq:replay", actor, reason)
+            item.status = "queued"
+            item.attempts = 0
+            item.next_attempt_at = now
+            item.updated_at = now
+            item.last_error = f"replayed by {actor}; previously: {item.last_error}"
+        return len(items)
 
 
-async def skip(db: Database, ref: str, *, reason: str) -> OutboxView:
-    """Give up on a dead item so the items behind it can go (the reason is kept)."""
+async def skip(
+    db: Database,
+    ref: str,
+    *,
+    reason: str,
+    log: ExchangeLog | None = None,
+    actor: str = "operator",
+) -> OutboxView:
+    """Give up on a dead item so the items behind it can go (the reason and the actor are
+    kept, and recorded in ``log``)."""
     async with db.transaction() as session:
         item = await _by_ref(session, ref)
         if item.status != "dead":
             raise Conflict(f"outbox item {ref} is {item.status}, not dead")
+        _decision(log, session, item, "dlq:skip", actor, reason)
         item.status = "skipped"
         item.updated_at = utcnow()
-        item.last_error = f"skipped by operator: {reason}; previously: {item.last_error}"
+        item.last_error = f"skipped by {actor}: {reason}; previously: {item.last_error}"
         return OutboxView.of(item)
 
 
