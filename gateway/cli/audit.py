@@ -12,7 +12,8 @@ import click
 from gateway.core.commands import run
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import parse_day
-from gateway.core.log.audit import export_chain, verify_database, verify_export
+from gateway.core.log.audit import TrustedKeys, export_chain, verify_database, verify_export
+from gateway.core.log.offline import render
 from gateway.core.log.reads import audit_reads
 from gateway.core.runtime import Gateway
 
@@ -23,16 +24,7 @@ def audit() -> None:
 
 
 def _print_report(report: Any) -> None:
-    if report.ok:
-        click.echo(
-            f"chain intact: {report.entries} entries, {report.checkpoints} signed checkpoints, "
-            f"head seq {report.head_seq} {report.head_hash[:16]}…"
-            + (f" ({report.unsealed} not yet sealed)" if report.unsealed else "")
-        )
-    else:
-        p = report.problem
-        click.echo(f"CHAIN BROKEN [{p.kind}] at seq {p.seq}: {p.message}", err=True)
-        click.echo(f"({report.entries} entries verified before it)", err=True)
+    click.echo(render(report), err=not report.ok)
 
 
 @audit.command("verify")
@@ -51,18 +43,53 @@ def _print_report(report: Any) -> None:
     help="verify an exported directory offline instead of the database",
 )
 @click.option("--public-key", default=None, help="trusted checkpoint key (base64 Ed25519)")
+@click.option(
+    "--trusted-keys",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="trusted checkpoint keys from outside the evidence: a file of lines "
+    "'<key id> <public key> [<valid from> [<valid to>]]'",
+)
+@click.option(
+    "--since",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=None,
+    help="an earlier export (or witness copy) this chain must extend, entry for entry",
+)
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify(
-    export_dir: Path | None, from_export: Path | None, public_key: str | None, as_json: bool
+    export_dir: Path | None,
+    from_export: Path | None,
+    public_key: str | None,
+    trusted_keys: Path | None,
+    since: Path | None,
+    as_json: bool,
 ) -> None:
-    """Recompute the hash chain; exit 0 only when it is intact."""
+    """Recompute the hash chain; exit 0 only when it is intact. Offline (--from-export) the
+    trusted keys must come from outside the export (--trusted-keys or --public-key)."""
+    if public_key and trusted_keys:
+        raise click.UsageError("give --public-key or --trusted-keys, not both")
+    try:
+        trusted = (
+            TrustedKeys.load(trusted_keys)
+            if trusted_keys
+            else TrustedKeys.single(public_key)
+            if public_key
+            else None
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trusted-keys") from None
     if from_export is not None:
-        report = verify_export(from_export, public_key)
+        report = verify_export(from_export, trusted, since=since)
     else:
 
         async def body(gw: Gateway) -> Any:
             result = await verify_database(
-                gw.db, public_key or gw.public_key, authenticator=gw.cipher.entries
+                gw.db,
+                gw.public_key,
+                authenticator=gw.cipher.entries,
+                trusted=trusted,
+                since=since,
             )
             if export_dir is not None and result.ok:
                 await export_chain(gw.db, export_dir, gw.public_key)

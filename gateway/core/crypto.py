@@ -19,11 +19,10 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
-    Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -110,15 +109,6 @@ class CheckpointSigner:
     def public_key_b64(self) -> str:
         raw = self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         return base64.b64encode(raw).decode()
-
-
-def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) -> bool:
-    try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
-        key.verify(base64.b64decode(signature_b64), message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def new_client_key() -> tuple[str, str, str]:

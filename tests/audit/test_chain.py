@@ -12,11 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import select, text, update
 
-from gateway.core.crypto import CheckpointSigner, verify_signature
+from gateway.core.crypto import CheckpointSigner
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.errors import ConfigurationError
 from gateway.core.log.audit import (
+    TrustedKeys,
     checkpoint_message,
+    checkpoint_time,
     export_chain,
     seal_pending,
     verify_database,
@@ -24,6 +26,7 @@ from gateway.core.log.audit import (
 )
 from gateway.core.log.exchange_log import Crossing
 from gateway.core.log.immutability import suspended
+from gateway.core.log.offline import verify_signature
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Checkpoint, ExchangeEntry
 from tests.audit import build_log, count_entries
@@ -158,12 +161,20 @@ async def test_checkpoints_are_signed_by_the_gateway_key(
         assert cp.head_hash == heads[cp.seq]
         assert cp.key_id == gateway.signer.key_id
         assert cp.public_key == gateway.public_key
+        signed_at = checkpoint_time(cp.created_at)
         assert verify_signature(
-            gateway.public_key, checkpoint_message(cp.seq, cp.head_hash), cp.signature
+            gateway.public_key, checkpoint_message(cp.seq, cp.head_hash, signed_at), cp.signature
         )
-        # the signature binds the position too
+        # the signature binds the position and the time too
         assert not verify_signature(
-            gateway.public_key, checkpoint_message(cp.seq + 1, cp.head_hash), cp.signature
+            gateway.public_key,
+            checkpoint_message(cp.seq + 1, cp.head_hash, signed_at),
+            cp.signature,
+        )
+        assert not verify_signature(
+            gateway.public_key,
+            checkpoint_message(cp.seq, cp.head_hash, signed_at.replace("20", "19", 1)),
+            cp.signature,
         )
 
     stranger = CheckpointSigner.from_seed("other", os.urandom(32)).public_key_b64()
@@ -186,8 +197,14 @@ async def test_export_verifies_offline_and_an_edited_line_is_named(
         "entries.jsonl",
         "checkpoints.jsonl",
         "public_key.txt",
+        "verify.py",
     }
-    report = verify_export(out)
+    trusted = TrustedKeys.single(gateway.public_key)
+    # the export's own key proves nothing: without a trusted key, never "intact"
+    untrusted = verify_export(out, None)
+    assert untrusted.problem is not None
+    assert untrusted.problem.kind == "untrusted-key"
+    report = verify_export(out, trusted)
     assert report.ok, report.problem
     assert (report.entries, report.head_seq) == (rows, rows)
     assert report.checkpoints >= 1
@@ -201,7 +218,7 @@ async def test_export_verifies_offline_and_an_edited_line_is_named(
     lines[target] = json.dumps(record, ensure_ascii=False)
     (out / "entries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    report = verify_export(out)
+    report = verify_export(out, trusted)
     assert not report.ok
     assert report.problem is not None
     assert report.problem.kind == "altered"

@@ -324,7 +324,12 @@ def test_audit_seal_export_and_offline_verify(
     assert f"4 entries exported to {out}" in exported.output
     assert len((out / "entries.jsonl").read_text(encoding="utf-8").splitlines()) == 4
 
-    offline = lgsp(env, "audit", "verify", "--from-export", str(out))
+    untrusted = lgsp(env, "audit", "verify", "--from-export", str(out))
+    assert untrusted.exit_code == 1
+    assert "untrusted-key" in untrusted.output
+    # the auditor holds the province's key from elsewhere (here: the development key)
+    key = (out / "public_key.txt").read_text().strip()
+    offline = lgsp(env, "audit", "verify", "--from-export", str(out), "--public-key", key)
     assert offline.exit_code == 0, offline.output
     assert "chain intact: 4 entries, 1 signed checkpoints" in offline.output
 
@@ -337,7 +342,7 @@ def test_audit_seal_export_and_offline_verify(
     # the offline verifier is no rubber stamp: drop the first entry of the export
     lines = (out / "entries.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     (out / "entries.jsonl").write_text("".join(lines[1:]), encoding="utf-8")
-    broken = lgsp(env, "audit", "verify", "--from-export", str(out), "--json")
+    broken = lgsp(env, "audit", "verify", "--from-export", str(out), "--json", "--public-key", key)
     assert broken.exit_code == 1
     report = json.loads(broken.stdout)
     assert report["problem"]["kind"] == "missing"

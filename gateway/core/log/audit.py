@@ -23,8 +23,7 @@ import base64
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,73 +32,52 @@ import structlog
 from sqlalchemy import String, func, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core.crypto import CheckpointSigner, EntryAuthenticator, verify_signature
+from gateway.core.crypto import CheckpointSigner, EntryAuthenticator
 from gateway.core.errors import GatewayError
+from gateway.core.log import offline
+from gateway.core.log.offline import (
+    GENESIS,
+    HASHED_FIELDS,
+    ChainRow,
+    ChainVerifier,
+    CheckpointRow,
+    Problem,
+    TrustedKeys,
+    VerifyReport,
+    checkpoint_message,
+    entry_content,
+    entry_hash,
+    read_heads,
+    verify_export,
+)
 from gateway.core.metrics import SEAL_REFUSALS
 from gateway.core.store.db import Checkpoint, Database, ExchangeEntry, utcnow
 from gateway.core.store.state import StateStore
 
+__all__ = [
+    "GENESIS",
+    "HASHED_FIELDS",
+    "ChainIntegrityError",
+    "Problem",
+    "TrustedKeys",
+    "VerifyReport",
+    "checkpoint_message",
+    "checkpoint_time",
+    "entry_content",
+    "entry_hash",
+    "export_chain",
+    "mac_message",
+    "seal_pending",
+    "verify_database",
+    "verify_export",
+    "write_values",
+]
+
 log = structlog.get_logger(__name__)
 
-GENESIS = "0" * 64
 _SEALER_LOCK = 7413002
 
-#: the fields an entry's hash covers, in order (bodies as the SHA-256 of their ciphertext)
-HASHED_FIELDS = (
-    "entry_id",
-    "parent_id",
-    "kind",
-    "connector",
-    "operation",
-    "client",
-    "officer_id",
-    "purpose",
-    "ma_ho_so",
-    "started_at",
-    "finished_at",
-    "outcome",
-    "status_code",
-    "request_size",
-    "response_size",
-    "request_digest",
-    "response_digest",
-    "request_body",
-    "response_body",
-    "key_id",
-    "detail",
-)
-
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-
-
 MAC_PREFIX = b"lgsp-entry|"
-
-
-def entry_content(values: Iterable[Any]) -> str:
-    """The canonical JSON array of an entry's fields, what its hash and its MAC cover.
-
-    The array holds :data:`HASHED_FIELDS` in order: strings and numbers as they are, null for
-    absent values, datetimes as ISO-8601 with microseconds and offset, and each ciphertext as
-    the hex SHA-256 of its bytes. JSON is compact (``,`` and ``:`` separators, ASCII escapes), so
-    an auditor can recompute it in any language. JSON quoting makes the encoding unambiguous.
-    This runs for every entry when sealing and verifying, so it is kept lean.
-    """
-    sha = hashlib.sha256
-    row = [
-        v.isoformat(timespec="microseconds")
-        if type(v) is datetime
-        else sha(v).hexdigest()
-        if type(v) is bytes
-        else v
-        for v in values
-    ]
-    return _dumps(row)
-
-
-def entry_hash(prev_hash: str, values: Iterable[Any]) -> str:
-    """``SHA-256(prev_hash || entry_content(values))`` as lower-case hex."""
-    return hashlib.sha256((prev_hash + entry_content(values)).encode()).hexdigest()
 
 
 def mac_message(values: Iterable[Any]) -> bytes:
@@ -147,10 +125,6 @@ def _canonical(values: Sequence[Any]) -> tuple[Any, ...]:
         if isinstance(out[i], memoryview):
             out[i] = bytes(out[i])
     return tuple(out)
-
-
-def checkpoint_message(seq: int, head_hash: str) -> bytes:
-    return f"lgsp-checkpoint|{seq}|{head_hash}".encode()
 
 
 class ChainIntegrityError(GatewayError):
@@ -235,14 +209,16 @@ async def seal_pending(
         if not updates:
             return 0
         await session.execute(update(ExchangeEntry), updates)
+        now = utcnow()
         session.add(
             Checkpoint(
                 seq=seq,
                 head_hash=prev,
-                created_at=utcnow(),
+                created_at=now,
                 key_id=signer.key_id,
                 public_key=signer.public_key_b64(),
-                signature=signer.sign(checkpoint_message(seq, prev)),
+                # the time is signed too (version 2 of the message)
+                signature=signer.sign(checkpoint_message(seq, prev, checkpoint_time(now))),
             )
         )
     if memory is not None:
@@ -292,54 +268,6 @@ async def _refuse_a_reset(
         )
 
 
-@dataclass(slots=True)
-class Problem:
-    kind: str  # missing | altered | reordered | broken-link | checkpoint | truncated | forged
-    seq: int | None
-    entry_id: str | None
-    message: str
-
-
-@dataclass(slots=True)
-class VerifyReport:
-    entries: int = 0
-    unsealed: int = 0
-    checkpoints: int = 0
-    head_seq: int = 0
-    head_hash: str = GENESIS
-    problem: Problem | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ok"] = self.ok
-        return data
-
-
-@dataclass(slots=True)
-class ChainRow:
-    seq: int
-    prev_hash: str
-    entry_hash: str
-    values: tuple[Any, ...]
-
-    @property
-    def entry_id(self) -> str:
-        return str(self.values[0])
-
-
-@dataclass(slots=True)
-class CheckpointRow:
-    seq: int
-    head_hash: str
-    key_id: str
-    signature: str
-
-
 async def _db_rows(db: Database, page: int = 20000) -> AsyncGenerator[list[ChainRow], None]:
     # plain SQL through the driver: no per-row type processing, which costs more than the
     # hashing itself (times come back as the database keeps them; _canonical evens them out)
@@ -370,103 +298,18 @@ async def _db_rows(db: Database, page: int = 20000) -> AsyncGenerator[list[Chain
                     await pending
 
 
-class ChainVerifier:
-    """Streams rows in ``seq`` order and stops at the first problem."""
-
-    def __init__(self, report: VerifyReport, checkpoints: list[CheckpointRow], public_key: str):
-        self.report = report
-        self.prev = GENESIS
-        self.expected = 1
-        self.public_key = public_key
-        self.checkpoints = {c.seq: c for c in checkpoints}
-        self.hash_index: dict[str, int] | None = None
-
-    def feed(self, rows: list[ChainRow]) -> bool:
-        """Check a page of rows; False once a problem is found."""
-        for row in rows:
-            if row.seq != self.expected:
-                return self._fail(
-                    "missing",
-                    self.expected,
-                    None,
-                    f"entries seq {self.expected}..{row.seq - 1} are missing (deleted)"
-                    if row.seq > self.expected
-                    else f"seq {row.seq} appears twice",
-                )
-            if entry_hash(row.prev_hash, row.values) != row.entry_hash:
-                return self._fail(
-                    "altered",
-                    row.seq,
-                    row.entry_id,
-                    f"entry seq {row.seq} ({row.entry_id}) does not match its hash: "
-                    "its content was altered",
-                )
-            if row.prev_hash != self.prev:
-                return self._link_problem(row)
-            self.prev = row.entry_hash
-            cp = self.checkpoints.get(row.seq)
-            if cp is not None and not self._checkpoint_ok(cp, row.entry_hash):
-                return False
-            self.report.entries += 1
-            self.report.head_seq = row.seq
-            self.report.head_hash = row.entry_hash
-            self.expected += 1
-        return True
-
-    def _link_problem(self, row: ChainRow) -> bool:
-        where = (self.hash_index or {}).get(row.prev_hash)
-        if where is not None:
-            return self._fail(
-                "reordered",
-                row.seq,
-                row.entry_id,
-                f"entry seq {row.seq} ({row.entry_id}) was chained after the entry now at "
-                f"seq {where}: entries were reordered",
-            )
-        return self._fail(
-            "broken-link",
-            row.seq,
-            row.entry_id,
-            f"entry seq {row.seq} ({row.entry_id}) does not link to entry seq {row.seq - 1}: "
-            f"the entry before it was altered and re-hashed, or replaced",
-        )
-
-    def _checkpoint_ok(self, cp: CheckpointRow, head: str) -> bool:
-        self.report.checkpoints += 1
-        if cp.head_hash != head:
-            return self._fail(
-                "checkpoint", cp.seq, None, f"checkpoint at seq {cp.seq} does not match the chain"
-            )
-        if not verify_signature(self.public_key, checkpoint_message(cp.seq, head), cp.signature):
-            return self._fail(
-                "checkpoint",
-                cp.seq,
-                None,
-                f"checkpoint at seq {cp.seq} is not signed by the trusted key",
-            )
-        return True
-
-    def finish(self) -> None:
-        if self.report.problem is not None:
-            return
-        beyond = [s for s in self.checkpoints if s > self.report.head_seq]
-        if beyond:
-            last = max(beyond)
-            self._fail(
-                "truncated",
-                self.report.head_seq + 1,
-                None,
-                f"entries seq {self.report.head_seq + 1}..{last} are missing: a signed "
-                f"checkpoint covers up to seq {last}",
-            )
-
-    def _fail(self, kind: str, seq: int | None, entry_id: str | None, message: str) -> bool:
-        self.report.problem = Problem(kind, seq, entry_id, message)
-        return False
+def checkpoint_time(at: datetime) -> str:
+    """A checkpoint's time as signed and exported: ISO-8601 UTC with microseconds."""
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 async def verify_database(
-    db: Database, public_key: str, *, authenticator: EntryAuthenticator | None = None
+    db: Database,
+    public_key: str,
+    *,
+    authenticator: EntryAuthenticator | None = None,
+    trusted: TrustedKeys | None = None,
+    since: Path | None = None,
 ) -> VerifyReport:
     """Recompute the chain from the database. ``public_key``: the trusted checkpoint key;
     ``authenticator`` (the gateway's, from the data key): also name the unsealed rows the
@@ -478,7 +321,7 @@ async def verify_database(
     report = VerifyReport()
     async with db.reading() as session:
         cps = [
-            CheckpointRow(c.seq, c.head_hash, c.key_id, c.signature)
+            CheckpointRow(c.seq, c.head_hash, c.key_id, c.signature, checkpoint_time(c.created_at))
             for c in (await session.scalars(select(Checkpoint))).all()
         ]
         report.unsealed = int(
@@ -487,7 +330,12 @@ async def verify_database(
             )
             or 0
         )
-    verifier = ChainVerifier(report, cps, public_key)
+    verifier = ChainVerifier(
+        report,
+        cps,
+        trusted if trusted is not None else TrustedKeys.single(public_key),
+        earlier=read_heads(since) if since is not None else None,
+    )
     # aclosing: stopping at the first problem must give the generator's connection back now,
     # not whenever the abandoned generator is collected (after the engine may be disposed,
     # leaking an unclosed connection; seen with `lgsp audit verify` on a broken chain)
@@ -559,14 +407,6 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in ("request_body", "response_body"):
-        return base64.b64decode(value)
-    return value
-
-
 async def export_chain(db: Database, out: Path, public_key: str) -> int:
     """Write ``entries.jsonl``, ``checkpoints.jsonl`` and ``public_key.txt`` to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -591,51 +431,12 @@ async def export_chain(db: Database, out: Path, public_key: str) -> int:
                         "head_hash": c.head_hash,
                         "key_id": c.key_id,
                         "signature": c.signature,
-                        "created_at": c.created_at.isoformat(),
+                        "created_at": checkpoint_time(c.created_at),
                     }
                 )
                 + "\n"
             )
     (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
+    # the verifier with the evidence: Python and `cryptography` are all it needs
+    (out / "verify.py").write_text(Path(offline.__file__).read_text(encoding="utf-8"))
     return count
-
-
-def _export_rows(path: Path, page: int = 20000) -> Iterator[list[ChainRow]]:
-    batch: list[ChainRow] = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            values = tuple(_decode(n, r.get(n)) for n in HASHED_FIELDS)
-            batch.append(ChainRow(r["seq"], r["prev_hash"], r["entry_hash"], values))
-            if len(batch) >= page:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
-def verify_export(directory: Path, public_key: str | None = None) -> VerifyReport:
-    """Verify an exported chain offline (no database, no data key needed)."""
-    key = public_key or (directory / "public_key.txt").read_text(encoding="utf-8").strip()
-    cps = []
-    with (directory / "checkpoints.jsonl").open(encoding="utf-8") as fh:
-        for line in fh:
-            c = json.loads(line)
-            cps.append(CheckpointRow(c["seq"], c["head_hash"], c["key_id"], c["signature"]))
-    report = VerifyReport()
-    verifier = ChainVerifier(report, cps, key)
-    for page in _export_rows(directory / "entries.jsonl"):
-        if not verifier.feed(page):
-            break
-    if report.problem is not None and report.problem.kind == "broken-link":
-        verifier.hash_index = {
-            r.entry_hash: r.seq for page in _export_rows(directory / "entries.jsonl") for r in page
-        }
-        failed = report.problem.seq
-        report.problem = None
-        bad = [
-            r for page in _export_rows(directory / "entries.jsonl") for r in page if r.seq == failed
-        ]
-        verifier._link_problem(bad[0])
-    verifier.finish()
-    return report

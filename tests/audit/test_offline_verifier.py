@@ -1,0 +1,244 @@
+"""The auditor's verifier (issue 17): trusted keys from outside the evidence, an earlier copy
+that the chain must extend, entries no checkpoint covers, and the standalone ``verify.py`` that
+every export carries, run with nothing but Python and ``cryptography``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cryptography
+import httpx
+import pytest
+from sqlalchemy import select, text
+
+from gateway.core.crypto import CheckpointSigner
+from gateway.core.delivery.workers import DeliveryService
+from gateway.core.log.audit import (
+    TrustedKeys,
+    checkpoint_message,
+    checkpoint_time,
+    entry_hash,
+    export_chain,
+    verify_database,
+    verify_export,
+)
+from gateway.core.log.exchange_log import Crossing
+from gateway.core.log.immutability import suspended
+from gateway.core.log.offline import HASHED_FIELDS
+from gateway.core.runtime import Gateway
+from gateway.core.store.db import Checkpoint, ExchangeEntry
+from tests.audit import build_log
+
+
+async def write_and_seal(gateway: Gateway, count: int) -> None:
+    for i in range(count):
+        await gateway.record(Crossing(kind="attempt", operation="op", outcome="ok", detail=f"{i}"))
+    await DeliveryService(gateway).seal_once()
+
+
+async def test_keys_come_from_outside_the_evidence(gateway: Gateway, tmp_path: Path) -> None:
+    await write_and_seal(gateway, 4)
+    out = tmp_path / "export"
+    await export_chain(gateway.db, out, gateway.public_key)
+    kid, key = gateway.signer.key_id, gateway.public_key
+    keys = tmp_path / "keys.txt"
+
+    keys.write_text(f"# the province's published keys\n{kid} {key} 2020-01-01T00:00:00+00:00\n")
+    assert verify_export(out, TrustedKeys.load(keys)).ok
+    # a key whose validity ended before the checkpoints were signed does not vouch for them
+    keys.write_text(f"{kid} {key} 2020-01-01T00:00:00+00:00 2021-01-01T00:00:00+00:00\n")
+    report = verify_export(out, TrustedKeys.load(keys))
+    assert report.problem is not None
+    assert report.problem.kind == "checkpoint"
+    # another key id: not trusted, whatever the export's public_key.txt says
+    keys.write_text(f"other-key {key}\n")
+    report = verify_export(out, TrustedKeys.load(keys))
+    assert report.problem is not None
+    assert "not a trusted key" in report.problem.message
+    # a forger who re-signs with their own key and ships it in public_key.txt
+    forger = CheckpointSigner.from_seed(kid, os.urandom(32))
+    cps = [json.loads(line) for line in (out / "checkpoints.jsonl").read_text().splitlines()]
+    for cp in cps:
+        message = checkpoint_message(cp["seq"], cp["head_hash"], cp["created_at"])
+        cp["signature"] = forger.sign(message)
+    (out / "checkpoints.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cps))
+    (out / "public_key.txt").write_text(forger.public_key_b64() + "\n")
+    keys.write_text(f"{kid} {key}\n")
+    report = verify_export(out, TrustedKeys.load(keys))
+    assert report.problem is not None
+    assert report.problem.kind == "checkpoint"
+
+
+async def rewrite_with_the_stolen_key(gateway: Gateway) -> None:
+    """The attacker holds the database owner's rights and the signing key: edits entry 2,
+    re-hashes everything after it, signs new checkpoints."""
+    cols = [getattr(ExchangeEntry, f) for f in HASHED_FIELDS]
+    async with gateway.db.transaction() as session, suspended(session):
+        await session.execute(text("UPDATE exchange_entries SET outcome = 'x' WHERE seq = 2"))
+        rows = (
+            await session.execute(
+                select(ExchangeEntry.id, ExchangeEntry.seq, *cols).order_by(ExchangeEntry.seq)
+            )
+        ).all()
+        prev = "0" * 64
+        for row in rows:
+            values = tuple(
+                v.isoformat(timespec="microseconds") if hasattr(v, "isoformat") else v
+                for v in row[2:]
+            )
+            digest = entry_hash(prev, values)
+            await session.execute(
+                text("UPDATE exchange_entries SET prev_hash = :p, entry_hash = :h WHERE id = :i"),
+                {"p": prev, "h": digest, "i": row[0]},
+            )
+            prev = digest
+        await session.execute(text("DELETE FROM checkpoints"))
+        head = rows[-1][1]
+        now = (await session.scalars(select(ExchangeEntry.finished_at))).first()
+        assert now is not None
+        session.add(
+            Checkpoint(
+                seq=head,
+                head_hash=prev,
+                created_at=now,
+                key_id=gateway.signer.key_id,
+                public_key=gateway.public_key,
+                signature=gateway.signer.sign(checkpoint_message(head, prev, checkpoint_time(now))),
+            )
+        )
+
+
+async def test_a_rewrite_with_the_stolen_key_is_caught_by_an_earlier_copy(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    await write_and_seal(gateway, 5)
+    held = tmp_path / "held-by-the-auditor"
+    await export_chain(gateway.db, held, gateway.public_key)
+    await write_and_seal(gateway, 2)
+    assert (await verify_database(gateway.db, gateway.public_key, since=held)).ok
+
+    await rewrite_with_the_stolen_key(gateway)
+    # the signing key vouches for the rewrite...
+    alone = await verify_database(gateway.db, gateway.public_key)
+    assert alone.ok, alone.problem
+    # ...but not against the copy the auditor held
+    report = await verify_database(gateway.db, gateway.public_key, since=held)
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.seq) == ("rewritten", 2)
+    again = tmp_path / "now"
+    await export_chain(gateway.db, again, gateway.public_key)
+    offline = verify_export(again, TrustedKeys.single(gateway.public_key), since=held)
+    assert offline.problem is not None
+    assert offline.problem.kind == "rewritten"
+
+
+async def test_a_truncation_is_caught_by_an_earlier_copy(gateway: Gateway, tmp_path: Path) -> None:
+    await write_and_seal(gateway, 6)
+    held = tmp_path / "held"
+    await export_chain(gateway.db, held, gateway.public_key)
+    async with gateway.db.transaction() as session, suspended(session):
+        await session.execute(text("DELETE FROM exchange_entries WHERE seq > 3"))
+        await session.execute(text("DELETE FROM checkpoints"))
+    report = await verify_database(gateway.db, gateway.public_key, since=held)
+    assert report.problem is not None
+    assert report.problem.kind in ("truncated", "uncovered")
+
+
+async def test_entries_no_checkpoint_covers_are_named(gateway: Gateway, tmp_path: Path) -> None:
+    await write_and_seal(gateway, 3)
+    out = tmp_path / "export"
+    await export_chain(gateway.db, out, gateway.public_key)
+    lines = (out / "entries.jsonl").read_text().splitlines()
+    last = json.loads(lines[-1])
+    extra = dict(last, seq=last["seq"] + 1, entry_id="appended", prev_hash=last["entry_hash"])
+    values = [extra[f] for f in HASHED_FIELDS]
+    extra["entry_hash"] = entry_hash(last["entry_hash"], values)
+    (out / "entries.jsonl").write_text("\n".join([*lines, json.dumps(extra)]) + "\n")
+    report = verify_export(out, TrustedKeys.single(gateway.public_key))
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.seq) == ("uncovered", 4)
+
+
+def _alone(tmp_path: Path) -> Path:
+    """A directory holding only ``cryptography`` and what it needs (cffi): the standalone
+    verifier's whole world, beside the standard library."""
+    world = tmp_path / "only-cryptography"
+    world.mkdir()
+    site = Path(cryptography.__file__).resolve().parents[1]
+    for name in ("cryptography", "cffi"):
+        (world / name).symlink_to(site / name)
+    for backend in site.glob("_cffi_backend*"):
+        (world / backend.name).symlink_to(backend)
+    return world
+
+
+def _run_alone(world: Path, script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # -I: no user site, no PYTHON* variables, no script directory magic; -S: no site-packages
+    code = (
+        "import runpy, sys; sys.path.append(sys.argv[1]); sys.argv = sys.argv[2:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, str(world), str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_the_standalone_verifier_needs_only_cryptography(
+    gateway: Gateway, api: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    await build_log(gateway, api, dossiers=2)
+    await DeliveryService(gateway).seal_once()
+    out = tmp_path / "export"
+    await export_chain(gateway.db, out, gateway.public_key)
+    script = out / "verify.py"
+    assert "import gateway" not in script.read_text()
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"{gateway.signer.key_id} {gateway.public_key}\n")
+    world = _alone(tmp_path)
+
+    intact = _run_alone(world, script, str(out), "--trusted-keys", str(keys))
+    assert intact.returncode == 0, intact.stderr
+    assert intact.stdout.startswith("chain intact:")
+
+    lines = (out / "entries.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[3])
+    record["detail"] = "edited"
+    lines[3] = json.dumps(record, ensure_ascii=False)
+    (out / "entries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    broken = _run_alone(world, script, str(out), "--trusted-keys", str(keys), "--json")
+    assert broken.returncode == 1, broken.stderr
+    problem = json.loads(broken.stdout)["problem"]
+    assert (problem["kind"], problem["seq"], problem["entry_id"]) == (
+        "altered",
+        4,
+        record["entry_id"],
+    )
+    # and it really runs without the gateway's packages
+    probe = _run_alone(world, script, "--help")
+    assert probe.returncode == 0
+    missing = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", "import sqlalchemy"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [("onlyone", "<key id>"), ("a b c d e", "<key id>"), ("a b not-a-time", "isoformat")],
+)
+def test_a_malformed_keys_file_is_refused(tmp_path: Path, line: str, message: str) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text(line + "\n")
+    with pytest.raises(ValueError, match=message):
+        TrustedKeys.load(keys)
