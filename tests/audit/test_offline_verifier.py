@@ -4,6 +4,7 @@ every export carries, run with nothing but Python and ``cryptography``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -242,3 +243,43 @@ def test_a_malformed_keys_file_is_refused(tmp_path: Path, line: str, message: st
     keys.write_text(line + "\n")
     with pytest.raises(ValueError, match=message):
         TrustedKeys.load(keys)
+
+
+async def test_an_export_and_a_verification_under_live_traffic_hold(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    """Entries and checkpoints keep coming while the auditor exports and verifies: each sees
+    one consistent picture (the checkpoints first, the entries they cover)."""
+    await write_and_seal(gateway, 3)
+    stop = asyncio.Event()
+
+    async def traffic() -> int:
+        rounds = 0
+        while not stop.is_set():
+            await write_and_seal(gateway, 2)
+            rounds += 1
+            await asyncio.sleep(0)
+        return rounds
+
+    running = asyncio.create_task(traffic())
+    try:
+        reports = []
+        for n in range(5):
+            out = tmp_path / f"export-{n}"
+            await export_chain(gateway.db, out, gateway.public_key)
+            reports.append(verify_export(out, TrustedKeys.single(gateway.public_key)))
+            reports.append(await verify_database(gateway.db, gateway.public_key))
+    finally:
+        stop.set()
+        rounds = await running
+    assert rounds >= 1
+    assert all(r.ok for r in reports), [r.problem for r in reports if not r.ok]
+
+
+async def test_sealed_rows_beyond_the_last_checkpoint_are_named(gateway: Gateway) -> None:
+    await write_and_seal(gateway, 3)
+    async with gateway.db.transaction() as session, suspended(session):
+        await session.execute(text("DELETE FROM checkpoints"))
+    report = await verify_database(gateway.db, gateway.public_key)
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.seq) == ("uncovered", 1)

@@ -268,16 +268,21 @@ async def _refuse_a_reset(
         )
 
 
-async def _db_rows(db: Database, page: int = 20000) -> AsyncGenerator[list[ChainRow], None]:
+async def _db_rows(
+    db: Database, page: int = 20000, *, until: int | None = None
+) -> AsyncGenerator[list[ChainRow], None]:
+    """The sealed rows in ``seq`` order, up to ``until`` (the last checkpoint read first: under
+    live traffic, entries sealed after it belong to the next verification, not this one)."""
     # plain SQL through the driver: no per-row type processing, which costs more than the
     # hashing itself (times come back as the database keeps them; _canonical evens them out)
     columns = ", ".join(("seq", "prev_hash", "entry_hash", *HASHED_FIELDS))
+    cap = f" AND seq <= {int(until)}" if until is not None else ""
     async with db.engine.connect() as conn:
 
         async def fetch(after: int) -> list[Any]:
             result = await conn.exec_driver_sql(
                 f"SELECT {columns} FROM exchange_entries "  # noqa: S608 - fixed names, ints
-                f"WHERE seq > {int(after)} ORDER BY seq LIMIT {int(page)}"
+                f"WHERE seq > {int(after)}{cap} ORDER BY seq LIMIT {int(page)}"
             )
             return list(result.all())
 
@@ -339,7 +344,10 @@ async def verify_database(
     # aclosing: stopping at the first problem must give the generator's connection back now,
     # not whenever the abandoned generator is collected (after the engine may be disposed,
     # leaking an unclosed connection; seen with `lgsp audit verify` on a broken chain)
-    async with contextlib.aclosing(_db_rows(db)) as pages:
+    # one consistent picture under live traffic: the checkpoints first, then the entries they
+    # cover (entries sealed meanwhile are the next verification's)
+    covered = max((c.seq for c in cps), default=0)
+    async with contextlib.aclosing(_db_rows(db, until=covered)) as pages:
         async for page in pages:
             if not verifier.feed(page):
                 break
@@ -354,12 +362,32 @@ async def verify_database(
             verifier.hash_index = {h: s for h, s in rows.all()}
         failed = report.problem.seq
         report.problem = None
-        bad = [r async for page in _db_rows(db) for r in page if r.seq == failed]
+        bad = [r async for page in _db_rows(db, until=covered) for r in page if r.seq == failed]
         verifier._link_problem(bad[0])
     verifier.finish()
+    if report.problem is None:
+        report.problem = await _uncovered(db)
     if report.problem is None and authenticator is not None:
         report.problem = await _refused_unsealed(db, authenticator)
     return report
+
+
+async def _uncovered(db: Database) -> Problem | None:
+    """Sealed entries no checkpoint covers, read afresh (the sealer writes a round's entries and
+    its checkpoint in one transaction, so live traffic never shows any)."""
+    async with db.reading() as session:
+        head = await session.scalar(select(func.max(ExchangeEntry.seq)))
+        covered = await session.scalar(select(func.max(Checkpoint.seq)))
+    if head is None or head <= (covered or 0):
+        return None
+    first = (covered or 0) + 1
+    return Problem(
+        "uncovered",
+        first,
+        None,
+        f"entries seq {first}..{head} are covered by no signed checkpoint: appended by someone "
+        "who could not sign",
+    )
 
 
 async def _refused_unsealed(db: Database, authenticator: EntryAuthenticator) -> Problem | None:
@@ -408,11 +436,16 @@ def _encode(value: Any) -> Any:
 
 
 async def export_chain(db: Database, out: Path, public_key: str) -> int:
-    """Write ``entries.jsonl``, ``checkpoints.jsonl`` and ``public_key.txt`` to ``out``."""
+    """Write ``entries.jsonl``, ``checkpoints.jsonl``, ``public_key.txt`` and ``verify.py`` to
+    ``out``: one consistent picture under live traffic (the checkpoints are read first and the
+    entries up to the last of them)."""
     out.mkdir(parents=True, exist_ok=True)
+    async with db.reading() as session:
+        cps = (await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all()
+    covered = max((c.seq for c in cps), default=0)
     count = 0
     with (out / "entries.jsonl").open("w", encoding="utf-8") as fh:
-        async for page in _db_rows(db):
+        async for page in _db_rows(db, until=covered):
             for row in page:
                 record = {"seq": row.seq, "prev_hash": row.prev_hash, "entry_hash": row.entry_hash}
                 record.update(
@@ -420,8 +453,6 @@ async def export_chain(db: Database, out: Path, public_key: str) -> int:
                 )
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 count += 1
-    async with db.reading() as session:
-        cps = (await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all()
     with (out / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
         for c in cps:
             fh.write(
