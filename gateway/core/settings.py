@@ -139,6 +139,19 @@ class PacketSigningSettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """The exchange log's evidence outside the database."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    witness_dir: Path | None = Field(
+        None,
+        description="a directory (ideally on other storage, or synchronised away) where every "
+        "signed checkpoint is appended to heads.jsonl: a copy of the chain's heads the "
+        "operator's database cannot rewrite; `lgsp audit verify --since DIR` checks against it",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LGSP_",
@@ -167,6 +180,7 @@ class Settings(BaseSettings):
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     packet_signing: PacketSigningSettings = Field(default_factory=PacketSigningSettings)
     lgsp: LgspSettings = Field(default_factory=LgspSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     connectors: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("connectors", mode="before")

@@ -55,6 +55,7 @@ POLICY: dict[tuple[str, str], str | None] = {
     ("GET", "/v1/audit/verify"): "audit:read",
     ("GET", "/v1/audit/entries/{entry_id}/body"): "audit:read",
     ("GET", "/v1/audit/reads"): "audit:read",
+    ("GET", "/v1/audit/head"): "audit:read",
     ("GET", "/v1/officers"): "officers:admin",
     ("GET", "/v1/officers/{tai_khoan}"): "officers:admin",
     ("PATCH", "/v1/officers/{tai_khoan}"): "officers:admin",

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import cryptography
 import httpx
@@ -33,6 +34,7 @@ from gateway.core.log.offline import HASHED_FIELDS
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Checkpoint, ExchangeEntry
 from tests.audit import build_log
+from tests.conftest import bearer, serving, started_gateway
 
 
 async def write_and_seal(gateway: Gateway, count: int) -> None:
@@ -283,3 +285,35 @@ async def test_sealed_rows_beyond_the_last_checkpoint_are_named(gateway: Gateway
     report = await verify_database(gateway.db, gateway.public_key)
     assert report.problem is not None
     assert (report.problem.kind, report.problem.seq) == ("uncovered", 1)
+
+
+async def test_the_witness_holds_every_signed_head_and_catches_a_rewrite(
+    database_url: str, state_store: Any, sandbox_app: Any, tmp_path: Path
+) -> None:
+    witness = tmp_path / "witness"
+    gw = await started_gateway(
+        database_url, state_store, sandbox_app, audit={"witness_dir": witness}
+    )
+    try:
+        await write_and_seal(gw, 3)
+        await write_and_seal(gw, 2)
+        heads = [json.loads(line) for line in (witness / "heads.jsonl").read_text().splitlines()]
+        assert [h["seq"] for h in heads] == [3, 5]
+        async with serving(gw) as api:
+            latest = await api.get("/v1/audit/head", headers=await bearer(gw, "audit:read"))
+        assert latest.json() == heads[-1]
+        held = tmp_path / "auditor-copy.jsonl"  # the auditor copies the witness away
+        held.write_text((witness / "heads.jsonl").read_text())
+        assert (await verify_database(gw.db, gw.public_key, since=held)).ok
+
+        await rewrite_with_the_stolen_key(gw)
+        report = await verify_database(gw.db, gw.public_key, since=held)
+        assert report.problem is not None
+        assert (report.problem.kind, report.problem.seq) == ("rewritten", 3)
+        offline = tmp_path / "export"
+        await export_chain(gw.db, offline, gw.public_key)
+        caught = verify_export(offline, TrustedKeys.single(gw.public_key), since=witness)
+        assert caught.problem is not None
+        assert caught.problem.kind == "rewritten"
+    finally:
+        await gw.aclose()

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput, NotFound
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
-from gateway.core.log.audit import verify_database
+from gateway.core.log.audit import head_record, verify_database
 from gateway.core.log.exchange_log import Crossing
 from gateway.core.log.reads import access_detail, audit_reads
-from gateway.core.store.db import ExchangeEntry
+from gateway.core.store.db import Checkpoint, ExchangeEntry
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.headers import header_text
 
@@ -44,6 +44,18 @@ def _check_text(name: str, value: str | None, low: int, high: int, what: str) ->
     if any(unicodedata.category(c) == "Cc" for c in text):
         return FieldError(name, "control characters are not allowed")
     return None
+
+
+@router.get("/head", operation_id="audit-head")
+async def head(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
+    """The latest signed checkpoint (``seq``, ``head_hash``, ``key_id``, ``signature``,
+    ``created_at``): an auditor who polls it and keeps every answer (one JSON line each, as in
+    ``heads.jsonl``) holds a witness copy; ``lgsp audit verify --since`` checks against it."""
+    async with gw.db.reading() as session:
+        latest = await session.scalar(select(Checkpoint).order_by(Checkpoint.seq.desc()).limit(1))
+    if latest is None:
+        raise NotFound("no checkpoint has been signed yet")
+    return head_record(latest)
 
 
 @router.get("/entries/{entry_id}/body", operation_id="audit-read_body")

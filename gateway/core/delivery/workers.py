@@ -196,6 +196,7 @@ class DeliveryService:
             self.gw.signer,
             authenticator=self.gw.cipher.entries,
             memory=self.gw.state,
+            witness=self.gw.settings.audit.witness_dir,
         ):
             SEALED.inc(n)
             total += n

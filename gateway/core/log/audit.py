@@ -23,7 +23,8 @@ import base64
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncGenerator, Iterable, Sequence
+import os
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,7 @@ async def seal_pending(
     batch: int = 5000,
     authenticator: EntryAuthenticator | None = None,
     memory: StateStore | None = None,
+    witness: Path | None = None,
 ) -> int:
     """Seal up to ``batch`` unsealed entries and sign a checkpoint; return how many sealed.
 
@@ -210,17 +212,19 @@ async def seal_pending(
             return 0
         await session.execute(update(ExchangeEntry), updates)
         now = utcnow()
-        session.add(
-            Checkpoint(
-                seq=seq,
-                head_hash=prev,
-                created_at=now,
-                key_id=signer.key_id,
-                public_key=signer.public_key_b64(),
-                # the time is signed too (version 2 of the message)
-                signature=signer.sign(checkpoint_message(seq, prev, checkpoint_time(now))),
-            )
+        checkpoint = Checkpoint(
+            seq=seq,
+            head_hash=prev,
+            created_at=now,
+            key_id=signer.key_id,
+            public_key=signer.public_key_b64(),
+            # the time is signed too (version 2 of the message)
+            signature=signer.sign(checkpoint_message(seq, prev, checkpoint_time(now))),
         )
+        session.add(checkpoint)
+        published = head_record(checkpoint)
+    if witness is not None:  # once committed: the witness never holds a head that was not
+        publish_head(witness, published)
     if memory is not None:
         await memory.set(sealed_head_key(db), f"{seq}:{prev}".encode())
     return len(updates)
@@ -301,6 +305,31 @@ async def _db_rows(
                 pending.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await pending
+
+
+def head_record(c: Checkpoint) -> dict[str, Any]:
+    """A signed checkpoint as exported and published: what a witness copy holds."""
+    return {
+        "seq": c.seq,
+        "head_hash": c.head_hash,
+        "key_id": c.key_id,
+        "signature": c.signature,
+        "created_at": checkpoint_time(c.created_at),
+    }
+
+
+def publish_head(witness: Path, record: Mapping[str, Any]) -> None:
+    """Append the signed checkpoint to ``witness/heads.jsonl`` (append-only, flushed to disk).
+    A failure is logged, never raised: the exchange goes on, the next round publishes a later
+    head that covers this one."""
+    try:
+        witness.mkdir(parents=True, exist_ok=True)
+        with (witness / "heads.jsonl").open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(dict(record)) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        log.error("audit.witness_failed", witness=str(witness), error=str(exc))
 
 
 def checkpoint_time(at: datetime) -> str:
@@ -455,18 +484,7 @@ async def export_chain(db: Database, out: Path, public_key: str) -> int:
                 count += 1
     with (out / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
         for c in cps:
-            fh.write(
-                json.dumps(
-                    {
-                        "seq": c.seq,
-                        "head_hash": c.head_hash,
-                        "key_id": c.key_id,
-                        "signature": c.signature,
-                        "created_at": checkpoint_time(c.created_at),
-                    }
-                )
-                + "\n"
-            )
+            fh.write(json.dumps(head_record(c)) + "\n")
     (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
     # the verifier with the evidence: Python and `cryptography` are all it needs
     (out / "verify.py").write_text(Path(offline.__file__).read_text(encoding="utf-8"))

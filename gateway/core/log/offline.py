@@ -398,13 +398,20 @@ def read_checkpoints(path: Path) -> list[CheckpointRow]:
     return cps
 
 
-def read_heads(directory: Path) -> dict[int, str]:
-    """An earlier copy's ``seq -> entry_hash`` (what ``--since`` compares with)."""
+def read_heads(path: Path) -> dict[int, str]:
+    """What ``--since`` compares with, ``seq -> hash``: an earlier export's entries, or a
+    witness copy of the signed heads (``heads.jsonl``, the directory or the file itself)."""
+    if path.is_dir() and (path / "entries.jsonl").exists():
+        source, field_name = path / "entries.jsonl", "entry_hash"
+    else:
+        source = path / "heads.jsonl" if path.is_dir() else path
+        field_name = "head_hash"
     heads: dict[int, str] = {}
-    with (directory / "entries.jsonl").open(encoding="utf-8") as fh:
+    with source.open(encoding="utf-8") as fh:
         for line in fh:
-            r = json.loads(line)
-            heads[int(r["seq"])] = str(r["entry_hash"])
+            if line.strip():
+                r = json.loads(line)
+                heads[int(r["seq"])] = str(r[field_name])
     return heads
 
 
