@@ -107,7 +107,7 @@ class ExchangeEntry(Base):
     entry_id: Mapped[str] = mapped_column(String(36), unique=True)
     parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
     # inbound | attempt | callback | refusal | audit_access | decision (an operator's, e.g. a
-    # dead letter skipped) | change (a record's state, e.g. a payment paid)
+    # dead letter skipped) | change (a record's state, e.g. a fee paid)
     kind: Mapped[str] = mapped_column(String(16))
     connector: Mapped[str | None] = mapped_column(String(32))
     operation: Mapped[str] = mapped_column(String(64))
