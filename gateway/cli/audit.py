@@ -92,7 +92,7 @@ def audit_verify(
                 since=since,
             )
             if export_dir is not None and result.ok:
-                await export_chain(gw.db, export_dir, gw.public_key)
+                await export_chain(gw.db, export_dir, gw.public_key, signer=gw.signer)
             return result
 
         report = run(body, migrate=False)
@@ -109,7 +109,7 @@ def audit_export(out: Path) -> None:
     """Export the sealed chain, its checkpoints and the public key for offline verification."""
 
     async def body(gw: Gateway) -> int:
-        return await export_chain(gw.db, out, gw.public_key)
+        return await export_chain(gw.db, out, gw.public_key, signer=gw.signer)
 
     count = run(body, migrate=False)
     click.echo(

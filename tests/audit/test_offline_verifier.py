@@ -5,6 +5,7 @@ every export carries, run with nothing but Python and ``cryptography``."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -317,3 +318,41 @@ async def test_the_witness_holds_every_signed_head_and_catches_a_rewrite(
         assert caught.problem.kind == "rewritten"
     finally:
         await gw.aclose()
+
+
+async def test_a_signed_manifest_vouches_for_the_export(gateway: Gateway, tmp_path: Path) -> None:
+    await write_and_seal(gateway, 4)
+    await write_and_seal(gateway, 3)
+    out = tmp_path / "export"
+    assert await export_chain(gateway.db, out, gateway.public_key, signer=gateway.signer) == 7
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["entries"], manifest["first_seq"], manifest["last_seq"]) == (7, 1, 7)
+    assert manifest["first_prev_hash"] == "0" * 64
+    assert manifest["checkpoint_key_ids"] == [gateway.signer.key_id]
+    trusted = TrustedKeys.single(gateway.public_key)
+    report = verify_export(out, trusted)
+    assert report.ok, report.problem
+    assert report.extra["manifest"] is True
+
+    # an export cut short, consistently (the last round's entries and its checkpoint gone):
+    # the chain alone looks whole; the manifest says what was exported
+    entries = (out / "entries.jsonl").read_text().splitlines(keepends=True)
+    checkpoints = (out / "checkpoints.jsonl").read_text().splitlines(keepends=True)
+    (out / "entries.jsonl").write_text("".join(entries[:4]))
+    (out / "checkpoints.jsonl").write_text("".join(checkpoints[:1]))
+    cut = verify_export(out, trusted)
+    assert cut.problem is not None
+    assert cut.problem.kind == "manifest"
+    assert "digest differs" in cut.problem.message
+
+    # a manifest rewritten to match, but not signed by the trusted key
+    manifest.update(entries=4, last_seq=4)
+    manifest["files"] = {
+        name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+        for name in ("entries.jsonl", "checkpoints.jsonl")
+    }
+    manifest["last_entry_hash"] = json.loads(entries[3])["entry_hash"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    forged = verify_export(out, trusted)
+    assert forged.problem is not None
+    assert forged.problem.message == "the manifest is not signed by a trusted key"

@@ -307,6 +307,38 @@ async def _db_rows(
                     await pending
 
 
+def _write_manifest(
+    out: Path, cps: Sequence[Checkpoint], signer: CheckpointSigner, count: int
+) -> None:
+    """``manifest.json``: what the export holds (seqs, counts, boundary hashes, times, keys,
+    the files' digests), signed by the checkpoint key (see offline.manifest_message)."""
+    first = last = None
+    with (out / "entries.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            first = first or record
+            last = record
+    manifest: dict[str, Any] = {
+        "format": offline.MANIFEST_FORMAT,
+        "exported_at": checkpoint_time(utcnow()),
+        "entries": count,
+        "first_seq": first["seq"] if first else None,
+        "last_seq": last["seq"] if last else 0,
+        "first_prev_hash": first["prev_hash"] if first else None,
+        "last_entry_hash": last["entry_hash"] if last else GENESIS,
+        "first_started_at": first["started_at"] if first else None,
+        "last_started_at": last["started_at"] if last else None,
+        "checkpoints": len(cps),
+        "checkpoint_key_ids": sorted({c.key_id for c in cps}),
+        "files": {
+            name: offline.file_digest(out / name) for name in ("entries.jsonl", "checkpoints.jsonl")
+        },
+        "key_id": signer.key_id,
+    }
+    manifest["signature"] = signer.sign(offline.manifest_message(manifest))
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+
 def head_record(c: Checkpoint) -> dict[str, Any]:
     """A signed checkpoint as exported and published: what a witness copy holds."""
     return {
@@ -464,7 +496,9 @@ def _encode(value: Any) -> Any:
     return value
 
 
-async def export_chain(db: Database, out: Path, public_key: str) -> int:
+async def export_chain(
+    db: Database, out: Path, public_key: str, *, signer: CheckpointSigner | None = None
+) -> int:
     """Write ``entries.jsonl``, ``checkpoints.jsonl``, ``public_key.txt`` and ``verify.py`` to
     ``out``: one consistent picture under live traffic (the checkpoints are read first and the
     entries up to the last of them)."""
@@ -486,6 +520,8 @@ async def export_chain(db: Database, out: Path, public_key: str) -> int:
         for c in cps:
             fh.write(json.dumps(head_record(c)) + "\n")
     (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
+    if signer is not None:
+        _write_manifest(out, cps, signer, count)
     # the verifier with the evidence: Python and `cryptography` are all it needs
     (out / "verify.py").write_text(Path(offline.__file__).read_text(encoding="utf-8"))
     return count

@@ -415,6 +415,51 @@ def read_heads(path: Path) -> dict[int, str]:
     return heads
 
 
+MANIFEST_FORMAT = "lgsp-export/1"
+
+
+def manifest_message(manifest: Mapping[str, Any]) -> bytes:
+    """What a manifest's signature covers: ``lgsp-manifest|`` and its canonical JSON (sorted
+    keys, compact, ASCII), the ``signature`` field left out."""
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    return b"lgsp-manifest|" + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def manifest_problem(
+    directory: Path, report: VerifyReport, trusted: TrustedKeys | None
+) -> str | None:
+    """Why the export's signed ``manifest.json`` does not vouch for what the files hold."""
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    if manifest.get("format") != MANIFEST_FORMAT:
+        return f"unknown manifest format {manifest.get('format')!r}"
+    for name, digest in manifest.get("files", {}).items():
+        if file_digest(directory / name) != digest:
+            return f"{name} is not the file the manifest lists (its digest differs)"
+    if (manifest.get("entries"), manifest.get("last_seq")) != (report.entries, report.head_seq):
+        return (
+            f"the manifest lists {manifest.get('entries')} entries up to seq "
+            f"{manifest.get('last_seq')}, the export holds {report.entries} up to "
+            f"{report.head_seq}"
+        )
+    if manifest.get("last_entry_hash") != report.head_hash:
+        return "the manifest's last entry hash is not the chain's head"
+    if trusted is not None:
+        row = CheckpointRow(0, "", str(manifest.get("key_id")), str(manifest.get("signature")))
+        keys = [k for k in trusted.keys if k.key_id in (None, row.key_id)]
+        message = manifest_message(manifest)
+        if not any(verify_signature(k.public_key, message, row.signature) for k in keys):
+            return "the manifest is not signed by a trusted key"
+    return None
+
+
 def verify_export(
     directory: Path, trusted: TrustedKeys | None, *, since: Path | None = None
 ) -> VerifyReport:
@@ -441,6 +486,12 @@ def verify_export(
         ]
         verifier._link_problem(bad[0])
     verifier.finish()
+    if (directory / "manifest.json").exists():
+        if report.problem is None or report.problem.kind == "untrusted-key":
+            problem = manifest_problem(directory, report, trusted)
+            if problem is not None:
+                report.problem = Problem("manifest", None, None, problem)
+        report.extra["manifest"] = True
     return report
 
 
