@@ -35,18 +35,27 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _derive(key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
+
+
 class EntryAuthenticator:
     """MACs of exchange-log entries: ``<key id>:<hex HMAC-SHA256>`` under a key derived from a
     data key (HKDF-SHA256, info ``lgsp exchange-log entry``); checks with any known key."""
 
     INFO = b"lgsp exchange-log entry"
+    DIGEST_INFO = b"lgsp exchange-log body digest"
 
     def __init__(self, key_id: str, keys: dict[str, bytes]) -> None:
         self.key_id = key_id
-        self._keys = {
-            kid: HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=self.INFO).derive(k)
-            for kid, k in keys.items()
-        }
+        self._keys = {kid: _derive(k, self.INFO) for kid, k in keys.items()}
+        self._digest_key = _derive(keys[key_id], self.DIGEST_INFO)
+
+    def body_digest(self, body: bytes) -> str:
+        """The digest of a body the log keeps beside its ciphertext: HMAC-SHA256 under a key
+        derived from the data key (hex), so that an export's digests cannot be brute-forced
+        back to the ID numbers or names in short bodies."""
+        return hmac.new(self._digest_key, body, hashlib.sha256).hexdigest()
 
     def mac(self, message: bytes) -> str:
         tag = hmac.new(self._keys[self.key_id], message, hashlib.sha256).hexdigest()

@@ -159,7 +159,9 @@ async def test_end_to_end_nothing_personal_or_secret_in_logs_or_clear_bodies(
     inbound = next(e for e in entries if e.entry_id == exchange_id)
     assert inbound.request_body is not None
     assert ID_NUMBER.encode() not in inbound.request_body
-    assert inbound.request_digest == sha256_hex(raw)
+    # the digest is keyed: not the plain SHA-256 anyone could recompute from a guessed body
+    assert inbound.request_digest == gateway.cipher.entries.body_digest(raw)
+    assert inbound.request_digest != sha256_hex(raw)
     assert inbound.request_size == len(raw)
     attempts = [e for e in entries if e.kind == "attempt"]
     assert attempts  # auth, the sync, the look-up

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core.crypto import BodyCipher, sha256_hex
+from gateway.core.crypto import BodyCipher
 from gateway.core.log.audit import mac_message, write_values
 from gateway.core.logging import mask_text
 from gateway.core.store.db import ExchangeEntry, utcnow
@@ -89,8 +89,9 @@ class ExchangeLog:
             status_code=c.status_code,
             request_size=len(c.request or b""),
             response_size=len(c.response or b""),
-            request_digest=sha256_hex(c.request) if c.request is not None else None,
-            response_digest=sha256_hex(c.response) if c.response is not None else None,
+            # keyed (HMAC): a plain SHA-256 of a short body gives its ID number away
+            request_digest=self._digest(c.request),
+            response_digest=self._digest(c.response),
             request_body=self._seal(c.request, c.entry_id, "request"),
             response_body=self._seal(c.response, c.entry_id, "response"),
             key_id=self.cipher.key_id if (c.request or c.response) else None,
@@ -100,6 +101,9 @@ class ExchangeLog:
         # before sealing), and the database holds no key to make one
         entry.entry_mac = self.cipher.entries.mac(mac_message(write_values(entry)))
         return entry
+
+    def _digest(self, body: bytes | None) -> str | None:
+        return None if body is None else self.cipher.entries.body_digest(body)
 
     def _seal(self, body: bytes | None, entry_id: str, which: str) -> bytes | None:
         if body is None:
