@@ -11,7 +11,7 @@ import click
 
 from gateway.core.commands import run
 from gateway.core.errors import InvalidInput
-from gateway.core.local_time import parse_day
+from gateway.core.local_time import month_bounds, parse_day
 from gateway.core.log.audit import TrustedKeys, export_chain, verify_database, verify_export
 from gateway.core.log.offline import render
 from gateway.core.log.reads import audit_reads
@@ -105,11 +105,23 @@ def audit_verify(
 
 @audit.command("export")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
-def audit_export(out: Path) -> None:
-    """Export the sealed chain, its checkpoints and the public key for offline verification."""
+@click.option(
+    "--month",
+    default=None,
+    help="YYYY-MM (Việt Nam time): only the rounds sealed that month, opened by the checkpoint "
+    "that closed the month before (a monthly archive, linked to the previous one)",
+)
+def audit_export(out: Path, month: str | None) -> None:
+    """Export the sealed chain, its checkpoints, a signed manifest, the public key and the
+    standalone verifier (verify.py) for offline verification."""
+    if month is not None:
+        try:
+            month_bounds(month)
+        except InvalidInput as exc:
+            raise click.BadParameter(exc.errors[0].msg, param_hint="--month") from None
 
     async def body(gw: Gateway) -> int:
-        return await export_chain(gw.db, out, gw.public_key, signer=gw.signer)
+        return await export_chain(gw.db, out, gw.public_key, signer=gw.signer, month=month)
 
     count = run(body, migrate=False)
     click.echo(

@@ -5,6 +5,7 @@ every export carries, run with nothing but Python and ``cryptography``."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
 import json
 import os
@@ -356,3 +357,44 @@ async def test_a_signed_manifest_vouches_for_the_export(gateway: Gateway, tmp_pa
     forged = verify_export(out, trusted)
     assert forged.problem is not None
     assert forged.problem.message == "the manifest is not signed by a trusted key"
+
+
+async def test_monthly_archives_verify_alone_and_link(
+    gateway: Gateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.core.log import audit
+
+    vn = datetime.timezone(datetime.timedelta(hours=7))
+    for when, count in [
+        (datetime.datetime(2026, 10, 15, 9, tzinfo=vn), 3),
+        (datetime.datetime(2026, 11, 1, 0, 30, tzinfo=vn), 2),  # Nov. 1 in Việt Nam
+        (datetime.datetime(2026, 11, 20, 9, tzinfo=vn), 2),
+        (datetime.datetime(2026, 12, 2, 9, tzinfo=vn), 1),
+    ]:
+        monkeypatch.setattr(audit, "utcnow", lambda when=when: when.astimezone(datetime.UTC))
+        await write_and_seal(gateway, count)
+    trusted = TrustedKeys.single(gateway.public_key)
+    archives = {}
+    for month in ("2026-10", "2026-11", "2026-12"):
+        out = tmp_path / month
+        archives[month] = await export_chain(
+            gateway.db, out, gateway.public_key, signer=gateway.signer, month=month
+        )
+        report = verify_export(out, trusted)
+        assert report.ok, (month, report.problem)
+    assert archives == {"2026-10": 3, "2026-11": 4, "2026-12": 1}
+    november = verify_export(tmp_path / "2026-11", trusted)
+    assert (november.extra["opening_seq"], november.head_seq) == (3, 7)
+    manifest = json.loads((tmp_path / "2026-11" / "manifest.json").read_text())
+    assert (manifest["month"], manifest["opening_seq"], manifest["first_seq"]) == ("2026-11", 3, 4)
+    # linked: November opens on the checkpoint that closes October
+    october_last = (tmp_path / "2026-10" / "checkpoints.jsonl").read_text().splitlines()[-1]
+    november_first = (tmp_path / "2026-11" / "checkpoints.jsonl").read_text().splitlines()[0]
+    assert october_last == november_first
+
+    # without its opening checkpoint, a month proves nothing about where it starts
+    cps = (tmp_path / "2026-11" / "checkpoints.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "2026-11" / "checkpoints.jsonl").write_text("".join(cps[1:]))
+    cut = verify_export(tmp_path / "2026-11", trusted)
+    assert cut.problem is not None
+    assert cut.problem.kind == "missing"

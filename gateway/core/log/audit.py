@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.crypto import CheckpointSigner, EntryAuthenticator
 from gateway.core.errors import GatewayError
+from gateway.core.local_time import month_bounds
 from gateway.core.log import offline
 from gateway.core.log.offline import (
     GENESIS,
@@ -273,7 +274,7 @@ async def _refuse_a_reset(
 
 
 async def _db_rows(
-    db: Database, page: int = 20000, *, until: int | None = None
+    db: Database, page: int = 20000, *, until: int | None = None, after: int = 0
 ) -> AsyncGenerator[list[ChainRow], None]:
     """The sealed rows in ``seq`` order, up to ``until`` (the last checkpoint read first: under
     live traffic, entries sealed after it belong to the next verification, not this one)."""
@@ -290,7 +291,7 @@ async def _db_rows(
             )
             return list(result.all())
 
-        pending: asyncio.Task[list[Any]] | None = asyncio.ensure_future(fetch(0))
+        pending: asyncio.Task[list[Any]] | None = asyncio.ensure_future(fetch(after))
         try:
             while pending is not None:
                 raw = await pending
@@ -308,7 +309,11 @@ async def _db_rows(
 
 
 def _write_manifest(
-    out: Path, cps: Sequence[Checkpoint], signer: CheckpointSigner, count: int
+    out: Path,
+    cps: Sequence[Checkpoint],
+    signer: CheckpointSigner,
+    count: int,
+    selection: Mapping[str, Any],
 ) -> None:
     """``manifest.json``: what the export holds (seqs, counts, boundary hashes, times, keys,
     the files' digests), signed by the checkpoint key (see offline.manifest_message)."""
@@ -334,6 +339,7 @@ def _write_manifest(
             name: offline.file_digest(out / name) for name in ("entries.jsonl", "checkpoints.jsonl")
         },
         "key_id": signer.key_id,
+        **selection,
     }
     manifest["signature"] = signer.sign(offline.manifest_message(manifest))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -497,18 +503,35 @@ def _encode(value: Any) -> Any:
 
 
 async def export_chain(
-    db: Database, out: Path, public_key: str, *, signer: CheckpointSigner | None = None
+    db: Database,
+    out: Path,
+    public_key: str,
+    *,
+    signer: CheckpointSigner | None = None,
+    month: str | None = None,
 ) -> int:
     """Write ``entries.jsonl``, ``checkpoints.jsonl``, ``public_key.txt`` and ``verify.py`` to
-    ``out``: one consistent picture under live traffic (the checkpoints are read first and the
-    entries up to the last of them)."""
+    ``out`` (and ``manifest.json`` with ``signer``): one consistent picture under live traffic
+    (the checkpoints are read first and the entries up to the last of them).
+
+    ``month`` (``YYYY-MM``, Việt Nam time): only the rounds sealed that month, opened by the
+    checkpoint that closed the month before (so monthly archives link, each verifying alone
+    from its opening checkpoint) and closed by the month's last checkpoint.
+    """
     out.mkdir(parents=True, exist_ok=True)
     async with db.reading() as session:
-        cps = (await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all()
+        cps = list((await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all())
+    opening = 0
+    if month is not None:
+        start, end = month_bounds(month)
+        before = [c for c in cps if c.created_at < start]
+        cps = [c for c in cps if c.created_at < end]
+        opening = before[-1].seq if before else 0
+        cps = [c for c in cps if c.seq >= opening]
     covered = max((c.seq for c in cps), default=0)
     count = 0
     with (out / "entries.jsonl").open("w", encoding="utf-8") as fh:
-        async for page in _db_rows(db, until=covered):
+        async for page in _db_rows(db, until=covered, after=opening):
             for row in page:
                 record = {"seq": row.seq, "prev_hash": row.prev_hash, "entry_hash": row.entry_hash}
                 record.update(
@@ -521,7 +544,7 @@ async def export_chain(
             fh.write(json.dumps(head_record(c)) + "\n")
     (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
     if signer is not None:
-        _write_manifest(out, cps, signer, count)
+        _write_manifest(out, cps, signer, count, {"month": month, "opening_seq": opening})
     # the verifier with the evidence: Python and `cryptography` are all it needs
     (out / "verify.py").write_text(Path(offline.__file__).read_text(encoding="utf-8"))
     return count

@@ -239,6 +239,29 @@ class ChainVerifier:
         self.earlier = earlier
         self.hash_index: dict[str, int] | None = None
 
+    def open_at(self, first: ChainRow) -> bool:
+        """Start at ``first`` instead of the genesis: a period's export, opened by the signed
+        checkpoint at the seq before it (the previous period's last), whose head must be the
+        link ``first`` carries."""
+        opening = self.checkpoints.get(first.seq - 1)
+        if opening is None or opening.head_hash != first.prev_hash:
+            return self._fail(
+                "missing",
+                1,
+                None,
+                f"entries seq 1..{first.seq - 1} are not in this export and no signed "
+                f"checkpoint at seq {first.seq - 1} opens it",
+            )
+        if self.trusted is not None:
+            problem = self.trusted.problem(opening)
+            if problem is not None:
+                return self._fail("checkpoint", opening.seq, None, problem)
+        self.report.checkpoints += 1
+        self.report.extra["opening_seq"] = opening.seq
+        self.expected = first.seq
+        self.prev = opening.head_hash
+        return True
+
     def feed(self, rows: list[ChainRow]) -> bool:
         """Check a page of rows; False once a problem is found."""
         for row in rows:
@@ -460,6 +483,12 @@ def manifest_problem(
     return None
 
 
+def _first_entry(path: Path) -> ChainRow | None:
+    for page in read_rows(path, page=1):
+        return page[0]
+    return None
+
+
 def verify_export(
     directory: Path, trusted: TrustedKeys | None, *, since: Path | None = None
 ) -> VerifyReport:
@@ -472,8 +501,12 @@ def verify_export(
         trusted,
         earlier=read_heads(since) if since is not None else None,
     )
+    first = _first_entry(directory / "entries.jsonl")
+    if first is not None and first.seq > 1:
+        # a period's export: it opens on the checkpoint that closed the period before
+        verifier.open_at(first)
     for page in read_rows(directory / "entries.jsonl"):
-        if not verifier.feed(page):
+        if report.problem is not None or not verifier.feed(page):
             break
     if report.problem is not None and report.problem.kind == "broken-link":
         verifier.hash_index = {
