@@ -131,7 +131,7 @@ def check_consistency(request: YeuCauCongDan) -> list[FieldError]:
     try:
         if _OLD_CARD.fullmatch(request.so_dinh_danh):
             # an old card's number encodes no birth year
-            if request.ngay_sinh is not None and request.ngay_sinh > date.today():
+            if request.ngay_sinh is not None and request.ngay_sinh > cccd.today():
                 raise cccd.IdNumberError("birth_date", "the birth date is in the future")
         elif request.ngay_sinh is not None:
             cccd.validate(request.so_dinh_danh, birth_date=request.ngay_sinh)

@@ -398,3 +398,16 @@ async def test_monthly_archives_verify_alone_and_link(
     cut = verify_export(tmp_path / "2026-11", trusted)
     assert cut.problem is not None
     assert cut.problem.kind == "missing"
+
+
+async def test_a_rewrite_with_the_signing_key_alone_fails_the_macs(gateway: Gateway) -> None:
+    """The signing key is not the data key: a chain re-hashed and re-signed consistently still
+    carries MACs its rewriter could not make."""
+    await write_and_seal(gateway, 5)
+    await rewrite_with_the_stolen_key(gateway)
+    assert (await verify_database(gateway.db, gateway.public_key)).ok  # the key vouches...
+    report = await verify_database(
+        gateway.db, gateway.public_key, authenticator=gateway.cipher.entries
+    )
+    assert report.problem is not None  # ...the MACs do not
+    assert (report.problem.kind, report.problem.seq) == ("forged", 2)

@@ -274,13 +274,26 @@ async def _refuse_a_reset(
 
 
 async def _db_rows(
-    db: Database, page: int = 20000, *, until: int | None = None, after: int = 0
+    db: Database,
+    page: int = 20000,
+    *,
+    until: int | None = None,
+    after: int = 0,
+    with_mac: bool = False,
 ) -> AsyncGenerator[list[ChainRow], None]:
     """The sealed rows in ``seq`` order, up to ``until`` (the last checkpoint read first: under
     live traffic, entries sealed after it belong to the next verification, not this one)."""
     # plain SQL through the driver: no per-row type processing, which costs more than the
     # hashing itself (times come back as the database keeps them; _canonical evens them out)
-    columns = ", ".join(("seq", "prev_hash", "entry_hash", *HASHED_FIELDS))
+    names = (
+        "seq",
+        "prev_hash",
+        "entry_hash",
+        *HASHED_FIELDS,
+        *(("entry_mac",) if with_mac else ()),
+    )
+    columns = ", ".join(names)
+    width = 3 + len(HASHED_FIELDS)
     cap = f" AND seq <= {int(until)}" if until is not None else ""
     async with db.engine.connect() as conn:
 
@@ -300,7 +313,12 @@ async def _db_rows(
                 pending = asyncio.ensure_future(fetch(raw[-1][0])) if len(raw) == page else None
                 if not raw:
                     return
-                yield [ChainRow(r[0], r[1], r[2], _canonical(r[3:])) for r in raw]
+                yield [
+                    ChainRow(
+                        r[0], r[1], r[2], _canonical(r[3:width]), r[width] if with_mac else None
+                    )
+                    for r in raw
+                ]
         finally:
             if pending is not None:
                 pending.cancel()
@@ -414,9 +432,16 @@ async def verify_database(
     # one consistent picture under live traffic: the checkpoints first, then the entries they
     # cover (entries sealed meanwhile are the next verification's)
     covered = max((c.seq for c in cps), default=0)
-    async with contextlib.aclosing(_db_rows(db, until=covered)) as pages:
+    macs = _SealedMacs(authenticator) if authenticator is not None else None
+    sealed = _db_rows(db, until=covered, with_mac=macs is not None)
+    async with contextlib.aclosing(sealed) as pages:
         async for page in pages:
             if not verifier.feed(page):
+                break
+            # a chain re-hashed and re-signed consistently (the signing key stolen) still
+            # cannot make the MACs, which need the data key
+            if macs is not None and (problem := macs.check(page)) is not None:
+                report.problem = problem
                 break
     if report.problem is not None and report.problem.kind == "broken-link":
         # only now pay for an index of every hash, to tell a reordering from an alteration
@@ -437,6 +462,35 @@ async def verify_database(
     if report.problem is None and authenticator is not None:
         report.problem = await _refused_unsealed(db, authenticator)
     return report
+
+
+class _SealedMacs:
+    """The MACs of sealed entries, checked in ``seq`` order (entries from before the MACs have
+    none, up to the first one that does)."""
+
+    def __init__(self, authenticator: EntryAuthenticator) -> None:
+        self.authenticator = authenticator
+        self.legacy = True
+
+    def check(self, rows: Sequence[ChainRow]) -> Problem | None:
+        for row in rows:
+            if row.mac is None:
+                if self.legacy:
+                    continue
+                why = "has no MAC, though the entries before it have one"
+            elif self.authenticator.check(MAC_PREFIX + entry_content(row.values).encode(), row.mac):
+                self.legacy = False
+                continue
+            else:
+                why = "fails its MAC"
+            return Problem(
+                "forged",
+                row.seq,
+                row.entry_id,
+                f"sealed entry seq {row.seq} ({row.entry_id}) {why}: the chain was rewritten by "
+                "someone without the data key",
+            )
+        return None
 
 
 async def _uncovered(db: Database) -> Problem | None:

@@ -144,6 +144,8 @@ class ChainRow:
     prev_hash: str
     entry_hash: str
     values: tuple[Any, ...]
+    #: the entry's MAC, when read from the database (never exported: it needs the data key)
+    mac: str | None = None
 
     @property
     def entry_id(self) -> str:
