@@ -249,3 +249,16 @@ async def test_seal_pending_without_an_authenticator_still_refuses_a_reset(
     await sql(gateway, "UPDATE exchange_entries SET seq = NULL, entry_hash = NULL", owner=True)
     with pytest.raises(ChainIntegrityError):
         await seal_pending(gateway.db, gateway.signer)
+
+
+async def test_forged_rows_never_crowd_out_the_genuine_ones(gateway: Gateway) -> None:
+    """More forged rows than a round reads: the sealer pages on past them."""
+    genuine = await write(gateway, 1)
+    for n in range(5):
+        await forge(gateway, genuine[0], f"forged-{n}", mac="dev:00")
+    later = await write(gateway, 2)
+    sealed = await seal_pending(
+        gateway.db, gateway.signer, batch=3, authenticator=gateway.cipher.entries
+    )
+    assert sealed == 3
+    assert await sealed_ids(gateway) == {*genuine, *later}

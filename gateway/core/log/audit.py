@@ -185,30 +185,48 @@ async def seal_pending(
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
         head_id = head[2] if head else None
         legacy = head is None or head[3] is None  # no MAC written yet: rows before version 0012
-        rows = (
-            await session.execute(
-                select(ExchangeEntry.id, ExchangeEntry.entry_mac, *_hashed_columns())
-                .where(ExchangeEntry.seq.is_(None))
-                .order_by(ExchangeEntry.id)
-                .limit(batch)
+        if head_id is not None:
+            # rows slipped in under the head are never sealed: counted and logged each round,
+            # not read again and again (they would crowd out the genuine ones)
+            below = await session.scalar(
+                select(func.count())
+                .select_from(ExchangeEntry)
+                .where(ExchangeEntry.seq.is_(None), ExchangeEntry.id < head_id)
             )
-        ).all()
-        if not rows:
-            return 0
-        updates = []
-        for row in rows:
-            values = _canonical(row[2:])
-            content = entry_content(values)  # once: the MAC and the hash both cover it
-            refusal = _refusal(row[0], row[1], content, head_id, legacy, authenticator)
-            if refusal is not None:
-                SEAL_REFUSALS.labels(refusal).inc()
-                log.error("audit.entry_refused", entry_id=values[0], row_id=row[0], reason=refusal)
-                continue
-            legacy = legacy and row[1] is None
-            seq += 1
-            digest = hashlib.sha256((prev + content).encode()).hexdigest()
-            updates.append({"id": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
-            prev = digest
+            if below:
+                SEAL_REFUSALS.labels("below-head").inc(below)
+                log.error("audit.entries_below_head", rows=below, head_seq=seq)
+        updates: list[dict[str, Any]] = []
+        after = head_id or 0
+        # page on past refused rows: forged rows, however many, never keep the genuine ones
+        # behind them from being sealed
+        while len(updates) < batch:
+            rows = (
+                await session.execute(
+                    select(ExchangeEntry.id, ExchangeEntry.entry_mac, *_hashed_columns())
+                    .where(ExchangeEntry.seq.is_(None), ExchangeEntry.id > after)
+                    .order_by(ExchangeEntry.id)
+                    .limit(batch - len(updates))
+                )
+            ).all()
+            if not rows:
+                break
+            after = rows[-1][0]
+            for row in rows:
+                values = _canonical(row[2:])
+                content = entry_content(values)  # once: the MAC and the hash both cover it
+                refusal = _refusal(row[0], row[1], content, None, legacy, authenticator)
+                if refusal is not None:
+                    SEAL_REFUSALS.labels(refusal).inc()
+                    log.error(
+                        "audit.entry_refused", entry_id=values[0], row_id=row[0], reason=refusal
+                    )
+                    continue
+                legacy = legacy and row[1] is None
+                seq += 1
+                digest = hashlib.sha256((prev + content).encode()).hexdigest()
+                updates.append({"id": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
+                prev = digest
         if not updates:
             return 0
         await session.execute(update(ExchangeEntry), updates)
