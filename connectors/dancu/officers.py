@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.dancu.tables import Officer, OfficerEvent
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from gateway.core.log.exchange_log import OFFICER_LOGIN, Crossing, ExchangeLog, is_officer_login
+from gateway.core.log.exchange_log import OFFICER_LOGIN, ExchangeLog, is_officer_login
 from gateway.core.logging import mask_text, register_secrets
 from gateway.core.store.db import Database, utcnow
 from schemas import cccd
@@ -385,18 +385,15 @@ def _record(
     if cipher is None:
         return
     changed = f" ({', '.join(event.changes)})" if event.changes else ""
-    ExchangeLog(cipher).append(
+    ExchangeLog(cipher).append_decision(
         session,
-        Crossing(
-            kind="decision",
-            operation=f"officer:{event.kind}",
-            connector="dancu",
-            outcome="done",
-            client=event.actor[:64],
-            officer_id=row.tai_khoan,
-            purpose=event.reason[:255] if event.reason else None,
-            detail=f"officer {row.tai_khoan} {event.kind}{changed} by {event.actor}",
-        ),
+        kind="decision",
+        operation=f"officer:{event.kind}",
+        connector="dancu",
+        actor=event.actor,
+        reason=event.reason,
+        officer_id=row.tai_khoan,
+        detail=f"officer {row.tai_khoan} {event.kind}{changed} by {event.actor}",
     )
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from connectors.payment.tables import Payment
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, FieldError, NotFound
-from gateway.core.log.exchange_log import Crossing, ExchangeLog
+from gateway.core.log.exchange_log import ExchangeLog
 from gateway.core.metrics import REGISTRY
 
 __all__ = [
@@ -169,16 +169,13 @@ def chain(
 ) -> None:
     """A change of a payment or of its refunds, in the exchange log's chain, in the caller's
     transaction (issue 17: payment status and refunds are evidence)."""
-    ExchangeLog(cipher).append(
+    ExchangeLog(cipher).append_decision(
         session,
-        Crossing(
-            kind="change",
-            operation=operation,
-            connector=CONNECTOR,
-            outcome="done",
-            client=actor[:64],
-            ma_ho_so=payment.ma_ho_so,
-            purpose=reason[:255] if reason else None,
-            detail=f"payment {payment.payment_id}: {detail}"[:8000],
-        ),
+        kind="change",
+        operation=operation,
+        connector=CONNECTOR,
+        actor=actor,
+        reason=reason,
+        ma_ho_so=payment.ma_ho_so,
+        detail=f"payment {payment.payment_id}: {detail}",
     )

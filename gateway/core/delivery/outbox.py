@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, NotFound
-from gateway.core.log.exchange_log import Crossing, ExchangeLog
+from gateway.core.log.exchange_log import ExchangeLog
 from gateway.core.store.db import Database, OutboxItem, utcnow
 
 #: items in these states hold the items behind them
@@ -284,20 +284,17 @@ def _decision(
     transaction as the decision itself."""
     if log is None:
         return
-    log.append(
+    log.append_decision(
         session,
-        Crossing(
-            kind="decision",
-            operation=operation,
-            connector=item.connector,
-            outcome="done",
-            client=actor[:64],
-            parent_id=item.exchange_id,
-            ma_ho_so=item.ma_ho_so,
-            purpose=reason[:255] if reason else None,
-            detail=f"{operation} of {item.exchange_id} ({item.connector}/{item.operation}) by "
-            f"{actor}; last error: {item.last_error}",
-        ),
+        kind="decision",
+        operation=operation,
+        connector=item.connector,
+        actor=actor,
+        reason=reason,
+        parent_id=item.exchange_id,
+        ma_ho_so=item.ma_ho_so,
+        detail=f"{operation} of {item.exchange_id} ({item.connector}/{item.operation}) by "
+        f"{actor}; last error: {item.last_error}",
     )
 
 

@@ -13,6 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -115,6 +116,39 @@ class ExchangeLog:
         entry = self.build(crossing)
         session.add(entry)
         return entry
+
+    def append_decision(
+        self,
+        session: AsyncSession,
+        *,
+        kind: Literal["decision", "change"],
+        operation: str,
+        connector: str | None,
+        actor: str,
+        detail: str,
+        reason: str | None = None,
+        parent_id: str | None = None,
+        ma_ho_so: str | None = None,
+        officer_id: str | None = None,
+    ) -> ExchangeEntry:
+        """Record an operator's ``decision`` (a dead letter skipped, an officer locked) or a
+        record's ``change`` (a fee paid) in ``session``'s transaction, with who made it and
+        why: evidence in the chain like any crossing."""
+        return self.append(
+            session,
+            Crossing(
+                kind=kind,
+                operation=operation,
+                connector=connector,
+                outcome="done",
+                client=actor[:64],
+                parent_id=parent_id,
+                ma_ho_so=ma_ho_so,
+                officer_id=officer_id,
+                purpose=reason[:255] if reason else None,
+                detail=detail,
+            ),
+        )
 
     def open_body(self, entry: ExchangeEntry, which: str) -> bytes | None:
         """Decrypt a stored body (auditor access only; the caller logs the access)."""
