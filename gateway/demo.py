@@ -39,7 +39,7 @@ from gateway.core.connector import ConnectorSpec
 from gateway.core.demo import DemoContext, DemoPart
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
-from gateway.core.settings import DeliverySettings, Settings
+from gateway.core.settings import AuditSettings, DeliverySettings, Settings
 from gateway.sandbox import create_sandbox_app, quiet_simulated_drops
 
 #: the core's own scopes the demo uses (the connectors' parts declare theirs)
@@ -109,11 +109,28 @@ async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None
     return server, task
 
 
+async def _sandbox_tsa(sandbox: str, workdir: Path) -> AuditSettings:
+    async with httpx.AsyncClient(base_url=sandbox, timeout=30) as client:
+        root = await client.get("/esign/pki/root.pem")
+    root.raise_for_status()
+    pem = workdir / "sandbox-tsa-root.pem"
+    pem.write_bytes(root.content)
+    return AuditSettings(tsa_url=f"{sandbox}/esign/tsa", tsa_certs=pem)
+
+
 async def _main(dossiers: int, seed: int, workdir: Path) -> int:
     say = print
     db_path = workdir / "lgsp-demo.db"
+    sandbox_port, gateway_port = _free_port(), _free_port()
+    say(f"LGSP Gateway demo: {dossiers} dossiers, database {db_path}")
+    sandbox, sandbox_task = await _serve(create_sandbox_app(), sandbox_port)
+    say(f"▶ simulators on http://127.0.0.1:{sandbox_port}")
+    # the exchange log is anchored by the sandbox's timestamp authority, trusted through the
+    # sandbox's root certificate as an operator would configure a real one
+    audit = await _sandbox_tsa(f"http://127.0.0.1:{sandbox_port}", workdir)
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{db_path}",
+        audit=audit,
         log_level="WARNING",
         delivery=DeliverySettings(
             workers=4,
@@ -126,10 +143,6 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
         # the portal is pulled every second, so the demo need not wait a minute
         connectors={"dvcqg": {"timeout_seconds": 1.0, "pull_interval_seconds": 1.0}},
     )
-    sandbox_port, gateway_port = _free_port(), _free_port()
-    say(f"LGSP Gateway demo: {dossiers} dossiers, database {db_path}")
-    sandbox, sandbox_task = await _serve(create_sandbox_app(), sandbox_port)
-    say(f"▶ simulators on http://127.0.0.1:{sandbox_port}")
     gw = Gateway(settings, sandbox_base=f"http://127.0.0.1:{sandbox_port}")
     await gw.start()
     parts = demo_parts(gw.specs)
@@ -161,7 +174,13 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
     verify = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", "from gateway.cli import main; main()", "audit", "verify"],
-        env={**_clean_env(), "LGSP_DATABASE_URL": settings.database_url, "LGSP_LOG_LEVEL": "ERROR"},
+        env={
+            **_clean_env(),
+            "LGSP_DATABASE_URL": settings.database_url,
+            "LGSP_LOG_LEVEL": "ERROR",
+            "LGSP_AUDIT__TSA_URL": str(audit.tsa_url),
+            "LGSP_AUDIT__TSA_CERTS": str(audit.tsa_certs),
+        },
         capture_output=True,
         text=True,
         timeout=300,
@@ -174,6 +193,10 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
         and "chain intact" in verify.stdout
         and "not yet sealed" not in verify.stdout,
         "lgsp audit verify: the exchange log's hash chain is intact and fully sealed",
+    )
+    demo.check(
+        "anchored:" in verify.stdout and "waiting for a timestamp" not in verify.stdout,
+        "lgsp audit verify: its checkpoints are timestamped by the authority (RFC 3161)",
     )
     if demo.failures:
         say(f"DEMO FAILED: {len(demo.failures)} check(s) did not hold")

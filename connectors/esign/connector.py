@@ -30,7 +30,6 @@ from connectors.esign.errors import ERROR_TABLE, UnsupportedDocument
 from connectors.esign.packets import sign_packet, verify_packet
 from connectors.esign.sign import sign_document
 from connectors.esign.signer import RemoteSigner, SigningCredential
-from connectors.esign.timestamps import HttpxTimeStamper
 from connectors.esign.verify import Verifier, detect_format
 from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
 from gateway.core.errors import (
@@ -40,6 +39,7 @@ from gateway.core.errors import (
     PermanentUpstreamError,
     UpstreamError,
 )
+from gateway.core.http.timestamps import HttpxTimeStamper
 from gateway.core.validation import validate_model
 from schemas.esign import DocumentFormat, SignatureFormat, VerificationReport
 
@@ -94,7 +94,12 @@ class EsignConnector:
     def timestamper(self) -> HttpxTimeStamper | None:
         if self.config.tsa_url is None:
             return None
-        return HttpxTimeStamper(self.http, self.config.tsa_url, timeout=self.config.timeout_seconds)
+        return HttpxTimeStamper(
+            self.http,
+            self.config.tsa_url,
+            timeout=self.config.timeout_seconds,
+            operation="esign.tsa",
+        )
 
     def _format_of(self, document: bytes, format: SignatureFormat | None) -> SignatureFormat:
         """Bound the document; PAdES for PDF, XAdES for XML, else detached CMS."""

@@ -12,10 +12,12 @@ import click
 from gateway.core.commands import run
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import month_bounds, parse_day
+from gateway.core.log.anchoring import anchoring_status
 from gateway.core.log.audit import TrustedKeys, export_chain, verify_database, verify_export
-from gateway.core.log.offline import render
+from gateway.core.log.offline import MAX_ANCHOR_DELAY_SECONDS, TsaTrust, render
 from gateway.core.log.reads import audit_reads
 from gateway.core.runtime import Gateway
+from gateway.core.store.db import utcnow
 
 
 @click.group()
@@ -56,6 +58,21 @@ def _print_report(report: Any) -> None:
     default=None,
     help="an earlier export (or witness copy) this chain must extend, entry for entry",
 )
+@click.option(
+    "--tsa-cert",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="PEM certificate(s) of the trusted timestamp authority or its issuing CA (default: "
+    "LGSP_AUDIT__TSA_CERTS): the RFC 3161 anchors are checked against the checkpoints",
+)
+@click.option(
+    "--max-anchor-delay",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="longest a checkpoint may wait for its timestamp before the chain is not called "
+    "intact (default: LGSP_AUDIT__MAX_ANCHOR_DELAY_SECONDS, offline 3600)",
+)
 @click.option("--json", "as_json", is_flag=True)
 def audit_verify(
     export_dir: Path | None,
@@ -63,10 +80,14 @@ def audit_verify(
     public_key: str | None,
     trusted_keys: Path | None,
     since: Path | None,
+    tsa_cert: Path | None,
+    max_anchor_delay: float | None,
     as_json: bool,
 ) -> None:
     """Recompute the hash chain; exit 0 only when it is intact. Offline (--from-export) the
-    trusted keys must come from outside the export (--trusted-keys or --public-key)."""
+    trusted keys must come from outside the export (--trusted-keys or --public-key). With a
+    timestamp authority (--tsa-cert, or configured), the anchors must match the checkpoints and
+    cover the head; the gaps in anchoring are listed."""
     if public_key and trusted_keys:
         raise click.UsageError("give --public-key or --trusted-keys, not both")
     try:
@@ -79,17 +100,30 @@ def audit_verify(
         )
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--trusted-keys") from None
+    try:
+        tsa = TsaTrust.load(tsa_cert) if tsa_cert is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--tsa-cert") from None
     if from_export is not None:
-        report = verify_export(from_export, trusted, since=since)
+        report = verify_export(
+            from_export,
+            trusted,
+            since=since,
+            tsa=tsa,
+            max_anchor_delay_seconds=max_anchor_delay or MAX_ANCHOR_DELAY_SECONDS,
+        )
     else:
 
         async def body(gw: Gateway) -> Any:
+            settings = gw.settings.audit
             result = await verify_database(
                 gw.db,
                 gw.public_key,
                 authenticator=gw.cipher.entries,
                 trusted=trusted,
                 since=since,
+                tsa=tsa or (gw.anchorer.trust if gw.anchorer is not None else None),
+                max_anchor_delay_seconds=max_anchor_delay or settings.max_anchor_delay_seconds,
             )
             if export_dir is not None and result.ok:
                 await export_chain(gw.db, export_dir, gw.public_key, signer=gw.signer)
@@ -127,6 +161,36 @@ def audit_export(out: Path, month: str | None) -> None:
     click.echo(
         f"{count} entries exported to {out}; verify with: lgsp audit verify --from-export {out}"
     )
+
+
+@audit.command("anchor")
+@click.option("--json", "as_json", is_flag=True)
+def audit_anchor(as_json: bool) -> None:
+    """Timestamp the newest checkpoint now (the workers do this every anchor interval) and
+    show how far the anchors reach."""
+
+    async def body(gw: Gateway) -> dict[str, Any]:
+        if gw.anchorer is None:
+            raise click.UsageError(
+                "no timestamp authority is configured (LGSP_AUDIT__TSA_URL, LGSP_AUDIT__TSA_CERTS)"
+            )
+        seq = await gw.anchorer.anchor_once()
+        status = await anchoring_status(gw.db)
+        return {"anchored_seq": seq, **status.as_dict(utcnow())}
+
+    result = run(body, migrate=False)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    if result["anchored_seq"] is not None:
+        click.echo(f"checkpoint seq {result['anchored_seq']} anchored")
+    click.echo(
+        f"last anchor: seq {result['last_anchored_seq']} at {result['last_anchor_at']}; "
+        f"{result['unanchored_checkpoints']} checkpoint(s) waiting"
+        + (f" since {result['unanchored_since']}" if result["unanchored_since"] else "")
+    )
+    if result["unanchored_checkpoints"] and result["anchored_seq"] is None:
+        sys.exit(1)
 
 
 @audit.command("seal")

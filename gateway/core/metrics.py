@@ -45,6 +45,23 @@ CIRCUIT_OPEN = Gauge(
     registry=REGISTRY,
 )
 SEALED = Counter("lgsp_log_entries_sealed_total", "Exchange-log entries sealed", registry=REGISTRY)
+ANCHOR_ROUNDS = Counter(
+    "lgsp_log_anchor_rounds_total",
+    "Rounds of timestamping the newest checkpoint with the RFC 3161 authority, by outcome "
+    "(anchored, failed)",
+    ["outcome"],
+    registry=REGISTRY,
+)
+UNANCHORED_CHECKPOINTS = Gauge(
+    "lgsp_log_unanchored_checkpoints",
+    "Signed checkpoints after the last one an RFC 3161 timestamp covers (queued for anchoring)",
+    registry=REGISTRY,
+)
+ANCHOR_LAG = Gauge(
+    "lgsp_log_anchor_lag_seconds",
+    "How long the oldest checkpoint no timestamp covers has waited (0: all anchored)",
+    registry=REGISTRY,
+)
 SEAL_REFUSALS = Counter(
     "lgsp_log_seal_refusals_total",
     "Exchange-log rows the sealer refused (mac: unauthenticated or edited; below-head: inserted "

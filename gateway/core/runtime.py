@@ -22,7 +22,10 @@ from gateway.core.errors import ConfigurationError, NotFound
 from gateway.core.events_webhook import EventDeliverer
 from gateway.core.http.lgsp import lgsp_outer
 from gateway.core.http.recording import build_client
+from gateway.core.http.timestamps import HttpxTimeStamper
+from gateway.core.log.anchoring import Anchorer
 from gateway.core.log.exchange_log import Crossing, ExchangeLog
+from gateway.core.log.offline import TsaTrust
 from gateway.core.logging import register_secrets
 from gateway.core.metrics import observe_upstream
 from gateway.core.packet_signing import PacketSigningTransport, find_signer
@@ -36,6 +39,12 @@ log = structlog.get_logger("gateway.runtime")
 
 #: how long a case system's webhook endpoint may take to answer
 EVENTS_TIMEOUT_SECONDS = 10.0
+#: the key of ``transports`` for the exchange log's timestamp authority
+ANCHOR_TRANSPORT = "audit-tsa"
+
+
+async def _not_an_exchange(crossing: Crossing) -> None:
+    """The anchoring client's sink: its attempts are kept in the anchor rows instead."""
 
 
 class Gateway:
@@ -126,6 +135,33 @@ class Gateway:
             failure_threshold=d.breaker_failure_threshold,
             reset_seconds=d.breaker_reset_seconds,
         )
+        self.anchorer = self._anchorer((transports or {}).get(ANCHOR_TRANSPORT))
+
+    def _anchorer(self, transport: httpx.AsyncBaseTransport | None) -> Anchorer | None:
+        """The exchange log's timestamping, when an authority is configured. Its client bounds
+        the answers like every other; what it exchanges is kept in the anchor rows, not in the
+        exchange log (see :mod:`gateway.core.log.anchoring`)."""
+        audit = self.settings.audit
+        if audit.tsa_url is None or audit.tsa_certs is None:
+            return None
+        try:
+            trust = TsaTrust.load(audit.tsa_certs)
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"LGSP_AUDIT__TSA_CERTS: cannot read the authority's certificates: {exc}"
+            ) from None
+        http = build_client(
+            connector="audit",
+            sink=_not_an_exchange,
+            transport=transport,
+            timeout=audit.tsa_timeout_seconds,
+            max_connections=2,
+        )
+        self._http.append(http)
+        stamper = HttpxTimeStamper(
+            http, audit.tsa_url, timeout=audit.tsa_timeout_seconds, operation="audit.anchor"
+        )
+        return Anchorer(self.db, stamper, trust, audit.tsa_url)
 
     def _outer(
         self, slug: str, spec: ConnectorSpec, config: Any

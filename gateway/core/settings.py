@@ -150,6 +150,37 @@ class AuditSettings(BaseModel):
         "signed checkpoint is appended to heads.jsonl: a copy of the chain's heads the "
         "operator's database cannot rewrite; `lgsp audit verify --since DIR` checks against it",
     )
+    tsa_url: str | None = Field(
+        None,
+        description="an RFC 3161 timestamp authority (HTTP POST application/timestamp-query): "
+        "the newest signed checkpoint is timestamped there every anchor interval, which "
+        "anchors the exchange log outside the operator's reach; requires tsa_certs",
+    )
+    tsa_certs: Path | None = Field(
+        None,
+        description="PEM file of the trusted timestamp authority's certificate, or of the CA "
+        "certificate that issued it: an answer not signed under it is not kept, and "
+        "`lgsp audit verify` checks the anchors with it",
+    )
+    anchor_interval_seconds: float = Field(
+        60.0, gt=0, le=86400, description="how often the newest checkpoint is timestamped"
+    )
+    tsa_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    max_anchor_delay_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="`lgsp audit verify` calls the chain intact only if every checkpoint "
+        "was timestamped within this delay (and the newest are not waiting longer)",
+    )
+
+    @model_validator(mode="after")
+    def _tsa_needs_trust(self) -> AuditSettings:
+        if self.tsa_url is not None and self.tsa_certs is None:
+            raise ValueError(
+                "LGSP_AUDIT__TSA_URL needs LGSP_AUDIT__TSA_CERTS: the authority's answers are "
+                "checked before they are kept"
+            )
+        return self
 
 
 class Settings(BaseSettings):

@@ -196,6 +196,7 @@ async def test_export_verifies_offline_and_an_edited_line_is_named(
     assert {p.name for p in out.iterdir()} == {
         "entries.jsonl",
         "checkpoints.jsonl",
+        "anchors.jsonl",
         "public_key.txt",
         "verify.py",
     }

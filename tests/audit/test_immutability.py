@@ -137,7 +137,7 @@ async def test_unsealed_entries_are_still_sealed(gateway: Gateway) -> None:
             .scalars()
             .all()
         )
-    assert len(triggers) == 4
+    assert len(triggers) == 6  # entries and checkpoints (0012), anchors (0013)
 
 
 # --- the sealer refuses ---------------------------------------------------------------------

@@ -75,5 +75,6 @@ def add_authority_routes(app: FastAPI, sim: EsignSimulator) -> None:
         except ValueError:
             return Response(status_code=400)
         sim.stats.tsa += 1
+        stamper.fixed_dt = sim.clock()  # the time it vouches for: the simulator's clock
         reply = await stamper.async_request_tsa_response(query)
         return Response(reply.dump(), media_type="application/timestamp-reply")

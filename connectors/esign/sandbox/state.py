@@ -4,7 +4,9 @@ fault switches and the counters. One :class:`EsignSimulator` lives at ``app.stat
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,6 +100,8 @@ class EsignSimulator:
     #: SAD -> (credential, base64 hashes it may sign)
     sads: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     transactions: dict[str, Transaction] = field(default_factory=dict)
+    #: the timestamp authority's clock (tests move it instead of sleeping)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def reset(self) -> None:
         self.faults = FaultConfig()

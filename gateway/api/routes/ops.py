@@ -12,7 +12,15 @@ from gateway.core.clients import Principal
 from gateway.core.delivery import outbox
 from gateway.core.delivery.resilience import CircuitState
 from gateway.core.health import connector_health
-from gateway.core.metrics import CIRCUIT_OPEN, OUTBOX_DEPTH, REGISTRY
+from gateway.core.log.anchoring import anchoring_status
+from gateway.core.metrics import (
+    ANCHOR_LAG,
+    CIRCUIT_OPEN,
+    OUTBOX_DEPTH,
+    REGISTRY,
+    UNANCHORED_CHECKPOINTS,
+)
+from gateway.core.store.db import utcnow
 from gateway.core.web.deps import GatewayDep, require_scope
 
 router = APIRouter(tags=["ops"])
@@ -43,6 +51,10 @@ async def metrics(gw: GatewayDep) -> Response:
             OUTBOX_DEPTH.labels(slug, status).set(count)
     for slug, breaker in gw.breakers.items():
         CIRCUIT_OPEN.labels(slug).set(0 if await breaker.state() is CircuitState.CLOSED else 1)
+    if gw.anchorer is not None:
+        anchoring = await anchoring_status(gw.db)
+        UNANCHORED_CHECKPOINTS.set(anchoring.unanchored_checkpoints)
+        ANCHOR_LAG.set(anchoring.lag_seconds(utcnow()))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -50,7 +62,13 @@ async def metrics(gw: GatewayDep) -> Response:
 async def connectors(
     gw: GatewayDep, _client: Annotated[Principal, Depends(require_scope("ops:read"))]
 ) -> dict[str, Any]:
-    return {"connectors": await connector_health(gw)}
+    """Each connector's health, and the exchange log's anchoring: how far the RFC 3161
+    timestamps reach and how long the newest checkpoints have waited for one."""
+    anchoring: dict[str, Any] = {"configured": gw.anchorer is not None}
+    if gw.anchorer is not None:
+        anchoring["authority"] = gw.anchorer.authority
+        anchoring.update((await anchoring_status(gw.db)).as_dict(utcnow()))
+    return {"connectors": await connector_health(gw), "audit": {"anchoring": anchoring}}
 
 
 class SkipRequest(BaseModel):

@@ -217,11 +217,25 @@ class DeliveryService:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.gw.wakeup.wait(), d.poll_interval_seconds)
 
+    async def anchor_once(self, *, force: bool = False) -> int | None:
+        """Timestamp the newest checkpoint (when an authority is configured), at most once per
+        anchor interval across the processes (a lease), or now with ``force``."""
+        anchorer = self.gw.anchorer
+        if anchorer is None:
+            return None
+        interval = self.gw.settings.audit.anchor_interval_seconds
+        if not force and not await self.gw.state.set_if_absent(
+            "audit:anchor-round", self.owner.encode(), ttl=max(interval * 0.9, 0.05)
+        ):
+            return None
+        return await anchorer.anchor_once()
+
     async def _sealer(self) -> None:
         interval = self.gw.settings.delivery.seal_interval_seconds
         while not self._stop.is_set():
             try:
                 await self.seal_once()
+                await self.anchor_once()
             except Exception:
                 log.exception("seal_failed")
             with contextlib.suppress(TimeoutError):
@@ -291,6 +305,8 @@ class DeliveryService:
         self._tasks = []
         with contextlib.suppress(Exception):
             await self.seal_once()
+            # the last checkpoint anchored too, so the log does not end unanchored
+            await self.anchor_once(force=True)
 
 
 def _span(seconds: float) -> str:

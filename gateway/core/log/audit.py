@@ -40,12 +40,15 @@ from gateway.core.log import offline
 from gateway.core.log.offline import (
     GENESIS,
     HASHED_FIELDS,
+    AnchorRow,
     ChainRow,
     ChainVerifier,
     CheckpointRow,
     Problem,
     TrustedKeys,
+    TsaTrust,
     VerifyReport,
+    check_anchors,
     checkpoint_message,
     entry_content,
     entry_hash,
@@ -53,7 +56,7 @@ from gateway.core.log.offline import (
     verify_export,
 )
 from gateway.core.metrics import SEAL_REFUSALS
-from gateway.core.store.db import Checkpoint, Database, ExchangeEntry, utcnow
+from gateway.core.store.db import Checkpoint, CheckpointAnchor, Database, ExchangeEntry, utcnow
 from gateway.core.store.state import StateStore
 
 __all__ = [
@@ -372,7 +375,8 @@ def _write_manifest(
         "checkpoints": len(cps),
         "checkpoint_key_ids": sorted({c.key_id for c in cps}),
         "files": {
-            name: offline.file_digest(out / name) for name in ("entries.jsonl", "checkpoints.jsonl")
+            name: offline.file_digest(out / name)
+            for name in ("entries.jsonl", "checkpoints.jsonl", "anchors.jsonl")
         },
         "key_id": signer.key_id,
         **selection,
@@ -418,6 +422,9 @@ async def verify_database(
     authenticator: EntryAuthenticator | None = None,
     trusted: TrustedKeys | None = None,
     since: Path | None = None,
+    tsa: TsaTrust | None = None,
+    max_anchor_delay_seconds: float = offline.MAX_ANCHOR_DELAY_SECONDS,
+    now: datetime | None = None,
 ) -> VerifyReport:
     """Recompute the chain from the database. ``public_key``: the trusted checkpoint key;
     ``authenticator`` (the gateway's, from the data key): also name the unsealed rows the
@@ -428,6 +435,13 @@ async def verify_database(
     """
     report = VerifyReport()
     async with db.reading() as session:
+        # the anchors first: each names a checkpoint that was there before it
+        anchors = [
+            AnchorRow(seq, token)
+            for seq, token in (
+                await session.execute(select(CheckpointAnchor.seq, CheckpointAnchor.token))
+            ).all()
+        ]
         cps = [
             CheckpointRow(c.seq, c.head_hash, c.key_id, c.signature, checkpoint_time(c.created_at))
             for c in (await session.scalars(select(Checkpoint))).all()
@@ -479,6 +493,14 @@ async def verify_database(
         report.problem = await _uncovered(db)
     if report.problem is None and authenticator is not None:
         report.problem = await _refused_unsealed(db, authenticator)
+    check_anchors(
+        report,
+        cps,
+        anchors,
+        tsa,
+        now=now or utcnow(),
+        max_delay_seconds=max_anchor_delay_seconds,
+    )
     return report
 
 
@@ -592,6 +614,11 @@ async def export_chain(
     """
     out.mkdir(parents=True, exist_ok=True)
     async with db.reading() as session:
+        # anchors, then checkpoints, then entries: under live traffic each is complete for
+        # what was read before it
+        anchors = list(
+            (await session.execute(select(CheckpointAnchor.seq, CheckpointAnchor.token))).all()
+        )
         cps = list((await session.scalars(select(Checkpoint).order_by(Checkpoint.seq))).all())
     opening = 0
     if month is not None:
@@ -614,6 +641,11 @@ async def export_chain(
     with (out / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
         for c in cps:
             fh.write(json.dumps(head_record(c)) + "\n")
+    with (out / "anchors.jsonl").open("w", encoding="utf-8") as fh:
+        for seq, token in sorted(anchors):
+            if opening <= seq <= covered:
+                record = {"seq": seq, "token": base64.b64encode(token).decode()}
+                fh.write(json.dumps(record) + "\n")
     (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
     if signer is not None:
         _write_manifest(out, cps, signer, count, {"month": month, "opening_seq": opening})

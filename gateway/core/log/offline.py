@@ -3,7 +3,8 @@
 This module imports nothing of the gateway: ``lgsp audit export`` writes it into every export
 as ``verify.py``, so an auditor holds the verifier with the evidence::
 
-    python verify.py EXPORT_DIR --trusted-keys keys.txt [--since EARLIER_EXPORT_DIR] [--json]
+    python verify.py EXPORT_DIR --trusted-keys keys.txt [--tsa-cert tsa.pem]
+                     [--since EARLIER_EXPORT_DIR] [--max-anchor-delay SECONDS] [--json]
 
 ``--trusted-keys`` comes from outside the evidence (the province's published checkpoint keys):
 one line per key, ``<key id> <Ed25519 public key, base64> [<valid from> [<valid to>]]`` (ISO-8601
@@ -11,6 +12,11 @@ times; ``#`` starts a comment). The export's own ``public_key.txt`` proves nothi
 re-signs with their own key, so without trusted keys the verdict is never "intact".
 ``--since`` is a copy the auditor already holds (an earlier export): it must be a prefix of this
 one, entry for entry, or the chain was rewritten or truncated since, whoever signed it.
+``--tsa-cert`` (or ``tsa-certificate <base64 DER>`` lines in the keys file) is the timestamp
+authority the auditor trusts: the export's RFC 3161 anchors must then match its checkpoints, and
+every checkpoint must have been timestamped within ``--max-anchor-delay`` (a rewrite with the
+stolen signing key no longer matches the timestamps the authority gave; re-anchored, it shows
+as late).
 
 The hash format, field by field, is in the README ("The exchange log, for auditors"): each
 entry's ``entry_hash`` is ``SHA-256(prev_hash + content)`` where ``content`` is the compact JSON
@@ -28,12 +34,16 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 GENESIS = "0" * 64
 
@@ -173,8 +183,10 @@ class TrustedKey:
 class TrustedKeys:
     """The checkpoint keys the verifier trusts, from outside the evidence."""
 
-    def __init__(self, keys: Iterable[TrustedKey]) -> None:
+    def __init__(self, keys: Iterable[TrustedKey], tsa: Iterable[x509.Certificate] = ()) -> None:
         self.keys = list(keys)
+        #: trusted timestamp authorities (``tsa-certificate`` lines of a keys file)
+        self.tsa = list(tsa)
         if not self.keys:
             raise ValueError("no trusted key")
 
@@ -185,9 +197,15 @@ class TrustedKeys:
     @classmethod
     def load(cls, path: Path) -> TrustedKeys:
         keys = []
+        tsa = []
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             words = line.split("#", 1)[0].split()
             if not words:
+                continue
+            if words[0] == "tsa-certificate":  # a trusted timestamp authority, base64 DER
+                if len(words) != 2:
+                    raise ValueError(f"{path}:{number}: tsa-certificate <base64 DER>")
+                tsa.append(x509.load_der_x509_certificate(base64.b64decode(words[1])))
                 continue
             if len(words) < 2 or len(words) > 4:
                 raise ValueError(f"{path}:{number}: <key id> <public key> [<from> [<to>]]")
@@ -200,7 +218,7 @@ class TrustedKeys:
                     times[1] if len(times) > 1 else None,
                 )
             )
-        return cls(keys)
+        return cls(keys, tsa)
 
     def problem(self, cp: CheckpointRow) -> str | None:
         """Why checkpoint ``cp`` is not signed by a trusted key valid at its time, or None."""
@@ -385,6 +403,446 @@ class ChainVerifier:
         return False
 
 
+# --- RFC 3161 anchors: timestamps over checkpoints, read with nothing but `cryptography` -------
+
+#: object identifiers met in a timestamp token (RFC 3161, RFC 5652)
+_OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+_OID_TST_INFO = "1.2.840.113549.1.9.16.1.4"
+_OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+_OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "2.16.840.1.101.3.4.2.1": hashes.SHA256,
+    "2.16.840.1.101.3.4.2.2": hashes.SHA384,
+    "2.16.840.1.101.3.4.2.3": hashes.SHA512,
+}
+#: signature algorithms that name their hash (the SignerInfo's digest algorithm rules otherwise)
+_SIGNATURE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "1.2.840.113549.1.1.11": hashes.SHA256,
+    "1.2.840.113549.1.1.12": hashes.SHA384,
+    "1.2.840.113549.1.1.13": hashes.SHA512,
+    "1.2.840.10045.4.3.2": hashes.SHA256,
+    "1.2.840.10045.4.3.3": hashes.SHA384,
+    "1.2.840.10045.4.3.4": hashes.SHA512,
+}
+#: a token with its certificates is a few KiB; anything past this is not one
+MAX_TOKEN_BYTES = 256 * 1024
+
+
+class TokenError(ValueError):
+    """A timestamp token that cannot vouch for anything (malformed, unsigned, untrusted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Tlv:
+    tag: int
+    start: int  # first byte of the header
+    body: int  # first byte of the contents
+    end: int
+
+
+def _tlv(data: bytes, pos: int, end: int) -> _Tlv:
+    """One DER element at ``pos`` (definite lengths only: DER has no other)."""
+    if pos + 2 > end:
+        raise TokenError("truncated DER")
+    tag, length, at = data[pos], data[pos + 1], pos + 2
+    if tag & 0x1F == 0x1F:
+        raise TokenError("unexpected high-numbered DER tag")
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or at + count > end:
+            raise TokenError("bad DER length")
+        length, at = int.from_bytes(data[at : at + count], "big"), at + count
+    if at + length > end:
+        raise TokenError("truncated DER")
+    return _Tlv(tag, pos, at, at + length)
+
+
+def _items(data: bytes, outer: _Tlv) -> list[_Tlv]:
+    out, pos = [], outer.body
+    while pos < outer.end:
+        item = _tlv(data, pos, outer.end)
+        out.append(item)
+        pos = item.end
+    return out
+
+
+def _expect(item: _Tlv, tag: int, what: str) -> _Tlv:
+    if item.tag != tag:
+        raise TokenError(f"{what}: DER tag 0x{item.tag:02x}, expected 0x{tag:02x}")
+    return item
+
+
+def _oid(data: bytes, item: _Tlv) -> str:
+    raw = data[_expect(item, 0x06, "object identifier").body : item.end]
+    if not raw:
+        raise TokenError("empty object identifier")
+    arcs, value = [], 0
+    for byte in raw:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(a) for a in (first, arcs[0] - 40 * first, *arcs[1:]))
+
+
+def _int(data: bytes, item: _Tlv) -> int:
+    return int.from_bytes(data[_expect(item, 0x02, "integer").body : item.end], "big", signed=True)
+
+
+def _generalized_time(data: bytes, item: _Tlv) -> datetime:
+    text = data[_expect(item, 0x18, "genTime").body : item.end].decode("ascii")
+    if not text.endswith("Z") or len(text) < 15:
+        raise TokenError(f"genTime {text!r} is not UTC")
+    whole, _, fraction = text[:-1].partition(".")
+    at = datetime.strptime(whole, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    return at.replace(microsecond=int((fraction + "000000")[:6])) if fraction else at
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What a valid timestamp token says: this digest existed at ``gen_time``."""
+
+    imprint: bytes
+    imprint_algorithm: str
+    gen_time: datetime
+    authority: str
+
+
+class TsaTrust:
+    """The timestamp authorities the verifier trusts, from outside the evidence: their
+    certificates, or the certificates of the authorities that issued them directly."""
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self.certificates = list(certificates)
+        self._trusted: dict[x509.Certificate, bool] = {}
+        if not self.certificates:
+            raise ValueError("no trusted timestamp authority certificate")
+
+    @classmethod
+    def load(cls, path: Path) -> TsaTrust:
+        """A PEM file of one or more certificates."""
+        return cls(x509.load_pem_x509_certificates(path.read_bytes()))
+
+    def check(self, token: bytes) -> Stamp:
+        """Read ``token`` (a DER TimeStampToken) and check it: signed by a trusted authority's
+        key (RFC 5652 signed attributes, the message digest of the TSTInfo), by a certificate
+        for time-stamping valid at the token's time. Raises :class:`TokenError` saying why."""
+        if len(token) > MAX_TOKEN_BYTES:
+            raise TokenError("the token is too large")
+        try:
+            return self._check(token)
+        except TokenError:
+            raise
+        except Exception as exc:  # hostile bytes: whatever the parsers raise
+            raise TokenError(f"malformed token ({type(exc).__name__})") from None
+
+    def _check(self, data: bytes) -> Stamp:
+        top = _expect(_tlv(data, 0, len(data)), 0x30, "ContentInfo")
+        if top.end != len(data):
+            raise TokenError("bytes after the token")
+        content_type, explicit = _items(data, top)[:2]
+        if _oid(data, content_type) != _OID_SIGNED_DATA:
+            raise TokenError("not a CMS SignedData")
+        signed = _expect(_items(data, _expect(explicit, 0xA0, "content"))[0], 0x30, "SignedData")
+        parts = _items(data, signed)
+        encap = _expect(parts[2], 0x30, "encapContentInfo")
+        e_type, e_explicit = _items(data, encap)[:2]
+        if _oid(data, e_type) != _OID_TST_INFO:
+            raise TokenError("the signed content is not a TSTInfo")
+        e_octets = _expect(_items(data, _expect(e_explicit, 0xA0, "eContent"))[0], 0x04, "eContent")
+        tst_info = data[e_octets.body : e_octets.end]
+        certificates = [
+            x509.load_der_x509_certificate(data[c.start : c.end])
+            for part in parts[3:-1]
+            if part.tag == 0xA0
+            for c in _items(data, part)
+            if c.tag == 0x30
+        ]
+        signer_infos = _items(data, _expect(parts[-1], 0x31, "signerInfos"))
+        if len(signer_infos) != 1:
+            raise TokenError("a timestamp token has exactly one signer")
+        signer = self._signer_certificate(data, signer_infos[0], certificates)
+        stamp = self._stamp(tst_info, signer)
+        self._verify_signer_info(data, signer_infos[0], tst_info, signer)
+        if not signer.not_valid_before_utc <= stamp.gen_time <= signer.not_valid_after_utc:
+            raise TokenError("the authority's certificate was not valid at the token's time")
+        return stamp
+
+    def _signer_certificate(
+        self, data: bytes, info: _Tlv, certificates: list[x509.Certificate]
+    ) -> x509.Certificate:
+        sid = _items(data, info)[1]
+        candidates = [*certificates, *self.certificates]
+        if sid.tag == 0x30:  # issuerAndSerialNumber
+            issuer, serial = _items(data, sid)[:2]
+            issuer_der, number = data[issuer.start : issuer.end], _int(data, serial)
+            found = [
+                c
+                for c in candidates
+                if c.serial_number == number and c.issuer.public_bytes() == issuer_der
+            ]
+        elif sid.tag == 0x80:  # subjectKeyIdentifier
+            ski = data[sid.body : sid.end]
+            found = [c for c in candidates if _subject_key_id(c) == ski]
+        else:
+            raise TokenError("unknown signer identifier")
+        if not found:
+            raise TokenError("the token does not hold its signer's certificate")
+        signer = found[0]
+        try:
+            usage = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        except x509.ExtensionNotFound:
+            usage = None
+        if usage is None or ExtendedKeyUsageOID.TIME_STAMPING not in usage:
+            raise TokenError("the signer's certificate is not for time-stamping")
+        trusted = self._trusted.get(signer)
+        if trusted is None:
+            trusted = any(self._trusts(signer, anchor) for anchor in self.certificates)
+            self._trusted[signer] = trusted
+        if not trusted:
+            raise TokenError(f"the authority {signer.subject.rfc4514_string()!r} is not trusted")
+        return signer
+
+    @staticmethod
+    def _trusts(signer: x509.Certificate, anchor: x509.Certificate) -> bool:
+        if signer == anchor:
+            return True
+        try:
+            signer.verify_directly_issued_by(anchor)
+        except (ValueError, TypeError, InvalidSignature):
+            return False
+        return True
+
+    @staticmethod
+    def _stamp(tst_info: bytes, signer: x509.Certificate) -> Stamp:
+        fields = _items(tst_info, _expect(_tlv(tst_info, 0, len(tst_info)), 0x30, "TSTInfo"))
+        imprint = _items(tst_info, _expect(fields[2], 0x30, "messageImprint"))
+        algorithm = _oid(tst_info, _items(tst_info, _expect(imprint[0], 0x30, "algorithm"))[0])
+        hashed = _expect(imprint[1], 0x04, "hashedMessage")
+        return Stamp(
+            imprint=tst_info[hashed.body : hashed.end],
+            imprint_algorithm=algorithm,
+            gen_time=_generalized_time(tst_info, fields[4]),
+            authority=signer.subject.rfc4514_string(),
+        )
+
+    @staticmethod
+    def _verify_signer_info(
+        data: bytes, info: _Tlv, tst_info: bytes, signer: x509.Certificate
+    ) -> None:
+        fields = _items(data, info)
+        digest_oid = _oid(data, _items(data, _expect(fields[2], 0x30, "digestAlgorithm"))[0])
+        attrs = _expect(fields[3], 0xA0, "signedAttrs")
+        signature_oid = _oid(data, _items(data, _expect(fields[4], 0x30, "signatureAlgorithm"))[0])
+        signature = data[_expect(fields[5], 0x04, "signature").body : fields[5].end]
+        algorithm = _HASHES.get(digest_oid)
+        if algorithm is None:
+            raise TokenError(f"unsupported digest algorithm {digest_oid}")
+        values: dict[str, bytes] = {}
+        for attribute in _items(data, attrs):
+            kind, value_set = _items(data, attribute)[:2]
+            value = _items(data, value_set)[0]
+            values[_oid(data, kind)] = data[value.start : value.end]
+        digest = hashes.Hash(algorithm())
+        digest.update(tst_info)
+        signed_digest = values.get(_OID_MESSAGE_DIGEST, b"\x04\x00")
+        octets = _expect(_tlv(signed_digest, 0, len(signed_digest)), 0x04, "messageDigest")
+        if signed_digest[octets.body : octets.end] != digest.finalize():
+            raise TokenError("the signed message digest is not the TSTInfo's")
+        content_type = values.get(_OID_CONTENT_TYPE, b"\x06\x00")
+        if _oid(content_type, _tlv(content_type, 0, len(content_type))) != _OID_TST_INFO:
+            raise TokenError("the signed content type is not TSTInfo")
+        # the signature covers the attributes DER-encoded as a SET (RFC 5652, 5.4)
+        signed = b"\x31" + data[attrs.start + 1 : attrs.end]
+        key = signer.public_key()
+        sig_hash = _SIGNATURE_HASHES.get(signature_oid, algorithm)()
+        try:
+            if isinstance(key, rsa.RSAPublicKey):
+                key.verify(signature, signed, padding.PKCS1v15(), sig_hash)
+            elif isinstance(key, ec.EllipticCurvePublicKey):
+                key.verify(signature, signed, ec.ECDSA(sig_hash))
+            elif isinstance(key, Ed25519PublicKey):
+                key.verify(signature, signed)
+            else:
+                raise TokenError(f"unsupported key type {type(key).__name__}")
+        except InvalidSignature:
+            raise TokenError("the authority's signature does not verify") from None
+
+
+def _subject_key_id(cert: x509.Certificate) -> bytes | None:
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return None
+
+
+@dataclass(slots=True)
+class AnchorRow:
+    """An anchor as stored and exported: the checkpoint's seq and the DER token."""
+
+    seq: int
+    token: bytes
+
+
+def checkpoint_digest(cp: CheckpointRow) -> bytes:
+    """What an anchor timestamps: SHA-256 of the checkpoint's signed message (version 2)."""
+    return hashlib.sha256(checkpoint_message(cp.seq, cp.head_hash, cp.created_at)).digest()
+
+
+def _span(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds >= 86400:
+        return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+
+
+#: an anchor later than this after its checkpoint is reported as a gap (not a failure)
+GAP_REPORT_SECONDS = 300.0
+#: the default of ``--max-anchor-delay``: longer without a timestamp is not "intact"
+MAX_ANCHOR_DELAY_SECONDS = 3600.0
+
+
+def check_anchors(
+    report: VerifyReport,
+    checkpoints: Iterable[CheckpointRow],
+    anchors: Iterable[AnchorRow],
+    trust: TsaTrust | None,
+    *,
+    now: datetime,
+    max_delay_seconds: float = MAX_ANCHOR_DELAY_SECONDS,
+    require_head: bool = True,
+) -> None:
+    """Check the anchors against the verified chain's checkpoints and put what they show in
+    ``report.extra["anchoring"]``; set ``report.problem`` when an anchor does not match its
+    checkpoint (the chain was rewritten after it was timestamped, whoever re-signed it), names a
+    checkpoint the chain no longer holds (deleted with its entries), or when checkpoints went
+    without a timestamp longer than ``max_delay_seconds`` after their time (for the newest, up
+    to ``now``: the head is not covered by a recent anchor; not required of a closed period's
+    export, ``require_head=False``, whose last checkpoints the next period's anchors cover).
+
+    The anchors are read before the checkpoints, and these before the entries, so under live
+    traffic every anchor's checkpoint is there. Without ``trust`` the anchors are counted, not
+    checked, and nothing is required of them. Checkpoints of the first version (their time
+    unsigned) are not required to be anchored.
+    """
+    rows = list(anchors)
+    info: dict[str, Any] = {"checked": trust is not None, "anchors": len(rows)}
+    report.extra["anchoring"] = info
+    if trust is None:
+        return
+    if report.problem is not None:  # the chain is broken already: the anchors say no more
+        info["checked"] = False
+        info["skipped"] = True
+        return
+    head = report.head_seq
+    cps = {c.seq: c for c in checkpoints if c.seq <= head}
+    stamps: list[tuple[int, datetime, str]] = []
+    for row in rows:
+        cp = cps.get(row.seq)
+        if cp is None:
+            why = (
+                f"is beyond the chain's head (seq {head}): entries were deleted with their "
+                "checkpoints"
+                if row.seq > head
+                else "timestamps a checkpoint the chain does not hold"
+            )
+            _anchor_problem(report, row.seq, why)
+            return
+        if cp.created_at is None:
+            continue  # a first-version checkpoint: its time is not signed, nothing to match
+        try:
+            stamp = trust.check(row.token)
+        except TokenError as exc:
+            _anchor_problem(report, row.seq, f"is not a valid timestamp: {exc}")
+            return
+        if stamp.imprint != checkpoint_digest(cp) or stamp.imprint_algorithm not in _HASHES:
+            _anchor_problem(
+                report,
+                row.seq,
+                f"was given at {stamp.gen_time.isoformat()} to another checkpoint: the chain "
+                "was rewritten and re-signed after it was anchored",
+            )
+            return
+        stamps.append((row.seq, stamp.gen_time, stamp.authority))
+    # an anchor vouches for its checkpoint and every one before it: a checkpoint's first
+    # timestamp is the earliest of the anchors at or after its seq
+    stamps.sort()
+    timed = sorted((c for c in cps.values() if c.created_at is not None), key=lambda c: c.seq)
+    first_cover: dict[int, datetime] = {}
+    earliest: datetime | None = None
+    index = len(stamps) - 1
+    for cp in reversed(timed):
+        while index >= 0 and stamps[index][0] >= cp.seq:
+            at = stamps[index][1]
+            earliest = at if earliest is None or at < earliest else earliest
+            index -= 1
+        if earliest is not None:
+            first_cover[cp.seq] = earliest
+    gaps: list[dict[str, Any]] = []
+    late: int | None = None  # the seq of the checkpoint before, when it was late too
+    for cp in timed:
+        signed_at = datetime.fromisoformat(str(cp.created_at))
+        covered_at = first_cover.get(cp.seq)
+        delay = ((covered_at or now) - signed_at).total_seconds()
+        before, late = late, None
+        if delay <= GAP_REPORT_SECONDS:
+            continue
+        late = cp.seq
+        gap = gaps[-1] if gaps and before is not None and gaps[-1]["to_seq"] == before else None
+        if gap is not None and gap["anchored_at"] == (covered_at and covered_at.isoformat()):
+            gap.update(to_seq=cp.seq, delay_seconds=max(gap["delay_seconds"], delay))
+        else:
+            gaps.append(
+                {
+                    "from_seq": cp.seq,
+                    "to_seq": cp.seq,
+                    "signed_at": cp.created_at,
+                    "anchored_at": covered_at.isoformat() if covered_at else None,
+                    "delay_seconds": round(delay, 3),
+                }
+            )
+    if stamps:
+        last_seq, last_time, authority = max(stamps)
+        info.update(last_anchored_seq=last_seq, last_anchor_at=last_time.isoformat())
+        info["authority"] = authority
+    unanchored = [c.seq for c in timed if c.seq not in first_cover]
+    info.update(unanchored_checkpoints=len(unanchored), gaps=gaps)
+    if unanchored:
+        info["unanchored_since"] = cps[unanchored[0]].created_at
+        if not require_head:
+            info["anchored_by_next_period"] = True
+    for gap in gaps:
+        if gap["delay_seconds"] <= max_delay_seconds:
+            continue
+        if gap["anchored_at"] is None:
+            if not require_head:
+                continue
+            message = (
+                f"checkpoints seq {gap['from_seq']}..{gap['to_seq']} have no timestamp since "
+                f"{gap['signed_at']} ({_span(gap['delay_seconds'])}): the head is not covered "
+                "by a recent anchor"
+            )
+            kind = "unanchored"
+        else:
+            message = (
+                f"checkpoints seq {gap['from_seq']}..{gap['to_seq']} were first timestamped at "
+                f"{gap['anchored_at']}, {_span(gap['delay_seconds'])} after they were signed: a "
+                "long outage of the timestamp authority, or a rewrite anchored again (compare "
+                "with an earlier copy; --max-anchor-delay accepts a known outage)"
+            )
+            kind = "late-anchor"
+        report.problem = Problem(kind, gap["from_seq"], None, message)
+        return
+
+
+def _anchor_problem(report: VerifyReport, seq: int, why: str) -> None:
+    if report.problem is None:
+        report.problem = Problem("anchor", seq, None, f"the anchor of checkpoint seq {seq} {why}")
+
+
 # --- reading an export -------------------------------------------------------------------------
 
 
@@ -421,6 +879,16 @@ def read_checkpoints(path: Path) -> list[CheckpointRow]:
                 )
             )
     return cps
+
+
+def read_anchors(path: Path) -> list[AnchorRow]:
+    """An export's ``anchors.jsonl`` (none in exports made before anchoring)."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return [
+            AnchorRow(int(r["seq"]), base64.b64decode(r["token"])) for r in map(json.loads, fh) if r
+        ]
 
 
 def read_heads(path: Path) -> dict[int, str]:
@@ -492,10 +960,21 @@ def _first_entry(path: Path) -> ChainRow | None:
 
 
 def verify_export(
-    directory: Path, trusted: TrustedKeys | None, *, since: Path | None = None
+    directory: Path,
+    trusted: TrustedKeys | None,
+    *,
+    since: Path | None = None,
+    tsa: TsaTrust | None = None,
+    max_anchor_delay_seconds: float = MAX_ANCHOR_DELAY_SECONDS,
+    now: datetime | None = None,
 ) -> VerifyReport:
     """Verify an exported chain offline (no database, no data key needed). Without
-    ``trusted`` keys the chain is checked but never called intact (``untrusted-key``)."""
+    ``trusted`` keys the chain is checked but never called intact (``untrusted-key``).
+
+    The anchors (``anchors.jsonl``) are checked with ``tsa``, or the ``tsa-certificate`` lines
+    of the trusted keys; the head must be anchored within ``max_anchor_delay_seconds`` of the
+    export's time (its manifest's, else ``now``), except in a month's archive, whose last
+    checkpoints the next month's anchors cover."""
     report = VerifyReport()
     verifier = ChainVerifier(
         report,
@@ -521,13 +1000,81 @@ def verify_export(
         ]
         verifier._link_problem(bad[0])
     verifier.finish()
+    manifest: dict[str, Any] = {}
     if (directory / "manifest.json").exists():
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
         if report.problem is None or report.problem.kind == "untrusted-key":
             problem = manifest_problem(directory, report, trusted)
             if problem is not None:
                 report.problem = Problem("manifest", None, None, problem)
         report.extra["manifest"] = True
+    if tsa is None and trusted is not None and trusted.tsa:
+        tsa = TsaTrust(trusted.tsa)
+    exported_at = manifest.get("exported_at")
+    untrusted = report.problem is not None and report.problem.kind == "untrusted-key"
+    held = report.problem
+    if untrusted:  # the anchors are still worth checking: set aside, put back after
+        report.problem = None
+    check_anchors(
+        report,
+        verifier.checkpoints.values(),
+        read_anchors(directory / "anchors.jsonl"),
+        tsa,
+        now=datetime.fromisoformat(exported_at) if exported_at else (now or _utcnow()),
+        max_delay_seconds=max_anchor_delay_seconds,
+        require_head=not manifest.get("month"),
+    )
+    if untrusted and report.problem is None:
+        report.problem = held
     return report
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _render_anchoring(report: VerifyReport) -> str:
+    info = report.extra.get("anchoring")
+    if not info or info.get("skipped"):
+        return ""
+    if not info["checked"]:
+        return (
+            f"\nanchors: {info['anchors']} RFC 3161 timestamps, not checked (no trusted "
+            "timestamp authority given: --tsa-cert)"
+            if info["anchors"]
+            else "\nanchors: none (no timestamp authority was configured)"
+        )
+    lines = []
+    if "last_anchored_seq" in info:
+        lines.append(
+            f"anchored: {info['anchors']} timestamps, the last over checkpoint seq "
+            f"{info['last_anchored_seq']} at {info['last_anchor_at']} ({info['authority']})"
+        )
+    else:
+        lines.append("anchored: no timestamp covers any checkpoint")
+    if info.get("unanchored_checkpoints"):
+        lines.append(
+            f"waiting for a timestamp: {info['unanchored_checkpoints']} checkpoint(s) signed "
+            f"since {info['unanchored_since']}"
+        )
+    for gap in info.get("gaps", []):
+        if gap["anchored_at"] is None:
+            tail = (
+                "anchored by the next period's archive"
+                if info.get("anchored_by_next_period")
+                else "NOT YET ANCHORED"
+            )
+            lines.append(
+                f"anchoring gap: checkpoints seq {gap['from_seq']}..{gap['to_seq']} signed "
+                f"since {gap['signed_at']}: {tail} ({_span(gap['delay_seconds'])})"
+            )
+        else:
+            lines.append(
+                f"anchoring gap: checkpoints seq {gap['from_seq']}..{gap['to_seq']} first "
+                f"timestamped at {gap['anchored_at']}, up to {_span(gap['delay_seconds'])} "
+                "after they were signed"
+            )
+    return "\n" + "\n".join(lines)
 
 
 def render(report: VerifyReport) -> str:
@@ -536,12 +1083,13 @@ def render(report: VerifyReport) -> str:
             f"chain intact: {report.entries} entries, {report.checkpoints} signed checkpoints, "
             f"head seq {report.head_seq} {report.head_hash[:16]}…"
             + (f" ({report.unsealed} not yet sealed)" if report.unsealed else "")
+            + _render_anchoring(report)
         )
     p = report.problem
     assert p is not None
     return (
         f"CHAIN BROKEN [{p.kind}] at seq {p.seq}: {p.message}\n"
-        f"({report.entries} entries verified before it)"
+        f"({report.entries} entries verified before it)" + _render_anchoring(report)
     )
 
 
@@ -552,6 +1100,18 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("--trusted-keys", type=Path, help="trusted checkpoint keys (a file)")
     keys.add_argument("--public-key", help="one trusted checkpoint key (base64 Ed25519)")
     parser.add_argument("--since", type=Path, help="an earlier export this one must extend")
+    parser.add_argument(
+        "--tsa-cert",
+        type=Path,
+        help="PEM certificate(s) of the trusted timestamp authority, or of its issuing CA",
+    )
+    parser.add_argument(
+        "--max-anchor-delay",
+        type=float,
+        default=MAX_ANCHOR_DELAY_SECONDS,
+        metavar="SECONDS",
+        help="longest a checkpoint may wait for its timestamp (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     try:
@@ -562,7 +1122,13 @@ def main(argv: list[str] | None = None) -> int:
             if args.public_key
             else None
         )
-        report = verify_export(args.export, trusted, since=args.since)
+        report = verify_export(
+            args.export,
+            trusted,
+            since=args.since,
+            tsa=TsaTrust.load(args.tsa_cert) if args.tsa_cert else None,
+            max_anchor_delay_seconds=args.max_anchor_delay,
+        )
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -173,6 +173,24 @@ class Checkpoint(Base):
     signature: Mapped[str] = mapped_column(String(128))
 
 
+class CheckpointAnchor(Base):
+    """An RFC 3161 timestamp over a signed checkpoint (:mod:`gateway.core.log.anchoring`):
+    proof from outside the operator's reach that the checkpoint existed at ``gen_time``.
+    Append-only, like the checkpoints (triggers); an anchor vouches for every entry up to its
+    checkpoint's ``seq``."""
+
+    __tablename__ = "checkpoint_anchors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    #: the DER TimeStampToken (CMS SignedData) the authority answered
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the token's own time (read from it; the verifier reads it again from the token)
+    gen_time: Mapped[datetime]
+    authority: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+
+
 class OutboxItem(Base):
     """Accepted work waiting for delivery to a platform, FIFO per ``ordering_key``."""
 

@@ -1,8 +1,10 @@
-"""RFC 3161 timestamps from the configured authority, over the gateway's HTTP client.
+"""RFC 3161 timestamps from a timestamp authority, over one of the gateway's HTTP clients.
 
 pyHanko builds the request and checks the answer (nonce, message imprint, status); this class
 only carries the bytes. pyHanko's own HTTP timestamper uses aiohttp with a session of its own,
 which would bypass the exchange log and the injected transport, hence this small subclass.
+Used by the signing connector (signature timestamps) and by the exchange log (anchoring its
+checkpoints, :mod:`gateway.core.log.anchoring`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ MAX_TSA_ANSWER_BYTES = 256 * 1024
 
 
 class HttpxTimeStamper(TimeStamper):
-    def __init__(self, http: httpx.AsyncClient, url: str, *, timeout: float) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, url: str, *, timeout: float, operation: str = "tsa"
+    ) -> None:
         super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
         self._http = http
         self._url = url
         self._timeout = httpx.Timeout(timeout)
+        self._operation = operation
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         try:
@@ -35,7 +40,7 @@ class HttpxTimeStamper(TimeStamper):
                 headers={"Content-Type": "application/timestamp-query"},
                 timeout=self._timeout,
                 extensions={
-                    "lgsp_operation": "esign.tsa",
+                    "lgsp_operation": self._operation,
                     "lgsp_max_response_bytes": MAX_TSA_ANSWER_BYTES,
                 },
             )
