@@ -145,17 +145,35 @@ def audit_verify(
     help="YYYY-MM (Việt Nam time): only the rounds sealed that month, opened by the checkpoint "
     "that closed the month before (a monthly archive, linked to the previous one)",
 )
-def audit_export(out: Path, month: str | None) -> None:
-    """Export the sealed chain, its checkpoints, a signed manifest, the public key and the
-    standalone verifier (verify.py) for offline verification."""
+@click.option(
+    "--dossier",
+    default=None,
+    help="only the entries of this dossier (ma_ho_so) and the attempts made for them, each "
+    "with its sealing round as the proof that it is in the signed chain",
+)
+@click.option("--connector", default=None, help="only the entries of this platform (its slug)")
+def audit_export(out: Path, month: str | None, dossier: str | None, connector: str | None) -> None:
+    """Export the sealed chain, its checkpoints and anchors, a signed manifest, the public key
+    and the standalone verifier (verify.py) for offline verification."""
     if month is not None:
         try:
             month_bounds(month)
         except InvalidInput as exc:
             raise click.BadParameter(exc.errors[0].msg, param_hint="--month") from None
+    for value, hint in ((dossier, "--dossier"), (connector, "--connector")):
+        if value is not None and not 0 < len(value) <= 64:
+            raise click.BadParameter("1 to 64 characters", param_hint=hint)
 
     async def body(gw: Gateway) -> int:
-        return await export_chain(gw.db, out, gw.public_key, signer=gw.signer, month=month)
+        return await export_chain(
+            gw.db,
+            out,
+            gw.public_key,
+            signer=gw.signer,
+            month=month,
+            dossier=dossier,
+            connector=connector,
+        )
 
     count = run(body, migrate=False)
     click.echo(

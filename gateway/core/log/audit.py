@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import contextlib
 import hashlib
 import json
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import String, func, select, text, type_coerce, update
+from sqlalchemy import String, func, or_, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.crypto import CheckpointSigner, EntryAuthenticator
@@ -588,6 +589,38 @@ async def _refused_unsealed(db: Database, authenticator: EntryAuthenticator) -> 
 # --- export for offline verification -------------------------------------------------------
 
 
+async def _selected_seqs(
+    db: Database, after: int, until: int, dossier: str | None, connector: str | None
+) -> set[int]:
+    """The sealed entries (``after`` < seq <= ``until``) of the dossier (its own entries and
+    the attempts made for them) and/or of the connector."""
+    stmt = select(ExchangeEntry.seq).where(ExchangeEntry.seq > after, ExchangeEntry.seq <= until)
+    if dossier is not None:
+        own = select(ExchangeEntry.entry_id).where(ExchangeEntry.ma_ho_so == dossier)
+        stmt = stmt.where(or_(ExchangeEntry.ma_ho_so == dossier, ExchangeEntry.parent_id.in_(own)))
+    if connector is not None:
+        stmt = stmt.where(ExchangeEntry.connector == connector)
+    async with db.reading() as session:
+        return {int(seq) for seq in (await session.scalars(stmt)).all() if seq is not None}
+
+
+def _rounds_of(selected: set[int], checkpoints: Sequence[int]) -> list[tuple[int, int]]:
+    """The sealing rounds holding ``selected``, as ``(opening checkpoint seq, closing
+    checkpoint seq)`` (0: the genesis), adjacent rounds merged."""
+    ordered = sorted(checkpoints)
+    rounds: list[tuple[int, int]] = []
+    for seq in sorted(selected):
+        i = bisect.bisect_left(ordered, seq)
+        if i == len(ordered):
+            break  # past the last checkpoint: not exported (nothing covers it yet)
+        start, end = (ordered[i - 1] if i else 0), ordered[i]
+        if rounds and rounds[-1][1] >= start:
+            rounds[-1] = (rounds[-1][0], max(rounds[-1][1], end))
+        else:
+            rounds.append((start, end))
+    return rounds
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
@@ -603,14 +636,24 @@ async def export_chain(
     *,
     signer: CheckpointSigner | None = None,
     month: str | None = None,
+    dossier: str | None = None,
+    connector: str | None = None,
 ) -> int:
-    """Write ``entries.jsonl``, ``checkpoints.jsonl``, ``public_key.txt`` and ``verify.py`` to
-    ``out`` (and ``manifest.json`` with ``signer``): one consistent picture under live traffic
-    (the checkpoints are read first and the entries up to the last of them).
+    """Write ``entries.jsonl``, ``checkpoints.jsonl``, ``anchors.jsonl``, ``public_key.txt``
+    and ``verify.py`` to ``out`` (and ``manifest.json`` with ``signer``): one consistent picture
+    under live traffic (the anchors are read first, then the checkpoints, then the entries up to
+    the last of them).
 
     ``month`` (``YYYY-MM``, Việt Nam time): only the rounds sealed that month, opened by the
     checkpoint that closed the month before (so monthly archives link, each verifying alone
     from its opening checkpoint) and closed by the month's last checkpoint.
+
+    ``dossier`` / ``connector``: a selection, with its boundary proofs. A chain entry's hash
+    needs the whole content of the entry before it, so an entry is proved by its sealing round:
+    the export holds every round that holds a selected entry (the others of the round marked
+    ``"selected": false``; their bodies, like every body, are never exported), each opened and
+    closed by its signed checkpoints. It proves that the selected entries are in the signed
+    chain, unchanged; not that no other entry of the dossier exists (the whole export does).
     """
     out.mkdir(parents=True, exist_ok=True)
     async with db.reading() as session:
@@ -628,27 +671,48 @@ async def export_chain(
         opening = before[-1].seq if before else 0
         cps = [c for c in cps if c.seq >= opening]
     covered = max((c.seq for c in cps), default=0)
+    selection = {k: v for k, v in (("dossier", dossier), ("connector", connector)) if v}
+    segments = [(opening, covered)]
+    selected: set[int] | None = None
+    if selection:
+        selected = await _selected_seqs(db, opening, covered, dossier, connector)
+        segments = _rounds_of(selected, [c.seq for c in cps])
+        bounds = {seq for segment in segments for seq in segment}
+        cps = [c for c in cps if c.seq in bounds]
     count = 0
     with (out / "entries.jsonl").open("w", encoding="utf-8") as fh:
-        async for page in _db_rows(db, until=covered, after=opening):
-            for row in page:
-                record = {"seq": row.seq, "prev_hash": row.prev_hash, "entry_hash": row.entry_hash}
-                record.update(
-                    {n: _encode(v) for n, v in zip(HASHED_FIELDS, row.values, strict=True)}
-                )
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
+        for after, until in segments:
+            async for page in _db_rows(db, until=until, after=after):
+                for row in page:
+                    record = {
+                        "seq": row.seq,
+                        "prev_hash": row.prev_hash,
+                        "entry_hash": row.entry_hash,
+                    }
+                    record.update(
+                        {n: _encode(v) for n, v in zip(HASHED_FIELDS, row.values, strict=True)}
+                    )
+                    if selected is not None:
+                        record["selected"] = row.seq in selected
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
     with (out / "checkpoints.jsonl").open("w", encoding="utf-8") as fh:
         for c in cps:
             fh.write(json.dumps(head_record(c)) + "\n")
+    exported = {c.seq for c in cps}
     with (out / "anchors.jsonl").open("w", encoding="utf-8") as fh:
         for seq, token in sorted(anchors):
-            if opening <= seq <= covered:
+            if opening <= seq <= covered and (selected is None or seq in exported):
                 record = {"seq": seq, "token": base64.b64encode(token).decode()}
                 fh.write(json.dumps(record) + "\n")
     (out / "public_key.txt").write_text(public_key + "\n", encoding="utf-8")
     if signer is not None:
-        _write_manifest(out, cps, signer, count, {"month": month, "opening_seq": opening})
+        extra: dict[str, Any] = {"month": month, "opening_seq": opening}
+        if selected is not None:
+            extra["selection"] = selection
+            extra["selected"] = len(selected)
+            extra["segments"] = [list(segment) for segment in segments]
+        _write_manifest(out, cps, signer, count, extra)
     # the verifier with the evidence: Python and `cryptography` are all it needs
     (out / "verify.py").write_text(Path(offline.__file__).read_text(encoding="utf-8"))
     return count

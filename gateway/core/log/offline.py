@@ -156,6 +156,8 @@ class ChainRow:
     values: tuple[Any, ...]
     #: the entry's MAC, when read from the database (never exported: it needs the data key)
     mac: str | None = None
+    #: in a selection's export: whether the entry is one selected (else: part of the proof)
+    selected: bool | None = None
 
     @property
     def entry_id(self) -> str:
@@ -258,6 +260,8 @@ class ChainVerifier:
         self.checkpoints = {c.seq: c for c in checkpoints}
         self.earlier = earlier
         self.hash_index: dict[str, int] | None = None
+        #: a selection's export: segments (sealing rounds) between signed checkpoints
+        self.segmented = False
 
     def open_at(self, first: ChainRow) -> bool:
         """Start at ``first`` instead of the genesis: a period's export, opened by the signed
@@ -285,6 +289,19 @@ class ChainVerifier:
     def feed(self, rows: list[ChainRow]) -> bool:
         """Check a page of rows; False once a problem is found."""
         for row in rows:
+            if row.seq > self.expected and self.segmented:
+                # a selection: the segment before must end on a checkpoint, the next one
+                # start on one (its opening)
+                if self.expected - 1 not in self.checkpoints:
+                    return self._fail(
+                        "missing",
+                        self.expected,
+                        None,
+                        f"entries seq {self.expected}..{row.seq - 1} are missing: no signed "
+                        f"checkpoint at seq {self.expected - 1} closes the segment before them",
+                    )
+                if not self.open_at(row):
+                    return False
             if row.seq != self.expected:
                 return self._fail(
                     "missing",
@@ -369,7 +386,7 @@ class ChainVerifier:
                 f"seq {last}",
             )
             return
-        if self.earlier:
+        if self.earlier and not self.segmented:
             held = max(self.earlier)
             if held > head:
                 self._fail(
@@ -714,6 +731,7 @@ def check_anchors(
     now: datetime,
     max_delay_seconds: float = MAX_ANCHOR_DELAY_SECONDS,
     require_head: bool = True,
+    coverage: bool = True,
 ) -> None:
     """Check the anchors against the verified chain's checkpoints and put what they show in
     ``report.extra["anchoring"]``; set ``report.problem`` when an anchor does not match its
@@ -767,6 +785,11 @@ def check_anchors(
             )
             return
         stamps.append((row.seq, stamp.gen_time, stamp.authority))
+    if not coverage:
+        # a selection: its segments do not link, so an anchor vouches for its own checkpoint
+        # only, and nothing is required of the others
+        info.update(matched=len(stamps), coverage=False)
+        return
     # an anchor vouches for its checkpoint and every one before it: a checkpoint's first
     # timestamp is the earliest of the anchors at or after its seq
     stamps.sort()
@@ -860,7 +883,9 @@ def read_rows(path: Path, page: int = 20000) -> Iterator[list[ChainRow]]:
         for line in fh:
             r = json.loads(line)
             values = tuple(decode(n, r.get(n)) for n in HASHED_FIELDS)
-            batch.append(ChainRow(r["seq"], r["prev_hash"], r["entry_hash"], values))
+            row = ChainRow(r["seq"], r["prev_hash"], r["entry_hash"], values)
+            row.selected = r.get("selected")
+            batch.append(row)
             if len(batch) >= page:
                 yield batch
                 batch = []
@@ -976,18 +1001,27 @@ def verify_export(
     export's time (its manifest's, else ``now``), except in a month's archive, whose last
     checkpoints the next month's anchors cover."""
     report = VerifyReport()
+    manifest: dict[str, Any] = {}
+    if (directory / "manifest.json").exists():
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    selection = manifest.get("selection") or None
     verifier = ChainVerifier(
         report,
         read_checkpoints(directory / "checkpoints.jsonl"),
         trusted,
         earlier=read_heads(since) if since is not None else None,
     )
+    verifier.segmented = selection is not None
     first = _first_entry(directory / "entries.jsonl")
     if first is not None and first.seq > 1:
         # a period's export: it opens on the checkpoint that closed the period before
         verifier.open_at(first)
+    picked = _SelectionCheck(selection) if selection is not None else None
     for page in read_rows(directory / "entries.jsonl"):
         if report.problem is not None or not verifier.feed(page):
+            break
+        if picked is not None and (mislabelled := picked.check(page)) is not None:
+            report.problem = mislabelled
             break
     if report.problem is not None and report.problem.kind == "broken-link":
         verifier.hash_index = {
@@ -1000,13 +1034,14 @@ def verify_export(
         ]
         verifier._link_problem(bad[0])
     verifier.finish()
-    manifest: dict[str, Any] = {}
-    if (directory / "manifest.json").exists():
-        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    if picked is not None:
+        report.extra["selection"] = selection
+        report.extra["selected"] = picked.count
+    if manifest:
         if report.problem is None or report.problem.kind == "untrusted-key":
-            problem = manifest_problem(directory, report, trusted)
-            if problem is not None:
-                report.problem = Problem("manifest", None, None, problem)
+            why = manifest_problem(directory, report, trusted)
+            if why is not None:
+                report.problem = Problem("manifest", None, None, why)
         report.extra["manifest"] = True
     if tsa is None and trusted is not None and trusted.tsa:
         tsa = TsaTrust(trusted.tsa)
@@ -1022,11 +1057,46 @@ def verify_export(
         tsa,
         now=datetime.fromisoformat(exported_at) if exported_at else (now or _utcnow()),
         max_delay_seconds=max_anchor_delay_seconds,
-        require_head=not manifest.get("month"),
+        require_head=not manifest.get("month") and selection is None,
+        coverage=selection is None,
     )
     if untrusted and report.problem is None:
         report.problem = held
     return report
+
+
+class _SelectionCheck:
+    """A selection's entries are marked as they are: every entry of the dossier (and the
+    attempts made for it) or of the connector marked ``selected``, no other. The marks are not
+    hashed; this keeps them honest (a selected entry in the export is proved by its round)."""
+
+    def __init__(self, selection: Mapping[str, Any]) -> None:
+        self.dossier = selection.get("dossier")
+        self.connector = selection.get("connector")
+        self.ids: set[str] = set()
+        self.count = 0
+
+    def check(self, rows: list[ChainRow]) -> Problem | None:
+        names = HASHED_FIELDS
+        for row in rows:
+            fields = dict(zip(names, row.values, strict=True))
+            matches = (
+                self.dossier is None
+                or fields["ma_ho_so"] == self.dossier
+                or fields["parent_id"] in self.ids
+            ) and (self.connector is None or fields["connector"] == self.connector)
+            if matches:
+                self.ids.add(row.entry_id)
+                self.count += 1
+            if matches != row.selected:
+                return Problem(
+                    "selection",
+                    row.seq,
+                    row.entry_id,
+                    f"entry seq {row.seq} is marked {'' if row.selected else 'not '}selected but "
+                    f"{'does not match' if row.selected else 'matches'} the selection",
+                )
+        return None
 
 
 def _utcnow() -> datetime:
