@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from gateway.api.middleware import GatewayMiddleware
-from gateway.api.routes import audit, events, exchanges, ops
+from gateway.api.routes import audit, events, exchanges, maintenance, ops
 from gateway.core.clients import ClientAuthenticator
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
@@ -61,7 +61,7 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     )
     errors.install(app)
     app.add_middleware(GatewayMiddleware, max_body_bytes=gateway.settings.max_body_bytes)
-    for router in (ops.router, exchanges.router, audit.router, events.router):
+    for router in (ops.router, maintenance.router, exchanges.router, audit.router, events.router):
         app.include_router(router)
     # each registered connector's own routes (connectors/<slug>/routes*.py)
     for spec in gateway.specs.values():

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import click
 
-from gateway.cli import audit, clients, db, dlq, events, platforms, servers
+from gateway.cli import audit, clients, db, dlq, events, maintenance, platforms, servers
 from gateway.core.connector import ConnectorSpec
 from gateway.core.registry import load_specs
 
@@ -35,6 +35,7 @@ CORE_COMMANDS: tuple[click.Command, ...] = (
     clients.clients,
     platforms.connectors,
     dlq.dlq,
+    maintenance.maintenance,
     audit.audit,
     events.events_group,
     reconcile,

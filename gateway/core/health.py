@@ -39,6 +39,7 @@ def wire_profile(config: Any) -> dict[str, str]:
 
 async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, Any]]:
     depth = await outbox.depth(gw.db)
+    in_maintenance = await gw.maintenance.in_maintenance()
     out: list[dict[str, Any]] = []
     for slug, spec in gw.specs.items():
         async with gw.db.reading() as session:
@@ -88,6 +89,8 @@ async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, 
                     "delivering": counts.get("delivering", 0),
                 },
                 "dead_letters": counts.get("dead", 0),
+                "maintenance": (in_maintenance[slug].as_dict() if slug in in_maintenance else None),
+                "upcoming_maintenance": [w.as_dict() for w in await gw.maintenance.upcoming(slug)],
             }
         )
     return out

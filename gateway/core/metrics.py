@@ -38,6 +38,12 @@ OUTBOX_DEPTH = Gauge(
     ["connector", "status"],
     registry=REGISTRY,
 )
+IN_MAINTENANCE = Gauge(
+    "lgsp_connector_maintenance",
+    "1 while the platform is in a maintenance window (its deliveries held)",
+    ["connector"],
+    registry=REGISTRY,
+)
 CIRCUIT_OPEN = Gauge(
     "lgsp_circuit_open",
     "1 when the connector's circuit breaker is open or half-open",

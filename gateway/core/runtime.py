@@ -27,6 +27,7 @@ from gateway.core.log.anchoring import Anchorer
 from gateway.core.log.exchange_log import Crossing, ExchangeLog
 from gateway.core.log.offline import TsaTrust
 from gateway.core.logging import register_secrets
+from gateway.core.maintenance import MaintenanceBoard, MaintenanceGate, store_configured
 from gateway.core.metrics import observe_upstream
 from gateway.core.packet_signing import PacketSigningTransport, find_signer
 from gateway.core.registry import build_config, load_specs, secret_values
@@ -70,6 +71,14 @@ class Gateway:
             d.max_attempts, d.backoff_base_seconds, d.backoff_max_seconds, d.retry_horizon_seconds
         )
         self.specs = dict(specs) if specs is not None else load_specs()
+        self.maintenance = MaintenanceBoard(
+            self.db, refresh_seconds=settings.maintenance.refresh_seconds
+        )
+        unknown_windows = {w.connector for w in settings.maintenance.windows} - set(self.specs)
+        if unknown_windows:
+            raise ConfigurationError(
+                f"LGSP_MAINTENANCE__WINDOWS: no connector {sorted(unknown_windows)}"
+            )
         self.configs: dict[str, Any] = {}
         self.connectors: dict[str, Connector] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
@@ -179,8 +188,9 @@ class Gateway:
         signing = self._packet_signing(slug)
         if signing is not None:
             layers.append(signing)
-        if not layers:
-            return None
+        # outermost: nothing leaves for a platform in its maintenance window
+        board = self.maintenance
+        layers.append(lambda inner: MaintenanceGate(inner, slug, board.refuse_if_active))
 
         def outer(recording: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
             wrapped = recording
@@ -220,6 +230,8 @@ class Gateway:
         """Migrate (when configured to) and run each connector's start-up hook."""
         if self.settings.auto_migrate:
             await migrate.upgrade(self.db.engine)
+        if self.settings.maintenance.windows:
+            await store_configured(self.db, self.settings.maintenance.windows)
         for slug, spec in self.specs.items():
             if spec.on_start is not None:
                 await spec.on_start(self.connectors[slug])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -183,6 +183,37 @@ class AuditSettings(BaseModel):
         return self
 
 
+class ConfiguredWindow(BaseModel):
+    """A platform's window known in advance, from the configuration."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    connector: str = Field(min_length=1, max_length=32)
+    starts_at: datetime = Field(alias="from")
+    ends_at: datetime = Field(alias="to")
+    reason: str = Field(min_length=3, max_length=500)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the time zone (e.g. +07:00)")
+        return value
+
+
+class MaintenanceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    windows: list[ConfiguredWindow] = Field(
+        default_factory=list,
+        description="platforms' announced maintenance windows: "
+        '[{"connector": "<slug>", "from": "...+07:00", "to": "...", "reason": "..."}]',
+    )
+    refresh_seconds: float = Field(
+        5.0, gt=0, le=300, description="how often each process reads the windows again"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LGSP_",
@@ -209,6 +240,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     packet_signing: PacketSigningSettings = Field(default_factory=PacketSigningSettings)
     lgsp: LgspSettings = Field(default_factory=LgspSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)

@@ -26,8 +26,14 @@ Auditor = Annotated[Principal, Depends(require_scope("audit:read"))]
 
 @router.get("/verify", operation_id="audit-verify")
 async def verify(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
-    """Recompute the hash chain now (as ``lgsp audit verify``)."""
-    report = await verify_database(gw.db, gw.public_key, authenticator=gw.cipher.entries)
+    """Recompute the hash chain now, and check its anchors (as ``lgsp audit verify``)."""
+    report = await verify_database(
+        gw.db,
+        gw.public_key,
+        authenticator=gw.cipher.entries,
+        tsa=gw.anchorer.trust if gw.anchorer is not None else None,
+        max_anchor_delay_seconds=gw.settings.audit.max_anchor_delay_seconds,
+    )
     return report.as_dict()
 
 

@@ -16,6 +16,7 @@ from gateway.core.log.anchoring import anchoring_status
 from gateway.core.metrics import (
     ANCHOR_LAG,
     CIRCUIT_OPEN,
+    IN_MAINTENANCE,
     OUTBOX_DEPTH,
     REGISTRY,
     UNANCHORED_CHECKPOINTS,
@@ -51,6 +52,9 @@ async def metrics(gw: GatewayDep) -> Response:
             OUTBOX_DEPTH.labels(slug, status).set(count)
     for slug, breaker in gw.breakers.items():
         CIRCUIT_OPEN.labels(slug).set(0 if await breaker.state() is CircuitState.CLOSED else 1)
+    in_maintenance = await gw.maintenance.in_maintenance()
+    for slug in gw.specs:
+        IN_MAINTENANCE.labels(slug).set(1 if slug in in_maintenance else 0)
     if gw.anchorer is not None:
         anchoring = await anchoring_status(gw.db)
         UNANCHORED_CHECKPOINTS.set(anchoring.unanchored_checkpoints)

@@ -15,7 +15,7 @@ import contextlib
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -25,11 +25,15 @@ from gateway.core.delivery.resilience import CircuitState
 from gateway.core.errors import GatewayError, TransientUpstreamError
 from gateway.core.http.recording import AttemptContext, attempt_context
 from gateway.core.log.audit import seal_pending
+from gateway.core.maintenance import PlatformInMaintenance, announce_due
 from gateway.core.metrics import DELIVERIES, SEALED
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import OutboxItem, utcnow
 
 log = structlog.get_logger("gateway.delivery")
+
+#: how often the start and end of maintenance windows are announced to the case systems
+ANNOUNCE_SECONDS = 15.0
 
 
 class DeliveryService:
@@ -42,9 +46,11 @@ class DeliveryService:
     # --- one round ------------------------------------------------------------------------
 
     async def _open_circuits(self) -> list[str]:
-        out = []
+        """The connectors whose items are not taken this round: circuit open, or the platform
+        in a maintenance window."""
+        out = list(await self.gw.maintenance.in_maintenance())
         for slug, breaker in self.gw.breakers.items():
-            if await breaker.state() is CircuitState.OPEN:
+            if slug not in out and await breaker.state() is CircuitState.OPEN:
                 out.append(slug)
         return out
 
@@ -100,6 +106,12 @@ class DeliveryService:
                 await outbox.mark_dead(db, item, owner, reason=reason)
                 DELIVERIES.labels(slug, "dead").inc()
             return
+        window = await self.gw.maintenance.active(slug)
+        if window is not None:
+            # the window began after the items were taken: held to its end, not counted
+            for item in items:
+                await self._hold(item, owner, window.ends_at, f"{slug} in maintenance")
+            return
         breaker = self.gw.breakers[slug]
         if not await breaker.allow():
             at = await breaker.retry_at()
@@ -134,7 +146,9 @@ class DeliveryService:
             if not isinstance(exc, GatewayError):
                 log.exception("delivery_internal_error", exchange_id=first.exchange_id)
             outcomes = [exc] * len(items)
-        if all(isinstance(o, TransientUpstreamError) for o in outcomes):
+        if any(isinstance(o, PlatformInMaintenance) for o in outcomes):
+            pass  # nothing was sent: the platform's health is not in question
+        elif all(isinstance(o, TransientUpstreamError) for o in outcomes):
             await breaker.record_failure()
         elif any(isinstance(o, Delivered | GatewayError) for o in outcomes):
             # the platform answered (accepted or refused): it is up
@@ -157,7 +171,10 @@ class DeliveryService:
         """Settle an item whose delivery failed: retry later, or dead-letter."""
         db = self.gw.db
         slug = item.connector
-        if isinstance(outcome, TransientUpstreamError):
+        if isinstance(outcome, PlatformInMaintenance):
+            at = utcnow() + timedelta(seconds=outcome.retry_after or 1.0)
+            await self._hold(item, owner, at, f"{slug} in maintenance")
+        elif isinstance(outcome, TransientUpstreamError):
             await self._retry_or_bury(item, owner, str(outcome), outcome.retry_after)
         elif isinstance(outcome, GatewayError):
             # the platform answered and refused: the packet is the problem, not the platform
@@ -168,6 +185,12 @@ class DeliveryService:
         else:
             error = f"internal error: {type(outcome).__name__}"
             await self._retry_or_bury(item, owner, error, None)
+
+    async def _hold(self, item: OutboxItem, owner: str, until: datetime, why: str) -> None:
+        """Give a taken item back untried, due at ``until`` (its attempt not counted)."""
+        db = self.gw.db
+        await outbox.mark_retry(db, item, owner, at=until, error=f"held: {why}", count=False)
+        DELIVERIES.labels(item.connector, "held").inc()
 
     async def _retry_or_bury(
         self, item: OutboxItem, owner: str, error: str, retry_after: float | None
@@ -242,8 +265,18 @@ class DeliveryService:
                 await asyncio.wait_for(self._stop.wait(), interval)
 
     def periodic_jobs(self) -> list[tuple[str, PeriodicJob]]:
-        """Every connector's periodic jobs, as ``(slug, job)``."""
-        jobs: list[tuple[str, PeriodicJob]] = []
+        """The core's periodic jobs and every connector's, as ``(slug, job)``."""
+        gw = self.gw
+
+        async def announce() -> int:
+            announced = await announce_due(gw.db, gw.cipher, now=gw.maintenance.now())
+            if announced:
+                gw.wakeup.set()
+            return announced
+
+        jobs: list[tuple[str, PeriodicJob]] = [
+            ("core", PeriodicJob("maintenance-announcements", ANNOUNCE_SECONDS, announce))
+        ]
         for slug, connector in self.gw.connectors.items():
             if isinstance(connector, PeriodicWork):
                 jobs.extend((slug, job) for job in connector.periodic_jobs(self.gw))

@@ -251,6 +251,32 @@ class EventSubscription(Base):
     updated_at: Mapped[datetime]
 
 
+class MaintenanceWindow(Base):
+    """A planned maintenance: of a national platform (``scope`` its slug: deliveries held,
+    look-ups answered 503) or of the gateway itself (``scope`` ``gateway``: a notice to the
+    case systems). See :mod:`gateway.core.maintenance`."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # maintenance | upgrade
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(500))
+    #: scheduled with less notice than the regulations ask (its reason says why)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    source: Mapped[str] = mapped_column(String(16))  # api | cli | config
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    #: when the case systems were told it started, and ended (events)
+    started_announced_at: Mapped[datetime | None]
+    ended_announced_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_maintenance_windows_scope_ends", "scope", "ends_at"),)
+
+
 class Event(Base):
     """An event for the case system; ``id`` is the pull inbox's cursor."""
 
