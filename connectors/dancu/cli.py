@@ -409,12 +409,19 @@ def usage_table(report: UsageReport) -> str:
 
 @click.command("dancu")
 @click.option("--month", default=None, help="YYYY-MM, local time; default this month")
+@click.option(
+    "--quarter",
+    default=None,
+    help="YYYY-Qn, local time: the quarterly report (seed 004, Điều 29.8.b), e.g. 2026-Q4",
+)
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
-def report_dancu(month: str | None, csv_path: str | None) -> None:
-    """Population-database look-ups of a month per unit and officer (answered, failed,
-    refused), with unit subtotals and the total, counted from the exchange log."""
-    month = month or local_day(utcnow()).strftime("%Y-%m")
-    report = run(lambda gw: governance.usage(gw.db, month=month))
+def report_dancu(month: str | None, quarter: str | None, csv_path: str | None) -> None:
+    """Population-database look-ups of a month or a quarter per unit and officer (answered,
+    failed, refused), with unit subtotals and the total, counted from the exchange log."""
+    if month and quarter:
+        raise click.UsageError("give --month or --quarter, not both")
+    period = quarter or month or local_day(utcnow()).strftime("%Y-%m")
+    report = run(lambda gw: governance.usage(gw.db, month=period))
     if csv_path == "-":
         click.echo(governance.usage_csv(report), nl=False)
         return

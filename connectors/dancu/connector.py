@@ -10,7 +10,7 @@ itself only speaks the platform's protocol. No citizen data is kept beyond the c
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -20,13 +20,18 @@ from connectors.dancu.client import LOOKUP, VERIFY, DancuClient, OfficerCredenti
 from connectors.dancu.config import DancuConfig
 from connectors.dancu.errors import ERROR_TABLE
 from connectors.dancu.models import CongDan, KetQuaXacThuc, YeuCauCongDan
-from gateway.core.connector import CheckResult, Delivered, ErrorRule
+from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
 from gateway.core.errors import PermanentUpstreamError
 from gateway.core.http.safe_xml import untrusted_parser
+from gateway.core.store.db import utcnow
 
 __all__ = ["DancuConnector"]
 
 _WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+
+
+#: who the workers' locks of idle officers are recorded as
+IDLE_ACTOR = "gateway:workers"
 
 
 class DancuConnector:
@@ -43,6 +48,28 @@ class DancuConnector:
 
     async def verify(self, request: YeuCauCongDan, officer: OfficerCredential) -> KetQuaXacThuc:
         return await self.client.verify(request, officer)
+
+    def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]:
+        """The idle-account rule of seed 004, Điều 8 (an officer with no look-up for a year is
+        locked), applied by the workers every ``idle_lock_interval_seconds`` (a day), each
+        lock recorded in the chain with the actor ``gateway:workers`` and the reason."""
+        settings = gateway.settings.governance
+        if settings.idle_lock_interval_seconds <= 0:
+            return []
+
+        async def lock_idle() -> int:
+            from connectors.dancu.governance import lock_idle as lock
+
+            locked = await lock(
+                gateway.db,
+                now=utcnow(),
+                idle_days=settings.idle_days,
+                actor=IDLE_ACTOR,
+                cipher=gateway.cipher,
+            )
+            return len(locked)
+
+        return [PeriodicJob("lock-idle-officers", settings.idle_lock_interval_seconds, lock_idle)]
 
     async def check(self) -> CheckResult:
         """The endpoint serves a WSDL declaring both operations (no citizen is looked up:

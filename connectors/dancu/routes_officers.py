@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connectors.dancu import governance, officers
 from gateway.core.clients import Principal
+from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.local_time import local_day
 from gateway.core.store.db import utcnow
 from gateway.core.web.deps import GatewayDep, require_scope
@@ -32,6 +33,15 @@ Month = Annotated[
         pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
         description="YYYY-MM, local time (Asia/Ho_Chi_Minh); the current month when absent",
         examples=["2026-03"],
+    ),
+]
+Quarter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9]{4}-Q[1-4]$",
+        description="YYYY-Qn, local time: the quarterly report (seed 004, Điều 29.8.b), "
+        "instead of a month",
+        examples=["2026-Q4"],
     ),
 ]
 Format = Annotated[Literal["json", "csv"], Query(alias="format")]
@@ -224,11 +234,15 @@ router.include_router(credentials)
 # --- governance -------------------------------------------------------------------------------
 
 
-async def _usage(gw: GatewayDep, month: str | None, fmt: str) -> Any:
-    month = month or local_day(utcnow()).strftime("%Y-%m")
-    report = await governance.usage(gw.db, month=month)
+async def _usage(gw: GatewayDep, month: str | None, quarter: str | None, fmt: str) -> Any:
+    if month and quarter:
+        raise InvalidInput(
+            "a month or a quarter, not both", errors=[FieldError("quarter", "not with month")]
+        )
+    period = quarter or month or local_day(utcnow()).strftime("%Y-%m")
+    report = await governance.usage(gw.db, month=period)
     if fmt == "csv":
-        return csv_attachment(governance.usage_csv(report), f"dancu-usage-{month}.csv")
+        return csv_attachment(governance.usage_csv(report), f"dancu-usage-{period}.csv")
     return report.as_dict()
 
 
@@ -239,19 +253,27 @@ async def _usage(gw: GatewayDep, month: str | None, fmt: str) -> Any:
     responses=CSV_RESPONSE,
 )
 async def usage(
-    gw: GatewayDep, _client: Reviewer, month: Month = None, fmt: Format = "json"
+    gw: GatewayDep,
+    _client: Reviewer,
+    month: Month = None,
+    quarter: Quarter = None,
+    fmt: Format = "json",
 ) -> Any:
-    """Population-database look-ups of a month per unit and officer (answered, failed,
-    refused), with unit subtotals and a grand total, counted from the exchange log."""
-    return await _usage(gw, month, fmt)
+    """Population-database look-ups of a month (or a quarter) per unit and officer (answered,
+    failed, refused), with unit subtotals and a grand total, counted from the exchange log."""
+    return await _usage(gw, month, quarter, fmt)
 
 
 @router.get("/v1/dancu/usage", tags=["dancu"], operation_id="dancu-usage", responses=CSV_RESPONSE)
 async def dancu_usage(
-    gw: GatewayDep, _client: Reviewer, month: Month = None, fmt: Format = "json"
+    gw: GatewayDep,
+    _client: Reviewer,
+    month: Month = None,
+    quarter: Quarter = None,
+    fmt: Format = "json",
 ) -> Any:
     """The usage report of ``GET /v1/governance/usage``, under the connector's path."""
-    return await _usage(gw, month, fmt)
+    return await _usage(gw, month, quarter, fmt)
 
 
 @router.get("/v1/governance/idle", tags=["governance"], operation_id="governance-idle")

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from connectors.dancu.tables import Officer
-from gateway.core.local_time import TZ, month_bounds
+from gateway.core.local_time import TZ, period_bounds
 from gateway.core.logging import mask_text
 from gateway.core.store.db import Database, ExchangeEntry
 
@@ -97,6 +97,7 @@ class UnitUsage:
 
 @dataclass(slots=True)
 class UsageReport:
+    #: ``YYYY-MM`` or ``YYYY-Qn`` (the quarterly report of seed 004, Điều 29.8.b)
     month: str
     start: datetime
     end: datetime
@@ -106,7 +107,7 @@ class UsageReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "month": self.month,
+            "month" if "Q" not in self.month else "quarter": self.month,
             "timezone": str(TZ),
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
@@ -119,10 +120,11 @@ class UsageReport:
 
 
 async def usage(db: Database, *, month: str) -> UsageReport:
-    """The month's look-ups per unit and officer, with unit subtotals and a grand total.
+    """The look-ups of a month (``YYYY-MM``) or a quarter (``YYYY-Qn``) per unit and officer,
+    with unit subtotals and a grand total.
 
-    Every officer registered before the month ended is listed, with zeros when idle."""
-    start, end = month_bounds(month)
+    Every officer registered before the period ended is listed, with zeros when idle."""
+    start, end = period_bounds(month)
     stmt = (
         select(
             ExchangeEntry.officer_id,

@@ -8,7 +8,17 @@ from collections.abc import Mapping
 
 import click
 
-from gateway.cli import audit, clients, db, dlq, events, maintenance, platforms, servers
+from gateway.cli import (
+    audit,
+    clients,
+    db,
+    dlq,
+    events,
+    maintenance,
+    platforms,
+    reports,
+    servers,
+)
 from gateway.core.connector import ConnectorSpec
 from gateway.core.registry import load_specs
 
@@ -18,11 +28,6 @@ __all__ = ["build_cli"]
 @click.group("reconcile")
 def reconcile() -> None:
     """Reconcile the gateway's records with a platform's statements."""
-
-
-@click.group("report")
-def report() -> None:
-    """Usage reports."""
 
 
 #: the core's commands; ``reconcile`` and ``report`` are the groups connectors add to
@@ -39,7 +44,7 @@ CORE_COMMANDS: tuple[click.Command, ...] = (
     audit.audit,
     events.events_group,
     reconcile,
-    report,
+    reports.report,
 )
 
 

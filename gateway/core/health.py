@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gateway.core.availability import attempt_failed
 from gateway.core.delivery import outbox
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import ExchangeEntry
@@ -21,10 +22,6 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
         return None
     index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
     return round(sorted_values[index], 2)
-
-
-def _failed(outcome: str, status: int | None) -> bool:
-    return outcome.startswith("error:") or (status is not None and (status >= 500 or status == 429))
 
 
 def wire_profile(config: Any) -> dict[str, str]:
@@ -60,7 +57,7 @@ async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, 
         last_fail: datetime | None = None
         failures = 0
         for finished, _ms, outcome, status in rows:
-            if _failed(outcome, status):
+            if attempt_failed(outcome, status):
                 failures += 1
                 last_fail = last_fail or finished
             else:

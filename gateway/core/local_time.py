@@ -18,10 +18,13 @@ __all__ = [
     "local_day",
     "month_bounds",
     "parse_day",
+    "period_bounds",
+    "quarter_bounds",
 ]
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^([0-9]{4})-Q([1-4])$")
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 #: the days a report, a statement or a review may be asked for: days the platforms can answer
@@ -85,3 +88,26 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     first = date(year, number, 1)
     after = date(year + number // 12, number % 12 + 1, 1)
     return day_start(first), day_start(after)
+
+
+def quarter_bounds(quarter: str) -> tuple[datetime, datetime]:
+    """``[start, end)`` of a ``YYYY-Qn`` quarter in local time, as UTC instants (the quarterly
+    reports of seed 004, Điều 29.8.b); anything else is :class:`InvalidInput` naming
+    ``quarter``."""
+    m = _QUARTER.match(quarter or "")
+    if m is None:
+        raise InvalidInput(
+            f"invalid quarter {quarter!r}",
+            errors=[FieldError("quarter", "YYYY-Qn, e.g. 2026-Q4")],
+        )
+    year, number = int(m.group(1)), int(m.group(2))
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _out_of_range("quarter", quarter)
+    first = date(year, 3 * number - 2, 1)
+    after = date(year + number // 4, 3 * number % 12 + 1, 1)
+    return day_start(first), day_start(after)
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """A month (``YYYY-MM``) or a quarter (``YYYY-Qn``)."""
+    return quarter_bounds(period) if "Q" in (period or "") else month_bounds(period)

@@ -66,7 +66,13 @@ class GovernanceSettings(BaseModel):
         365,
         ge=1,
         description="an active officer with no look-up for this many days is idle "
-        "(listed, and locked by `lgsp officers idle --apply`)",
+        "(listed, locked by the workers daily and by `lgsp officers idle --apply`)",
+    )
+    idle_lock_interval_seconds: float = Field(
+        86400.0,
+        ge=0,
+        description="how often the workers lock the idle officers (seed 004, Điều 8); 0: "
+        "only by hand",
     )
     spike_daily_ceiling: int = Field(
         200, ge=1, description="look-ups by one officer in one local day that always alert"

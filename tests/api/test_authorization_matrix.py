@@ -36,6 +36,7 @@ POLICY: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/dlq/{ref}/replay"): "ops:dlq",
     ("POST", "/v1/dlq/{ref}/skip"): "ops:dlq",
     ("GET", "/v1/maintenance"): "ops:read",
+    ("GET", "/v1/reports/availability"): "ops:read",
     ("POST", "/v1/maintenance"): "ops:admin",
     ("POST", "/v1/maintenance/{window_id}/cancel"): "ops:admin",
     ("GET", "/v1/exchanges/{exchange_id}"): None,

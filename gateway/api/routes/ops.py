@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from gateway.core.availability import availability, availability_csv
 from gateway.core.clients import Principal
 from gateway.core.delivery import outbox
 from gateway.core.delivery.resilience import CircuitState
+from gateway.core.errors import NotFound
 from gateway.core.health import connector_health
+from gateway.core.local_time import local_day
 from gateway.core.log.anchoring import anchoring_status
 from gateway.core.metrics import (
     ANCHOR_LAG,
@@ -23,6 +26,7 @@ from gateway.core.metrics import (
 )
 from gateway.core.store.db import utcnow
 from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.responses import csv_attachment
 
 router = APIRouter(tags=["ops"])
 
@@ -136,3 +140,35 @@ async def dlq_skip(
     view = await outbox.skip(gw.db, ref, reason=body.reason, log=gw.log, actor=client.name)
     gw.wakeup.set()
     return _view(view)
+
+
+@router.get(
+    "/v1/reports/availability",
+    operation_id="ops-availability",
+    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+)
+async def availability_report(
+    gw: GatewayDep,
+    _client: Annotated[Principal, Depends(require_scope("ops:read"))],
+    month: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+            description="YYYY-MM, local time (Asia/Ho_Chi_Minh); the current month when absent",
+        ),
+    ] = None,
+    connector: Annotated[str | None, Query(max_length=32)] = None,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> Any:
+    """Availability evidence for the 24/7 connection (seed 003, Điều 4.2): per platform, the
+    share of the month it answered, its outages (start, end, cause) and its maintenance
+    windows apart, from the exchange log."""
+    month = month or local_day(utcnow()).strftime("%Y-%m")
+    if connector is not None and connector not in gw.specs:
+        raise NotFound(f"no connector {connector!r}")
+    reports = await availability(
+        gw.db, month=month, connectors=[connector] if connector else list(gw.specs)
+    )
+    if fmt == "csv":
+        return csv_attachment(availability_csv(reports), f"availability-{month}.csv")
+    return {"month": month, "connectors": [r.as_dict() for r in reports]}

@@ -336,6 +336,19 @@ def test_report_dancu_prints_a_table_and_writes_csv(env: dict[str, str], tmp_pat
     assert bad.exit_code == 2
     assert "month: YYYY-MM" in bad.stderr
 
+    # the quarterly report (seed 004, Điều 29.8.b): March is in the first quarter, April not
+    quarter = lgsp(env, "report", "dancu", "--quarter", "2026-Q1")
+    assert quarter.exit_code == 0, quarter.output
+    assert quarter.stdout.startswith("Population-database look-ups, 2026-Q1")
+    quarterly = next(line for line in quarter.stdout.splitlines() if line.startswith("TOTAL"))
+    assert quarterly.split()[-4:] == ["11", "1", "1", "13"]
+    second = lgsp(env, "report", "dancu", "--quarter", "2026-Q2", "--csv", "-")
+    rows = list(csv.DictReader(io.StringIO(second.stdout)))
+    assert [r["total"] for r in rows if r["row"] == "total"] == ["7"]
+    assert lgsp(env, "report", "dancu", "--quarter", "2026-Q5").exit_code == 2
+    both = lgsp(env, "report", "dancu", "--quarter", "2026-Q1", "--month", "2026-03")
+    assert both.exit_code == 2
+
 
 def test_help_lists_the_new_commands(env: dict[str, str]) -> None:
     result = lgsp(env, "officers", "--help")

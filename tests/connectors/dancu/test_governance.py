@@ -507,3 +507,49 @@ def test_thresholds_are_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LGSP_GOVERNANCE__SPIKE_MEDIAN_MULTIPLE", "1")
     with pytest.raises(ValueError, match="spike_median_multiple"):
         Settings()
+
+
+async def test_the_workers_lock_idle_officers_without_a_command(gateway: Gateway) -> None:
+    """Seed 004, Điều 8: the idle-account rule runs by itself, once a day across processes."""
+    from gateway.core.delivery.workers import DeliveryService
+
+    await register_officer(gateway, 1)
+    await register_officer(gateway, 2)
+    await backdate(gateway, "canbo.001", utcnow() - timedelta(days=400))  # idle for 400 days
+    service = DeliveryService(gateway)
+    jobs = {job.name: (slug, job) for slug, job in service.periodic_jobs()}
+    slug, job = jobs["lock-idle-officers"]
+    assert (slug, job.interval_seconds) == ("dancu", 86400.0)
+    assert await service.run_job_once(slug, job) == 1
+    assert [o.status for o in await officers.list_officers(db=gateway.db)] == ["locked", "active"]
+    # another process in the same day finds the round taken
+    assert await DeliveryService(gateway).run_job_once(slug, job) is None
+    async with gateway.db.reading() as session:
+        locks = (
+            await session.execute(
+                select(ExchangeEntry.client, ExchangeEntry.purpose).where(
+                    ExchangeEntry.operation == "officer:locked"
+                )
+            )
+        ).all()
+    ((who, why),) = locks
+    assert who == "gateway:workers"
+    assert "seed 004, Điều 8" in why
+
+
+async def test_the_quarterly_usage_report(gateway: Gateway) -> None:
+    await register_officer(gateway, 1)
+    await insert(
+        gateway,
+        [
+            *daily_lookups(gateway, "canbo.001", [1], last_day=date(2026, 9, 30)),  # Q3
+            *daily_lookups(gateway, "canbo.001", [2], last_day=date(2026, 10, 1)),
+            *daily_lookups(gateway, "canbo.001", [3], last_day=date(2026, 12, 31)),
+            *daily_lookups(gateway, "canbo.001", [4], last_day=date(2027, 1, 1)),  # Q1 2027
+        ],
+    )
+    report = await governance.usage(gateway.db, month="2026-Q4")
+    assert report.totals.total == 5
+    assert report.as_dict()["quarter"] == "2026-Q4"
+    with pytest.raises(InvalidInput, match="quarter"):
+        await governance.usage(gateway.db, month="2026-Q0")

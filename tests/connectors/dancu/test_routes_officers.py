@@ -268,6 +268,18 @@ async def test_usage_report_as_json_and_csv_under_both_paths(
     bad = await api.get("/v1/dancu/usage", params={"month": "2026-3"}, headers=reviewer)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["loc"] == "query.month"
+    # the quarterly report (seed 004, Điều 29.8.b)
+    quarterly = await api.get(
+        "/v1/governance/usage", params={"quarter": "2026-Q1", "format": "csv"}, headers=reviewer
+    )
+    assert quarterly.status_code == 200
+    assert "dancu-usage-2026-Q1.csv" in quarterly.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(quarterly.text)))
+    assert [r["total"] for r in rows if r["row"] == "total"] == ["9"]
+    for params in ({"quarter": "2026-Q5"}, {"quarter": "2026-Q1", "month": "2026-03"}):
+        refused = await api.get("/v1/dancu/usage", params=params, headers=reviewer)
+        assert refused.status_code == 422, params
+        assert "quarter" in refused.json()["errors"][0]["loc"]
     this_month = await api.get("/v1/governance/usage", headers=reviewer)
     assert this_month.json()["month"] == local_day(utcnow()).strftime("%Y-%m")
     admin_only = await bearer(gateway, "officers:admin")
