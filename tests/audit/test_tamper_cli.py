@@ -22,7 +22,12 @@ from sqlalchemy import select, text
 from gateway.cli import main
 from gateway.core.crypto import CheckpointSigner
 from gateway.core.delivery.workers import DeliveryService
-from gateway.core.log.audit import HASHED_FIELDS, checkpoint_message, entry_hash
+from gateway.core.log.audit import (
+    HASHED_FIELDS,
+    checkpoint_message,
+    entry_hash,
+    verify_database,
+)
 from gateway.core.log.immutability import suspended
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Checkpoint, ExchangeEntry
@@ -183,13 +188,13 @@ async def test_rehashed_row_still_breaks_the_next_link(gateway: Gateway, sealed:
     seq = sealed.checkpoints[0] // 2
     await sql(gateway, "UPDATE exchange_entries SET outcome = 'rejected' WHERE seq = :s", s=seq)
     await _rehash(gateway, seq, seq)  # the attacker knows the hash function
-    await assert_broken(
-        gateway,
-        "broken-link",
-        seq + 1,
-        sealed.entries[seq + 1],
-        f"does not link to entry seq {seq}",
-    )
+    # the operators' command has the data key: the edited row itself fails its MAC
+    await assert_broken(gateway, "forged", seq, sealed.entries[seq], "fails its MAC")
+    # without it (an export, or the MACs left aside), the chain names the next link
+    report = await verify_database(gateway.db, gateway.public_key)
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.seq) == ("broken-link", seq + 1)
+    assert f"does not link to entry seq {seq}" in report.problem.message
 
 
 async def test_rehashed_rest_of_chain_is_caught_by_the_checkpoint(
@@ -198,9 +203,11 @@ async def test_rehashed_rest_of_chain_is_caught_by_the_checkpoint(
     seq = sealed.checkpoints[0] // 2
     await sql(gateway, "UPDATE exchange_entries SET outcome = 'rejected' WHERE seq = :s", s=seq)
     await _rehash(gateway, seq, sealed.head)  # every link after it made consistent again
-    await assert_broken(
-        gateway, "checkpoint", sealed.checkpoints[0], None, "does not match the chain"
-    )
+    await assert_broken(gateway, "forged", seq, sealed.entries[seq], "fails its MAC")
+    report = await verify_database(gateway.db, gateway.public_key)
+    assert report.problem is not None
+    assert (report.problem.kind, report.problem.seq) == ("checkpoint", sealed.checkpoints[0])
+    assert "does not match the chain" in report.problem.message
 
 
 async def test_forged_checkpoint_signature_is_detected(gateway: Gateway, sealed: SealedLog) -> None:

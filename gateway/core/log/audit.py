@@ -57,7 +57,14 @@ from gateway.core.log.offline import (
     verify_export,
 )
 from gateway.core.metrics import SEAL_REFUSALS
-from gateway.core.store.db import Checkpoint, CheckpointAnchor, Database, ExchangeEntry, utcnow
+from gateway.core.store.db import (
+    Checkpoint,
+    CheckpointAnchor,
+    Database,
+    ExchangeEntry,
+    OutboxItem,
+    utcnow,
+)
 from gateway.core.store.state import StateStore
 
 __all__ = [
@@ -469,12 +476,16 @@ async def verify_database(
     sealed = _db_rows(db, until=covered, with_mac=macs is not None)
     async with contextlib.aclosing(sealed) as pages:
         async for page in pages:
-            if not verifier.feed(page):
-                break
+            intact = verifier.feed(page)
             # a chain re-hashed and re-signed consistently (the signing key stolen) still
-            # cannot make the MACs, which need the data key
-            if macs is not None and (problem := macs.check(page)) is not None:
-                report.problem = problem
+            # cannot make the MACs, which need the data key; the first problem in seq order
+            # is the one named
+            forged = macs.check(page) if macs is not None else None
+            if forged is not None and (
+                report.problem is None or (report.problem.seq or 0) > (forged.seq or 0)
+            ):
+                report.problem = forged
+            if not intact or forged is not None:
                 break
     if report.problem is not None and report.problem.kind == "broken-link":
         # only now pay for an index of every hash, to tell a reordering from an alteration
@@ -494,6 +505,8 @@ async def verify_database(
         report.problem = await _uncovered(db)
     if report.problem is None and authenticator is not None:
         report.problem = await _refused_unsealed(db, authenticator)
+    if report.problem is None:
+        report.problem = await _untraced_decisions(db)
     check_anchors(
         report,
         cps,
@@ -584,6 +597,34 @@ async def _refused_unsealed(db: Database, authenticator: EntryAuthenticator) -> 
             return Problem("forged", None, str(values[0]), f"unsealed entry {values[0]} {why}")
         legacy = legacy and row[1] is None
     return None
+
+
+async def _untraced_decisions(db: Database) -> Problem | None:
+    """A dead letter given up with no decision in the log: the operator's ``lgsp dlq skip``
+    records who skipped it and why in the same transaction; an item skipped by hand in the
+    database has no such entry (sealed or not yet)."""
+    decided = select(ExchangeEntry.parent_id).where(
+        ExchangeEntry.kind == "decision", ExchangeEntry.operation == "dlq:skip"
+    )
+    async with db.reading() as session:
+        found = (
+            await session.execute(
+                select(OutboxItem.exchange_id, OutboxItem.connector)
+                .where(OutboxItem.status == "skipped", OutboxItem.exchange_id.not_in(decided))
+                .order_by(OutboxItem.id)
+                .limit(1)
+            )
+        ).first()
+    if found is None:
+        return None
+    exchange_id, connector = found
+    return Problem(
+        "untraced",
+        None,
+        str(exchange_id),
+        f"the delivery {exchange_id} ({connector}) was skipped with no decision in the log: "
+        "given up by hand in the database, not by `lgsp dlq skip`",
+    )
 
 
 # --- export for offline verification -------------------------------------------------------

@@ -121,7 +121,8 @@ def verify_signature(public_key_b64: str, message: bytes, signature_b64: str) ->
 @dataclass(slots=True)
 class Problem:
     # missing | altered | reordered | broken-link | checkpoint | truncated | uncovered |
-    # rewritten | untrusted-key | forged
+    # rewritten | untrusted-key | forged | anchor | late-anchor | unanchored | selection |
+    # manifest | untraced
     kind: str
     seq: int | None
     entry_id: str | None
@@ -393,7 +394,8 @@ class ChainVerifier:
                     "truncated",
                     head + 1,
                     None,
-                    f"entries seq {head + 1}..{held} are missing: the earlier copy holds them",
+                    f"entries seq {head + 1}..{held} are missing, or no longer covered by a "
+                    "signed checkpoint: the earlier copy holds them",
                 )
                 return
         covered = max(self.checkpoints, default=0)
