@@ -399,6 +399,28 @@ async def test_monthly_archives_verify_alone_and_link(
     assert cut.problem is not None
     assert cut.problem.kind == "missing"
 
+    # the standalone verifier, with nothing but cryptography, on October's archive: intact,
+    # then an edited line named
+    world = _alone(tmp_path)
+    october = tmp_path / "2026-10"
+    script = october / "verify.py"
+    intact = _run_alone(world, script, str(october), "--public-key", gateway.public_key)
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert intact.stdout.startswith("chain intact: 3 entries")
+    lines = (october / "entries.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[1])
+    record["outcome"] = "edited"
+    lines[1] = json.dumps(record, ensure_ascii=False)
+    (october / "entries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    broken = _run_alone(world, script, str(october), "--public-key", gateway.public_key, "--json")
+    assert broken.returncode == 1
+    problem = json.loads(broken.stdout)["problem"]
+    assert (problem["kind"], problem["seq"], problem["entry_id"]) == (
+        "altered",
+        2,
+        record["entry_id"],
+    )
+
 
 async def test_a_rewrite_with_the_signing_key_alone_fails_the_macs(gateway: Gateway) -> None:
     """The signing key is not the data key: a chain re-hashed and re-signed consistently still
