@@ -13,6 +13,8 @@ A payload that no longer validates cannot succeed on any retry, so it is refused
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -36,7 +38,13 @@ from connectors.dvcqg.models import BuocXuLy, CapNhatTienDo, HoSo, ThuTucChiTiet
 from connectors.dvcqg.online import OnlineDossiers
 from connectors.dvcqg.portal_view import BuocTrenCong, HoSoTrenCong
 from connectors.dvcqg.profiles import PROFILES
-from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
+from gateway.core.connector import (
+    CheckResult,
+    Delivered,
+    DocumentSigner,
+    ErrorRule,
+    PeriodicJob,
+)
 from gateway.core.errors import (
     FieldError,
     InvalidInput,
@@ -58,6 +66,10 @@ class UpdateSteps(CapNhatTienDo):
     """The ``update_steps`` outbox payload: the dossier's code plus its steps."""
 
     ma_ho_so: str = Field(pattern=MA_HO_SO_PATTERN, examples=["000.00.01.H22-240105-0007"])
+
+
+#: a store_result payload's mark: sign the document when it is delivered
+SIGN_AT_DELIVERY = "_sign"
 
 
 class DvcqgConnector:
@@ -86,6 +98,16 @@ class DvcqgConnector:
         # dossiers this process has synchronised: their next sync goes out as an update at
         # once, instead of a creation the portal answers "exists" (one call instead of two)
         self._synced: OrderedDict[str, None] = OrderedDict()
+        self._gateway: Any = None
+
+    def bind(self, gateway: Any) -> None:
+        """:class:`~gateway.core.connector.GatewayBound`: a result to sign finds the signing
+        connector when it is delivered."""
+        self._gateway = gateway
+
+    def _document_signer(self) -> DocumentSigner | None:
+        connectors = getattr(self._gateway, "connectors", {})
+        return next((c for c in connectors.values() if isinstance(c, DocumentSigner)), None)
 
     async def check(self) -> CheckResult:
         """Authenticate and list the catalogue. Never raises for upstream failures."""
@@ -139,12 +161,33 @@ class DvcqgConnector:
         ]
 
     async def _store_result(self, payload: Mapping[str, Any]) -> Delivered:
-        result = validate_model(KetQuaKhoDuLieu, payload, what="store_result payload")
+        """Send a result to the citizen's data store; signed here first when it was accepted
+        to be (``KySo``): a signing service or TSA that is down leaves the delivery to be
+        retried, never the case system to be answered 503."""
+        fields = dict(payload)
+        if fields.pop(SIGN_AT_DELIVERY, False):
+            fields = await self._signed(fields)
+        result = validate_model(KetQuaKhoDuLieu, fields, what="store_result payload")
         await self.client.dong_bo_ket_qua_kho(result.model_dump(mode="json", exclude_none=True))
         return Delivered(
             detail=f"DongBoKetQuaKho: {result.MaGiayTo} of {result.MaHoSo} stored",
             upstream_ref=result.MaGiayTo,
         )
+
+    async def _signed(self, fields: dict[str, Any]) -> dict[str, Any]:
+        signer = self._document_signer()
+        if signer is None:
+            return fields  # no signing connector any more: sent as it was accepted
+        content = base64.b64decode(fields["NoiDungTep"])
+        embedded = await signer.sign_document(content, str(fields["DinhDang"]))
+        if embedded is None:
+            return fields  # a kind the signer does not embed (sent unsigned, as before)
+        return {
+            **fields,
+            "NoiDungTep": base64.b64encode(embedded).decode(),
+            "MaBam": hashlib.sha256(embedded).hexdigest(),
+            "DaKySo": 1,
+        }
 
     async def _send_answer(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
         service = "DongBoTraLoiPhanAnh" if operation == "answer_feedback" else "DongBoHoiDap"

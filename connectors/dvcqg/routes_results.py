@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from connectors.dvcqg.connector import SIGN_AT_DELIVERY
 from connectors.dvcqg.routes import ACCEPTED, SLUG, Syncer, dossier_ordering_key, dvcqg_connector
 from gateway.core.connector import DocumentSigner
 from gateway.core.errors import FieldError, InvalidInput
@@ -93,13 +94,11 @@ async def store_result(
         raise InvalidInput(
             "the document is empty", errors=[FieldError("tep.noi_dung_base64", "empty")]
         )
-    signed = False
-    if dvcqg_connector(gw).config.sign_results:
-        signer = next((c for c in gw.connectors.values() if isinstance(c, DocumentSigner)), None)
-        if signer is not None:
-            embedded = await signer.sign_document(content, body.tep.dinh_dang)
-            if embedded is not None:
-                content, signed = embedded, True
+    # signed when delivered (a signing service or TSA down delays the delivery, never the
+    # answer): the hash and the mark are set then
+    sign = dvcqg_connector(gw).config.sign_results and any(
+        isinstance(c, DocumentSigner) for c in gw.connectors.values()
+    )
     payload: dict[str, Any] = {
         "MaHoSo": body.ma_ho_so,
         "MaGiayTo": body.ma_giay_to,
@@ -114,8 +113,9 @@ async def store_result(
         "TenTep": body.tep.ten,
         "DinhDang": body.tep.dinh_dang,
         "MaBam": hashlib.sha256(content).hexdigest(),
-        "DaKySo": 1 if signed else 0,
+        "DaKySo": 0,
         "NoiDungTep": base64.b64encode(content).decode(),
+        SIGN_AT_DELIVERY: sign,
     }
     return await accept(
         request,

@@ -13,6 +13,7 @@ periodic job ``esign.approvals`` completes what was approved.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,9 +44,18 @@ from gateway.core.http.timestamps import HttpxTimeStamper
 from gateway.core.validation import validate_model
 from schemas.esign import DocumentFormat, SignatureFormat, VerificationReport
 
-__all__ = ["REQUEST_SIGNATURE", "EsignConnector", "SignatureRequest", "SignedDocument"]
+__all__ = [
+    "REQUEST_SIGNATURE",
+    "SIGN_DOCUMENT",
+    "EsignConnector",
+    "SignJob",
+    "SignatureRequest",
+    "SignedDocument",
+]
 
 REQUEST_SIGNATURE = "request_signature"
+#: a signature queued because the service or the timestamp authority was down
+SIGN_DOCUMENT = "sign_document"
 
 
 class SignatureRequest(BaseModel):
@@ -61,6 +71,24 @@ class SignatureRequest(BaseModel):
     )
 
 
+class SignJob(BaseModel):
+    """The outbox payload of ``sign_document``: what ``POST /v1/esign/sign`` was asked, kept
+    (sealed, like every payload) until the service and the TSA answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signature_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    #: who asked (the only client that may read it) and for which dossier
+    client: str = Field(min_length=1, max_length=64)
+    ma_ho_so: str | None = Field(None, max_length=64)
+    document: str = Field(min_length=4, description="base64")
+    format: SignatureFormat | None = None
+    reason: str | None = Field(None, max_length=200)
+    location: str | None = Field(None, max_length=200)
+    timestamp: bool = True
+    description: str = Field("", max_length=500)
+
+
 @dataclass(frozen=True, slots=True)
 class SignedDocument:
     """What signing produced: the signed document (PAdES, XAdES) or the detached CMS."""
@@ -74,7 +102,7 @@ class SignedDocument:
 
 class EsignConnector:
     slug: ClassVar[str] = "esign"
-    operations: ClassVar[frozenset[str]] = frozenset({REQUEST_SIGNATURE})
+    operations: ClassVar[frozenset[str]] = frozenset({REQUEST_SIGNATURE, SIGN_DOCUMENT})
     error_table: ClassVar[Mapping[str, ErrorRule]] = ERROR_TABLE
 
     def __init__(
@@ -90,6 +118,12 @@ class EsignConnector:
             CscSigner(config, http) if config.service == "csc" else HashSigner(config, http)
         )
         self.verifier = Verifier(config, http)
+        self._gateway: Any = None
+
+    def bind(self, gateway: Any) -> None:
+        """:class:`~gateway.core.connector.GatewayBound`: queued signatures are stored (and
+        announced) by the delivery itself, before it is settled."""
+        self._gateway = gateway
 
     def timestamper(self) -> HttpxTimeStamper | None:
         if self.config.tsa_url is None:
@@ -239,6 +273,8 @@ class EsignConnector:
         return self.signer
 
     async def deliver(self, operation: str, payload: Mapping[str, Any]) -> Delivered:
+        if operation == SIGN_DOCUMENT:
+            return await self._sign_queued(payload)
         if operation != REQUEST_SIGNATURE:
             raise PermanentUpstreamError(f"esign delivers no operation {operation!r}")
         request = validate_model(SignatureRequest, payload, what="request_signature payload")
@@ -252,6 +288,31 @@ class EsignConnector:
         return Delivered(
             f"approval of signature {request.signature_id} requested", upstream_ref=transaction_id
         )
+
+    async def _sign_queued(self, payload: Mapping[str, Any]) -> Delivered:
+        """A signature the service or the TSA could not give when asked: signed now, kept and
+        announced (``esign.signed``) before the delivery is settled. A transient failure (the
+        TSA still down) is retried by the outbox; a refusal fails the signature
+        (``esign.failed``) and dead-letters the delivery."""
+        from connectors.esign.store import settle_queued  # the store reaches the database
+
+        job = validate_model(SignJob, payload, what="sign_document payload")
+        if self._gateway is None:
+            raise ConfigurationError("the eSign connector is not bound to a running gateway")
+        try:
+            signed = await self.sign(
+                base64.b64decode(job.document),
+                format=job.format,
+                reason=job.reason,
+                location=job.location,
+                timestamp=job.timestamp,
+                description=job.description,
+            )
+        except PermanentUpstreamError as exc:
+            await settle_queued(self._gateway, job, failure=exc.detail)
+            raise
+        await settle_queued(self._gateway, job, signed=signed)
+        return Delivered(f"signature {job.signature_id} made ({signed.format})")
 
     def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]:
         """``esign.approvals``: completes the asynchronous signatures (hash service only)."""

@@ -40,13 +40,16 @@ from fastapi.responses import JSONResponse
 from connectors.esign import store
 from connectors.esign.connector import (
     REQUEST_SIGNATURE,
+    SIGN_DOCUMENT,
     EsignConnector,
     SignatureRequest,
     SignedDocument,
+    SignJob,
 )
 from gateway.core.clients import Principal
 from gateway.core.delivery.intake import accept_delivery, call_through
-from gateway.core.errors import FieldError, InvalidInput
+from gateway.core.errors import CircuitOpen, FieldError, InvalidInput, TransientUpstreamError
+from gateway.core.maintenance import PlatformInMaintenance
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
@@ -118,7 +121,14 @@ async def verify_document(
 
 @router.post(
     "/sign",
-    responses={202: {"model": SignAccepted, "description": "awaiting approval"}, **REFUSALS},
+    responses={
+        202: {
+            "model": SignAccepted,
+            "description": "awaiting the holder's approval, or queued (the service or the "
+            "TSA down, or Prefer: respond-async): the result at Location",
+        },
+        **REFUSALS,
+    },
     operation_id="esign-sign",
 )
 async def sign_document(
@@ -163,24 +173,95 @@ async def _sign(
     )
     if connector.config.service == "hash":
         return await _sign_later(gw, request, body, client, document, description)
-    exchange_id, signed = await call_through(
-        gw,
-        connector=SLUG,
-        operation="esign.sign",
+    if _prefers_async(request):
+        return await _sign_queued(gw, request, body, client, description, why="asked for")
+    try:
+        exchange_id, signed = await call_through(
+            gw,
+            connector=SLUG,
+            operation="esign.sign",
+            client=client.name,
+            call=lambda: connector.sign(
+                document,
+                format=format,
+                reason=body.reason,
+                location=body.location,
+                timestamp=body.timestamp,
+                description=description,
+            ),
+            render=lambda s: _result(s, "").model_dump_json().encode(),
+            request_body=getattr(request.state, "raw_body", b""),
+            ma_ho_so=body.ma_ho_so,
+        )
+    except (TransientUpstreamError, CircuitOpen, PlatformInMaintenance) as exc:
+        # the service or the timestamp authority is down: accepted all the same, signed by
+        # the workers when they answer again
+        return await _sign_queued(gw, request, body, client, description, why=exc.detail)
+    return JSONResponse(_result(signed, exchange_id).model_dump(mode="json"))
+
+
+def _prefers_async(request: Request) -> bool:
+    """``Prefer: respond-async`` (RFC 7240): the client wants a 202 at once, never a wait."""
+    return any(
+        token.strip().lower() == "respond-async"
+        for value in request.headers.getlist("prefer")
+        for token in value.split(",")
+    )
+
+
+async def _sign_queued(
+    gw: Gateway,
+    request: Request,
+    body: SignRequest,
+    client: Principal,
+    description: str,
+    *,
+    why: str,
+) -> JSONResponse:
+    """Accept the signature into the outbox (202): ``sign_document``, delivered by the workers
+    with the retries of every delivery; the result at ``/v1/esign/signatures/{id}`` and as
+    the event ``esign.signed`` (or ``esign.failed``)."""
+    signature_id = str(uuid.uuid4())
+    job = SignJob(
+        signature_id=signature_id,
         client=client.name,
-        call=lambda: connector.sign(
-            document,
-            format=format,
-            reason=body.reason,
-            location=body.location,
-            timestamp=body.timestamp,
-            description=description,
-        ),
-        render=lambda s: _result(s, "").model_dump_json().encode(),
+        ma_ho_so=body.ma_ho_so,
+        document=body.document,
+        format=None if body.format == "auto" else body.format,
+        reason=body.reason,
+        location=body.location,
+        timestamp=body.timestamp,
+        description=description,
+    )
+    accepted = await accept_delivery(
+        gw,
+        client=client.name,
+        connector=SLUG,
+        operation=SIGN_DOCUMENT,
+        ordering_key=signature_id,
+        payload=job.model_dump(),
         request_body=getattr(request.state, "raw_body", b""),
         ma_ho_so=body.ma_ho_so,
     )
-    return JSONResponse(_result(signed, exchange_id).model_dump(mode="json"))
+    await store.open_queued(
+        gw,
+        signature_id=signature_id,
+        client=client.name,
+        exchange_id=accepted.exchange_id,
+        ma_ho_so=body.ma_ho_so,
+    )
+    answer = SignAccepted(
+        id=signature_id,
+        status="pending",
+        exchange_id=accepted.exchange_id,
+        detail=f"queued ({why[:200]}): the result comes at /v1/esign/signatures/"
+        f"{signature_id} and as the event esign.signed",
+    )
+    return JSONResponse(
+        answer.model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/v1/esign/signatures/{signature_id}"},
+    )
 
 
 async def _sign_later(

@@ -14,6 +14,12 @@ The life of one, driven by the API, the outbox and a periodic job of the connect
    ``failed`` and ``esign.failed``; still pending after ``approval_timeout_seconds`` ->
    ``failed``. A service or TSA that fails transiently is asked again next round.
 4. ``GET /v1/esign/signatures/{id}`` reads it (:func:`view`), for the client that asked only.
+
+A signature the service signs at once (``csc``) is queued the same way when the service or the
+timestamp authority is down, or when the client asks for it (``Prefer: respond-async``):
+:func:`open_queued` (``pending``, format ``queued`` until made), an outbox delivery
+``sign_document`` carrying the request, and :func:`settle_queued` from the delivery itself once
+signed (``esign.signed``) or refused (``esign.failed``).
 """
 
 from __future__ import annotations
@@ -30,14 +36,15 @@ from connectors.esign.errors import UNKNOWN_TRANSACTION, ApprovalPending, Signin
 from connectors.esign.tables import EsignSignature
 from gateway.core import events
 from gateway.core.errors import NotFound, TransientUpstreamError, UpstreamError
+from gateway.core.http.recording import current_attempt
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import utcnow
 
 if TYPE_CHECKING:
     from connectors.esign.client_hash import HashSigner
-    from connectors.esign.connector import EsignConnector
+    from connectors.esign.connector import EsignConnector, SignedDocument, SignJob
 
-__all__ = ["complete_pending", "open_signature", "view"]
+__all__ = ["complete_pending", "open_queued", "open_signature", "settle_queued", "view"]
 
 log = structlog.get_logger("connectors.esign.store")
 
@@ -75,6 +82,70 @@ async def open_signature(
         session.add(row)
 
 
+async def open_queued(
+    gw: Gateway, *, signature_id: str, client: str, exchange_id: str, ma_ho_so: str | None
+) -> None:
+    """A signature queued in the outbox (``sign_document``): pending, nothing prepared (the
+    document travels in the outbox item, sealed)."""
+    row = EsignSignature(
+        id=signature_id,
+        client=client,
+        exchange_id=exchange_id,
+        ma_ho_so=ma_ho_so,
+        format="queued",
+        status="pending",
+        credential_id="",
+        prepared_sealed=None,
+        created_at=utcnow(),
+    )
+    async with gw.db.transaction() as session:
+        session.add(row)
+
+
+async def settle_queued(
+    gw: Gateway,
+    job: SignJob,
+    *,
+    signed: SignedDocument | None = None,
+    failure: str | None = None,
+) -> None:
+    """A queued signature made (or refused): kept and announced, once (a redelivery after a
+    crash finds it settled and changes nothing; a row lost to a crash between the accepting
+    and :func:`open_queued` is made again from the job)."""
+    async with gw.db.transaction() as session:
+        row = await session.get(EsignSignature, job.signature_id)
+    if row is None:
+        await open_queued(
+            gw,
+            signature_id=job.signature_id,
+            client=job.client,
+            exchange_id=_delivered_exchange() or job.signature_id,
+            ma_ho_so=job.ma_ho_so,
+        )
+        async with gw.db.transaction() as session:
+            row = await session.get(EsignSignature, job.signature_id)
+        assert row is not None
+    if signed is not None:
+        row.format = signed.format
+        await _settle(
+            gw,
+            row,
+            status="signed",
+            detail=None,
+            result=signed.data,
+            subject=signed.credential.subject,
+            format=signed.format,
+        )
+    else:
+        await _settle(gw, row, status="failed", detail=failure)
+
+
+def _delivered_exchange() -> str | None:
+    """The exchange the delivery under way serves (its outbox item's)."""
+    ctx = current_attempt()
+    return ctx.parent_id if ctx is not None else None
+
+
 async def view(gw: Gateway, signature_id: str, *, client: str) -> dict[str, Any]:
     """The signature as its client sees it; :class:`NotFound` for anyone else."""
     async with gw.db.transaction() as session:
@@ -109,11 +180,14 @@ async def _settle(
     detail: str | None,
     result: bytes | None = None,
     subject: str | None = None,
+    format: str | None = None,
 ) -> None:
     async with gw.db.transaction() as session:
         current = await session.get(EsignSignature, row.id, with_for_update=True)
         if current is None or current.status != "pending":
             return  # another process settled it first
+        if format is not None:
+            current.format = format
         current.status = status
         current.detail = detail[:500] if detail else None
         current.settled_at = utcnow()
@@ -129,7 +203,7 @@ async def _settle(
             payload={
                 "signature_id": row.id,
                 "status": status,
-                "format": row.format,
+                "format": current.format,
                 "ma_ho_so": row.ma_ho_so,
                 "exchange_id": row.exchange_id,
                 "signer_subject": subject,
@@ -184,7 +258,11 @@ async def complete_pending(gw: Gateway, connector: EsignConnector) -> int:
             (
                 await session.execute(
                     select(EsignSignature)
-                    .where(EsignSignature.status == "pending")
+                    .where(
+                        EsignSignature.status == "pending",
+                        # the queued ones are the outbox's (sign_document)
+                        EsignSignature.prepared_sealed.is_not(None),
+                    )
                     .order_by(EsignSignature.created_at)
                     .limit(BATCH)
                 )

@@ -25,7 +25,7 @@ class EsignSignature(Base):
     client: Mapped[str] = mapped_column(String(64))
     exchange_id: Mapped[str] = mapped_column(String(36))
     ma_ho_so: Mapped[str | None] = mapped_column(String(64))
-    format: Mapped[str] = mapped_column(String(8))  # pades | xades | cms
+    format: Mapped[str] = mapped_column(String(8))  # pades | xades | cms; queued until made
     status: Mapped[str] = mapped_column(String(16))  # pending | signed | failed
     credential_id: Mapped[str] = mapped_column(String(200))
     prepared_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # cleared when settled

@@ -202,6 +202,17 @@ class PeriodicWork(Protocol):
 
 
 @runtime_checkable
+class GatewayBound(Protocol):
+    """Optional: a connector whose deliveries keep what they produced in the gateway's database
+    before they are settled (a document signed from the queue, its event published), so a
+    crash after the platform answered loses nothing. ``bind`` is called once the runtime
+    (:class:`~gateway.core.runtime.Gateway`, typed loosely: it imports this module) holds
+    every connector."""
+
+    def bind(self, gateway: Any) -> None: ...
+
+
+@runtime_checkable
 class DocumentSigner(Protocol):
     """Optional: a connector that signs documents for the others (remote signing). Other connectors
     never import it; the API finds it in the registry (``gw.connectors``) when it is

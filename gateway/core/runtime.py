@@ -15,7 +15,7 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.core.connector import Connector, ConnectorSpec, PacketSigner
+from gateway.core.connector import Connector, ConnectorSpec, GatewayBound, PacketSigner
 from gateway.core.crypto import BodyCipher, CheckpointSigner
 from gateway.core.delivery.resilience import CircuitBreaker, RetryPolicy
 from gateway.core.errors import ConfigurationError, NotFound
@@ -145,6 +145,9 @@ class Gateway:
             reset_seconds=d.breaker_reset_seconds,
         )
         self.anchorer = self._anchorer((transports or {}).get(ANCHOR_TRANSPORT))
+        for connector in self.connectors.values():
+            if isinstance(connector, GatewayBound):
+                connector.bind(self)
 
     def _anchorer(self, transport: httpx.AsyncBaseTransport | None) -> Anchorer | None:
         """The exchange log's timestamping, when an authority is configured. Its client bounds

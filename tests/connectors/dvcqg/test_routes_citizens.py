@@ -8,7 +8,7 @@ Every test runs on SQLite and, when reachable, on PostgreSQL + Redis.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -312,6 +312,50 @@ async def test_a_pdf_result_is_signed_by_the_esign_connector_first(
     assert isinstance(esign, EsignConnector)
     report = await esign.verify(stored["content"])
     assert report.verdict == "valid", report
+
+
+async def test_a_result_waits_for_the_timestamp_authority_not_the_case_system(
+    api: httpx.AsyncClient,
+    gateway: Gateway,
+    sim: DvcqgSimulator,
+    headers: dict[str, str],
+    sandbox_app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 18: with the TSA down the result is accepted (202) and signed when delivered,
+    once the authority is back; nothing goes out unsigned meanwhile."""
+    import base64
+
+    from connectors.esign.documents import sample_pdf
+    from connectors.esign.sandbox import FaultConfig
+    from gateway.core.delivery import outbox, workers
+    from gateway.core.delivery.workers import DeliveryService
+    from gateway.core.store.db import utcnow
+    from tests.connectors.esign.test_routes import esign_simulator
+
+    now = [utcnow()]
+    monkeypatch.setattr(outbox, "utcnow", lambda: now[0])
+    monkeypatch.setattr(workers, "utcnow", lambda: now[0])
+
+    async def rounds() -> None:
+        for _ in range(3):
+            now[0] += timedelta(minutes=5)  # the retries come due, nobody waits
+            while await DeliveryService(gateway).run_once():
+                pass
+
+    tsa = esign_simulator(sandbox_app)
+    tsa.set_faults(FaultConfig(tsa_down=True))
+    tep = {"ten": "kq.pdf", "dinh_dang": "application/pdf"}
+    tep["noi_dung_base64"] = base64.b64encode(sample_pdf()).decode()
+    r = await api.post("/v1/dvcqg/results", json=result(tep=tep), headers=headers)
+    assert r.status_code == 202, r.text
+    await rounds()
+    assert sim.online.data_store == {}
+    tsa.set_faults(FaultConfig())
+    await rounds()
+    [stored] = sim.online.data_store.values()
+    assert stored["DaKySo"] == 1
+    assert b"/ByteRange" in stored["content"]
 
 
 async def test_results_are_not_signed_when_signing_is_turned_off(
