@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from gateway.core.errors import GatewayError, InvalidInput
 from gateway.core.local_time import parse_day
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
-from gateway.core.settings import Settings
+from gateway.core.settings import Settings, unknown_variables
 
 __all__ = ["actor", "day_option", "run", "settings"]
 
@@ -27,10 +29,37 @@ T = TypeVar("T")
 
 
 def settings() -> Settings:
-    """The settings from the environment, logging configured by them."""
-    loaded = Settings()
+    """The settings from the environment, logging configured by them. Every problem of the
+    configuration is reported at once, one line each (the variable, why; never its value),
+    and the command stops with exit code 2."""
+    problems = unknown_variables(os.environ)
+    loaded: Settings | None = None
+    try:
+        loaded = Settings()
+    except ValidationError as exc:
+        named = {line.split(":", 1)[0] for line in problems}
+        for error in exc.errors():
+            line = _problem_line(error)
+            if line.split(":", 1)[0] not in named:  # an unknown name, already said
+                problems.append(line)
+    if problems or loaded is None:
+        click.echo("error: the configuration cannot be used:", err=True)
+        for line in problems:
+            click.echo(f"  {line}", err=True)
+        sys.exit(2)
     configure_logging(loaded.log_level, json_lines=loaded.log_json)
     return loaded
+
+
+def _problem_line(error: Mapping[str, Any]) -> str:
+    """``LGSP_DELIVERY__WORKERS: Input should be ...`` (pydantic's message; the value given,
+    which may be a secret, is never shown)."""
+    loc = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if not loc:
+        return message
+    name = "LGSP_" + "__".join(part.upper() for part in loc)
+    return f"{name}: {message}"
 
 
 def run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) -> T:

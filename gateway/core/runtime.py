@@ -85,6 +85,12 @@ class Gateway:
         self._http: list[httpx.AsyncClient] = []
         self.wakeup = asyncio.Event()
         register_secrets(settings.secret_values())
+        unknown_sections = set(settings.connectors) - set(self.specs)
+        if unknown_sections:
+            raise ConfigurationError(
+                f"LGSP_CONNECTORS__{sorted(unknown_sections)[0].upper()}: no connector "
+                f"{sorted(unknown_sections)[0]!r} (registered: {', '.join(sorted(self.specs))})"
+            )
         for name in ("sign_outbound", "verify_inbound"):
             unknown = set(getattr(settings.packet_signing, name)) - set(self.specs)
             if unknown:

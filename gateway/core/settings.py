@@ -9,7 +9,9 @@ default run with no configuration; any other environment refuses them at start-u
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
+from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -306,3 +308,41 @@ def _decode_key(secret: SecretStr, env_name: str) -> bytes:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+#: ``LGSP_`` variables that are not settings: read by one command, or passed between processes
+OTHER_VARIABLES = frozenset({"LGSP_SERVE_RUN_WORKERS", "LGSP_OFFICER_PLATFORM_PASSWORD"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``LGSP_`` variable that names no setting (a typo runs on a default
+    otherwise): ``LGSP_DATABSE_URL: no such setting (did you mean LGSP_DATABASE_URL?)``.
+    The connectors' sections (``LGSP_CONNECTORS__<SLUG>__...``) are the connectors' to check;
+    ``LGSP_TEST_*`` belongs to the test suite."""
+    problems = []
+    for name in sorted(environ):
+        if not name.startswith("LGSP_") or name in OTHER_VARIABLES:
+            continue
+        if name.startswith("LGSP_TEST_"):
+            continue
+        why = _unknown(Settings, name[len("LGSP_") :].lower().split("__"), "LGSP_")
+        if why is not None:
+            problems.append(f"{name}: {why}")
+    return problems
+
+
+def _unknown(model: type[BaseModel], path: list[str], prefix: str) -> str | None:
+    head, rest = path[0], path[1:]
+    fields = model.model_fields
+    if head not in fields:
+        close = difflib.get_close_matches(head, list(fields), n=1, cutoff=0.75)
+        hint = f" (did you mean {prefix}{close[0].upper()}?)" if close else ""
+        return f"no such setting{hint}"
+    if not rest:
+        return None
+    annotation = fields[head].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _unknown(annotation, rest, f"{prefix}{head.upper()}__")
+    if head == "connectors":
+        return None  # each connector's section is checked against its configuration
+    return f"{prefix}{head.upper()} has no parts"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -11,7 +12,13 @@ from pydantic import SecretStr, ValidationError
 from connectors.dvcqg import SPEC, DvcqgConfig
 from gateway.core.errors import ConfigurationError
 from gateway.core.registry import build_config
-from gateway.core.settings import DEV_DATA_KEY, DEV_SIGNING_KEY, DeliverySettings, Settings
+from gateway.core.settings import (
+    DEV_DATA_KEY,
+    DEV_SIGNING_KEY,
+    DeliverySettings,
+    Settings,
+    unknown_variables,
+)
 
 REAL_KEY = base64.b64encode(os.urandom(32)).decode()
 OTHER_KEY = base64.b64encode(os.urandom(32)).decode()
@@ -137,3 +144,54 @@ def test_gateway_start_up_fails_loudly_on_a_bad_connector_section() -> None:
     assert "dvcqg" in settings.connectors  # slugs are lower-cased
     with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS"):
         Gateway(settings)
+
+
+def test_a_typo_in_a_variable_stops_the_start_with_one_line_naming_it(tmp_path: Path) -> None:
+    """Issue 19: a misspelt variable would otherwise run on the default (SQLite) silently; every
+    problem is said at once, one line each, without the values (they may be secrets)."""
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    env = {
+        "LGSP_DATABSE_URL": f"sqlite+aiosqlite:///{tmp_path}/typo.db",
+        "LGSP_DELIVERY__WORKRS": "3",
+        "LGSP_ENVIRONMENT": "prod",
+        "LGSP_SIGNING_KEY": "s3cret-not-base64-value",
+        "LGSP_TEST_ANYTHING": "the test suite's own",
+        "LGSP_OFFICER_PLATFORM_PASSWORD": "read by one command",
+    }
+    result = CliRunner().invoke(main, ["connectors", "list"], env=env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: the configuration cannot be used:"
+    assert lines[1:] == [
+        "  LGSP_DATABSE_URL: no such setting (did you mean LGSP_DATABASE_URL?)",
+        "  LGSP_DELIVERY__WORKRS: no such setting (did you mean LGSP_DELIVERY__WORKERS?)",
+        "  LGSP_ENVIRONMENT: Input should be 'development', 'test' or 'production'",
+    ]
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_unknown_variables_are_named_with_their_path() -> None:
+    assert unknown_variables(
+        {
+            "LGSP_AUDIT__WITNESS_DIRR": "x",
+            "LGSP_LOG_LEVEL": "INFO",
+            "LGSP_LOG_LEVEL__X": "x",
+            "LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS": "2",  # the connector's to check
+            "PATH": "/usr/bin",
+        }
+    ) == [
+        "LGSP_AUDIT__WITNESS_DIRR: no such setting (did you mean LGSP_AUDIT__WITNESS_DIR?)",
+        "LGSP_LOG_LEVEL__X: LGSP_LOG_LEVEL has no parts",
+    ]
+
+
+def test_an_unknown_connector_section_is_refused() -> None:
+    from gateway.core.runtime import Gateway
+
+    with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__NOWHERE: no connector"):
+        Gateway(Settings(connectors={"nowhere": {"timeout_seconds": 1}}))
