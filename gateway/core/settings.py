@@ -56,6 +56,13 @@ class DeliverySettings(BaseModel):
     breaker_failure_threshold: int = Field(5, ge=1)
     breaker_reset_seconds: float = Field(10.0, gt=0)
     seal_interval_seconds: float = Field(0.5, gt=0)
+    stop_grace_seconds: float = Field(
+        20.0,
+        ge=0,
+        le=600,
+        description="on SIGTERM, how long deliveries in progress may finish before they are "
+        "given back untried (keep it below Kubernetes' terminationGracePeriodSeconds)",
+    )
 
 
 class GovernanceSettings(BaseModel):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -185,6 +185,32 @@ async def mark_retry(
         values["attempts"] = OutboxItem.attempts - 1
         values["status"] = "queued" if item.attempts <= 1 else "failed"
     return await _finish(db, item, owner, **values)
+
+
+async def release(db: Database, owner_prefix: str) -> int:
+    """Give back every item leased by ``owner_prefix`` (a stopping process's workers) untried:
+    queued again at once, the attempt not counted, instead of waiting for the lease to run
+    out. Returns how many."""
+    now = utcnow()
+    stmt = (
+        update(OutboxItem)
+        .where(
+            OutboxItem.status == "delivering",
+            OutboxItem.lease_owner.startswith(owner_prefix, autoescape=True),
+        )
+        .values(
+            status=case((OutboxItem.attempts <= 1, "queued"), else_="failed"),
+            attempts=OutboxItem.attempts - 1,
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    async with db.transaction() as session:
+        result = await session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_dead(db: Database, item: OutboxItem, owner: str, *, reason: str) -> bool:

@@ -41,6 +41,7 @@ class DeliveryService:
         self.gw = gateway
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._tasks: list[asyncio.Task[None]] = []
+        self._workers: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
 
     # --- one round ------------------------------------------------------------------------
@@ -319,7 +320,8 @@ class DeliveryService:
     def start(self, *, workers: int | None = None, sealer: bool = True) -> None:
         count = self.gw.settings.delivery.workers if workers is None else workers
         self._stop.clear()
-        self._tasks = [asyncio.create_task(self._worker(i)) for i in range(count)]
+        self._workers = [asyncio.create_task(self._worker(i)) for i in range(count)]
+        self._tasks = []
         if sealer:
             self._tasks.append(asyncio.create_task(self._sealer()))
         if count:
@@ -327,15 +329,34 @@ class DeliveryService:
             for slug, job in self.periodic_jobs():
                 self._tasks.append(asyncio.create_task(self._periodic(slug, job)))
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace_seconds: float | None = None) -> None:
+        """Stop cleanly (SIGTERM): take nothing more, let the deliveries in progress finish
+        within ``grace_seconds`` (``LGSP_DELIVERY__STOP_GRACE_SECONDS``), give back untried
+        what is still held after it (no lease left to run out, nothing sent twice because
+        of the stop), then seal and anchor what is left of the log."""
+        grace = self.gw.settings.delivery.stop_grace_seconds
+        grace = grace if grace_seconds is None else grace_seconds
         self._stop.set()
         self.gw.wakeup.set()
-        for task in self._tasks:
+        for task in self._tasks:  # the sealer and the pollers: their rounds are idempotent
             task.cancel()
+        if self._workers:
+            _done, late = await asyncio.wait(self._workers, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in self._workers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if late:
+                log.warning("delivery_stop_grace_exceeded", cancelled=len(late), grace=grace)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
+        self._tasks, self._workers = [], []
+        with contextlib.suppress(Exception):
+            released = await outbox.release(self.gw.db, f"{self.owner}/")
+            if released:
+                log.info("delivery_released", items=released)
         with contextlib.suppress(Exception):
             await self.seal_once()
             # the last checkpoint anchored too, so the log does not end unanchored
