@@ -13,9 +13,11 @@ from typing import Any
 
 import click
 import uvicorn
+from prometheus_client import start_http_server
 
 from gateway.api.server import server_options, uvicorn_config
 from gateway.core.commands import settings as load_settings
+from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings
 
@@ -112,6 +114,12 @@ def _server(app: Any, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(uvicorn_config(app, host=host, port=port))
 
 
+def serve_metrics(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - scraped in-cluster
+    """This process's metrics at ``http://host:port/metrics`` (a thread of prometheus_client's),
+    for a worker, which serves no API."""
+    start_http_server(port, addr=host, registry=REGISTRY)
+
+
 @click.command()
 @click.option("--sandbox", "sandbox_base", default=None, help="simulator base URL to deliver to")
 def worker(sandbox_base: str | None) -> None:
@@ -121,6 +129,10 @@ def worker(sandbox_base: str | None) -> None:
     async def run() -> None:
         gw = Gateway(load_settings(), sandbox_base=sandbox_base)
         await gw.start()
+        port = gw.settings.worker_metrics_port
+        if port is not None:
+            serve_metrics(port)
+            click.echo(f"metrics on http://0.0.0.0:{port}/metrics", err=True)
         service = DeliveryService(gw)
         service.start()
         gc.collect()

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# the process's own CPU, memory, open files and the Python runtime, beside the gateway's
+REGISTRY.register(PROCESS_COLLECTOR)
+REGISTRY.register(PLATFORM_COLLECTOR)
 
 HTTP_REQUESTS = Counter(
     "lgsp_http_requests_total",
@@ -41,6 +51,19 @@ OUTBOX_DEPTH = Gauge(
 IN_MAINTENANCE = Gauge(
     "lgsp_connector_maintenance",
     "1 while the platform is in a maintenance window (its deliveries held)",
+    ["connector"],
+    registry=REGISTRY,
+)
+OLDEST_PENDING = Gauge(
+    "lgsp_outbox_oldest_pending_seconds",
+    "Age of the oldest item still waiting for delivery (0: none waits)",
+    ["connector"],
+    registry=REGISTRY,
+)
+CIRCUIT_STATE = Gauge(
+    "lgsp_circuit_state",
+    "The connector's circuit breaker: 0 closed, 1 half-open (a probe may go), 2 open, "
+    "-1 unknown (the state store does not answer)",
     ["connector"],
     registry=REGISTRY,
 )

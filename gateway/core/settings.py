@@ -249,6 +249,13 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(1_048_576, ge=1024)
     rate_limit: str = Field("300/second", description="per client, `limits` notation")
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="`lgsp worker` serves its own /metrics (deliveries, sealing, process) on "
+        "this port; the API's /metrics adds the figures read from the database",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
 

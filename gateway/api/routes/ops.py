@@ -19,7 +19,9 @@ from gateway.core.log.anchoring import anchoring_status
 from gateway.core.metrics import (
     ANCHOR_LAG,
     CIRCUIT_OPEN,
+    CIRCUIT_STATE,
     IN_MAINTENANCE,
+    OLDEST_PENDING,
     OUTBOX_DEPTH,
     REGISTRY,
     UNANCHORED_CHECKPOINTS,
@@ -49,13 +51,32 @@ async def readyz(gw: GatewayDep, response: Response) -> dict[str, Any]:
     }
 
 
+#: what a breaker state reads as in ``lgsp_circuit_state``
+_STATE_VALUE = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+
+
 @router.get("/metrics", operation_id="ops-metrics", include_in_schema=False)
 async def metrics(gw: GatewayDep) -> Response:
-    for slug, counts in (await outbox.depth(gw.db)).items():
-        for status, count in counts.items():
-            OUTBOX_DEPTH.labels(slug, status).set(count)
+    """Prometheus text. The gauges read from the database are exact at each scrape (a
+    connector with nothing queued reads 0, not its last value); with the state store down the
+    breakers read -1 (unknown), never a 500."""
+    depth = await outbox.depth(gw.db)
+    oldest = await outbox.oldest_pending(gw.db)
+    now = utcnow()
+    for slug in gw.connectors:
+        counts = depth.get(slug, {})
+        for status in outbox.HOLDING:
+            OUTBOX_DEPTH.labels(slug, status).set(counts.get(status, 0))
+        since = oldest.get(slug)
+        OLDEST_PENDING.labels(slug).set((now - since).total_seconds() if since else 0)
     for slug, breaker in gw.breakers.items():
-        CIRCUIT_OPEN.labels(slug).set(0 if await breaker.state() is CircuitState.CLOSED else 1)
+        try:
+            state = await breaker.state()
+        except Exception:  # the state store (Redis) down: unknown, and /metrics still answers
+            CIRCUIT_STATE.labels(slug).set(-1)
+            continue
+        CIRCUIT_STATE.labels(slug).set(_STATE_VALUE[state])
+        CIRCUIT_OPEN.labels(slug).set(0 if state is CircuitState.CLOSED else 1)
     in_maintenance = await gw.maintenance.in_maintenance()
     for slug in gw.specs:
         IN_MAINTENANCE.labels(slug).set(1 if slug in in_maintenance else 0)

@@ -404,3 +404,15 @@ async def depth(db: Database) -> dict[str, dict[str, int]]:
         for connector, status, count in rows.all():
             out.setdefault(connector, {})[status] = int(count)
         return out
+
+
+async def oldest_pending(db: Database) -> dict[str, datetime]:
+    """Per connector, when its oldest item still waiting (queued, failed or being delivered)
+    was accepted."""
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(OutboxItem.connector, func.min(OutboxItem.created_at))
+            .where(OutboxItem.status.in_(("queued", "failed", "delivering")))
+            .group_by(OutboxItem.connector)
+        )
+        return {connector: at for connector, at in rows.all() if at is not None}
