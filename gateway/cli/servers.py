@@ -16,6 +16,7 @@ import uvicorn
 from prometheus_client import start_http_server
 
 from gateway.api.server import server_options, uvicorn_config
+from gateway.core.commands import DatabaseUnreachable, require_database
 from gateway.core.commands import settings as load_settings
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
@@ -56,6 +57,11 @@ def serve(
             base = f"http://127.0.0.1:{sandbox_port}"
             servers.append(_server(create_sandbox_app(), host, sandbox_port))
         gw = Gateway(settings, sandbox_base=base)
+        try:
+            await require_database(gw)
+        except DatabaseUnreachable as exc:
+            await gw.aclose()
+            raise click.ClickException(str(exc)) from None
         servers.append(_server(create_app(gw, run_workers=not no_workers), host, port))
         try:
             await asyncio.gather(*(s.serve() for s in servers))
@@ -128,6 +134,11 @@ def worker(sandbox_base: str | None) -> None:
 
     async def run() -> None:
         gw = Gateway(load_settings(), sandbox_base=sandbox_base)
+        try:
+            await require_database(gw)
+        except DatabaseUnreachable as exc:
+            await gw.aclose()
+            raise click.ClickException(str(exc)) from None
         await gw.start()
         port = gw.settings.worker_metrics_port
         if port is not None:

@@ -23,7 +23,7 @@ from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings, unknown_variables
 
-__all__ = ["actor", "day_option", "run", "settings"]
+__all__ = ["DatabaseUnreachable", "actor", "day_option", "require_database", "run", "settings"]
 
 T = TypeVar("T")
 
@@ -62,12 +62,32 @@ def _problem_line(error: Mapping[str, Any]) -> str:
     return f"{name}: {message}"
 
 
+class DatabaseUnreachable(Exception):
+    """The configured database does not answer (said in one line, naming the variable)."""
+
+
+async def require_database(gw: Gateway) -> None:
+    """Connect once, or raise :class:`DatabaseUnreachable` with one line: the variable, the
+    URL without its password, why (never a driver's traceback)."""
+    try:
+        async with gw.db.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    except (OSError, DBAPIError) as exc:
+        url = gw.db.engine.url.render_as_string(hide_password=True)
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        raise DatabaseUnreachable(
+            f"the database of LGSP_DATABASE_URL ({url}) cannot be reached: "
+            f"{type(cause).__name__}: {str(cause).splitlines()[0][:200] if str(cause) else ''}"
+        ) from None
+
+
 def run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) -> T:
     """Build the runtime, run ``factory`` with it, close it; GatewayErrors exit 2 clearly."""
 
     async def main() -> T:
         gw = Gateway(settings())
         try:
+            await require_database(gw)
             if migrate and gw.settings.auto_migrate:
                 from gateway.core.store import migrate as m
 
@@ -78,6 +98,9 @@ def run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) -> 
 
     try:
         return asyncio.run(main())
+    except DatabaseUnreachable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     except GatewayError as exc:
         click.echo(f"error: {exc.detail}", err=True)
         for e in exc.errors:

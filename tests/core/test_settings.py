@@ -195,3 +195,20 @@ def test_an_unknown_connector_section_is_refused() -> None:
 
     with pytest.raises(ConfigurationError, match="LGSP_CONNECTORS__NOWHERE: no connector"):
         Gateway(Settings(connectors={"nowhere": {"timeout_seconds": 1}}))
+
+
+def test_an_unreachable_database_is_named_in_one_line() -> None:
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    env = {"LGSP_DATABASE_URL": "postgresql+asyncpg://lgsp:hunter2@127.0.0.1:9/lgsp"}
+    result = CliRunner().invoke(main, ["dlq", "list"], env=env)
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "error: the database of LGSP_DATABASE_URL (postgresql+asyncpg://lgsp:***@127.0.0.1:9/lgsp)"
+        " cannot be reached: "
+    )
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
