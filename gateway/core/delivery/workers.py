@@ -21,6 +21,7 @@ import structlog
 
 from gateway.core.connector import BatchDelivery, Delivered, PeriodicJob, PeriodicWork
 from gateway.core.delivery import outbox
+from gateway.core.delivery.failing import FailingLoop
 from gateway.core.delivery.resilience import CircuitState
 from gateway.core.errors import GatewayError, TransientUpstreamError
 from gateway.core.http.recording import AttemptContext, attempt_context
@@ -230,16 +231,19 @@ class DeliveryService:
 
     async def _worker(self, index: int) -> None:
         d = self.gw.settings.delivery
+        failing = FailingLoop("delivery_round", base=d.poll_interval_seconds)
         while not self._stop.is_set():
+            wait = d.poll_interval_seconds
             try:
                 leased = await self.run_once(index)
-            except Exception:
-                log.exception("delivery_round_failed", worker=index)
+                failing.succeeded(worker=index)
+            except Exception as exc:  # the database or Redis down: back off, say it once
+                wait = failing.failed(exc, worker=index)
                 leased = 0
             if leased == 0:
                 self.gw.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.gw.wakeup.wait(), d.poll_interval_seconds)
+                    await asyncio.wait_for(self.gw.wakeup.wait(), wait)
 
     async def anchor_once(self, *, force: bool = False) -> int | None:
         """Timestamp the newest checkpoint (when an authority is configured), at most once per
@@ -256,14 +260,17 @@ class DeliveryService:
 
     async def _sealer(self) -> None:
         interval = self.gw.settings.delivery.seal_interval_seconds
+        failing = FailingLoop("seal", base=interval)
         while not self._stop.is_set():
+            wait = interval
             try:
                 await self.seal_once()
                 await self.anchor_once()
-            except Exception:
-                log.exception("seal_failed")
+                failing.succeeded()
+            except Exception as exc:
+                wait = failing.failed(exc)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), interval)
+                await asyncio.wait_for(self._stop.wait(), wait)
 
     def periodic_jobs(self) -> list[tuple[str, PeriodicJob]]:
         """The core's periodic jobs and every connector's, as ``(slug, job)``."""
