@@ -95,7 +95,8 @@ SEAL_REFUSALS = Counter(
     "lgsp_log_seal_refusals_total",
     "Exchange-log rows the sealer refused (mac: unauthenticated or edited; below-head: inserted "
     "under the sealed head) and rounds it refused (chain-reset: the chain is behind what was "
-    "sealed)",
+    "sealed, or the checkpoint it signed is gone; uncovered: sealed entries no checkpoint "
+    "covers, appended outside the sealer)",
     ["reason"],
     registry=REGISTRY,
 )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 from sqlalchemy import func, select
 
 from gateway.core.delivery.workers import DeliveryService
+from gateway.core.log.audit import checkpoint_message, checkpoint_time
 from gateway.core.runtime import Gateway
-from gateway.core.store.db import ExchangeEntry
+from gateway.core.store.db import Checkpoint, ExchangeEntry, utcnow
 from tests.conftest import bearer
 from tests.factories import dossier, ma_ho_so, step
 
@@ -78,3 +80,19 @@ async def count_entries(gateway: Gateway, *, sealed: bool | None = None) -> int:
         stmt = stmt.where(ExchangeEntry.seq.is_(None))
     async with gateway.db.sessions() as session:
         return int(await session.scalar(stmt) or 0)
+
+
+def signed_checkpoint(
+    gateway: Gateway, seq: int, head_hash: str, at: datetime | None = None
+) -> Checkpoint:
+    """A checkpoint over ``head_hash`` at ``seq``, signed with the gateway's own key: what an
+    attacker holding the signing key writes by hand."""
+    at = at or utcnow()
+    return Checkpoint(
+        seq=seq,
+        head_hash=head_hash,
+        created_at=at,
+        key_id=gateway.signer.key_id,
+        public_key=gateway.signer.public_key_b64(),
+        signature=gateway.signer.sign(checkpoint_message(seq, head_hash, checkpoint_time(at))),
+    )

@@ -24,7 +24,6 @@ from gateway.core.delivery.workers import DeliveryService
 from gateway.core.log.audit import (
     TrustedKeys,
     checkpoint_message,
-    checkpoint_time,
     entry_hash,
     export_chain,
     verify_database,
@@ -34,8 +33,8 @@ from gateway.core.log.exchange_log import Crossing
 from gateway.core.log.immutability import suspended
 from gateway.core.log.offline import HASHED_FIELDS
 from gateway.core.runtime import Gateway
-from gateway.core.store.db import Checkpoint, ExchangeEntry
-from tests.audit import build_log
+from gateway.core.store.db import ExchangeEntry
+from tests.audit import build_log, signed_checkpoint
 from tests.conftest import bearer, serving, started_gateway
 
 
@@ -105,16 +104,7 @@ async def rewrite_with_the_stolen_key(gateway: Gateway) -> None:
         head = rows[-1][1]
         now = (await session.scalars(select(ExchangeEntry.finished_at))).first()
         assert now is not None
-        session.add(
-            Checkpoint(
-                seq=head,
-                head_hash=prev,
-                created_at=now,
-                key_id=gateway.signer.key_id,
-                public_key=gateway.public_key,
-                signature=gateway.signer.sign(checkpoint_message(head, prev, checkpoint_time(now))),
-            )
-        )
+        session.add(signed_checkpoint(gateway, head, prev, now))
 
 
 async def test_a_rewrite_with_the_stolen_key_is_caught_by_an_earlier_copy(
@@ -139,6 +129,31 @@ async def test_a_rewrite_with_the_stolen_key_is_caught_by_an_earlier_copy(
     offline = verify_export(again, TrustedKeys.single(gateway.public_key), since=held)
     assert offline.problem is not None
     assert offline.problem.kind == "rewritten"
+
+
+async def test_checkpoints_deleted_and_signed_again_are_caught_by_an_earlier_copy(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    """Every entry intact, but the checkpoints replaced by one the stolen key signs over the
+    whole chain: the earlier copy holds a signed checkpoint that is gone."""
+    await write_and_seal(gateway, 3)
+    await write_and_seal(gateway, 2)
+    held = tmp_path / "held"
+    await export_chain(gateway.db, held, gateway.public_key)
+    async with gateway.db.transaction() as session, suspended(session):
+        await session.execute(text("DELETE FROM checkpoints"))
+        head = await session.scalar(select(ExchangeEntry.entry_hash).where(ExchangeEntry.seq == 5))
+        assert head is not None
+        session.add(signed_checkpoint(gateway, 5, head))
+    assert (await verify_database(gateway.db, gateway.public_key)).ok  # the key vouches...
+    report = await verify_database(gateway.db, gateway.public_key, since=held)
+    assert report.problem is not None  # ...not the copy the auditor held
+    assert (report.problem.kind, report.problem.seq) == ("checkpoint", 3)
+    again = tmp_path / "now"
+    await export_chain(gateway.db, again, gateway.public_key, signer=gateway.signer)
+    offline = verify_export(again, TrustedKeys.single(gateway.public_key), since=held)
+    assert offline.problem is not None
+    assert (offline.problem.kind, offline.problem.seq) == ("checkpoint", 3)
 
 
 async def test_a_truncation_is_caught_by_an_earlier_copy(gateway: Gateway, tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ own role must be able to make) nor a change to the outbox (the application's wor
 those the application's role makes here, and the verifier alone can name them. Deleting the
 newest entries together with their checkpoints leaves a consistent shorter chain: only evidence
 outside the database (the witness here, the RFC 3161 anchors in ``test_anchoring.py``) names it.
-The tampers the product does not name yet are strict xfails, each with the reason.
+The sealer, asked to carry on over a tamper (a deletion, an unsealing, checkpoints gone, rows
+appended past the last checkpoint), refuses; what an attacker holding the signing key then signs
+by hand, the MACs or the witness copy name.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from gateway.core.settings import AuditSettings
 from gateway.core.store.db import Base, Checkpoint, ExchangeEntry, utcnow
 from gateway.core.store.state import StateStore
 from gateway.sandbox import create_sandbox_app
-from tests.audit import build_log
+from tests.audit import build_log, signed_checkpoint
 from tests.conftest import bearer, serving, started_gateway
 from tests.officer_factories import register_officer
 
@@ -348,12 +350,16 @@ async def _append_after_head(log: Log, entry_id: str) -> None:
         session.add(forged)
 
 
-async def _new_round(log: Log) -> None:
-    """Genuine traffic after the tamper, and the sealer's next round (the API's shutdown seals
-    too, as a stopping worker does)."""
-    async with serving(log.gw) as api:
-        await build_log(log.gw, api, dossiers=1, first=9, steps=False, refusal=False)
-    await DeliveryService(log.gw).seal_once()
+async def _sign_head(log: Log, seq: int) -> None:
+    """A checkpoint over the entry at ``seq``, signed with the real key (stolen)."""
+    gw = log.gw
+    async with gw.db.reading() as session:
+        head = await session.scalar(
+            select(ExchangeEntry.entry_hash).where(ExchangeEntry.seq == seq)
+        )
+    assert head is not None
+    async with gw.db.transaction() as session:
+        session.add(signed_checkpoint(gw, seq, head))
 
 
 # --- the tampers -----------------------------------------------------------------------------
@@ -444,19 +450,25 @@ async def forged_row_after_head(log: Log) -> None:
 
 
 async def forged_row_after_head_then_sealed(log: Log) -> None:
-    """The same, and the next sealing round (with a genuine entry to seal) signs on top."""
+    """The same, then a sealing round: the sealer will not sign over entries no checkpoint
+    covers; signed over with the stolen key, the row's MAC (the data key) still names it."""
     await _append_after_head(log, "forged-3")
-    await _new_round(log)
-    async with log.gw.db.reading() as session:
-        covered = await session.scalar(select(func.max(Checkpoint.seq)))
-    assert covered is not None
-    assert covered > log.marks.head + 1  # signed over the forged row
+    await sealer_refuses(log)
+    await log.gw.state.delete(sealed_head_key(log.gw.db))  # not even with its memory wiped
+    await sealer_refuses(log)
+    await _sign_head(log, log.marks.head + 1)
 
 
 async def delete_all_checkpoints_then_seal(log: Log) -> None:
-    """All checkpoints deleted, then the next round signs one over the whole chain."""
+    """All checkpoints deleted: the sealer refuses to sign the chain again (it remembers the
+    checkpoint it signed; without its memory, the chain is sealed past every checkpoint). With
+    the stolen key one checkpoint is signed over the whole chain: the witness copy holds the
+    checkpoints that are gone."""
     await delete_all_checkpoints(log)
-    await _new_round(log)
+    await sealer_refuses(log)
+    await log.gw.state.delete(sealed_head_key(log.gw.db))
+    await sealer_refuses(log)
+    await _sign_head(log, log.marks.head)
 
 
 async def resigned_with_another_key(log: Log) -> None:
@@ -550,8 +562,6 @@ class Case:
     kind: str
     seq: Where
     entry: Entry
-    #: why the product does not name it yet (the case is then a strict xfail)
-    gap: str | None = None
 
 
 def _none(log: Log) -> None:
@@ -581,21 +591,17 @@ CASES: dict[str, Case] = {
     "forged row after the head": Case(
         forged_row_after_head, "uncovered", lambda log: log.marks.head + 1, _none
     ),
-    "forged row after the head, then sealed over": Case(
+    "forged row after the head, signed over with the stolen key": Case(
         forged_row_after_head_then_sealed,
         "forged",
         lambda log: log.marks.head + 1,
         lambda log: "forged-3",
     ),
-    "delete all checkpoints, then a sealing round": Case(
+    "delete all checkpoints, the chain signed again": Case(
         delete_all_checkpoints_then_seal,
         "checkpoint",
         lambda log: log.marks.checkpoints[0],
         _none,
-        gap="the sealer carries on (no ChainIntegrityError: the head it remembers is still in "
-        "the chain) and signs one checkpoint over the whole chain; the verifier, even with the "
-        "witness copy, then finds it intact: it checks the witness's heads against the "
-        "entries' hashes, never that the signed checkpoints at those seqs are still there",
     ),
     "re-signed with another key": Case(
         resigned_with_another_key, "checkpoint", lambda log: log.marks.checkpoints[0], _none
@@ -632,31 +638,17 @@ CASES: dict[str, Case] = {
         "untraced",
         _none,
         lambda log: log.marks.dead_exchange,
-        gap="the verifier looks only for outbox items in status 'skipped' without a dlq:skip "
-        "decision; it never checks that each accepted delivery in the chain (its inbound "
-        "'accepted' entry) still has its outbox item, though the product never deletes one",
     ),
     "DLQ item marked delivered without trace": Case(
         dlq_marked_delivered_without_trace,
         "untraced",
         _none,
         lambda log: log.marks.dead_exchange,
-        gap="'delivered' is terminal like 'skipped' and releases the items behind it, but the "
-        "verifier never checks that an outbox item marked delivered has a delivered attempt "
-        "in the chain (this one has none)",
     ),
 }
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(
-            name, marks=pytest.mark.xfail(strict=True, reason=case.gap) if case.gap else ()
-        )
-        for name, case in CASES.items()
-    ],
-)
+@pytest.mark.parametrize("case", list(CASES))
 async def test_every_tamper_is_named(log: Log, case: str) -> None:
     intact = await verify(log)
     assert intact.ok, intact.problem

@@ -54,10 +54,12 @@ from gateway.core.log.offline import (
     entry_content,
     entry_hash,
     read_heads,
+    read_signed_heads,
     verify_export,
 )
 from gateway.core.metrics import SEAL_REFUSALS
 from gateway.core.store.db import (
+    AttemptLink,
     Checkpoint,
     CheckpointAnchor,
     Database,
@@ -287,6 +289,17 @@ async def _refuse_a_reset(
             "no entry is sealed but signed checkpoints exist: the chain was unsealed; "
             "the sealer will not start it again (run `lgsp audit verify`)"
         )
+    if head is not None:
+        # a round writes its entries and its checkpoint in one transaction: sealed entries no
+        # checkpoint covers were appended by someone else, and sealing on would sign them
+        covered = await session.scalar(select(func.max(Checkpoint.seq)))
+        if head[0] > (covered or 0):
+            SEAL_REFUSALS.labels("uncovered").inc()
+            raise ChainIntegrityError(
+                f"entries seq {(covered or 0) + 1}..{head[0]} are sealed but no signed "
+                "checkpoint covers them: they were appended outside the sealer; the sealer "
+                "will not sign over them (run `lgsp audit verify`)"
+            )
     remembered = await memory.get(key) if memory is not None else None
     if not remembered:
         return
@@ -299,6 +312,14 @@ async def _refuse_a_reset(
             f"the chain no longer holds the entry seq {seq} this gateway sealed (hash "
             f"{digest[:16]}…): it was rewritten or truncated; the sealer stops "
             "(run `lgsp audit verify`)"
+        )
+    signed = await session.scalar(select(Checkpoint.head_hash).where(Checkpoint.seq == seq))
+    if signed != digest:
+        SEAL_REFUSALS.labels("chain-reset").inc()
+        raise ChainIntegrityError(
+            f"the checkpoint this gateway signed at seq {seq} (head {digest[:16]}…) is no longer "
+            "in the database: the signed evidence was deleted or replaced; the sealer will not "
+            "sign the chain again (run `lgsp audit verify`)"
         )
 
 
@@ -465,6 +486,7 @@ async def verify_database(
         cps,
         trusted if trusted is not None else TrustedKeys.single(public_key),
         earlier=read_heads(since) if since is not None else None,
+        earlier_signed=read_signed_heads(since) if since is not None else None,
     )
     # aclosing: stopping at the first problem must give the generator's connection back now,
     # not whenever the abandoned generator is collected (after the engine may be disposed,
@@ -600,14 +622,24 @@ async def _refused_unsealed(db: Database, authenticator: EntryAuthenticator) -> 
 
 
 async def _untraced_decisions(db: Database) -> Problem | None:
-    """A dead letter given up with no decision in the log: the operator's ``lgsp dlq skip``
-    records who skipped it and why in the same transaction; an item skipped by hand in the
-    database has no such entry (sealed or not yet)."""
+    """Work given up, or called done, with nothing in the log to show for it. The outbox is the
+    application's working table (its role must change it), so the verifier holds it to the
+    chain: an item is ``skipped`` only by ``lgsp dlq skip``, which records who and why in the
+    same transaction; every delivery the chain shows accepted (an inbound entry answered 202)
+    keeps its outbox item, written in the same transaction and never deleted; and an item is
+    ``delivered`` only after an attempt the recording transport logged (its ``parent_id``, or
+    a batch's link). An item skipped, deleted or marked delivered by hand in the database
+    frees the items queued behind it, and is named here."""
     decided = select(ExchangeEntry.parent_id).where(
         ExchangeEntry.kind == "decision", ExchangeEntry.operation == "dlq:skip"
     )
+    queued = select(OutboxItem.id).where(OutboxItem.exchange_id == ExchangeEntry.entry_id)
+    tried = select(ExchangeEntry.id).where(
+        ExchangeEntry.kind == "attempt", ExchangeEntry.parent_id == OutboxItem.exchange_id
+    )
+    linked = select(AttemptLink.entry_id).where(AttemptLink.exchange_id == OutboxItem.exchange_id)
     async with db.reading() as session:
-        found = (
+        skipped = (
             await session.execute(
                 select(OutboxItem.exchange_id, OutboxItem.connector)
                 .where(OutboxItem.status == "skipped", OutboxItem.exchange_id.not_in(decided))
@@ -615,16 +647,56 @@ async def _untraced_decisions(db: Database) -> Problem | None:
                 .limit(1)
             )
         ).first()
-    if found is None:
-        return None
-    exchange_id, connector = found
-    return Problem(
-        "untraced",
-        None,
-        str(exchange_id),
-        f"the delivery {exchange_id} ({connector}) was skipped with no decision in the log: "
-        "given up by hand in the database, not by `lgsp dlq skip`",
-    )
+        gone = (
+            await session.execute(
+                select(ExchangeEntry.entry_id, ExchangeEntry.connector, ExchangeEntry.seq)
+                .where(
+                    ExchangeEntry.kind == "inbound",
+                    ExchangeEntry.outcome == "accepted",
+                    ExchangeEntry.status_code == 202,
+                    ~queued.exists(),
+                )
+                .order_by(ExchangeEntry.id)
+                .limit(1)
+            )
+        ).first()
+        unsent = (
+            await session.execute(
+                select(OutboxItem.exchange_id, OutboxItem.connector)
+                .where(OutboxItem.status == "delivered", ~tried.exists(), ~linked.exists())
+                .order_by(OutboxItem.id)
+                .limit(1)
+            )
+        ).first()
+    if skipped is not None:
+        exchange_id, connector = skipped
+        return Problem(
+            "untraced",
+            None,
+            str(exchange_id),
+            f"the delivery {exchange_id} ({connector}) was skipped with no decision in the log: "
+            "given up by hand in the database, not by `lgsp dlq skip`",
+        )
+    if gone is not None:
+        exchange_id, connector, seq = gone
+        where = f"entry seq {seq}" if seq is not None else "an entry not yet sealed"
+        return Problem(
+            "untraced",
+            None,
+            str(exchange_id),
+            f"the delivery {exchange_id} ({connector}) was accepted ({where}) but its outbox "
+            "item is gone: deleted by hand in the database (the gateway never deletes one)",
+        )
+    if unsent is not None:
+        exchange_id, connector = unsent
+        return Problem(
+            "untraced",
+            None,
+            str(exchange_id),
+            f"the delivery {exchange_id} ({connector}) is marked delivered but the log holds no "
+            "attempt to deliver it: set by hand in the database",
+        )
+    return None
 
 
 # --- export for offline verification -------------------------------------------------------

@@ -253,6 +253,7 @@ class ChainVerifier:
         trusted: TrustedKeys | None,
         *,
         earlier: Mapping[int, str] | None = None,
+        earlier_signed: Mapping[int, str] | None = None,
     ):
         self.report = report
         self.prev = GENESIS
@@ -260,6 +261,8 @@ class ChainVerifier:
         self.trusted = trusted
         self.checkpoints = {c.seq: c for c in checkpoints}
         self.earlier = earlier
+        #: the seqs the earlier copy holds signed checkpoints at: each must still have one
+        self.earlier_signed = earlier_signed or {}
         self.hash_index: dict[str, int] | None = None
         #: a selection's export: segments (sealing rounds) between signed checkpoints
         self.segmented = False
@@ -336,6 +339,16 @@ class ChainVerifier:
             cp = self.checkpoints.get(row.seq)
             if cp is not None and not self._checkpoint_ok(cp, row.entry_hash):
                 return False
+            if cp is None and row.seq in self.earlier_signed and not self.segmented:
+                # the entries may be intact and signed over again later, but the evidence the
+                # earlier copy saw signed is gone
+                return self._fail(
+                    "checkpoint",
+                    row.seq,
+                    None,
+                    f"the signed checkpoint at seq {row.seq} that the earlier copy holds is no "
+                    "longer here: checkpoints were deleted (and the chain signed again)",
+                )
             self.report.entries += 1
             self.report.head_seq = row.seq
             self.report.head_hash = row.entry_hash
@@ -935,6 +948,24 @@ def read_heads(path: Path) -> dict[int, str]:
     return heads
 
 
+def read_signed_heads(path: Path) -> dict[int, str]:
+    """The signed checkpoints an earlier copy holds, ``seq -> head hash``: every head of a
+    witness copy, or an earlier export's ``checkpoints.jsonl``."""
+    if path.is_dir() and (path / "entries.jsonl").exists():
+        source = path / "checkpoints.jsonl"
+        if not source.exists():
+            return {}
+    else:
+        source = path / "heads.jsonl" if path.is_dir() else path
+    heads: dict[int, str] = {}
+    with source.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                heads[int(r["seq"])] = str(r["head_hash"])
+    return heads
+
+
 MANIFEST_FORMAT = "lgsp-export/1"
 
 
@@ -1012,6 +1043,7 @@ def verify_export(
         read_checkpoints(directory / "checkpoints.jsonl"),
         trusted,
         earlier=read_heads(since) if since is not None else None,
+        earlier_signed=read_signed_heads(since) if since is not None else None,
     )
     verifier.segmented = selection is not None
     first = _first_entry(directory / "entries.jsonl")
