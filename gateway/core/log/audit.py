@@ -170,8 +170,10 @@ async def seal_pending(
 
     Safe to call from every process: only one sealer holds the lock at a time; the others
     return 0 at once. Never silently: with ``authenticator`` a row whose MAC fails (inserted
-    by hand, or edited before it was sealed) is refused, and so is a row inserted under the
-    sealed head; they stay unsealed, logged and counted, and the chain goes on without them.
+    by hand, or edited before it was sealed) is refused, and so is a row without one under the
+    sealed head (rows from before the MACs); they stay unsealed, logged and counted once per
+    process, and the chain goes on without them. A genuine row committed after rows inserted
+    after it (other processes' transactions) is sealed when it appears.
     The sealer never starts a chain again: with no sealed entry while checkpoints exist, or a
     chain behind the head it remembers in ``memory`` (the state store, outside the database),
     it raises :class:`ChainIntegrityError` and seals nothing.
@@ -198,26 +200,21 @@ async def seal_pending(
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
         head_id = head[2] if head else None
         legacy = head is None or head[3] is None  # no MAC written yet: rows before version 0012
-        if head_id is not None:
-            # rows slipped in under the head are never sealed: counted and logged each round,
-            # not read again and again (they would crowd out the genuine ones)
-            below = await session.scalar(
-                select(func.count())
-                .select_from(ExchangeEntry)
-                .where(ExchangeEntry.seq.is_(None), ExchangeEntry.id < head_id)
-            )
-            if below:
-                SEAL_REFUSALS.labels("below-head").inc(below)
-                log.error("audit.entries_below_head", rows=below, head_seq=seq)
         updates: list[dict[str, Any]] = []
-        after = head_id or 0
-        # page on past refused rows: forged rows, however many, never keep the genuine ones
-        # behind them from being sealed
+        after: int | None = None  # ids are not always positive (a row inserted by hand)
+        # every unsealed row, in id order: on PostgreSQL ids are handed out when a row is
+        # inserted but rows become visible when their transaction commits, so with several
+        # processes writing, a genuine row can appear under a head already sealed; its MAC
+        # says it is genuine and it is sealed next. Page on past refused rows: forged rows,
+        # however many, never keep the genuine ones behind them from being sealed
         while len(updates) < batch:
             rows = (
                 await session.execute(
                     select(ExchangeEntry.id, ExchangeEntry.entry_mac, *_hashed_columns())
-                    .where(ExchangeEntry.seq.is_(None), ExchangeEntry.id > after)
+                    .where(
+                        ExchangeEntry.seq.is_(None),
+                        *(() if after is None else (ExchangeEntry.id > after,)),
+                    )
                     .order_by(ExchangeEntry.id)
                     .limit(batch - len(updates))
                 )
@@ -228,12 +225,9 @@ async def seal_pending(
             for row in rows:
                 values = _canonical(row[2:])
                 content = entry_content(values)  # once: the MAC and the hash both cover it
-                refusal = _refusal(row[0], row[1], content, None, legacy, authenticator)
+                refusal = _refusal(row[0], row[1], content, head_id, legacy, authenticator)
                 if refusal is not None:
-                    SEAL_REFUSALS.labels(refusal).inc()
-                    log.error(
-                        "audit.entry_refused", entry_id=values[0], row_id=row[0], reason=refusal
-                    )
+                    _refused_once(row[0], str(values[0]), content, refusal, seq)
                     continue
                 legacy = legacy and row[1] is None
                 seq += 1
@@ -270,14 +264,36 @@ def _refusal(
     legacy: bool,
     authenticator: EntryAuthenticator | None,
 ) -> str | None:
-    """Why the sealer refuses this unsealed row, or None."""
+    """Why the sealer refuses this unsealed row, or None. A valid MAC makes a row genuine
+    wherever it lies (the data key is not in the database; ``entry_id`` is unique, so a copy of
+    a genuine row cannot be inserted again); without MACs to go by (rows from before them, or
+    no key) a row under the sealed head was slipped in."""
+    if authenticator is not None and mac is not None:
+        return None if authenticator.check(MAC_PREFIX + content.encode(), mac) else "mac"
+    if authenticator is not None and not legacy:
+        return "mac"  # the rows before it carry one: written by someone without the key
     if head_id is not None and row_id < head_id:
         return "below-head"
-    if authenticator is None:
-        return None
-    if mac is None:
-        return None if legacy else "mac"
-    return None if authenticator.check(MAC_PREFIX + content.encode(), mac) else "mac"
+    return None
+
+
+#: the rows this process already reported refused, by id and content (each is logged and
+#: counted once, not at every sealing round); bounded, as a flood of forged rows must not grow
+#: memory
+_REPORTED: set[tuple[int, str]] = set()
+_REPORTED_MAX = 100_000
+
+
+def _refused_once(row_id: int, entry_id: str, content: str, reason: str, head_seq: int) -> None:
+    key = (row_id, hashlib.sha256(content.encode()).hexdigest())
+    if key in _REPORTED:
+        return
+    if len(_REPORTED) < _REPORTED_MAX:
+        _REPORTED.add(key)
+    SEAL_REFUSALS.labels(reason).inc()
+    log.error(
+        "audit.entry_refused", entry_id=entry_id, row_id=row_id, reason=reason, head_seq=head_seq
+    )
 
 
 async def _refuse_a_reset(
