@@ -271,6 +271,7 @@ def run(
         LGSP_CONNECTORS__DANCU__ENDPOINT_URL=f"http://127.0.0.1:{sandbox_port}/dancu/ws",
         LGSP_CONNECTORS__DVCQG__BASE_URL=f"http://127.0.0.1:{sandbox_port}/dvcqg",
     )
+    subprocess.run([*LGSP, "db", "upgrade"], env=env, check=True, capture_output=True)
     key = subprocess.run(
         [*LGSP, "clients", "create", "bench", "--scope", "dancu:lookup"],
         env=env,

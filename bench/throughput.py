@@ -275,6 +275,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
         LGSP_RATE_LIMIT="100000/second",
         LGSP_CONNECTORS__DVCQG__BASE_URL=f"http://127.0.0.1:{sandbox_port}/dvcqg",
     )
+    subprocess.run([*LGSP, "db", "upgrade"], env=env, check=True, capture_output=True)
     key = subprocess.run(
         [*LGSP, "clients", "create", "bench", "--scope", "dvcqg:sync", "--scope", "ops:read"],
         env=env,

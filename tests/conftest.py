@@ -140,6 +140,8 @@ async def state_store(backend: str) -> AsyncIterator[StateStore]:
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     delivery = overrides.pop("delivery", {})
+    # the tests' gateways migrate their database when they start, whichever it is
+    overrides.setdefault("auto_migrate", True)
     return Settings(
         environment="test",
         database_url=database_url,

@@ -23,6 +23,32 @@ from gateway.core.web.errors import problem, record_refusal
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
+access_log = structlog.get_logger("gateway.access")
+
+
+def _access_line(scope: Scope, path: str, status: int, seconds: float) -> None:
+    """One line per request: method, route template (never the path itself, which may hold an
+    ID number), status, duration, the API client's name; refusals at WARNING with their problem
+    type, detail and exchange-log entry; the request id comes from the bound context."""
+    state = scope.get("state", {})
+    principal = state.get("principal")
+    fields: dict[str, Any] = {
+        "method": scope.get("method", ""),
+        "route": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "client": getattr(principal, "name", None),
+    }
+    if status < 400:
+        access_log.info("request", **fields)
+        return
+    found = state.get("problem")
+    if isinstance(found, dict):
+        fields["problem"] = str(found.get("type", "")).rpartition(":")[2]
+        fields["detail"] = found.get("detail")
+        fields["exchange_id"] = found.get("exchange_id")
+    (access_log.error if status >= 500 else access_log.warning)("refused", **fields)
+
 
 class GatewayMiddleware:
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
@@ -79,7 +105,9 @@ class GatewayMiddleware:
             path = str(getattr(route, "path", "unmatched"))
             method = scope.get("method", "")
             HTTP_REQUESTS.labels(method, path, str(status_holder["status"])).inc()
-            HTTP_LATENCY.labels(method, path).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            HTTP_LATENCY.labels(method, path).observe(elapsed)
+            _access_line(scope, path, status_holder["status"], elapsed)
             structlog.contextvars.unbind_contextvars("request_id")
 
     async def _read_body(self, receive: Receive) -> bytes | None:
@@ -106,6 +134,7 @@ class GatewayMiddleware:
             "detail": f"the request body is larger than {self.max_body} bytes",
             "request_id": request_id,
         }
+        scope.setdefault("state", {})["problem"] = body
         raw = json.dumps(body).encode()
         await send(
             {

@@ -129,7 +129,7 @@ def audit_verify(
                 await export_chain(gw.db, export_dir, gw.public_key, signer=gw.signer)
             return result
 
-        report = run(body, migrate=False)
+        report = run(body)
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
@@ -175,7 +175,7 @@ def audit_export(out: Path, month: str | None, dossier: str | None, connector: s
             connector=connector,
         )
 
-    count = run(body, migrate=False)
+    count = run(body)
     click.echo(
         f"{count} entries exported to {out}; verify with: lgsp audit verify --from-export {out}"
     )
@@ -196,7 +196,7 @@ def audit_anchor(as_json: bool) -> None:
         status = await anchoring_status(gw.db)
         return {"anchored_seq": seq, **status.as_dict(utcnow())}
 
-    result = run(body, migrate=False)
+    result = run(body)
     if as_json:
         click.echo(json.dumps(result))
         return
@@ -232,7 +232,7 @@ def audit_reads_command(start: str | None, end: str | None, limit: int, as_json:
         last = parse_day(end, "--to") if end else None
     except InvalidInput as exc:
         raise click.BadParameter(exc.errors[0].msg) from None
-    reads = run(lambda gw: audit_reads(gw.db, start=first, end=last, limit=limit), migrate=False)
+    reads = run(lambda gw: audit_reads(gw.db, start=first, end=last, limit=limit))
     if as_json:
         click.echo(json.dumps({"reads": reads}, ensure_ascii=False))
         return

@@ -35,7 +35,7 @@ def db_upgrade(force: bool) -> None:
         after = await verify_database(gw.db, gw.public_key, authenticator=gw.cipher.entries)
         return before, after
 
-    before, after = run(body, migrate=False)
+    before, after = run(body, check_schema=False)
     if before is not None:
         _say("before the upgrade", before)
     if after is None:

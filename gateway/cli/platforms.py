@@ -25,7 +25,7 @@ def connectors_list() -> None:
             wire = " ".join(f"{k}={v}" for k, v in wire_profile(gw.configs[slug]).items())
             click.echo(f"{slug:8} {spec.title}  {wire}  circuit={state}  operations: {ops}")
 
-    run(body, migrate=False)
+    run(body, check_schema=False)
 
 
 @connectors.command("check")

@@ -39,7 +39,7 @@ def report_availability(
         slugs = [connector] if connector else list(gw.specs)
         return await availability(gw.db, month=period, connectors=slugs)
 
-    reports = run(body, migrate=False)
+    reports = run(body)
     if csv_path == "-":
         click.echo(availability_csv(reports), nl=False)
         return

@@ -12,15 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import click
+import structlog
 import uvicorn
 from prometheus_client import start_http_server
 
 from gateway.api.server import server_options, uvicorn_config
-from gateway.core.commands import DatabaseUnreachable, require_database
+from gateway.core.commands import DatabaseUnreachable, require_database, require_schema
 from gateway.core.commands import settings as load_settings
+from gateway.core.errors import GatewayError, SchemaNotCurrent
 from gateway.core.metrics import REGISTRY
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings
+
+log = structlog.get_logger("gateway.cli")
 
 
 @click.command()
@@ -57,11 +61,7 @@ def serve(
             base = f"http://127.0.0.1:{sandbox_port}"
             servers.append(_server(create_sandbox_app(), host, sandbox_port))
         gw = Gateway(settings, sandbox_base=base)
-        try:
-            await require_database(gw)
-        except DatabaseUnreachable as exc:
-            await gw.aclose()
-            raise click.ClickException(str(exc)) from None
+        await _ready_to_start(gw)
         servers.append(_server(create_app(gw, run_workers=not no_workers), host, port))
         try:
             await asyncio.gather(*(s.serve() for s in servers))
@@ -82,13 +82,14 @@ def _serve_processes(
 
     async def upgrade_once() -> None:
         gw = Gateway(settings)
+        await _ready_to_start(gw)
         try:
-            await migrate.upgrade(gw.db.engine)
+            if settings.migrates_at_start:
+                await migrate.upgrade(gw.db.engine)
         finally:
             await gw.aclose()
 
-    if settings.auto_migrate:
-        asyncio.run(upgrade_once())  # here, not in N processes at once
+    asyncio.run(upgrade_once())  # here, not in N processes at once
     os.environ["LGSP_AUTO_MIGRATE"] = "false"
     os.environ[RUN_WORKERS_ENV] = "true" if run_workers else "false"
     uvicorn.run(
@@ -101,6 +102,19 @@ def _serve_processes(
         access_log=False,
         **server_options(),
     )
+
+
+async def _ready_to_start(gw: Gateway) -> None:
+    """The database answers, and its schema is current unless this process migrates it (the
+    embedded SQLite, or ``LGSP_AUTO_MIGRATE=true``): else one line, and exit 1."""
+    try:
+        await require_database(gw)
+        if not gw.settings.migrates_at_start:
+            await require_schema(gw)
+    except (DatabaseUnreachable, SchemaNotCurrent) as exc:
+        await gw.aclose()
+        why = exc.detail if isinstance(exc, GatewayError) else str(exc)
+        raise click.ClickException(why) from None
 
 
 def _run_server(main: Coroutine[Any, Any, None]) -> None:
@@ -134,16 +148,12 @@ def worker(sandbox_base: str | None) -> None:
 
     async def run() -> None:
         gw = Gateway(load_settings(), sandbox_base=sandbox_base)
-        try:
-            await require_database(gw)
-        except DatabaseUnreachable as exc:
-            await gw.aclose()
-            raise click.ClickException(str(exc)) from None
+        await _ready_to_start(gw)
         await gw.start()
         port = gw.settings.worker_metrics_port
         if port is not None:
             serve_metrics(port)
-            click.echo(f"metrics on http://0.0.0.0:{port}/metrics", err=True)
+            log.info("worker.metrics", url=f"http://0.0.0.0:{port}/metrics")
         service = DeliveryService(gw)
         service.start()
         gc.collect()
@@ -152,7 +162,7 @@ def worker(sandbox_base: str | None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        click.echo(f"worker {service.owner} running; Ctrl-C to stop", err=True)
+        log.info("worker.running", owner=service.owner, stop="SIGTERM or Ctrl-C")
         await stop.wait()
         await service.stop()
         await gw.aclose()

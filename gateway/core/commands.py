@@ -17,7 +17,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from gateway.core.errors import GatewayError, InvalidInput
+from gateway.core.errors import GatewayError, InvalidInput, SchemaNotCurrent
 from gateway.core.local_time import parse_day
 from gateway.core.logging import configure_logging
 from gateway.core.runtime import Gateway
@@ -81,17 +81,28 @@ async def require_database(gw: Gateway) -> None:
         ) from None
 
 
-def run(factory: Callable[[Gateway], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Build the runtime, run ``factory`` with it, close it; GatewayErrors exit 2 clearly."""
+async def require_schema(gw: Gateway) -> None:
+    """Raise :class:`SchemaNotCurrent` (one line, naming the revisions) when the database's
+    schema is not the one this gateway needs: only ``lgsp db upgrade`` (and
+    ``serve`` on the embedded SQLite) migrates."""
+    from gateway.core.store import migrate
+
+    problem = await migrate.schema_problem(gw.db.engine)
+    if problem is not None:
+        raise SchemaNotCurrent(problem)
+
+
+def run(factory: Callable[[Gateway], Awaitable[T]], *, check_schema: bool = True) -> T:
+    """Build the runtime, run ``factory`` with it, close it; GatewayErrors exit 2 clearly.
+    The command never migrates: with ``check_schema`` a schema that is behind (or missing)
+    stops it with one line saying to run ``lgsp db upgrade``."""
 
     async def main() -> T:
         gw = Gateway(settings())
         try:
             await require_database(gw)
-            if migrate and gw.settings.auto_migrate:
-                from gateway.core.store import migrate as m
-
-                await m.upgrade(gw.db.engine)
+            if check_schema:
+                await require_schema(gw)
             return await factory(gw)
         finally:
             await gw.aclose()

@@ -114,6 +114,13 @@ class ConfigurationError(GatewayError):
     title = "Configuration error"
 
 
+class SchemaNotCurrent(ConfigurationError):
+    """The database's schema is not the one this gateway needs (``lgsp db upgrade``)."""
+
+    type_slug = "schema-not-current"
+    title = "The database schema is not current"
+
+
 class UpstreamError(GatewayError):
     """A national platform failed us. ``code`` is the platform's own code when it gave one."""
 

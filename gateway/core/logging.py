@@ -3,8 +3,8 @@
 Every line goes through :func:`mask_text`: 12-digit personal identification numbers and 9-digit
 old ID card numbers become ``001******345``; values of secret-looking keys become ``***``; and
 every secret the settings hold (registered with :func:`register_secrets`) is replaced wherever
-it appears. The same mask runs as a ``logging.Filter`` on the root handler, so third-party
-lines (uvicorn, httpx) are masked too.
+it appears. One handler on the root logger renders every line, third-party ones (uvicorn,
+Alembic, httpx) included, through the same mask: one JSON object per line in production.
 """
 
 from __future__ import annotations
@@ -70,41 +70,40 @@ def mask_event(
     return {k: _mask_value(k, v) for k, v in event.items()}
 
 
-class MaskingFormatter(logging.Formatter):
-    """Masks the whole formatted line: the filter below sees only the message, not the
-    traceback a third-party ``logger.exception`` appends (which may quote personal data)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record))
-
-
-class MaskingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 #: libraries whose DEBUG lines dump whole requests, SQL parameters or SOAP envelopes: personal
 #: data and credentials have no business there, even masked; held at WARNING
 QUIETED_LOGGERS = ("httpx", "httpcore", "aiosqlite", "zeep")
 
 
+def mask_event_text(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Like :func:`mask_event`, for the fields a rendered exception adds (a traceback may quote
+    personal data or a secret)."""
+    for key in ("exception", "stack"):
+        if isinstance(event.get(key), str):
+            event[key] = mask_text(event[key])
+    return event
+
+
+def _rename_logger(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """A third-party record's logger name as ``logger`` (uvicorn.error, alembic.runtime...)."""
+    record = event.get("_record")
+    if record is not None and "logger" not in event:
+        event["logger"] = record.name
+    return event
+
+
 def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
-    """Configure structlog and the root logger once per process (idempotent)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(MaskingFilter())
-    handler.setFormatter(MaskingFormatter("%(message)s"))
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_lgsp", False)]:
-        root.removeHandler(old)
-    handler._lgsp = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(level)
-    for noisy in QUIETED_LOGGERS:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Configure structlog and the root logger once per process (idempotent).
+
+    One handler on the root logger renders every line, the gateway's structlog events and the
+    standard-library records of uvicorn, Alembic, SQLAlchemy or httpx alike: with ``json_lines``
+    one JSON object per line (``timestamp``, ``level``, ``event``, ``logger`` for third-party
+    lines, an exception as one ``exception`` field), masked (:func:`mask_event`) before it is
+    rendered."""
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json_lines
@@ -113,15 +112,46 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
             colors=False, exception_formatter=structlog.dev.plain_traceback
         )
     )
+    stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    formatter = structlog.stdlib.ProcessorFormatter(
+        # third-party records: what structlog's own chain adds to the gateway's events
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            stamp,
+            _rename_logger,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            mask_event,
+            structlog.processors.format_exc_info,
+            mask_event_text,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_lgsp", False)]:
+        root.removeHandler(old)
+    handler._lgsp = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in QUIETED_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # uvicorn and Alembic own handlers of their own when configured by their defaults: theirs go
+    # (their lines reach the root's, in JSON), so nothing prints twice or as plain text
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,  # drop below-level events before any work
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_event,
-            structlog.processors.format_exc_info,
-            renderer,
+            stamp,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.core.connector import Connector, ConnectorSpec, GatewayBound, PacketSigner
 from gateway.core.crypto import BodyCipher, CheckpointSigner
 from gateway.core.delivery.resilience import CircuitBreaker, RetryPolicy
-from gateway.core.errors import ConfigurationError, NotFound
+from gateway.core.errors import ConfigurationError, NotFound, SchemaNotCurrent
 from gateway.core.events_webhook import EventDeliverer
 from gateway.core.http.lgsp import lgsp_outer
 from gateway.core.http.recording import build_client
@@ -236,9 +236,12 @@ class Gateway:
         return signer
 
     async def start(self) -> None:
-        """Migrate (when configured to) and run each connector's start-up hook."""
-        if self.settings.auto_migrate:
+        """Migrate (when configured to: :attr:`Settings.migrates_at_start`), or refuse a schema
+        that is behind, and run each connector's start-up hook."""
+        if self.settings.migrates_at_start:
             await migrate.upgrade(self.db.engine)
+        elif (problem := await migrate.schema_problem(self.db.engine)) is not None:
+            raise SchemaNotCurrent(problem)
         if self.settings.maintenance.windows:
             await store_configured(self.db, self.settings.maintenance.windows)
         for slug, spec in self.specs.items():

@@ -240,7 +240,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB}"
     redis_url: str | None = None
-    auto_migrate: bool = Field(True, description="run migrations at start-up")
+    auto_migrate: bool | None = Field(
+        None,
+        description="migrate the schema when `serve` or `worker` starts; unset: only on SQLite "
+        "(the embedded database); on PostgreSQL `lgsp db upgrade` does (the Helm chart's hook "
+        "Job), and the processes refuse to start on a schema that is behind",
+    )
 
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
     data_key_id: str = "dev-1"
@@ -297,6 +302,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def migrates_at_start(self) -> bool:
+        """Whether ``serve`` (and ``worker``) migrate when they start: ``LGSP_AUTO_MIGRATE``, or
+        by default only the embedded SQLite database."""
+        return self.auto_migrate if self.auto_migrate is not None else self.is_sqlite
 
     def secret_values(self) -> list[str]:
         """Every secret the settings hold, so the log redactor can mask them."""

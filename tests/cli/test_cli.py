@@ -349,10 +349,56 @@ def test_audit_seal_export_and_offline_verify(
     assert report["problem"]["seq"] == 1
 
 
+def test_only_db_upgrade_migrates(bare_env: dict[str, str], db_file: Path) -> None:
+    """Other commands say the schema is missing or behind, in one line, and change nothing."""
+    refused = lgsp(bare_env, "clients", "create", "mot-cua", "--scope", "dvcqg:sync")
+    assert refused.exit_code == 2
+    assert refused.output.strip().splitlines() == [
+        f"error: the database of LGSP_DATABASE_URL (sqlite+aiosqlite:///{db_file}) has no "
+        "schema yet: run `lgsp db upgrade`"
+    ]
+    assert rows(db_file, "SELECT name FROM sqlite_master WHERE type = 'table'") == []
+    # a worker (with migrations off, as on PostgreSQL by default) will not start on it either
+    worker = lgsp({**bare_env, "LGSP_AUTO_MIGRATE": "false"}, "worker")
+    assert worker.exit_code == 1
+    assert "has no schema yet: run `lgsp db upgrade`" in worker.output
+    assert "Traceback" not in worker.output
+
+    # a schema one migration behind is named with both revisions
+    head = migrate.head_revision()
+    behind = lgsp(bare_env, "db", "upgrade")
+    assert behind.exit_code == 0, behind.output
+    assert rows(db_file, "SELECT version_num FROM alembic_version") == [(head,)]
+    with contextlib.closing(sqlite3.connect(db_file)) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0013'")
+        conn.commit()
+    stale = lgsp(bare_env, "dlq", "list")
+    assert stale.exit_code == 2
+    assert f"is at schema revision 0013, this gateway needs {head}: run `lgsp db upgrade`" in (
+        stale.output
+    )
+    with contextlib.closing(sqlite3.connect(db_file)) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        conn.commit()
+    newer = lgsp(bare_env, "dlq", "list")
+    assert newer.exit_code == 2
+    assert "which this gateway does not know" in newer.output
+
+
+def test_who_migrates_at_start() -> None:
+    """``serve`` migrates the embedded SQLite; on PostgreSQL only when told to."""
+    sqlite = make_settings("sqlite+aiosqlite:///x.db", auto_migrate=None)
+    postgres = make_settings("postgresql+asyncpg://u@h/db", auto_migrate=None)
+    assert sqlite.migrates_at_start
+    assert not postgres.migrates_at_start
+    assert make_settings("postgresql+asyncpg://u@h/db", auto_migrate=True).migrates_at_start
+    assert not make_settings("sqlite+aiosqlite:///x.db", auto_migrate=False).migrates_at_start
+
+
 def test_audit_verify_on_an_uninitialised_database_exits_2_clearly(
-    env: dict[str, str],
+    bare_env: dict[str, str],
 ) -> None:
-    result = lgsp({**env, "LGSP_AUTO_MIGRATE": "false"}, "audit", "verify")
+    result = lgsp(bare_env, "audit", "verify")
     assert result.exit_code == 2  # not 1, which means "the chain is broken"
     assert "lgsp db upgrade" in result.output
     assert "Traceback" not in result.output

@@ -14,6 +14,7 @@ from gateway.cli import main
 from gateway.core import events
 from gateway.core.runtime import Gateway
 from gateway.core.store import migrate
+from tests.cli.conftest import upgraded
 from tests.cli.test_cli import in_thread, rows
 from tests.conftest import make_settings
 
@@ -27,12 +28,13 @@ def db_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(db_file: Path) -> dict[str, str]:
-    return {
+    env = {
         "LGSP_DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
         "LGSP_ENVIRONMENT": "test",
         "LGSP_LOG_JSON": "false",
         "LGSP_LOG_LEVEL": "DEBUG",
     }
+    return upgraded(env)
 
 
 def lgsp(env: dict[str, str], *args: str) -> Result:

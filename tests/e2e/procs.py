@@ -108,9 +108,17 @@ class Process:
             self._stderr.close()
 
 
-def _spawn(name: str, args: Sequence[str], env: Mapping[str, str], log_dir: Path) -> Process:
+def _spawn(
+    name: str,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    log_dir: Path,
+    port: int | None = None,
+) -> Process:
+    """``port``: where it answers, when the arguments do not say (``--port``)."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    port = int(args[args.index("--port") + 1])
+    if port is None:
+        port = int(args[args.index("--port") + 1])
     path = log_dir / f"{name}.stderr"
     stderr = path.open("ab")
     try:
@@ -149,6 +157,32 @@ def wait_until_answering(proc: Process, path: str, *, timeout: float = 60.0) -> 
     raise RuntimeError(
         f"{proc.name} did not answer {path} within {timeout} s ({last}):\n{proc.stderr_tail()}"
     )
+
+
+def start(
+    name: str,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    log_dir: Path,
+    ready_path: str,
+    *,
+    port: int | None = None,
+) -> Process:
+    """Start ``lgsp args...`` and wait until ``ready_path`` answers; the caller closes it."""
+    proc = _spawn(name, args, env, log_dir, port)
+    try:
+        wait_until_answering(proc, ready_path)
+    except BaseException:
+        proc.close()
+        raise
+    return proc
+
+
+def start_worker(name: str, env: Mapping[str, str], log_dir: Path) -> Process:
+    """``lgsp worker`` with its metrics on a free port (which it answers once started)."""
+    port = free_port()
+    worker_env = {**env, "LGSP_WORKER_METRICS_PORT": str(port)}
+    return start(name, ["worker"], worker_env, log_dir, "/metrics", port=port)
 
 
 @contextlib.contextmanager
@@ -195,7 +229,10 @@ def run_lgsp(
 
 
 def create_client_key(env: Mapping[str, str], name: str, scopes: Sequence[str]) -> str:
-    """``lgsp clients create NAME --scope ...`` (migrates the database first); the key."""
+    """``lgsp db upgrade``, then ``lgsp clients create NAME --scope ...``; the key."""
+    upgraded = run_lgsp(env, "db", "upgrade")
+    if upgraded.returncode != 0:
+        raise RuntimeError(f"lgsp db upgrade failed ({upgraded.returncode}):\n{upgraded.stderr}")
     args = ["clients", "create", name]
     for scope in scopes:
         args += ["--scope", scope]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -29,7 +32,48 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # one migrator at a time when several replicas start together
-            from sqlalchemy import text
-
             await conn.execute(text("SELECT pg_advisory_xact_lock(7413001)"))
         await conn.run_sync(_upgrade)
+
+
+def head_revision() -> str:
+    """The schema revision this gateway's code needs."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's schema revision (None: no schema yet). Reads; never migrates (nor logs,
+    as Alembic's migration context does when it is made)."""
+
+    def read(connection: Any) -> str | None:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        return next(iter(found), None)
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(read)
+
+
+async def schema_problem(engine: AsyncEngine) -> str | None:
+    """Why this gateway cannot use the database's schema as it is (one line), or None."""
+    current, head = await current_revision(engine), head_revision()
+    if current == head:
+        return None
+    url = engine.url.render_as_string(hide_password=True)
+    if current is None:
+        return f"the database of LGSP_DATABASE_URL ({url}) has no schema yet: run `lgsp db upgrade`"
+    known = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    try:
+        known.get_revision(current)
+    except Exception:  # alembic raises several kinds for a revision it does not know
+        return (
+            f"the database of LGSP_DATABASE_URL ({url}) is at schema revision {current}, which "
+            f"this gateway does not know (it needs {head}): a newer version migrated it"
+        )
+    return (
+        f"the database of LGSP_DATABASE_URL ({url}) is at schema revision {current}, this "
+        f"gateway needs {head}: run `lgsp db upgrade`"
+    )

@@ -46,13 +46,15 @@ def problem(
     }
     if errors:
         body["errors"] = [{"loc": e["loc"], "msg": mask_text(e["msg"])} for e in errors]
+    if exchange_id:
+        body["exchange_id"] = exchange_id
     if request is not None:
         body["instance"] = request.url.path
         rid = getattr(request.state, "request_id", None)
         if rid:
             body["request_id"] = rid
-    if exchange_id:
-        body["exchange_id"] = exchange_id
+        # for the access line the middleware writes (one per request, refusals named)
+        request.state.problem = body
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

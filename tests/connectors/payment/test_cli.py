@@ -24,6 +24,7 @@ from gateway.cli import main
 from gateway.core.errors import TransientUpstreamError
 from gateway.core.runtime import Gateway
 from schemas.payment import Statement
+from tests.cli.conftest import upgraded
 from tests.cli.test_cli import in_thread
 from tests.connectors.payment.test_reconciliation import day_of_payments, plant, today
 from tests.connectors.payment.test_routes import headers, platform, sim
@@ -41,12 +42,13 @@ def backend() -> str:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {
+    env = {
         "LGSP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/lgsp.db",
         "LGSP_ENVIRONMENT": "test",
         "LGSP_LOG_JSON": "false",
         "LGSP_LOG_LEVEL": "WARNING",
     }
+    return upgraded(env)
 
 
 def lgsp(env: dict[str, str], *args: str) -> Result:
