@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.core.errors import GatewayError, InvalidInput, SchemaNotCurrent
 from gateway.core.local_time import parse_day
 from gateway.core.logging import configure_logging
+from gateway.core.registry import configuration_problems, load_specs
 from gateway.core.runtime import Gateway
 from gateway.core.settings import Settings, unknown_variables
 
@@ -42,6 +43,9 @@ def settings() -> Settings:
             line = _problem_line(error)
             if line.split(":", 1)[0] not in named:  # an unknown name, already said
                 problems.append(line)
+    if loaded is not None:
+        # every connector's section and, in production, every placeholder: all at once
+        problems += configuration_problems(loaded, load_specs())
     if problems or loaded is None:
         click.echo("error: the configuration cannot be used:", err=True)
         for line in problems:

@@ -30,7 +30,12 @@ from gateway.core.logging import register_secrets
 from gateway.core.maintenance import MaintenanceBoard, MaintenanceGate, store_configured
 from gateway.core.metrics import observe_upstream
 from gateway.core.packet_signing import PacketSigningTransport, find_signer
-from gateway.core.registry import build_config, load_specs, secret_values
+from gateway.core.registry import (
+    build_config,
+    configuration_problems,
+    load_specs,
+    secret_values,
+)
 from gateway.core.settings import Settings
 from gateway.core.store import migrate
 from gateway.core.store.db import AttemptLink, Database
@@ -59,6 +64,9 @@ class Gateway:
         specs: Mapping[str, ConnectorSpec] | None = None,
     ) -> None:
         self.settings = settings
+        registered = dict(specs) if specs is not None else load_specs()
+        if problems := configuration_problems(settings, registered):
+            raise ConfigurationError("the configuration cannot be used: " + "; ".join(problems))
         self.db = Database(settings.database_url)
         self.state = state or make_state_store(settings.redis_url)
         self.cipher = BodyCipher(settings.data_key_id, settings.data_key_bytes())
@@ -70,33 +78,16 @@ class Gateway:
         self.retry = RetryPolicy(
             d.max_attempts, d.backoff_base_seconds, d.backoff_max_seconds, d.retry_horizon_seconds
         )
-        self.specs = dict(specs) if specs is not None else load_specs()
+        self.specs = registered
         self.maintenance = MaintenanceBoard(
             self.db, refresh_seconds=settings.maintenance.refresh_seconds
         )
-        unknown_windows = {w.connector for w in settings.maintenance.windows} - set(self.specs)
-        if unknown_windows:
-            raise ConfigurationError(
-                f"LGSP_MAINTENANCE__WINDOWS: no connector {sorted(unknown_windows)}"
-            )
         self.configs: dict[str, Any] = {}
         self.connectors: dict[str, Connector] = {}
         self.breakers: dict[str, CircuitBreaker] = {}
         self._http: list[httpx.AsyncClient] = []
         self.wakeup = asyncio.Event()
         register_secrets(settings.secret_values())
-        unknown_sections = set(settings.connectors) - set(self.specs)
-        if unknown_sections:
-            raise ConfigurationError(
-                f"LGSP_CONNECTORS__{sorted(unknown_sections)[0].upper()}: no connector "
-                f"{sorted(unknown_sections)[0]!r} (registered: {', '.join(sorted(self.specs))})"
-            )
-        for name in ("sign_outbound", "verify_inbound"):
-            unknown = set(getattr(settings.packet_signing, name)) - set(self.specs)
-            if unknown:
-                raise ConfigurationError(
-                    f"LGSP_PACKET_SIGNING__{name.upper()}: no connector {sorted(unknown)}"
-                )
         self.lgsp_settings = settings.lgsp
         if sandbox_base is not None:
             # the sandbox's LGSP simulator sits in front of the platform simulators

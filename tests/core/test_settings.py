@@ -77,16 +77,58 @@ def test_invalid_delivery_setting_is_refused(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_production_refuses_the_placeholder_data_key() -> None:
-    with pytest.raises(ValidationError, match="LGSP_DATA_KEY is the development placeholder"):
-        Settings(environment="production", signing_key=SecretStr(REAL_KEY))
+    settings = Settings(environment="production", signing_key=SecretStr(REAL_KEY))
+    assert settings.production_problems() == [
+        "LGSP_DATA_KEY is the development placeholder; set a real key in production"
+    ]
+    from gateway.core.runtime import Gateway
+
+    with pytest.raises(ConfigurationError, match="LGSP_DATA_KEY is the development placeholder"):
+        Gateway(settings)
 
 
 def test_production_refuses_the_placeholder_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LGSP_ENVIRONMENT", "production")
     monkeypatch.setenv("LGSP_DATA_KEY", REAL_KEY)
     monkeypatch.setenv("LGSP_SIGNING_KEY", DEV_SIGNING_KEY)
-    with pytest.raises(ValidationError, match="LGSP_SIGNING_KEY is the development placeholder"):
-        Settings()
+    assert Settings().production_problems() == [
+        "LGSP_SIGNING_KEY is the development placeholder; set a real key in production"
+    ]
+
+
+def test_every_problem_of_a_production_configuration_is_said_at_once(tmp_path: Path) -> None:
+    """Issue 19: production without keys, a bad value and a section for no connector: one line
+    each, in one run, no traceback, never a value."""
+    from click.testing import CliRunner
+
+    from gateway.cli import main
+
+    env = {
+        "LGSP_ENVIRONMENT": "production",
+        "LGSP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/prod.db",
+        "LGSP_SIGNING_KEY": "s3cret-not-base64-value",
+        "LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS": "-3",
+        "LGSP_CONNECTORS__NOWHERE__TIMEOUT_SECONDS": "1",
+    }
+    result = CliRunner().invoke(main, ["dlq", "list"], env=env)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: the configuration cannot be used:"
+    problems = [line.strip() for line in lines[1:]]
+    assert problems[:3] == [
+        "LGSP_DATA_KEY is the development placeholder; set a real key in production",
+        "LGSP_SIGNING_KEY must be base64 of 32 random bytes",
+        "LGSP_CONNECTORS__NOWHERE: no connector 'nowhere' (registered: dancu, dvcqg, esign, "
+        "payment, postal, vneid)",
+    ]
+    assert any(p.startswith("LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS:") for p in problems)
+    assert (
+        "LGSP_CONNECTORS__PAYMENT__SECRET is a development placeholder; set the real secret "
+        "in production"
+    ) in problems
+    assert "Traceback" not in result.output
+    assert "s3cret" not in result.output
+    assert not (tmp_path / "prod.db").exists()
 
 
 def test_production_accepts_real_keys() -> None:
