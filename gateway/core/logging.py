@@ -141,10 +141,13 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # uvicorn and Alembic own handlers of their own when configured by their defaults: theirs go
     # (their lines reach the root's, in JSON), so nothing prints twice or as plain text
+    # (and a logging.config call made earlier with disable_existing_loggers may have silenced
+    # them: they speak again)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
+        library.disabled = False
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,  # drop below-level events before any work

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from typing import Any
 
 import pytest
@@ -67,10 +68,14 @@ def test_every_line_is_one_json_object_third_party_included(
 
 def test_libraries_own_handlers_do_not_print_twice(capfd: pytest.CaptureFixture[str]) -> None:
     """uvicorn's and Alembic's default configurations give their loggers handlers of their
-    own: configuring the gateway's logging takes them away."""
+    own, and a ``logging.config`` call may have disabled them: configuring the gateway's
+    logging takes the handlers away and lets the loggers speak, once each."""
     plain = logging.StreamHandler()
     logging.getLogger("uvicorn.error").addHandler(plain)
     logging.getLogger("alembic").addHandler(plain)
+    # a library's logging.config call (disable_existing_loggers) silenced them too
+    logging.config.dictConfig({"version": 1})
+    assert logging.getLogger("uvicorn.error").disabled
     configure_logging("INFO", json_lines=True)
     logging.getLogger("uvicorn.error").warning("once")
     logging.getLogger("alembic").warning("once too")
