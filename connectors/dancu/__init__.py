@@ -48,7 +48,7 @@ from connectors.dancu.models import (
     check_consistency,
 )
 from connectors.dancu.profile import OfficerCredential, normalise_name
-from gateway.core.connector import ConnectorSpec
+from gateway.core.connector import ConnectorSpec, ConsoleAlert, ConsoleAlerts
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -112,6 +112,34 @@ def _demo_parts() -> list[Any]:
     return [PopulationApplicants, PopulationChecks]
 
 
+async def _console_alerts(gw: Any) -> list[ConsoleAlert]:
+    """The officer governance alerts (spikes), newest first, for the ops console."""
+    from connectors.dancu.governance import list_alerts
+
+    return [
+        ConsoleAlert(
+            ref=str(a.id),
+            kind=a.kind,
+            subject=a.officer,
+            detail=a.detail + (" (locked)" if a.locked else ""),
+            raised_at=a.created_at,
+            acknowledged_by=a.acknowledged_by,
+            acknowledged_at=a.acknowledged_at,
+            acknowledged_note=a.acknowledged_note,
+        )
+        for a in await list_alerts(gw.db, limit=50)
+    ]
+
+
+async def _console_acknowledge(gw: Any, ref: str, actor: str, note: str | None) -> None:
+    from connectors.dancu.governance import acknowledge_alert
+    from gateway.core.errors import NotFound
+
+    if not (ref.isascii() and ref.isdigit()):
+        raise NotFound(f"no alert {ref}")
+    await acknowledge_alert(gw.db, alert_id=int(ref), actor=actor, note=note)
+
+
 SPEC = ConnectorSpec(
     slug="dancu",
     title="Cơ sở dữ liệu quốc gia về dân cư (CSDLQG về dân cư)",
@@ -129,4 +157,10 @@ SPEC = ConnectorSpec(
     routers=_routers,
     demo_parts=_demo_parts,
     cli_commands=_cli_commands,
+    console_alerts=ConsoleAlerts(
+        title_vi="Cảnh báo tra cứu của cán bộ (CSDLQG về dân cư)",
+        title_en="Officer look-up alerts (population database)",
+        list=_console_alerts,
+        acknowledge=_console_acknowledge,
+    ),
 )

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from gateway.api import console
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.routes import audit, events, exchanges, maintenance, ops
 from gateway.core.clients import ClientAuthenticator
@@ -63,6 +64,7 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
     app.add_middleware(GatewayMiddleware, max_body_bytes=gateway.settings.max_body_bytes)
     for router in (ops.router, maintenance.router, exchanges.router, audit.router, events.router):
         app.include_router(router)
+    console.mount(app)
     # each registered connector's own routes (connectors/<slug>/routes*.py)
     for spec in gateway.specs.values():
         for router in spec.routers() if spec.routers is not None else ():

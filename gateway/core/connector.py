@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -241,6 +242,36 @@ class PacketSigner(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleAlert:
+    """An alert a connector shows on the ops console (e.g. an officer's look-ups spiking)."""
+
+    #: unique within the connector (what acknowledging names)
+    ref: str
+    kind: str
+    #: who or what it is about (e.g. the officer's login)
+    subject: str
+    detail: str
+    raised_at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleAlerts:
+    """A connector's alerts on the ops console: how to list them and acknowledge one (the
+    gateway is passed as ``Any``: the connector contract does not import the runtime)."""
+
+    #: the section's heading, Vietnamese and English
+    title_vi: str
+    title_en: str
+    #: (gateway) -> the alerts, newest first (the open ones and the recently acknowledged)
+    list: Callable[[Any], Awaitable[Sequence[ConsoleAlert]]]
+    #: (gateway, ref, actor, note) -> None; raises a GatewayError (NotFound, Conflict) if not
+    acknowledge: Callable[[Any, str, str, str | None], Awaitable[None]]
+
+
 #: builds the connector: (validated config, http client with the exchange-log recorder)
 ConnectorFactory = Callable[[Any, httpx.AsyncClient], Connector]
 
@@ -281,3 +312,5 @@ class ConnectorSpec:
     cli_commands: Callable[[], Sequence[tuple[tuple[str, ...], Any]]] | None = None
     #: the connector's parts of ``lgsp demo`` (:class:`gateway.core.demo.DemoPart` classes)
     demo_parts: Callable[[], Sequence[Any]] | None = None
+    #: alerts the connector raises for the ops console (e.g. officer governance)
+    console_alerts: ConsoleAlerts | None = None

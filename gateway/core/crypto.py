@@ -39,6 +39,11 @@ def _derive(key: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
 
 
+def derived_key(key: bytes, info: bytes) -> bytes:
+    """A 32-byte key for one purpose (``info``), derived from ``key`` with HKDF-SHA256."""
+    return _derive(key, info)
+
+
 class EntryAuthenticator:
     """MACs of exchange-log entries: ``<key id>:<hex HMAC-SHA256>`` under a key derived from a
     data key (HKDF-SHA256, info ``lgsp exchange-log entry``); checks with any known key."""

@@ -9,6 +9,7 @@ from datetime import datetime
 import httpx
 from sqlalchemy import func, select
 
+from gateway.core.delivery.intake import accept_delivery
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.log.audit import checkpoint_message, checkpoint_time
 from gateway.core.runtime import Gateway
@@ -96,3 +97,20 @@ def signed_checkpoint(
         public_key=gateway.signer.public_key_b64(),
         signature=gateway.signer.sign(checkpoint_message(seq, head_hash, checkpoint_time(at))),
     )
+
+
+async def retired_dead_letter(gateway: Gateway, n: int, *, ma_ho_so: str | None = None) -> str:
+    """A delivery for a platform no connector serves any more: dead at its first try (the
+    workers run once). Its exchange id."""
+    accepted = await accept_delivery(
+        gateway,
+        client="tests",
+        connector="retired",
+        operation="sync_dossier",
+        ordering_key=f"retired:{n}",
+        payload={"n": n},
+        request_body=b"{}",
+        ma_ho_so=ma_ho_so,
+    )
+    await DeliveryService(gateway).run_once()
+    return accepted.exchange_id

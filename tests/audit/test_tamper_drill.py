@@ -36,7 +36,6 @@ from sqlalchemy.exc import DBAPIError
 
 from gateway.core.crypto import CheckpointSigner
 from gateway.core.delivery import outbox
-from gateway.core.delivery.intake import accept_delivery
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.log.audit import (
     ChainIntegrityError,
@@ -54,7 +53,7 @@ from gateway.core.settings import AuditSettings
 from gateway.core.store.db import Base, Checkpoint, ExchangeEntry, utcnow
 from gateway.core.store.state import StateStore
 from gateway.sandbox import create_sandbox_app
-from tests.audit import build_log, signed_checkpoint
+from tests.audit import build_log, retired_dead_letter, signed_checkpoint
 from tests.conftest import bearer, serving, started_gateway
 from tests.officer_factories import register_officer
 
@@ -100,21 +99,6 @@ class Log:
 # --- the sealed log --------------------------------------------------------------------------
 
 
-async def _dead_letter(gw: Gateway, n: int) -> str:
-    """A delivery for a platform no connector serves any more: dead at the first try."""
-    accepted = await accept_delivery(
-        gw,
-        client="tests",
-        connector="retired",
-        operation="sync_dossier",
-        ordering_key=f"retired:{n}",
-        payload={"n": n},
-        request_body=b"{}",
-    )
-    await DeliveryService(gw).run_once()
-    return accepted.exchange_id
-
-
 async def _seq_of(gw: Gateway, *where: Any) -> int:
     async with gw.db.reading() as session:
         found = await session.scalar(
@@ -147,9 +131,9 @@ async def _build(gw: Gateway, witness: Path, keep: Path) -> Snapshot:
         )
         assert read.status_code == 200, read.text
         await register_officer(gw, 1)
-        skipped = await _dead_letter(gw, 1)
+        skipped = await retired_dead_letter(gw, 1)
         await outbox.skip(gw.db, skipped, reason="nền tảng cũ", log=gw.log, actor="ops")
-        dead = await _dead_letter(gw, 2)
+        dead = await retired_dead_letter(gw, 2)
         await build_log(gw, api, dossiers=2, first=4, refusal=False)
         await service.seal_once()
     async with gw.db.reading() as session:

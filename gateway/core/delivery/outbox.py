@@ -278,12 +278,14 @@ async def find(db: Database, exchange_id: str) -> OutboxView | None:
 
 
 async def list_dead(
-    db: Database, *, connector: str | None = None, limit: int = 100
+    db: Database, *, connector: str | None = None, ma_ho_so: str | None = None, limit: int = 100
 ) -> list[OutboxView]:
     async with db.reading() as session:
         stmt = select(OutboxItem).where(OutboxItem.status == "dead").order_by(OutboxItem.id)
         if connector:
             stmt = stmt.where(OutboxItem.connector == connector)
+        if ma_ho_so:
+            stmt = stmt.where(OutboxItem.ma_ho_so == ma_ho_so)
         items = (await session.scalars(stmt.limit(limit))).all()
         return [OutboxView.of(i) for i in items]
 
