@@ -400,7 +400,7 @@ async def test_operation_ids_are_unique_and_tag_prefixed(tmp_path: Path) -> None
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
     for method, path, op in operations:
         tag = op["tags"][0] if op.get("tags") else "default"
-        assert re.fullmatch(rf"{re.escape(tag)}-[a-z][a-z0-9_-]*", op["operationId"]), (
+        assert re.fullmatch(rf"{re.escape(tag)}-[a-z][a-z0-9-]*", op["operationId"]), (
             f"{method} {path}: operationId {op['operationId']!r} is not '{tag}-<name>'"
         )
 

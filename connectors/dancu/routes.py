@@ -114,7 +114,7 @@ async def _through(
     )
 
 
-@router.post("/citizens/lookup", responses=REFUSALS, operation_id="dancu-lookup_citizen")
+@router.post("/citizens/lookup", responses=REFUSALS, operation_id="dancu-lookup-citizen")
 async def lookup_citizen(
     body: YeuCauCongDan,
     request: Request,
@@ -137,7 +137,7 @@ async def lookup_citizen(
     return TraCuuAnswer(exchange_id=exchange_id, cong_dan=citizen)
 
 
-@router.post("/citizens/verify", responses=REFUSALS, operation_id="dancu-verify_citizen")
+@router.post("/citizens/verify", responses=REFUSALS, operation_id="dancu-verify-citizen")
 async def verify_citizen(
     body: YeuCauCongDan,
     request: Request,

@@ -192,7 +192,7 @@ async def update_officer(
 @credentials.put(
     "/v1/officers/{tai_khoan}/credential",
     tags=["officers"],
-    operation_id="officers-set_credential",
+    operation_id="officers-set-credential",
 )
 async def set_credential(
     tai_khoan: Login, body: SetCredential, gw: GatewayDep, client: Admin
@@ -304,7 +304,7 @@ async def alerts(
 @router.post(
     "/v1/governance/alerts/{alert_id}/ack",
     tags=["governance"],
-    operation_id="governance-ack_alert",
+    operation_id="governance-ack-alert",
 )
 async def ack_alert(
     alert_id: int, gw: GatewayDep, client: Admin, body: Acknowledge | None = None

@@ -43,7 +43,7 @@ def dossier_ordering_key(ma_ho_so: str) -> str:
     return f"{SLUG}:{ma_ho_so}"
 
 
-@router.post("/dossiers", status_code=202, responses=ACCEPTED, operation_id="dvcqg-sync_dossier")
+@router.post("/dossiers", status_code=202, responses=ACCEPTED, operation_id="dvcqg-sync-dossier")
 async def sync_dossier(
     dossier: HoSo, request: Request, gw: GatewayDep, client: Syncer
 ) -> JSONResponse:
@@ -67,7 +67,7 @@ async def sync_dossier(
     "/dossiers/{ma_ho_so}/steps",
     status_code=202,
     responses=ACCEPTED,
-    operation_id="dvcqg-update_steps",
+    operation_id="dvcqg-update-steps",
 )
 async def update_steps(
     ma_ho_so: MaHoSo, body: CapNhatTienDo, request: Request, gw: GatewayDep, client: Syncer
@@ -86,7 +86,7 @@ async def update_steps(
     )
 
 
-@router.get("/dossiers/{ma_ho_so}", operation_id="dvcqg-get_dossier")
+@router.get("/dossiers/{ma_ho_so}", operation_id="dvcqg-get-dossier")
 async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """What the portal holds for this dossier (TraCuuHoSo), with its processing steps."""
     connector = dvcqg_connector(gw)
@@ -109,7 +109,7 @@ async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[
     }
 
 
-@router.get("/procedures/{ma_tthc}", operation_id="dvcqg-get_procedure")
+@router.get("/procedures/{ma_tthc}", operation_id="dvcqg-get-procedure")
 async def get_procedure(ma_tthc: MaTTHC, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """One procedure from the national catalogue (LayThuTuc)."""
     connector = dvcqg_connector(gw)

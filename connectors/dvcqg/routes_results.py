@@ -77,7 +77,7 @@ def _wire_time(moment: datetime) -> str:
     return wire_format(moment.astimezone(VN), WIRE_DATETIME_FORMAT)
 
 
-@router.post("/results", status_code=202, responses=ACCEPTED, operation_id="dvcqg-store_result")
+@router.post("/results", status_code=202, responses=ACCEPTED, operation_id="dvcqg-store-result")
 async def store_result(
     body: ResultIn, request: Request, gw: GatewayDep, client: Syncer
 ) -> JSONResponse:

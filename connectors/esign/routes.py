@@ -324,7 +324,7 @@ async def _sign_later(
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
 
-@router.get("/signatures/{signature_id}", operation_id="esign-get_signature")
+@router.get("/signatures/{signature_id}", operation_id="esign-get-signature")
 async def get_signature(
     signature_id: Annotated[str, Path(max_length=36)], gw: GatewayDep, client: Signer
 ) -> dict[str, Any]:

@@ -151,7 +151,7 @@ async def logout(
     return {"logout_url": url}
 
 
-@router.get("/sessions/{session_id}/tokens", operation_id="identity-session_tokens")
+@router.get("/sessions/{session_id}/tokens", operation_id="identity-session-tokens")
 async def session_tokens(session_id: str, gw: GatewayDep, _client: TokenReader) -> dict[str, Any]:
     """The provider tokens of a session, for clients entrusted with them."""
     kept = await login.session_tokens(gw.state, gw.cipher, session_id)

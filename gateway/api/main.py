@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from gateway.api import console
+from gateway.api import console, docs
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.routes import audit, events, exchanges, maintenance, ops
 from gateway.core.clients import ClientAuthenticator
@@ -22,7 +22,8 @@ from gateway.core.web.deps import ClientRateLimiter
 
 
 def _operation_id(route: APIRoute) -> str:
-    return f"{route.tags[0] if route.tags else 'default'}-{route.name}"
+    """One naming style (kebab case): ``<tag>-<route name>``, e.g. ``dvcqg-sync-dossier``."""
+    return f"{route.tags[0] if route.tags else 'default'}-{route.name}".replace("_", "-")
 
 
 def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True) -> FastAPI:
@@ -54,7 +55,15 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
         ),
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # served with the gateway's own assets (gateway.api.docs): no CDN
+        docs_url=None,
+        redoc_url=None,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        contact={"name": "LGSP Gateway platform team"},
+        servers=[{"url": "/", "description": "this gateway"}],
     )
+    docs.install_openapi(app)
+    docs.mount(app)
     app.state.gateway = gateway
     app.state.authenticator = ClientAuthenticator(gateway.db)
     app.state.rate_limiter = ClientRateLimiter(

@@ -175,3 +175,32 @@ def test_the_person_on_call_replays_a_dead_letter_from_the_page(
     outside = [u for u in requested if not u.startswith(server.base_url)]
     assert not outside, outside
     assert any(u.endswith("/ops/static/htmx-2.0.11.min.js") for u in requested)
+
+
+def test_swagger_ui_and_redoc_render_with_nothing_from_outside(
+    tmp_path: Path, browser: Any
+) -> None:
+    """The API's documentation in the browser, offline (issue 21): both render every
+    operation from the gateway's own assets; no request leaves the machine."""
+    env = procs.gateway_env(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/docs.db", sandbox_port=procs.free_port()
+    )
+    with procs.server(env, tmp_path / "logs") as server:
+        context = browser.new_context()
+        page = context.new_page()
+        requested: list[str] = []
+        blocked: dict[str, str] = {}
+        page.on("request", lambda request: requested.append(request.url))
+        page.on("requestfailed", lambda request: blocked.update({request.url: request.failure}))
+        page.goto(f"{server.base_url}/docs")
+        page.locator("#operations-dvcqg-dvcqg-sync-dossier").wait_for()
+        assert page.locator("button.authorize").count() == 1  # the bearer scheme
+        page.screenshot(path=str(tmp_path / "swagger-ui.png"))
+        page.goto(f"{server.base_url}/redoc")
+        page.locator('[data-section-id="operation/dvcqg-sync-dossier"]').wait_for()
+        page.screenshot(path=str(tmp_path / "redoc.png"))
+        context.close()
+    outside = [u for u in requested if not u.startswith((server.base_url, "data:", "blob:"))]
+    # ReDoc's footer asks a CDN for its logo: the page's policy stops it in the browser, so
+    # it never leaves the machine (and ReDoc hides the logo)
+    assert all(blocked.get(u) == "csp" for u in outside), (outside, blocked)

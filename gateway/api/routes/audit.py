@@ -64,7 +64,7 @@ async def head(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
     return head_record(latest)
 
 
-@router.get("/entries/{entry_id}/body", operation_id="audit-read_body")
+@router.get("/entries/{entry_id}/body", operation_id="audit-read-body")
 async def read_body(
     entry_id: str,
     request: Request,

@@ -80,7 +80,7 @@ async def subscribe(body: Subscribe, gw: GatewayDep, _client: Admin) -> dict[str
     return out
 
 
-@router.get("/subscriptions", operation_id="events-list_subscriptions")
+@router.get("/subscriptions", operation_id="events-list-subscriptions")
 async def list_subscriptions(
     gw: GatewayDep,
     _client: Admin,

@@ -72,6 +72,8 @@ def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
         return principal
 
     dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    # read by the OpenAPI document (gateway.api.docs): the scope each operation needs
+    dependency.lgsp_scope = scope  # type: ignore[attr-defined]
     return dependency
 
 

@@ -337,13 +337,13 @@ async def test_openapi_lists_the_routes_with_stable_ids_and_no_secret(
         "officers-list",
         "officers-get",
         "officers-update",
-        "officers-set_credential",
+        "officers-set-credential",
         "officers-lock",
         "officers-unlock",
         "governance-usage",
         "governance-idle",
         "governance-alerts",
-        "governance-ack_alert",
+        "governance-ack-alert",
         "dancu-usage",
     }
     schema = document["components"]["schemas"]["RegisterOfficer"]["properties"]

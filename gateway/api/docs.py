@@ -1,0 +1,226 @@
+"""The API's documentation as a product (issue 21): Swagger UI and ReDoc served with their
+assets by the gateway itself (a provincial network may have no internet), and an OpenAPI
+document that declares how to authenticate and what errors look like.
+
+- ``/docs`` (Swagger UI 5.35.0) and ``/redoc`` (ReDoc 2.5.4), assets vendored in
+  ``docs_assets/`` (Apache-2.0, MIT; see ``docs_assets/THIRD-PARTY.txt``), no web font, no
+  online validator badge.
+- A ``bearer`` security scheme; each operation that needs a key lists the scope it needs
+  (OpenAPI 3.1 lets a non-OAuth scheme name roles), so "Authorize" works in Swagger UI.
+- One ``Problem`` schema (RFC 9457 and this gateway's extensions), declared as
+  ``application/problem+json`` for the errors every operation can answer: 401 and 403 where a
+  key is needed, 422 where there is input (instead of FastAPI's ``HTTPValidationError``, which
+  the gateway never sends), 413 where there is a body, 429 for a client over its rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+ASSETS = Path(__file__).resolve().parent / "docs_assets"
+PROBLEM_MEDIA = "application/problem+json"
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error (RFC 9457), with the gateway's extensions: the field errors, the "
+    "request id to quote to operators, and the exchange-log entry that recorded the refusal.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": "urn:lgsp:problem:<slug>, e.g. urn:lgsp:problem:invalid-input",
+            "examples": ["urn:lgsp:problem:invalid-input"],
+        },
+        "title": {"type": "string", "examples": ["Invalid input"]},
+        "status": {"type": "integer", "examples": [422]},
+        "detail": {
+            "type": "string",
+            "examples": ["the request failed validation: ngay_tiep_nhan: invalid date"],
+        },
+        "instance": {"type": "string", "description": "the request's path"},
+        "errors": {
+            "type": "array",
+            "description": "one per field at fault",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg"],
+                "properties": {
+                    "loc": {
+                        "type": "string",
+                        "description": "the field's path, dotted (e.g. steps.0.trang_thai)",
+                    },
+                    "msg": {"type": "string"},
+                },
+            },
+        },
+        "request_id": {"type": "string", "description": "X-Request-Id of the request"},
+        "exchange_id": {
+            "type": "string",
+            "description": "the exchange-log entry that recorded this refusal or failure",
+        },
+    },
+    "additionalProperties": True,
+}
+
+_ERRORS = {
+    401: "No key, or a key unknown or revoked",
+    403: "The key lacks the scope this operation needs",
+    413: "The body is larger than the gateway accepts",
+    422: "The input is invalid: the fields at fault are named",
+    429: "The client is over its rate; Retry-After says when to try again",
+}
+
+
+#: the documentation pages load nothing from elsewhere, even what the vendored code would
+#: (ReDoc's footer asks a CDN for its logo, and hides it when refused): the browser is told so
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def mount(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` with the gateway's own assets (plain routes, outside the
+    OpenAPI document)."""
+    app.mount("/docs/assets", StaticFiles(directory=ASSETS), name="docs-assets")
+    title = f"{app.title} {app.version}"
+
+    async def swagger(request: Request) -> HTMLResponse:
+        return _offline(
+            get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=title,
+                swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs/assets/swagger-ui.css",
+                swagger_favicon_url="/docs/assets/favicon-32x32.png",
+                swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+            )
+        )
+
+    async def redoc(request: Request) -> HTMLResponse:
+        return _offline(
+            get_redoc_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=title,
+                redoc_js_url="/docs/assets/redoc.standalone.js",
+                redoc_favicon_url="/docs/assets/favicon-32x32.png",
+                with_google_fonts=False,
+            )
+        )
+
+    app.add_route("/docs", swagger, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    page.headers["X-Content-Type-Options"] = "nosniff"
+    return page
+
+
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # FastAPI >= 0.160: an included router
+            yield from api_routes(route.original_router.routes)
+        elif hasattr(route, "routes"):
+            yield from api_routes(route.routes)
+
+
+def guard(route: APIRoute) -> tuple[bool, str | None]:
+    """Whether the route needs a key, and the scope it needs (None: any client)."""
+    keyed, scope = False, None
+    pending = list(route.dependant.dependencies)
+    while pending:
+        sub = pending.pop()
+        name = getattr(sub.call, "__name__", "")
+        if name == "current_client":
+            keyed = True
+        found = getattr(sub.call, "lgsp_scope", None)
+        if isinstance(found, str):
+            keyed, scope = True, found
+        pending.extend(sub.dependencies)
+    return keyed, scope
+
+
+def _has_input(route: APIRoute) -> bool:
+    d = route.dependant
+    return bool(d.body_params or d.query_params or d.path_params or d.header_params)
+
+
+def enrich(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    """Add the security scheme, the Problem schema and the error answers to ``schema``."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A client key: `lgsp clients create NAME --scope SCOPE ...` prints it "
+        "once. Each operation lists the scope it needs.",
+    }
+    schemas = components.setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    problem = {PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for route in api_routes(app.routes):
+        if not route.include_in_schema:
+            continue
+        keyed, scope = guard(route)
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            wanted: list[int] = []
+            if keyed:
+                operation["security"] = [{"bearer": [scope] if scope else []}]
+                wanted += [401, 429] + ([403] if scope else [])
+            if _has_input(route) or "422" in responses:
+                wanted.append(422)
+            if route.dependant.body_params:
+                wanted.append(413)
+            for status in sorted(wanted):
+                answer = responses.get(str(status))
+                if answer is None or "HTTPValidationError" in str(answer):
+                    responses[str(status)] = {"description": _ERRORS[status], "content": problem}
+                else:
+                    answer.setdefault("content", {}).update(problem)
+                    answer.get("content", {}).pop("application/json", None)
+    # FastAPI's validation error schemas describe an answer the gateway never sends
+    if "HTTPValidationError" not in str(schema["paths"]):
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` build the enriched document once."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = enrich(
+                app,
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                    servers=app.servers,
+                    license_info=app.license_info,
+                    contact=app.contact,
+                ),
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
