@@ -141,13 +141,14 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # uvicorn and Alembic own handlers of their own when configured by their defaults: theirs go
     # (their lines reach the root's, in JSON), so nothing prints twice or as plain text
-    # (and a logging.config call made earlier with disable_existing_loggers may have silenced
-    # them: they speak again)
+    # (and uvicorn's own configuration may have set their level, or a logging.config call
+    # disabled them: they follow the gateway's level again)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
         library = logging.getLogger(name)
         library.handlers.clear()
         library.propagate = True
         library.disabled = False
+        library.setLevel(logging.NOTSET)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,  # drop below-level events before any work

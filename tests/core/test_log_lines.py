@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.config
 from typing import Any
 
 import pytest
@@ -73,12 +72,16 @@ def test_libraries_own_handlers_do_not_print_twice(capfd: pytest.CaptureFixture[
     plain = logging.StreamHandler()
     logging.getLogger("uvicorn.error").addHandler(plain)
     logging.getLogger("alembic").addHandler(plain)
-    # a library's logging.config call (disable_existing_loggers) silenced them too
-    logging.config.dictConfig({"version": 1})
-    assert logging.getLogger("uvicorn.error").disabled
-    configure_logging("INFO", json_lines=True)
-    logging.getLogger("uvicorn.error").warning("once")
-    logging.getLogger("alembic").warning("once too")
+    # uvicorn's configuration set a level of its own, and a logging.config call (its
+    # disable_existing_loggers) silenced one: as an earlier test of the suite can leave them
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    logging.getLogger("alembic").disabled = True
+    try:
+        configure_logging("INFO", json_lines=True)
+        logging.getLogger("uvicorn.error").info("once")
+        logging.getLogger("alembic").warning("once too")
+    finally:
+        logging.getLogger("alembic").disabled = False
     assert [line["event"] for line in _lines(capfd.readouterr().err)] == ["once", "once too"]
 
 
