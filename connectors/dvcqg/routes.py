@@ -15,7 +15,7 @@ from gateway.core.delivery.intake import call_through
 from gateway.core.errors import NotFound
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep, require_scope
-from gateway.core.web.intake import accept
+from gateway.core.web.intake import ACCEPTED_ANSWER, accept
 from schemas.dvcqg import MA_HO_SO_PATTERN, MA_TTHC_PATTERN
 
 router = APIRouter(prefix="/v1/dvcqg", tags=["dvcqg"])
@@ -27,7 +27,7 @@ Syncer = Annotated[Principal, Depends(require_scope("dvcqg:sync"))]
 Reader = Annotated[Principal, Depends(require_scope("dvcqg:read"))]
 
 ACCEPTED: dict[int | str, dict[str, Any]] = {
-    202: {"description": "accepted into the outbox; follow `links.self` for its delivery"},
+    **ACCEPTED_ANSWER,
     422: {"description": "a field is invalid (problem+json naming each field)"},
 }
 

@@ -73,9 +73,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any string of yours (a UUID): a repeat with the same key and body is "
+    "answered as the first time and accepted once; with another body, 409",
+    "schema": {"type": "string", "maxLength": 255},
+}
+
 _ERRORS = {
     401: "No key, or a key unknown or revoked",
     403: "The key lacks the scope this operation needs",
+    409: "The Idempotency-Key was used before with another body (or is in use)",
     413: "The body is larger than the gateway accepts",
     422: "The input is invalid: the fields at fault are named",
     429: "The client is over its rate; Retry-After says when to try again",
@@ -190,6 +200,10 @@ def enrich(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
                 wanted.append(422)
             if route.dependant.body_params:
                 wanted.append(413)
+            accepted = responses.get("202", {}).get("content", {}).get("application/json", {})
+            if accepted.get("schema") == {"$ref": "#/components/schemas/Accepted"}:
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+                wanted.append(409)
             for status in sorted(wanted):
                 answer = responses.get(str(status))
                 if answer is None or "HTTPValidationError" in str(answer):

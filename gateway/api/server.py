@@ -6,6 +6,11 @@ the bytes of each request head as they arrive (up to the blank line that ends it
 ``431 Request Header Fields Too Large`` (RFC 6585 §5) and closes the connection once they pass
 :data:`MAX_HEAD_BYTES`, so no more than that is ever held (httptools is a pinned dependency;
 should uvicorn's h11 protocol ever be chosen instead, its own bound is set to the same size).
+
+It also answers an HTTP/2 upgrade offer (``Upgrade: h2c``, which Java's ``HttpClient`` sends by
+default on ``http://``) as RFC 7540 §3.2 lets a server that speaks HTTP/1.1 only: by ignoring
+it. httptools stops parsing at an ``Upgrade`` header, and uvicorn then answered the request's
+body "400 Invalid HTTP request"; the offer is taken out of the head before httptools sees it.
 """
 
 from __future__ import annotations
@@ -41,10 +46,31 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._tail = b""
         self._refused = False
+        self._held = b""
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return  # the connection is closing: nothing more is read
+        if self._awaiting_head and (self._held or b"\r\n\r\n" not in data):
+            # a head in several pieces: held (bounded below) until it is whole, so that an
+            # upgrade offer in it can be taken out before httptools sees it
+            self._held += data
+            if b"\r\n\r\n" not in self._held:
+                self._count_head(data)
+                if not self._refused and len(self._held) > self.max_head_bytes:
+                    self._refuse_head()
+                return
+            data, self._held = self._held, b""
+            self._head_bytes = 0
+            self._tail = b""
+        if self._awaiting_head:
+            data = _without_h2c_offer(data)
+            if self._count_head(data):
+                return
+        super().data_received(data)
+
+    def _count_head(self, data: bytes) -> bool:
+        """Count the head bytes in ``data``; True when the head was refused."""
         if self._awaiting_head:
             # count the head up to the blank line that ends it (the body is not head)
             window = self._tail + data
@@ -53,9 +79,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self._head_bytes += counted
             if self._head_bytes > self.max_head_bytes:
                 self._refuse_head()
-                return
+                return True
             self._tail = window[-3:] if end < 0 else b""
-        super().data_received(data)
+        return False
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
@@ -99,3 +125,32 @@ def uvicorn_config(app: Any, *, host: str, port: int) -> uvicorn.Config:
         lifespan="on",
         **server_options(),
     )
+
+
+_H2C_HEADERS = (b"upgrade", b"http2-settings")
+
+
+def _without_h2c_offer(data: bytes) -> bytes:
+    """``data`` (a whole request head, maybe followed by body bytes) without an HTTP/2 upgrade
+    offer: its ``Upgrade: h2c`` and ``HTTP2-Settings`` lines go, and those tokens leave
+    ``Connection``. Any other head is returned as it came."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or b"h2c" not in data[:end].lower():
+        return data
+    lines = data[:end].split(b"\r\n")
+    kept = [lines[0]]
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        key = name.strip().lower()
+        if key == b"upgrade" and value.strip().lower() == b"h2c":
+            continue
+        if key == b"http2-settings":
+            continue
+        if key == b"connection":
+            tokens = [t.strip() for t in value.split(b",")]
+            tokens = [t for t in tokens if t and t.lower() not in _H2C_HEADERS]
+            if not tokens:
+                continue
+            line = name + b": " + b", ".join(tokens)
+        kept.append(line)
+    return b"\r\n".join(kept) + data[end:]

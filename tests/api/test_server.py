@@ -120,3 +120,33 @@ async def test_a_head_split_across_reads_is_counted_whole() -> None:
         protocol.data_received(line)
     assert transport.closed
     assert bytes(transport.written).startswith(b"HTTP/1.1 431 ")
+
+
+async def test_an_http2_upgrade_offer_is_ignored_as_rfc_7540_lets_a_server() -> None:
+    """Java's HttpClient offers h2c on every http:// request (``Connection: Upgrade,
+    HTTP2-Settings``, ``Upgrade: h2c``) and sends the body after the head; answered in
+    HTTP/1.1, the body read, as if the offer had not been made (it was "400 Invalid HTTP
+    request" before)."""
+    protocol, transport = _protocol()
+    body = b'{"ma_ho_so": "x"}'
+    head = (
+        b"POST /v1/dvcqg/dossiers HTTP/1.1\r\n"
+        b"Connection: Upgrade, HTTP2-Settings\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n"
+        b"Host: 127.0.0.1:8000\r\n"
+        b"HTTP2-Settings: AAEAAEAAAAIAAAABAAMAAABkAAQBAAAAAAUAAEAA\r\n"
+        b"Upgrade: h2c\r\n"
+        b"User-Agent: Java-http-client/17.0.15\r\n"
+        b"Content-Type: application/json\r\n\r\n"
+    )
+    protocol.data_received(head[:40])  # the head in pieces, then the body
+    protocol.data_received(head[40:])
+    protocol.data_received(body)
+    await _settle()
+    answer = bytes(transport.written)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {
+        "path": "/v1/dvcqg/dossiers",
+        "body": len(body),
+    }
+    protocol.connection_lost(None)

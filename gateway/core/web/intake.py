@@ -4,15 +4,51 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from gateway.core.clients import Principal
 from gateway.core.delivery.intake import accept_delivery
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
+
+
+class AcceptedLinks(BaseModel):
+    self: str = Field(description="where to follow the delivery: GET /v1/exchanges/{id}")
+
+
+class Accepted(BaseModel):
+    """The answer to work accepted into the outbox (202): delivered asynchronously, in order
+    per dossier; the same answer again for a repeat with the same ``Idempotency-Key``."""
+
+    exchange_id: str = Field(examples=["6f1f8a52-3c55-4e0c-9d0e-1c2b8f6f2a10"])
+    status: Literal["queued"]
+    connector: str = Field(examples=["dvcqg"])
+    operation: str = Field(examples=["sync_dossier"])
+    links: AcceptedLinks
+
+
+#: the 202 of a route that accepts work, for its ``responses=``
+ACCEPTED_ANSWER: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": Accepted,
+        "description": "accepted into the outbox; follow `links.self` (also in `Location`)",
+        "headers": {
+            "Location": {
+                "description": "the exchange: GET it for the delivery's state",
+                "schema": {"type": "string"},
+            },
+            "Idempotent-Replayed": {
+                "description": "`true` when this is the stored answer to a repeated "
+                "Idempotency-Key (nothing was accepted again)",
+                "schema": {"type": "string", "enum": ["true"]},
+            },
+        },
+    }
+}
 
 
 async def reserve_key(
