@@ -105,7 +105,16 @@ async def authorize(
     )
 
 
-@router.post("/{provider}/callback", operation_id="identity-callback")
+@router.post(
+    "/{provider}/callback",
+    operation_id="identity-callback",
+    responses={
+        400: {
+            "description": "no login in progress has this state, or the provider "
+            "refused the code (expired, used, or not this login's): log in again"
+        }
+    },
+)
 async def callback(
     provider: Provider,
     body: CallbackRequest,
@@ -135,7 +144,16 @@ async def callback(
     return CallbackAnswer(exchange_id=exchange_id, session_id=session_id, dinh_danh=identity)
 
 
-@router.post("/{provider}/logout", operation_id="identity-logout")
+@router.post(
+    "/{provider}/logout",
+    operation_id="identity-logout",
+    responses={
+        400: {
+            "description": "the session is not one of this provider's, or the "
+            "provider refused the logout"
+        }
+    },
+)
 async def logout(
     provider: Provider, body: LogoutRequest, gw: GatewayDep, _client: LoginClient
 ) -> dict[str, Any]:

@@ -85,7 +85,9 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
 _ERRORS = {
     401: "No key, or a key unknown or revoked",
     403: "The key lacks the scope this operation needs",
-    409: "The Idempotency-Key was used before with another body (or is in use)",
+    404: "No such resource (the problem's detail names it)",
+    409: "In conflict with what the gateway holds: it exists already, it is final, or the "
+    "Idempotency-Key was used before with another body",
     413: "The body is larger than the gateway accepts",
     422: "The input is invalid: the fields at fault are named",
     429: "The client is over its rate; Retry-After says when to try again",
@@ -199,18 +201,24 @@ def enrich(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
             if _has_input(route) or "422" in responses:
                 wanted.append(422)
             if route.dependant.body_params:
-                wanted.append(413)
+                wanted += [409, 413]
+            if route.dependant.path_params:
+                wanted.append(404)
             accepted = responses.get("202", {}).get("content", {}).get("application/json", {})
             if accepted.get("schema") == {"$ref": "#/components/schemas/Accepted"}:
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
                 wanted.append(409)
-            for status in sorted(wanted):
-                answer = responses.get(str(status))
-                if answer is None or "HTTPValidationError" in str(answer):
-                    responses[str(status)] = {"description": _ERRORS[status], "content": problem}
-                else:
-                    answer.setdefault("content", {}).update(problem)
-                    answer.get("content", {}).pop("application/json", None)
+            for status in sorted(set(wanted)):
+                if str(status) not in responses or "HTTPValidationError" in str(
+                    responses[str(status)]
+                ):
+                    responses[str(status)] = {"description": _ERRORS[status]}
+            # every error the operation declares is a Problem
+            for status, answer in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    content = answer.setdefault("content", {})
+                    content.pop("application/json", None)
+                    content.update(problem)
     # FastAPI's validation error schemas describe an answer the gateway never sends
     if "HTTPValidationError" not in str(schema["paths"]):
         schemas.pop("HTTPValidationError", None)

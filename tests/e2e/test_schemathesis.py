@@ -1,7 +1,9 @@
 """Schemathesis over the OpenAPI document, against a running gateway and its simulators
-(issue 15): with a fixed seed and a bounded number of examples per operation, no request, valid
-or hostile, gets a 5xx. A client holding every scope and a registered officer make the
-requests reach the code behind the checks of key, scope and officer."""
+(issues 15 and 21): with a fixed seed and a bounded number of examples per operation, no
+request, valid or hostile, gets a 5xx, a status the document does not declare for the
+operation, a content type it does not declare, or a body that does not match the declared
+schema (the Problem schema for every error). A client holding every scope and a registered
+officer make the requests reach the code behind the checks of key, scope and officer."""
 
 from __future__ import annotations
 
@@ -58,7 +60,8 @@ def test_no_server_error_over_the_openapi_document(tmp_path: Path) -> None:
                 "--header",
                 "X-Officer-Id: canbo.001",
                 "--checks",
-                "not_a_server_error",
+                "not_a_server_error,status_code_conformance,content_type_conformance,"
+                "response_schema_conformance",
                 "--seed",
                 str(SEED),
                 "--max-examples",
@@ -80,6 +83,7 @@ def test_no_server_error_over_the_openapi_document(tmp_path: Path) -> None:
             cwd=tmp_path,
         )
         assert server.alive(), server.stderr_tail()
+    (tmp_path / "schemathesis-report.txt").write_text(result.stdout, encoding="utf-8")
     report = result.stdout[-6000:]
     assert result.returncode == 0, report
     # cases were generated (a count ending in 0, like "3740 generated", is fine)

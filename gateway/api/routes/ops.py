@@ -166,7 +166,10 @@ async def dlq_skip(
 @router.get(
     "/v1/reports/availability",
     operation_id="ops-availability",
-    responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"},
+        404: {"description": "no connector of that name"},
+    },
 )
 async def availability_report(
     gw: GatewayDep,
