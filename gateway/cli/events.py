@@ -7,6 +7,7 @@ standard error), so it can be captured by a script; it is never shown again.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
@@ -29,7 +30,7 @@ def events_group() -> None:
     "--type", "types", multiple=True, help="an event type to deliver (repeat); none: every type"
 )
 def events_subscribe(name: str, endpoint: str, types: tuple[str, ...]) -> None:
-    """Subscribe ENDPOINT to events; the generated HMAC secret is printed once."""
+    """Subscribe ENDPOINT to events; the generated secret (whsec_...) is printed once."""
 
     async def body(gw: Any) -> tuple[events.SubscriptionView, str | None]:
         return await events.subscribe(
@@ -46,7 +47,8 @@ def events_subscribe(name: str, endpoint: str, types: tuple[str, ...]) -> None:
 @events_group.command("list")
 @click.option("--all", "include_inactive", is_flag=True, help="also the deactivated ones")
 def events_list(include_inactive: bool) -> None:
-    """The subscriptions (never their secrets)."""
+    """The subscriptions (never their secrets): name, state, endpoint, types, the secret's
+    format (standard, or legacy: to rotate) and until when the previous secret signs too."""
     views = run(lambda gw: events.list_subscriptions(gw.db, include_inactive=include_inactive))
     if not views:
         click.echo("no subscriptions", err=True)
@@ -54,7 +56,40 @@ def events_list(include_inactive: bool) -> None:
     for v in views:
         kinds = ",".join(v.event_types) or "*"
         state = "active" if v.active else "inactive"
-        click.echo(f"{v.name}\t{state}\t{v.endpoint}\t{kinds}")
+        until = v.previous_secret_expires_at
+        previous = events.iso(until) if until is not None else "-"
+        click.echo(f"{v.name}\t{state}\t{v.endpoint}\t{kinds}\t{v.secret_format}\t{previous}")
+
+
+@events_group.command("rotate-secret")
+@click.argument("name")
+@click.option(
+    "--grace-hours",
+    type=click.IntRange(0, int(events.MAX_GRACE.total_seconds() // 3600)),
+    default=int(events.DEFAULT_GRACE.total_seconds() // 3600),
+    show_default=True,
+    help="how long the previous secret keeps signing too (0: cut over at once)",
+)
+def events_rotate_secret(name: str, grace_hours: int) -> None:
+    """Give NAME a new whsec_ secret, printed once; the previous one keeps signing for
+    --grace-hours (both signatures on every delivery), then stops."""
+
+    async def body(gw: Any) -> tuple[events.SubscriptionView, str]:
+        return await events.rotate_secret(
+            gw.db, gw.cipher, name, grace=timedelta(hours=grace_hours)
+        )
+
+    view, secret = run(body)
+    until = view.previous_secret_expires_at
+    if until is not None:
+        click.echo(
+            f"subscription {view.name}: the previous secret signs too until {events.iso(until)}",
+            err=True,
+        )
+    else:
+        click.echo(f"subscription {view.name}: the previous secret no longer signs", err=True)
+    click.echo("its new signing secret (shown once, store it now):", err=True)
+    click.echo(secret)
 
 
 @events_group.command("unsubscribe")

@@ -12,18 +12,26 @@ transaction, so the event exists exactly when its state change does. Each event 
   dead-lettering and replay as any delivery.
 
 Subscriptions keep their HMAC secret sealed, bound to their name; the secret is shown once
-when the gateway generates it and never again.
+when the gateway generates it and never again. A generated secret is a Standard Webhooks one,
+``whsec_`` + base64 of 32 random bytes (the HMAC key is the decoded part), so the official
+``standardwebhooks`` libraries verify our signatures with the secret as printed. Subscriptions
+made before that keep their *legacy* secret (its UTF-8 bytes are the key) until an operator
+rotates it (:func:`rotate_secret`): the new secret signs at once and, for a grace period, the
+previous key signs too (``webhook-signature`` carries both), so a receiver can switch without
+refusing a delivery.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -53,6 +61,18 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,127}$")
 MIN_SECRET_LENGTH = 24
 
+#: a subscription's secret format: Standard Webhooks (``whsec_`` + base64 of the HMAC key) ...
+STANDARD = "standard"
+#: ... or any string whose UTF-8 bytes are the key (subscriptions from before issue 21)
+LEGACY = "legacy"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+#: random bytes of a generated key (the spec asks for 24-64)
+SECRET_BYTES = 32
+MIN_KEY_BYTES, MAX_KEY_BYTES = 24, 64
+#: how long the previous secret keeps signing after a rotation, by default and at most
+DEFAULT_GRACE = timedelta(hours=24)
+MAX_GRACE = timedelta(days=30)
+
 
 def canonical_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
@@ -62,12 +82,57 @@ def secret_aad(name: str) -> bytes:
     return f"event-subscription:{name}:secret".encode()
 
 
+def previous_key_aad(name: str) -> bytes:
+    return f"event-subscription:{name}:previous-key".encode()
+
+
 def payload_aad(event_id: str) -> bytes:
     return f"event:{event_id}:payload".encode()
 
 
 def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of :data:`SECRET_BYTES` random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def secret_format(secret: str) -> str:
+    """:data:`STANDARD` for a ``whsec_`` secret, else :data:`LEGACY`."""
+    return STANDARD if secret.startswith(SECRET_PREFIX) else LEGACY
+
+
+def signing_key(secret: str, format: str | None = None) -> bytes:
+    """The HMAC key of ``secret``: the base64-decoded part after ``whsec_`` (:data:`STANDARD`),
+    or the secret's UTF-8 bytes (:data:`LEGACY`). ``format`` defaults to what the secret looks
+    like; a subscription passes the format it was stored with. Raises ValueError for a
+    standard secret that is not ``whsec_`` + base64 (the message never contains it)."""
+    if (format or secret_format(secret)) == LEGACY:
+        return secret.encode()
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("a Standard Webhooks secret starts with whsec_")
+    try:
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the part after whsec_ is not base64") from None
+    if not key:
+        raise ValueError("the secret's key is empty")
+    return key
+
+
+def _standard_secret_problem(secret: str) -> str | None:
+    try:
+        key = signing_key(secret, STANDARD)
+    except ValueError as exc:
+        return str(exc)
+    if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
+        return f"whsec_ + base64 of {MIN_KEY_BYTES}-{MAX_KEY_BYTES} bytes"
+    return None
 
 
 # --- publishing -------------------------------------------------------------------------------
@@ -201,6 +266,10 @@ class SubscriptionView:
     active: bool
     created_at: datetime
     updated_at: datetime
+    #: :data:`STANDARD` or :data:`LEGACY` (never the secret itself)
+    secret_format: str
+    #: until when the previous secret also signs (after a rotation), else None
+    previous_secret_expires_at: datetime | None
 
     @classmethod
     def of(cls, row: EventSubscription) -> SubscriptionView:
@@ -211,9 +280,12 @@ class SubscriptionView:
             row.active,
             row.created_at,
             row.updated_at,
+            row.secret_format,
+            row.previous_key_expires_at if row.previous_key_sealed is not None else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
+        until = self.previous_secret_expires_at
         return {
             "name": self.name,
             "endpoint": self.endpoint,
@@ -221,6 +293,8 @@ class SubscriptionView:
             "active": self.active,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
+            "secret_format": self.secret_format,
+            "previous_secret_expires_at": iso(until) if until is not None else None,
         }
 
 
@@ -240,6 +314,10 @@ def _check_subscription(
     )
     if secret is not None and not (MIN_SECRET_LENGTH <= len(secret) <= 256):
         errors.append(FieldError("secret", f"{MIN_SECRET_LENGTH}-256 characters"))
+    elif secret is not None and secret_format(secret) == STANDARD:
+        problem = _standard_secret_problem(secret)
+        if problem is not None:
+            errors.append(FieldError("secret", problem))
     if errors:
         raise InvalidInput("invalid subscription", errors=errors)
 
@@ -255,9 +333,10 @@ async def subscribe(
 ) -> tuple[SubscriptionView, str | None]:
     """Create a subscription (or bring back a deactivated one of that name, with the new
     endpoint, types and secret). Returns it and the secret when the gateway generated it
-    (to be shown once); ``None`` when the caller gave its own."""
+    (a ``whsec_`` one, to be shown once); ``None`` when the caller gave its own (a ``whsec_``
+    secret is used the Standard Webhooks way, any other string as a legacy one)."""
     _check_subscription(name, endpoint, event_types, secret)
-    generated = secrets.token_urlsafe(32) if secret is None else None
+    generated = new_secret() if secret is None else None
     value = generated or secret or ""
     types = sorted(set(event_types))
     now = utcnow()
@@ -271,6 +350,9 @@ async def subscribe(
         row.endpoint = endpoint
         row.event_types = types
         row.secret_sealed = cipher.encrypt(value.encode(), secret_aad(name))
+        row.secret_format = secret_format(value)
+        row.previous_key_sealed = None
+        row.previous_key_expires_at = None
         row.active = True
         row.updated_at = now
         await session.flush()
@@ -302,6 +384,55 @@ async def unsubscribe(db: Database, name: str) -> SubscriptionView:
 
 def open_secret(cipher: BodyCipher, row: EventSubscription) -> str:
     return cipher.decrypt(row.secret_sealed, secret_aad(row.name)).decode()
+
+
+def signing_keys(
+    cipher: BodyCipher, row: EventSubscription, *, now: datetime | None = None
+) -> list[bytes]:
+    """The HMAC keys a delivery to ``row`` is signed with: its secret's, then the previous
+    secret's while its grace period lasts."""
+    keys = [signing_key(open_secret(cipher, row), row.secret_format)]
+    until = row.previous_key_expires_at
+    if row.previous_key_sealed is not None and until is not None and (now or utcnow()) < until:
+        keys.append(cipher.decrypt(row.previous_key_sealed, previous_key_aad(row.name)))
+    return keys
+
+
+async def rotate_secret(
+    db: Database,
+    cipher: BodyCipher,
+    name: str,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+    now: datetime | None = None,
+) -> tuple[SubscriptionView, str]:
+    """Give an active subscription a new, generated ``whsec_`` secret (returned, to be shown
+    once). For ``grace`` the previous secret keeps signing too (every delivery carries both
+    signatures), so the case system can switch to the new one without refusing a delivery;
+    ``grace`` 0 cuts over at once. Rotating again during a grace period ends the earlier one:
+    only the secret being replaced keeps signing."""
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        hours = int(MAX_GRACE.total_seconds() // 3600)
+        raise InvalidInput("invalid grace period", errors=[FieldError("grace", f"0-{hours} hours")])
+    when = now or utcnow()
+    generated = new_secret()
+    async with db.transaction() as session:
+        row = await session.scalar(select(EventSubscription).where(EventSubscription.name == name))
+        if row is None or not row.active:
+            raise NotFound(f"no active subscription {name!r}")
+        if grace > timedelta(0):
+            previous = signing_key(open_secret(cipher, row), row.secret_format)
+            row.previous_key_sealed = cipher.encrypt(previous, previous_key_aad(name))
+            row.previous_key_expires_at = when + grace
+        else:
+            row.previous_key_sealed = None
+            row.previous_key_expires_at = None
+        row.secret_sealed = cipher.encrypt(generated.encode(), secret_aad(name))
+        row.secret_format = STANDARD
+        row.updated_at = when
+        await session.flush()
+        view = SubscriptionView.of(row)
+    return view, generated
 
 
 # --- the pull inbox ---------------------------------------------------------------------------

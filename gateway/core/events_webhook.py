@@ -5,18 +5,22 @@ Each delivery is one ``POST`` of the event as canonical JSON::
     {"data": {...}, "id": "<event id>", "occurred_at": "2026-03-01T08:00:00Z",
      "source": "<slug>", "subject": "H21.99-260301-0001", "type": "<slug>.settled"}
 
-signed the Standard Webhooks way, with the subscription's secret (its UTF-8 bytes are the
-HMAC key)::
+signed the Standard Webhooks way (https://www.standardwebhooks.com/) with the subscription's
+secret: a ``whsec_`` secret's HMAC key is the base64-decoded part after ``whsec_``, so the
+official ``standardwebhooks`` libraries verify with the secret as printed; a legacy secret's key
+is its UTF-8 bytes (see :func:`gateway.core.events.signing_key`)::
 
     webhook-id: <event id>            the same on every attempt: the de-duplication key
     webhook-timestamp: <unix seconds> of this attempt
-    webhook-signature: v1,<base64(HMAC-SHA256(secret, f"{id}.{timestamp}.{body}"))>
+    webhook-signature: v1,<base64(HMAC-SHA256(key, f"{id}.{timestamp}.{body}"))>
 
-A receiver recomputes the signature over the raw body, compares it in constant time, refuses
-timestamps too far from its clock (replays), and ignores an id it has already processed
-(:func:`verify_webhook` does the first three). Answers: 2xx delivered; 429 and 5xx (and no
-answer at all) retried with backoff, ``Retry-After`` honoured; any other status dead-letters
-the delivery (replayable with ``lgsp dlq replay``).
+After a rotation the signature header carries, space-separated, the new secret's signature
+then the previous one's, until the grace period ends. A receiver recomputes the signature over
+the raw body, compares it in constant time, refuses timestamps too far from its clock
+(replays), and ignores an id it has already processed (:func:`verify_webhook` does the first
+three). Answers: 2xx delivered; 429 and 5xx (and no answer at all) retried with backoff,
+``Retry-After`` honoured; any other status dead-letters the delivery (replayable with
+``lgsp dlq replay``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -34,7 +39,15 @@ from sqlalchemy import func, select
 from gateway.core.connector import Actor, CheckResult, Delivered, ErrorRule, Resolution
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import PermanentUpstreamError, TransientUpstreamError
-from gateway.core.events import CONNECTOR, OPERATION, canonical_json, event_dict, open_secret
+from gateway.core.events import (
+    CONNECTOR,
+    OPERATION,
+    canonical_json,
+    event_dict,
+    open_secret,
+    signing_key,
+    signing_keys,
+)
 from gateway.core.http.recording import retry_after_seconds
 from gateway.core.logging import register_secrets
 from gateway.core.store.db import Database, Event, EventSubscription
@@ -43,26 +56,39 @@ from gateway.core.store.db import Database, Event, EventSubscription
 MAX_ANSWER_BYTES = 64 * 1024
 
 
-def signature(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:
+#: a secret as a string (``whsec_...`` decoded, any other its UTF-8 bytes) or an HMAC key
+Secret = str | bytes
+
+
+def _key(secret: Secret) -> bytes:
+    return secret if isinstance(secret, bytes) else signing_key(secret)
+
+
+def signature(secret: Secret, msg_id: str, timestamp: int | str, body: bytes) -> str:
     """``v1,<base64 HMAC-SHA256>`` over ``{id}.{timestamp}.{body}``."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
 
 
 def sign_headers(
-    secret: str, msg_id: str, body: bytes, *, now: float | None = None
+    secret: Secret | Sequence[Secret], msg_id: str, body: bytes, *, now: float | None = None
 ) -> dict[str, str]:
+    """The three headers; several secrets (a rotation) give several space-separated
+    signatures, in the order given."""
+    keys = [secret] if isinstance(secret, str | bytes) else list(secret)
+    if not keys:
+        raise ValueError("no secret to sign with")
     timestamp = int(time.time() if now is None else now)
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature(secret, msg_id, timestamp, body),
+        "webhook-signature": " ".join(signature(k, msg_id, timestamp, body) for k in keys),
     }
 
 
 def verify_webhook(
-    secret: str,
+    secret: Secret,
     headers: Mapping[str, str],
     body: bytes,
     *,
@@ -71,9 +97,10 @@ def verify_webhook(
 ) -> None:
     """Check a webhook as a receiver must; raises ValueError saying what is wrong.
 
-    ``headers`` may be any mapping (names are matched case-insensitively). The signature
-    header may carry several space-separated ``v1,<sig>`` values (secret rotation); one
-    matching is enough."""
+    ``secret`` is a ``whsec_`` secret, a legacy one (its UTF-8 bytes are the key) or the key
+    itself. ``headers`` may be any mapping (names are matched case-insensitively). The
+    signature header may carry several space-separated ``v1,<sig>`` values (secret rotation);
+    one matching is enough."""
     lower = {k.lower(): v for k, v in headers.items()}
     msg_id = lower.get("webhook-id", "")
     stamp = lower.get("webhook-timestamp", "")
@@ -117,10 +144,18 @@ class EventDeliverer:
         ),
     }
 
-    def __init__(self, db: Database, cipher: BodyCipher, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        db: Database,
+        cipher: BodyCipher,
+        http: httpx.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._db = db
         self._cipher = cipher
         self._http = http
+        self._clock = clock  # unix seconds: the timestamp signed, and rotation grace periods
 
     async def check(self) -> CheckResult:
         started = time.perf_counter()
@@ -152,12 +187,13 @@ class EventDeliverer:
             )
         if event is None:
             raise PermanentUpstreamError(f"event {event_id} not found", code="gone")
-        secret = open_secret(self._cipher, sub)
-        register_secrets([secret])  # belt and braces: masked should it ever reach a log line
+        now = self._clock()
+        register_secrets([open_secret(self._cipher, sub)])  # masked should it reach a log line
+        keys = signing_keys(self._cipher, sub, now=datetime.fromtimestamp(now, UTC))
         body = canonical_json(event_dict(self._cipher, event))
         headers = {
             "content-type": "application/json",
-            **sign_headers(secret, event.event_id, body),
+            **sign_headers(keys, event.event_id, body, now=now),
         }
         try:
             response = await self._http.post(

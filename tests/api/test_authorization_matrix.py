@@ -93,6 +93,7 @@ POLICY: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/events/subscriptions"): "events:admin",
     ("GET", "/v1/events/subscriptions"): "events:admin",
     ("DELETE", "/v1/events/subscriptions/{name}"): "events:admin",
+    ("POST", "/v1/events/subscriptions/{name}/rotate-secret"): "events:admin",
     ("GET", "/v1/events"): "events:read",
     ("POST", "/v1/events/ack"): "events:read",
     ("POST", "/v1/payments"): "payment:create",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -159,3 +160,47 @@ async def test_the_inbox_pages_filters_and_acknowledges(
     other = await bearer(gateway, "events:read", name="buu-dien")
     fresh = (await api.get("/v1/events", headers=other)).json()
     assert [e["id"] for e in fresh["events"]] == ids
+
+
+async def test_rotating_a_secret_shows_the_new_one_once(
+    gateway: Gateway, api: httpx.AsyncClient, admin: dict[str, str], reader: dict[str, str]
+) -> None:
+    legacy = "a-secret-the-case-system-chose-0123"
+    made = await api.post(
+        "/v1/events/subscriptions", json=subscription(secret=legacy), headers=admin
+    )
+    assert made.status_code == 201
+    assert made.json()["secret_format"] == "legacy"
+    assert made.json()["previous_secret_expires_at"] is None
+
+    url = "/v1/events/subscriptions/motcua/rotate-secret"
+    assert (await api.post(url)).status_code == 401
+    assert (await api.post(url, headers=reader)).status_code == 403
+    rotated = await api.post(url, headers=admin)  # no body: the default grace
+    assert rotated.status_code == 200, rotated.text
+    out = rotated.json()
+    secret = out.pop("secret")
+    assert secret.startswith("whsec_")
+    assert out["secret_format"] == "standard"
+    until = datetime.fromisoformat(out["previous_secret_expires_at"])
+    assert abs(until - datetime.now(UTC) - timedelta(hours=24)) < timedelta(minutes=1)
+    async with gateway.db.sessions() as session:
+        row = await session.scalar(select(EventSubscription))
+    assert row is not None
+    assert events.open_secret(gateway.cipher, row) == secret
+
+    listed = await api.get("/v1/events/subscriptions", headers=admin)
+    [item] = listed.json()["items"]
+    assert item["secret_format"] == "standard"
+    assert item["previous_secret_expires_at"] == out["previous_secret_expires_at"]
+    assert secret not in listed.text
+    assert legacy not in listed.text
+
+    at_once = await api.post(url, json={"grace_hours": 0}, headers=admin)
+    assert at_once.status_code == 200
+    assert at_once.json()["previous_secret_expires_at"] is None
+    assert at_once.json()["secret"] not in (secret, legacy)
+    for body in ({"grace_hours": 721}, {"grace_hours": -1}, {"grace": 1}):
+        assert (await api.post(url, json=body, headers=admin)).status_code == 422
+    missing = await api.post("/v1/events/subscriptions/nobody/rotate-secret", headers=admin)
+    assert missing.status_code == 404

@@ -4,14 +4,20 @@ never listed, never logged."""
 from __future__ import annotations
 
 import asyncio
+import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from gateway.cli import main
 from gateway.core import events
+from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from gateway.core.store import migrate
 from tests.cli.conftest import upgraded
@@ -91,6 +97,8 @@ def test_subscribe_list_unsubscribe(env: dict[str, str], db_file: Path) -> None:
         "active",
         "https://case.example/hooks",
         "payment.settled,postal.delivered",
+        "standard",
+        "-",
     ]
     duplicate = lgsp(env, "events", "subscribe", "motcua", "--endpoint", "https://x.example/")
     assert duplicate.exit_code == 2
@@ -128,3 +136,83 @@ def test_the_deliverer_is_not_listed_as_a_connector(env: dict[str, str]) -> None
     assert checked.exit_code == 0, checked.output
     assert "events: ok" in checked.stdout
     assert "0 active subscription" in checked.stdout
+
+
+def delivered_once(env: dict[str, str]) -> httpx.Request:
+    """Publish one event with a gateway on the CLI's database and deliver it (to a mock
+    endpoint, by the outbox as in production); the request the case system received."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    async def run() -> None:
+        gw = Gateway(
+            make_settings(env["LGSP_DATABASE_URL"]),
+            transports={"events": httpx.MockTransport(answer)},
+        )
+        try:
+            await gw.start()
+            await events.publish_now(gw, type="payment.settled", source="payment", payload={})
+            service = DeliveryService(gw)
+            for _ in range(200):
+                if seen:
+                    break
+                await service.run_once()
+        finally:
+            await gw.aclose()
+
+    in_thread(asyncio.run, run())
+    [request] = seen
+    return request
+
+
+def test_rotate_secret_prints_the_new_one_once_and_both_sign_meanwhile(
+    env: dict[str, str],
+) -> None:
+    created = lgsp(env, "events", "subscribe", "motcua", "--endpoint", "https://case.example/h")
+    assert created.exit_code == 0, created.output
+    first = created.stdout.strip()
+    assert first.startswith("whsec_")
+
+    rotated = lgsp(env, "events", "rotate-secret", "motcua", "--grace-hours", "2")
+    assert rotated.exit_code == 0, rotated.output
+    new = rotated.stdout.strip()
+    assert new.startswith("whsec_")
+    assert new != first
+    assert "shown once" in rotated.stderr
+    assert "the previous secret signs too until" in rotated.stderr
+    assert stored_secret(env, "motcua") == new
+    for result in (created, rotated):
+        assert new not in result.stderr
+        assert first not in result.stderr
+
+    [line] = lgsp(env, "events", "list").stdout.strip().split("\n")
+    fields = line.split("\t")
+    assert fields[4] == "standard"
+    until = datetime.fromisoformat(fields[5])
+    assert abs(until - datetime.now(UTC) - timedelta(hours=2)) < timedelta(minutes=1)
+
+    # the case system verifies with the official library and the secrets exactly as printed
+    request = delivered_once(env)
+    headers = dict(request.headers)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, first):
+        assert Webhook(secret).verify(request.content, headers) == json.loads(request.content)
+
+    at_once = lgsp(env, "events", "rotate-secret", "motcua", "--grace-hours", "0")
+    assert at_once.exit_code == 0, at_once.output
+    assert "no longer signs" in at_once.stderr
+    latest = at_once.stdout.strip()
+    request = delivered_once(env)
+    assert Webhook(latest).verify(request.content, dict(request.headers))
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new).verify(request.content, dict(request.headers))
+
+    unknown = lgsp(env, "events", "rotate-secret", "nobody")
+    assert unknown.exit_code == 2
+    assert "no active subscription" in unknown.stderr
+    too_long = lgsp(env, "events", "rotate-secret", "motcua", "--grace-hours", "9999")
+    assert too_long.exit_code == 2
+    assert stored_secret(env, "motcua") == latest  # a refused rotation changes nothing

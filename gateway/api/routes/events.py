@@ -1,13 +1,15 @@
 """Events to the case system: webhook subscriptions (scope ``events:admin``) and the pull inbox
 (scope ``events:read``) for case systems that cannot receive webhooks.
 
-A subscription's secret is shown once, in the answer that creates it, and only when the gateway
-generated it; it is never returned afterwards, and a refused request's body is recorded with the
-secret blanked.
+A subscription's secret is shown once, in the answer that creates it (or rotates it), and only
+when the gateway generated it; it is never returned afterwards, and a refused request's body is
+recorded with the secret blanked. Generated secrets are Standard Webhooks ones (``whsec_`` +
+base64), verifiable with the official ``standardwebhooks`` libraries as shown.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -45,10 +47,22 @@ class Subscribe(BaseModel):
     secret: SecretStr | None = Field(
         None,
         description=(
-            "the HMAC secret (24-256 chars); when absent the gateway generates one and shows "
-            "it once in the answer"
+            "the secret: whsec_ + base64 of 24-64 bytes (Standard Webhooks), or any 24-256 "
+            "chars whose UTF-8 bytes are the HMAC key (legacy); when absent the gateway "
+            "generates a whsec_ one and shows it once in the answer"
         ),
         examples=["<your webhook secret>"],
+    )
+
+
+class Rotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_hours: int = Field(
+        int(events.DEFAULT_GRACE.total_seconds() // 3600),
+        ge=0,
+        le=int(events.MAX_GRACE.total_seconds() // 3600),
+        description="how long the previous secret keeps signing too; 0: cut over at once",
     )
 
 
@@ -65,7 +79,8 @@ router = APIRouter(prefix="/v1/events", tags=["events"], route_class=redacting_r
 async def subscribe(body: Subscribe, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
     """Subscribe an endpoint to events, delivered as signed webhooks (Standard Webhooks:
     ``webhook-id`` = the event id, ``webhook-timestamp``, ``webhook-signature: v1,<base64
-    HMAC-SHA256(secret, "{id}.{timestamp}.{body}")>``)."""
+    HMAC-SHA256(key, "{id}.{timestamp}.{body}")>``, the key being the base64-decoded part of
+    the ``whsec_`` secret)."""
     view, generated = await events.subscribe(
         gw.db,
         gw.cipher,
@@ -95,6 +110,20 @@ async def list_subscriptions(
 async def unsubscribe(name: Name, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
     """Deactivate a subscription; its deliveries still queued are dead-lettered."""
     return (await events.unsubscribe(gw.db, name)).as_dict()
+
+
+@router.post("/subscriptions/{name}/rotate-secret", operation_id="events-rotate_secret")
+async def rotate_secret(
+    name: Name, gw: GatewayDep, _client: Admin, body: Rotate | None = None
+) -> dict[str, Any]:
+    """Give a subscription a new generated ``whsec_`` secret, shown once in the answer; for
+    ``grace_hours`` (24 by default) deliveries are signed with the previous secret too, so the
+    case system can switch without refusing any."""
+    grace = timedelta(hours=(body or Rotate()).grace_hours)
+    view, generated = await events.rotate_secret(gw.db, gw.cipher, name, grace=grace)
+    out = view.as_dict()
+    out["secret"] = generated  # shown this once
+    return out
 
 
 @router.get("", operation_id="events-inbox")

@@ -237,7 +237,8 @@ class IdempotencyRecord(Base):
 class EventSubscription(Base):
     """A case system's webhook subscription to gateway events (see :mod:`gateway.core.events`).
 
-    The HMAC secret is stored sealed with the data key, bound to the subscription's name."""
+    The HMAC secret is stored sealed with the data key, bound to the subscription's name; after
+    a rotation, the previous secret's HMAC key too, until its grace period ends."""
 
     __tablename__ = "event_subscriptions"
 
@@ -245,6 +246,10 @@ class EventSubscription(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     endpoint: Mapped[str] = mapped_column(String(2048))
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    #: standard (``whsec_`` + base64 of the key) | legacy (the secret's UTF-8 bytes are the key)
+    secret_format: Mapped[str] = mapped_column(String(16), server_default="legacy")
+    previous_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_key_expires_at: Mapped[datetime | None]
     event_types: Mapped[list[str]] = mapped_column(JSON)  # empty: every type
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
