@@ -112,7 +112,7 @@ async def unsubscribe(name: Name, gw: GatewayDep, _client: Admin) -> dict[str, A
     return (await events.unsubscribe(gw.db, name)).as_dict()
 
 
-@router.post("/subscriptions/{name}/rotate-secret", operation_id="events-rotate_secret")
+@router.post("/subscriptions/{name}/rotate-secret", operation_id="events-rotate-secret")
 async def rotate_secret(
     name: Name, gw: GatewayDep, _client: Admin, body: Rotate | None = None
 ) -> dict[str, Any]:

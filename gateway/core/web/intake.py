@@ -26,8 +26,8 @@ class Accepted(BaseModel):
 
     exchange_id: str = Field(examples=["6f1f8a52-3c55-4e0c-9d0e-1c2b8f6f2a10"])
     status: Literal["queued"]
-    connector: str = Field(examples=["dvcqg"])
-    operation: str = Field(examples=["sync_dossier"])
+    connector: str = Field(description="the slug of the connector that will deliver it")
+    operation: str = Field(description="what it will do on the platform")
     links: AcceptedLinks
 
 
