@@ -114,7 +114,14 @@ async def _ready_to_start(gw: Gateway) -> None:
     except (DatabaseUnreachable, SchemaNotCurrent) as exc:
         await gw.aclose()
         why = exc.detail if isinstance(exc, GatewayError) else str(exc)
-        raise click.ClickException(why) from None
+        raise StartRefused(why) from None
+
+
+class StartRefused(click.ClickException):
+    """The process cannot start on this database (one line; exit 2, like every command whose
+    configuration or database is unusable)."""
+
+    exit_code = 2
 
 
 def _run_server(main: Coroutine[Any, Any, None]) -> None:

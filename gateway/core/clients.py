@@ -23,7 +23,7 @@ CORE_SCOPES: dict[str, str] = {
     "exchanges:read": "read the state of any exchange (own ones need no scope)",
     "ops:read": "connector health, dead letters",
     "ops:dlq": "replay or skip dead letters",
-    "ops:admin": "schedule and cancel maintenance windows",
+    "ops:admin": "schedule and cancel maintenance windows; act in the ops console",
     "audit:read": "verify and export the exchange log, read decrypted bodies",
     "events:admin": "manage event subscriptions (webhooks to the case system)",
     "events:read": "read and acknowledge the pull inbox of events",

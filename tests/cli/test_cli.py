@@ -360,7 +360,7 @@ def test_only_db_upgrade_migrates(bare_env: dict[str, str], db_file: Path) -> No
     assert rows(db_file, "SELECT name FROM sqlite_master WHERE type = 'table'") == []
     # a worker (with migrations off, as on PostgreSQL by default) will not start on it either
     worker = lgsp({**bare_env, "LGSP_AUTO_MIGRATE": "false"}, "worker")
-    assert worker.exit_code == 1
+    assert worker.exit_code == 2
     assert "has no schema yet: run `lgsp db upgrade`" in worker.output
     assert "Traceback" not in worker.output
 
