@@ -82,6 +82,77 @@ IDEMPOTENCY_KEY: dict[str, Any] = {
     "schema": {"type": "string", "maxLength": 255},
 }
 
+#: every answer names its request (the one the caller sent, or one made up)
+REQUEST_ID_HEADER: dict[str, Any] = {
+    "description": "the request's id (the X-Request-Id sent, or one the gateway made): quote "
+    "it to operators",
+    "schema": {"type": "string"},
+}
+RETRY_AFTER_HEADER: dict[str, Any] = {
+    "description": "seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "title": "Event",
+    "description": "An event to the case system, as webhook body and pull-inbox entry alike.",
+    "type": "object",
+    "required": ["id", "type", "source", "subject", "occurred_at", "data"],
+    "properties": {
+        "id": {"type": "string", "description": "the event id, also `webhook-id`"},
+        "type": {
+            "type": "string",
+            "description": "<connector>.<what>.<state>, e.g. a payment's new status, a "
+            "shipment's, a signature made or failed, a dossier received from the portal, a "
+            "maintenance window starting or ending",
+        },
+        "source": {"type": "string", "description": "the connector that raised it"},
+        "subject": {"type": "string", "description": "what it is about (an id of it)"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "data": {"type": "object", "additionalProperties": True},
+    },
+}
+
+
+def _event_webhook() -> dict[str, Any]:
+    signed = [
+        ("webhook-id", "the event id (deduplicate on it)"),
+        ("webhook-timestamp", "seconds since the epoch when it was signed"),
+        (
+            "webhook-signature",
+            "`v1,<base64 HMAC-SHA256>` of `id.timestamp.body` under the subscription's "
+            "`whsec_` secret (Standard Webhooks); several, space-separated, while a secret "
+            "is rotated",
+        ),
+    ]
+    return {
+        "post": {
+            "operationId": "events-webhook",
+            "summary": "An event, POSTed to each subscribed endpoint (Standard Webhooks)",
+            "parameters": [
+                {
+                    "name": n,
+                    "in": "header",
+                    "required": True,
+                    "description": d,
+                    "schema": {"type": "string"},
+                }
+                for n, d in signed
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+            },
+            "responses": {
+                "2XX": {"description": "received: not sent again"},
+                "429": {"description": "slow down: sent again later (Retry-After honoured)"},
+                "4XX": {"description": "refused: the delivery is given up (dead letter)"},
+                "5XX": {"description": "failed: sent again with back-off"},
+            },
+        }
+    }
+
+
 _ERRORS = {
     401: "No key, or a key unknown or revoked",
     403: "The key lacks the scope this operation needs",
@@ -184,6 +255,8 @@ def enrich(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
     }
     schemas = components.setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["Event"] = EVENT_SCHEMA
+    schema["webhooks"] = {"event": _event_webhook()}
     problem = {PROBLEM_MEDIA: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for route in api_routes(app.routes):
         if not route.include_in_schema:
@@ -208,13 +281,22 @@ def enrich(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
             if accepted.get("schema") == {"$ref": "#/components/schemas/Accepted"}:
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
                 wanted.append(409)
+            for parameter in operation.get("parameters", []):
+                # a header the route checks itself (refusing with a recorded 403 rather than a
+                # 422) says "(required)" in its description: required in the contract
+                if str(parameter.get("description", "")).endswith("(required)"):
+                    parameter["required"] = True
             for status in sorted(set(wanted)):
                 if str(status) not in responses or "HTTPValidationError" in str(
                     responses[str(status)]
                 ):
                     responses[str(status)] = {"description": _ERRORS[status]}
-            # every error the operation declares is a Problem
+            # every error the operation declares is a Problem; every answer names its request
             for status, answer in responses.items():
+                headers = answer.setdefault("headers", {})
+                headers.setdefault("X-Request-Id", REQUEST_ID_HEADER)
+                if status in ("429", "503"):
+                    headers.setdefault("Retry-After", RETRY_AFTER_HEADER)
                 if status.isdigit() and int(status) >= 400:
                     content = answer.setdefault("content", {})
                     content.pop("application/json", None)

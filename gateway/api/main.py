@@ -51,7 +51,10 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
         version="0.1.0",
         description=(
             "One API between a province's one-stop case system and the national platforms. "
-            "Errors are application/problem+json (RFC 9457)."
+            "Errors are application/problem+json (RFC 9457). Every request may carry an "
+            "`X-Request-Id` (letters, digits, `.` `_` `-`, up to 64): it is logged with the "
+            "request and given back in the answer's `X-Request-Id` (one is made up when absent "
+            "or malformed). Work accepted with 202 takes an optional `Idempotency-Key`."
         ),
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,

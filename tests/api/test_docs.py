@@ -82,3 +82,28 @@ async def test_swagger_ui_authorize_then_try_it_out(gateway: Gateway) -> None:
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.headers["www-authenticate"] == "Bearer"
+
+
+async def test_headers_and_the_events_are_in_the_contract(gateway: Gateway) -> None:
+    from gateway.api.main import create_app
+
+    document: dict[str, Any] = create_app(gateway, run_workers=False, start=False).openapi()
+    lookup = document["paths"]["/v1/dancu/citizens/lookup"]["post"]
+    (officer,) = [p for p in lookup["parameters"] if p["name"] == "X-Officer-Id"]
+    assert officer["required"] is True  # the route refuses without it (a recorded 403)
+    sync = document["paths"]["/v1/dvcqg/dossiers"]["post"]
+    assert [p["name"] for p in sync["parameters"]] == ["Idempotency-Key"]
+    assert set(sync["responses"]["202"]["headers"]) == {
+        "Location",
+        "Idempotent-Replayed",
+        "X-Request-Id",
+    }
+    assert "Retry-After" in sync["responses"]["429"]["headers"]
+    webhook = document["webhooks"]["event"]["post"]
+    body = webhook["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/Event"}
+    assert {p["name"] for p in webhook["parameters"]} == {
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
