@@ -299,6 +299,9 @@ def enrich(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
                     headers.setdefault("Retry-After", RETRY_AFTER_HEADER)
                 if status.isdigit() and int(status) >= 400:
                     content = answer.setdefault("content", {})
+                    declared = content.get("application/json", {}).get("schema", {})
+                    if "$ref" in declared:
+                        continue  # an answer of its own (the readiness probe's 503)
                     content.pop("application/json", None)
                     content.update(problem)
     # FastAPI's validation error schemas describe an answer the gateway never sends

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy import or_, select
 
+from gateway.api.answers import Exchange, answer
 from gateway.core.delivery import outbox
 from gateway.core.errors import NotFound
 from gateway.core.store.db import AttemptLink, ExchangeEntry
@@ -15,7 +16,12 @@ from gateway.core.web.deps import CurrentClient, GatewayDep
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
 
 
-@router.get("/{exchange_id}", operation_id="exchanges-get")
+@router.get(
+    "/{exchange_id}",
+    operation_id="exchanges-get",
+    response_model=None,
+    responses={200: answer(Exchange)},
+)
 async def get_exchange(exchange_id: str, gw: GatewayDep, client: CurrentClient) -> dict[str, Any]:
     async with gw.db.reading() as session:
         root = await session.scalar(

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, Field
 
+from gateway.api.answers import Status, Window, Windows, answer
 from gateway.core.clients import Principal
 from gateway.core.maintenance import GATEWAY, Proposal, cancel_window, schedule_window
 from gateway.core.web.deps import GatewayDep, require_scope
@@ -40,7 +41,13 @@ class CancelRequest(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-@router.post("/v1/maintenance", operation_id="ops-maintenance-add", status_code=201)
+@router.post(
+    "/v1/maintenance",
+    operation_id="ops-maintenance-add",
+    status_code=201,
+    response_model=None,
+    responses={201: answer(Window, "scheduled")},
+)
 async def add_window(
     body: WindowRequest,
     gw: GatewayDep,
@@ -64,7 +71,12 @@ async def add_window(
     return window.as_dict()
 
 
-@router.get("/v1/maintenance", operation_id="ops-maintenance-list")
+@router.get(
+    "/v1/maintenance",
+    operation_id="ops-maintenance-list",
+    response_model=None,
+    responses={200: answer(Windows)},
+)
 async def list_windows(
     gw: GatewayDep, _client: Annotated[Principal, Depends(require_scope("ops:read"))]
 ) -> dict[str, Any]:
@@ -78,7 +90,12 @@ async def list_windows(
     }
 
 
-@router.post("/v1/maintenance/{window_id}/cancel", operation_id="ops-maintenance-cancel")
+@router.post(
+    "/v1/maintenance/{window_id}/cancel",
+    operation_id="ops-maintenance-cancel",
+    response_model=None,
+    responses={200: answer(Window, "cancelled")},
+)
 async def cancel(
     window_id: int,
     body: CancelRequest,
@@ -89,7 +106,9 @@ async def cancel(
     return window.as_dict()
 
 
-@router.get("/v1/status", operation_id="ops-status")
+@router.get(
+    "/v1/status", operation_id="ops-status", response_model=None, responses={200: answer(Status)}
+)
 async def status(gw: GatewayDep) -> dict[str, Any]:
     """Public, no key needed: whether the gateway and each platform are in maintenance now, and
     the windows announced (seed 003, Điều 9.3: maintenance announced ahead)."""

@@ -8,6 +8,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from gateway.api.answers import (
+    ConnectorsHealth,
+    DeadLetter,
+    DeadLetters,
+    Liveness,
+    Readiness,
+    answer,
+)
 from gateway.core.availability import availability, availability_csv
 from gateway.core.clients import Principal
 from gateway.core.delivery import outbox
@@ -33,12 +41,19 @@ from gateway.core.web.responses import csv_attachment
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", operation_id="ops-healthz")
+@router.get(
+    "/healthz", operation_id="ops-healthz", response_model=None, responses={200: answer(Liveness)}
+)
 async def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/readyz", operation_id="ops-readyz")
+@router.get(
+    "/readyz",
+    operation_id="ops-readyz",
+    response_model=None,
+    responses={200: answer(Readiness), 503: answer(Readiness, "not ready")},
+)
 async def readyz(gw: GatewayDep, response: Response) -> dict[str, Any]:
     db_ok = await gw.db.ping()
     state_ok = await gw.state.ping()
@@ -87,7 +102,12 @@ async def metrics(gw: GatewayDep) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/connectors", operation_id="ops-connectors")
+@router.get(
+    "/v1/connectors",
+    operation_id="ops-connectors",
+    response_model=None,
+    responses={200: answer(ConnectorsHealth)},
+)
 async def connectors(
     gw: GatewayDep, _client: Annotated[Principal, Depends(require_scope("ops:read"))]
 ) -> dict[str, Any]:
@@ -125,7 +145,12 @@ def _view(v: outbox.OutboxView) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/dlq", operation_id="ops-dlq-list")
+@router.get(
+    "/v1/dlq",
+    operation_id="ops-dlq-list",
+    response_model=None,
+    responses={200: answer(DeadLetters)},
+)
 async def dlq_list(
     gw: GatewayDep,
     _client: Annotated[Principal, Depends(require_scope("ops:read"))],
@@ -136,7 +161,12 @@ async def dlq_list(
     return {"items": [_view(i) for i in items]}
 
 
-@router.post("/v1/dlq/{ref}/replay", operation_id="ops-dlq-replay")
+@router.post(
+    "/v1/dlq/{ref}/replay",
+    operation_id="ops-dlq-replay",
+    response_model=None,
+    responses={200: answer(DeadLetter, "queued again")},
+)
 async def dlq_replay(
     ref: str,
     gw: GatewayDep,
@@ -150,7 +180,12 @@ async def dlq_replay(
     return _view(view)
 
 
-@router.post("/v1/dlq/{ref}/skip", operation_id="ops-dlq-skip")
+@router.post(
+    "/v1/dlq/{ref}/skip",
+    operation_id="ops-dlq-skip",
+    response_model=None,
+    responses={200: answer(DeadLetter, "given up")},
+)
 async def dlq_skip(
     ref: str,
     body: SkipRequest,
