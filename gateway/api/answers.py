@@ -170,3 +170,100 @@ def answer(model: type[BaseModel], description: str = "OK") -> dict[str, Any]:
     """A success answer for a route's ``responses=`` (the document only: the route's answer is
     what it returns)."""
     return {"model": model, "description": description}
+
+
+class ChainProblem(_Answer):
+    kind: str = Field(
+        description="missing, altered, reordered, broken-link, checkpoint, truncated, "
+        "uncovered, rewritten, untrusted-key, forged, anchor, late-anchor, unanchored, "
+        "selection, manifest or untraced"
+    )
+    seq: int | None
+    entry_id: str | None
+    message: str
+
+
+class Verification(_Answer):
+    """The exchange log's verification: intact (``ok``) or the first problem, named."""
+
+    ok: bool
+    entries: int
+    unsealed: int
+    checkpoints: int
+    head_seq: int
+    head_hash: str
+    problem: ChainProblem | None
+    extra: dict[str, Any] = Field(description="what else the verification found (anchoring)")
+
+
+class SignedHead(_Answer):
+    """The latest signed checkpoint: keep every answer, and you hold a witness copy."""
+
+    seq: int
+    head_hash: str
+    key_id: str
+    signature: str = Field(description="Ed25519, base64, over lgsp-checkpoint|v2|seq|hash|time")
+    created_at: str
+
+
+class Body(_Answer):
+    entry_id: str
+    which: Literal["request", "response"]
+    digest: str | None = Field(description="the keyed digest of the body the entry holds")
+    body_base64: str | None
+
+
+class Read(_Answer):
+    exchange_id: str = Field(description="the audit_access entry that recorded the read")
+    at: str | None
+    client: str | None
+    person: str | None
+    entry_id: str | None = Field(description="the entry whose body was read")
+    which: str | None
+    reason: str | None
+    outcome: Literal["granted", "refused"]
+    refused: str | None = Field(description="why it was refused")
+
+
+class Reads(_Answer):
+    reads: list[Read]
+
+
+class Subscription(_Answer):
+    name: str
+    endpoint: str
+    event_types: list[str] = Field(description="the types delivered (empty: every type)")
+    active: bool
+    created_at: str
+    updated_at: str
+    secret_format: Literal["standard", "legacy"] = Field(
+        description="standard: whsec_ + base64 (Standard Webhooks); legacy: the secret's UTF-8 "
+        "bytes, for subscriptions from before"
+    )
+    previous_secret_expires_at: str | None = Field(
+        description="while a rotated secret still signs too"
+    )
+
+
+class NewSecret(Subscription):
+    secret: str | None = Field(
+        None,
+        description="the whsec_ secret the gateway generated: shown this once, never again",
+        examples=["whsec_<base64 of 32 random bytes>"],
+    )
+
+
+class Subscriptions(_Answer):
+    items: list[Subscription]
+
+
+class Inbox(_Answer):
+    events: list[dict[str, Any]] = Field(
+        description="the events after the cursor, oldest first (each as the Event schema of "
+        "the webhooks)"
+    )
+    next: int = Field(description="the cursor to read after next time, and to acknowledge")
+
+
+class Acknowledged(_Answer):
+    cursor: int

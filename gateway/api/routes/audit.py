@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy import select
 
+from gateway.api.answers import Body, Reads, SignedHead, Verification, answer
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput, NotFound
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
@@ -24,7 +25,12 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require_scope("audit:read"))]
 
 
-@router.get("/verify", operation_id="audit-verify")
+@router.get(
+    "/verify",
+    operation_id="audit-verify",
+    response_model=None,
+    responses={200: answer(Verification)},
+)
 async def verify(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
     """Recompute the hash chain now, and check its anchors (as ``lgsp audit verify``)."""
     report = await verify_database(
@@ -52,7 +58,9 @@ def _check_text(name: str, value: str | None, low: int, high: int, what: str) ->
     return None
 
 
-@router.get("/head", operation_id="audit-head")
+@router.get(
+    "/head", operation_id="audit-head", response_model=None, responses={200: answer(SignedHead)}
+)
 async def head(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
     """The latest signed checkpoint (``seq``, ``head_hash``, ``key_id``, ``signature``,
     ``created_at``): an auditor who polls it and keeps every answer (one JSON line each, as in
@@ -64,7 +72,12 @@ async def head(gw: GatewayDep, _auditor: Auditor) -> dict[str, Any]:
     return head_record(latest)
 
 
-@router.get("/entries/{entry_id}/body", operation_id="audit-read-body")
+@router.get(
+    "/entries/{entry_id}/body",
+    operation_id="audit-read-body",
+    response_model=None,
+    responses={200: answer(Body)},
+)
 async def read_body(
     entry_id: str,
     request: Request,
@@ -136,7 +149,9 @@ async def read_body(
     }
 
 
-@router.get("/reads", operation_id="audit-reads")
+@router.get(
+    "/reads", operation_id="audit-reads", response_model=None, responses={200: answer(Reads)}
+)
 async def reads(
     gw: GatewayDep,
     _auditor: Auditor,

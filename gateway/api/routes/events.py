@@ -15,6 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from gateway.api.answers import (
+    Acknowledged,
+    Inbox,
+    NewSecret,
+    Subscription,
+    Subscriptions,
+    answer,
+)
 from gateway.core import events
 from gateway.core.clients import Principal
 from gateway.core.web.deps import GatewayDep, require_scope
@@ -75,7 +83,13 @@ class Ack(BaseModel):
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=redacting_route("secret"))
 
 
-@router.post("/subscriptions", status_code=201, operation_id="events-subscribe")
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    operation_id="events-subscribe",
+    response_model=None,
+    responses={201: answer(NewSecret, "subscribed")},
+)
 async def subscribe(body: Subscribe, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
     """Subscribe an endpoint to events, delivered as signed webhooks (Standard Webhooks:
     ``webhook-id`` = the event id, ``webhook-timestamp``, ``webhook-signature: v1,<base64
@@ -95,7 +109,12 @@ async def subscribe(body: Subscribe, gw: GatewayDep, _client: Admin) -> dict[str
     return out
 
 
-@router.get("/subscriptions", operation_id="events-list-subscriptions")
+@router.get(
+    "/subscriptions",
+    operation_id="events-list-subscriptions",
+    response_model=None,
+    responses={200: answer(Subscriptions)},
+)
 async def list_subscriptions(
     gw: GatewayDep,
     _client: Admin,
@@ -106,13 +125,23 @@ async def list_subscriptions(
     return {"items": [v.as_dict() for v in views]}
 
 
-@router.delete("/subscriptions/{name}", operation_id="events-unsubscribe")
+@router.delete(
+    "/subscriptions/{name}",
+    operation_id="events-unsubscribe",
+    response_model=None,
+    responses={200: answer(Subscription, "deactivated")},
+)
 async def unsubscribe(name: Name, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
     """Deactivate a subscription; its deliveries still queued are dead-lettered."""
     return (await events.unsubscribe(gw.db, name)).as_dict()
 
 
-@router.post("/subscriptions/{name}/rotate-secret", operation_id="events-rotate-secret")
+@router.post(
+    "/subscriptions/{name}/rotate-secret",
+    operation_id="events-rotate-secret",
+    response_model=None,
+    responses={200: answer(NewSecret, "rotated: the new secret, once")},
+)
 async def rotate_secret(
     name: Name, gw: GatewayDep, _client: Admin, body: Rotate | None = None
 ) -> dict[str, Any]:
@@ -126,7 +155,7 @@ async def rotate_secret(
     return out
 
 
-@router.get("", operation_id="events-inbox")
+@router.get("", operation_id="events-inbox", response_model=None, responses={200: answer(Inbox)})
 async def inbox(
     gw: GatewayDep,
     client: Reader,
@@ -148,7 +177,9 @@ async def inbox(
     return {"events": page.events, "next": page.next}
 
 
-@router.post("/ack", operation_id="events-ack")
+@router.post(
+    "/ack", operation_id="events-ack", response_model=None, responses={200: answer(Acknowledged)}
+)
 async def ack(body: Ack, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """Acknowledge the inbox up to ``cursor`` (it never moves backwards)."""
     stored = await events.acknowledge(gw.db, client=client.name, cursor=body.cursor)
