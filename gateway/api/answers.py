@@ -267,3 +267,42 @@ class Inbox(_Answer):
 
 class Acknowledged(_Answer):
     cursor: int
+
+
+class Outage(_Answer):
+    start: str
+    end: str
+    duration_seconds: float
+    counted_seconds: float = Field(description="the part outside maintenance windows")
+    attempts: int
+    cause: str
+    ongoing: bool
+
+
+class MaintenanceSpan(_Answer):
+    from_: str = Field(alias="from")
+    to: str
+    reason: str
+
+
+class PlatformAvailability(_Answer):
+    connector: str
+    month: str
+    timezone: str
+    start: str
+    end: str
+    availability: float = Field(description="the share of the month it answered (0..1)")
+    period_seconds: float
+    maintenance_seconds: float
+    outage_seconds: float
+    attempts: int
+    failed_attempts: int
+    outages: list[Outage]
+    maintenance: list[MaintenanceSpan]
+
+
+class AvailabilityReport(_Answer):
+    """Availability evidence for the 24/7 connection (seed 003, Điều 4.2)."""
+
+    month: str
+    connectors: list[PlatformAvailability]

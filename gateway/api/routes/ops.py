@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from gateway.api.answers import (
+    AvailabilityReport,
     ConnectorsHealth,
     DeadLetter,
     DeadLetters,
@@ -201,8 +202,13 @@ async def dlq_skip(
 @router.get(
     "/v1/reports/availability",
     operation_id="ops-availability",
+    response_model=None,
     responses={
-        200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"},
+        200: {
+            "model": AvailabilityReport,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "JSON, or CSV with format=csv",
+        },
         404: {"description": "no connector of that name"},
     },
 )
