@@ -320,7 +320,8 @@ def _print_alerts(alerts: Sequence[governance.AlertView]) -> None:
 
 @officers_group.command("spikes")
 @click.option("--date", "day", default=None, help="YYYY-MM-DD, local; default today")
-def officers_spikes(day: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="that day's alerts as JSON (a list)")
+def officers_spikes(day: str | None, as_json: bool) -> None:
     """Scan one day of the exchange log for look-up spikes; list that day's alerts."""
     try:
         when = parse_day(day) if day else local_day(utcnow())
@@ -331,6 +332,9 @@ def officers_spikes(day: str | None) -> None:
             gw.db, day=when, settings=gw.settings.governance, cipher=gw.cipher
         )
     )
+    if as_json:
+        _echo_json([a.as_dict() for a in alerts])
+        return
     if not alerts:
         click.echo(f"no spike on {when}")
         return
@@ -415,17 +419,27 @@ def usage_table(report: UsageReport) -> str:
     help="YYYY-Qn, local time: the quarterly report (seed 004, Điều 29.8.b), e.g. 2026-Q4",
 )
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
-def report_dancu(month: str | None, quarter: str | None, csv_path: str | None) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="the report as JSON (the answer of GET /v1/governance/usage) on stdout",
+)
+def report_dancu(
+    month: str | None, quarter: str | None, csv_path: str | None, as_json: bool
+) -> None:
     """Population-database look-ups of a month or a quarter per unit and officer (answered,
     failed, refused), with unit subtotals and the total, counted from the exchange log."""
     if month and quarter:
         raise click.UsageError("give --month or --quarter, not both")
+    if as_json and csv_path == "-":
+        raise click.UsageError("give --json or --csv -, not both (both write to stdout)")
     period = quarter or month or local_day(utcnow()).strftime("%Y-%m")
     report = run(lambda gw: governance.usage(gw.db, month=period))
     if csv_path == "-":
         click.echo(governance.usage_csv(report), nl=False)
         return
-    click.echo(usage_table(report))
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False) if as_json else usage_table(report))
     if csv_path is not None:
         Path(csv_path).write_text(governance.usage_csv(report), encoding="utf-8")
         click.echo(f"CSV written to {csv_path}", err=True)

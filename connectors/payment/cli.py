@@ -7,6 +7,7 @@ date, no payment connector, the platform or the database unreachable).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -41,16 +42,26 @@ FETCH: Callable[[Any, date], Awaitable[Statement]] = platform_statement
 @click.command("payments")
 @click.option("--date", "day", required=True, callback=day_option, help="YYYY-MM-DD, Việt Nam time")
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
-def reconcile_payments(day: date, csv_path: str | None) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="the report as JSON (the API's answer) on stdout"
+)
+def reconcile_payments(day: date, csv_path: str | None, as_json: bool) -> None:
     """The platform's statement of a day against the payments settled here that day: missing
     on either side, amount or status differences, duplicates. Exit 1 when anything differs."""
+    if as_json and csv_path == "-":
+        raise click.UsageError("give --json or --csv -, not both (both write to stdout)")
 
     async def body(gw: Any) -> ReconciliationReport:
         statement = await FETCH(gw, day)
         return await reconciliation.reconcile(gw.db, statement, day=day)
 
     report = run(body)
-    if csv_path == "-":
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        if csv_path is not None:
+            Path(csv_path).write_text(reconciliation.report_csv(report), encoding="utf-8")
+            click.echo(f"CSV written to {csv_path}", err=True)
+    elif csv_path == "-":
         click.echo(reconciliation.report_csv(report), nl=False)
         click.echo(reconciliation.summary(report), err=True)
     else:

@@ -9,6 +9,7 @@ date, no postal connector, the platform or the database unreachable).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -42,10 +43,15 @@ FETCH: Callable[[Any, date], Awaitable[Statement]] = platform_statement
 @click.command("postal")
 @click.option("--date", "day", required=True, callback=day_option, help="YYYY-MM-DD, Việt Nam time")
 @click.option("--csv", "csv_path", default=None, help="also write CSV to this file ('-': stdout)")
-def reconcile_postal(day: date, csv_path: str | None) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="the report as JSON (the API's answer) on stdout"
+)
+def reconcile_postal(day: date, csv_path: str | None, as_json: bool) -> None:
     """The postal service's cash-on-delivery statement of a day against the fees owed on the
     shipments delivered that day: missing on either side, amount differences, duplicates.
     Exit 1 when anything differs."""
+    if as_json and csv_path == "-":
+        raise click.UsageError("give --json or --csv -, not both (both write to stdout)")
 
     async def body(gw: Any) -> ReconciliationReport:
         statement = await FETCH(gw, day)
@@ -54,7 +60,12 @@ def reconcile_postal(day: date, csv_path: str | None) -> None:
     report = run(body)
     text = postal_reconciliation.summary_postal(report)
     table = postal_reconciliation.report_csv_postal(report)
-    if csv_path == "-":
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+        if csv_path is not None:
+            Path(csv_path).write_text(table, encoding="utf-8")
+            click.echo(f"CSV written to {csv_path}", err=True)
+    elif csv_path == "-":
         click.echo(table, nl=False)
         click.echo(text, err=True)
     else:

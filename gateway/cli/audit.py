@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from gateway.cli.progress import page_progress
 from gateway.core.commands import run
 from gateway.core.errors import InvalidInput
 from gateway.core.local_time import month_bounds, parse_day
@@ -116,17 +117,22 @@ def audit_verify(
 
         async def body(gw: Gateway) -> Any:
             settings = gw.settings.audit
-            result = await verify_database(
-                gw.db,
-                gw.public_key,
-                authenticator=gw.cipher.entries,
-                trusted=trusted,
-                since=since,
-                tsa=tsa or (gw.anchorer.trust if gw.anchorer is not None else None),
-                max_anchor_delay_seconds=max_anchor_delay or settings.max_anchor_delay_seconds,
-            )
+            with page_progress("verifying") as on_page:
+                result = await verify_database(
+                    gw.db,
+                    gw.public_key,
+                    authenticator=gw.cipher.entries,
+                    trusted=trusted,
+                    since=since,
+                    tsa=tsa or (gw.anchorer.trust if gw.anchorer is not None else None),
+                    max_anchor_delay_seconds=max_anchor_delay or settings.max_anchor_delay_seconds,
+                    on_page=on_page,
+                )
             if export_dir is not None and result.ok:
-                await export_chain(gw.db, export_dir, gw.public_key, signer=gw.signer)
+                with page_progress("exporting") as on_page:
+                    await export_chain(
+                        gw.db, export_dir, gw.public_key, signer=gw.signer, on_page=on_page
+                    )
             return result
 
         report = run(body)
@@ -152,7 +158,10 @@ def audit_verify(
     "with its sealing round as the proof that it is in the signed chain",
 )
 @click.option("--connector", default=None, help="only the entries of this platform (its slug)")
-def audit_export(out: Path, month: str | None, dossier: str | None, connector: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="the count and directory as JSON")
+def audit_export(
+    out: Path, month: str | None, dossier: str | None, connector: str | None, as_json: bool
+) -> None:
     """Export the sealed chain, its checkpoints and anchors, a signed manifest, the public key
     and the standalone verifier (verify.py) for offline verification."""
     if month is not None:
@@ -165,17 +174,22 @@ def audit_export(out: Path, month: str | None, dossier: str | None, connector: s
             raise click.BadParameter("1 to 64 characters", param_hint=hint)
 
     async def body(gw: Gateway) -> int:
-        return await export_chain(
-            gw.db,
-            out,
-            gw.public_key,
-            signer=gw.signer,
-            month=month,
-            dossier=dossier,
-            connector=connector,
-        )
+        with page_progress("exporting") as on_page:
+            return await export_chain(
+                gw.db,
+                out,
+                gw.public_key,
+                signer=gw.signer,
+                month=month,
+                dossier=dossier,
+                connector=connector,
+                on_page=on_page,
+            )
 
     count = run(body)
+    if as_json:
+        click.echo(json.dumps({"entries": count, "out": str(out)}, ensure_ascii=False))
+        return
     click.echo(
         f"{count} entries exported to {out}; verify with: lgsp audit verify --from-export {out}"
     )
@@ -212,11 +226,15 @@ def audit_anchor(as_json: bool) -> None:
 
 
 @audit.command("seal")
-def audit_seal() -> None:
+@click.option("--json", "as_json", is_flag=True, help="the count as JSON")
+def audit_seal(as_json: bool) -> None:
     """Seal pending entries now (the workers do this continuously)."""
     from gateway.core.delivery.workers import DeliveryService
 
     count = run(lambda gw: DeliveryService(gw).seal_once())
+    if as_json:
+        click.echo(json.dumps({"sealed": count}))
+        return
     click.echo(f"{count} entries sealed")
 
 

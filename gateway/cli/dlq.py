@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from gateway.core.commands import actor, run
 from gateway.core.delivery import outbox
+from gateway.core.logging import mask_text
 
 
 @click.group()
@@ -15,8 +18,16 @@ def dlq() -> None:
 
 @dlq.command("list")
 @click.option("--connector", default=None)
-def dlq_list(connector: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="the fields of GET /v1/dlq, as JSON")
+def dlq_list(connector: str | None, as_json: bool) -> None:
+    """The dead letters (at most 1000), oldest first."""
     items = run(lambda gw: outbox.list_dead(gw.db, connector=connector, limit=1000))
+    if as_json:
+        views = [i.as_dict() for i in items]
+        for v in views:  # a platform's refusal may quote what it was sent
+            v["last_error"] = mask_text(v["last_error"]) if v["last_error"] else v["last_error"]
+        click.echo(json.dumps({"items": views}, ensure_ascii=False))
+        return
     if not items:
         click.echo("no dead letters")
     for i in items:

@@ -7,6 +7,7 @@ standard error), so it can be captured by a script; it is never shown again.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -46,10 +47,16 @@ def events_subscribe(name: str, endpoint: str, types: tuple[str, ...]) -> None:
 
 @events_group.command("list")
 @click.option("--all", "include_inactive", is_flag=True, help="also the deactivated ones")
-def events_list(include_inactive: bool) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="the fields of GET /v1/events/subscriptions, as JSON"
+)
+def events_list(include_inactive: bool, as_json: bool) -> None:
     """The subscriptions (never their secrets): name, state, endpoint, types, the secret's
     format (standard, or legacy: to rotate) and until when the previous secret signs too."""
     views = run(lambda gw: events.list_subscriptions(gw.db, include_inactive=include_inactive))
+    if as_json:
+        click.echo(json.dumps({"items": [v.as_dict() for v in views]}, ensure_ascii=False))
+        return
     if not views:
         click.echo("no subscriptions", err=True)
         return

@@ -100,6 +100,17 @@ def test_subscribe_list_unsubscribe(env: dict[str, str], db_file: Path) -> None:
         "standard",
         "-",
     ]
+    as_json = lgsp(env, "events", "list", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    (item,) = json.loads(as_json.stdout)["items"]
+    assert item["name"] == "motcua"
+    assert item["active"] is True
+    assert item["endpoint"] == "https://case.example/hooks"
+    assert item["event_types"] == ["payment.settled", "postal.delivered"]
+    assert item["secret_format"] == "standard"
+    assert item["previous_secret_expires_at"] is None
+    datetime.fromisoformat(item["created_at"])
+    assert secret not in as_json.output
     duplicate = lgsp(env, "events", "subscribe", "motcua", "--endpoint", "https://x.example/")
     assert duplicate.exit_code == 2
     assert "exists" in duplicate.stderr
@@ -111,6 +122,7 @@ def test_subscribe_list_unsubscribe(env: dict[str, str], db_file: Path) -> None:
     empty = lgsp(env, "events", "list")
     assert empty.stdout == ""
     assert "motcua\tinactive" in lgsp(env, "events", "list", "--all").stdout
+    assert json.loads(lgsp(env, "events", "list", "--json").stdout) == {"items": []}
 
     for result in (created, listed, duplicate, gone, empty):
         assert secret not in result.stderr  # the log lines and messages

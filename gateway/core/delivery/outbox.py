@@ -256,6 +256,21 @@ class OutboxView:
             held_by,
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields of a dead letter in ``GET /v1/dlq`` (times ISO-8601)."""
+        return {
+            "id": self.id,
+            "exchange_id": self.exchange_id,
+            "connector": self.connector,
+            "operation": self.operation,
+            "ma_ho_so": self.ma_ho_so,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
 
 async def find(db: Database, exchange_id: str) -> OutboxView | None:
     async with db.reading() as session:

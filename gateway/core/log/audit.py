@@ -25,7 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -460,6 +460,10 @@ def checkpoint_time(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+#: a progress hook: ``(entries done so far, entries in all)``, called once per page
+OnPage = Callable[[int, int], None]
+
+
 async def verify_database(
     db: Database,
     public_key: str,
@@ -470,10 +474,14 @@ async def verify_database(
     tsa: TsaTrust | None = None,
     max_anchor_delay_seconds: float = offline.MAX_ANCHOR_DELAY_SECONDS,
     now: datetime | None = None,
+    on_page: OnPage | None = None,
 ) -> VerifyReport:
     """Recompute the chain from the database. ``public_key``: the trusted checkpoint key;
     ``authenticator`` (the gateway's, from the data key): also name the unsealed rows the
     sealer refuses (forged, edited before sealing, or inserted under the sealed head).
+    ``on_page(done, total)``: called once per page of entries read (not per entry), with the
+    entries checked so far and the number the pass covers (a progress bar's; it changes
+    nothing else).
 
     One pass in ``seq`` order. (Splitting the pass over worker processes was measured slower
     on this project's two-core machine: each worker needs a core to read and one to hash.)
@@ -512,9 +520,13 @@ async def verify_database(
     covered = max((c.seq for c in cps), default=0)
     macs = _SealedMacs(authenticator) if authenticator is not None else None
     sealed = _db_rows(db, until=covered, with_mac=macs is not None)
+    done = 0
     async with contextlib.aclosing(sealed) as pages:
         async for page in pages:
             intact = verifier.feed(page)
+            if on_page is not None:
+                done += len(page)
+                on_page(done, covered)
             # a chain re-hashed and re-signed consistently (the signing key stolen) still
             # cannot make the MACs, which need the data key; the first problem in seq order
             # is the one named
@@ -767,6 +779,7 @@ async def export_chain(
     month: str | None = None,
     dossier: str | None = None,
     connector: str | None = None,
+    on_page: OnPage | None = None,
 ) -> int:
     """Write ``entries.jsonl``, ``checkpoints.jsonl``, ``anchors.jsonl``, ``public_key.txt``
     and ``verify.py`` to ``out`` (and ``manifest.json`` with ``signer``): one consistent picture
@@ -783,6 +796,10 @@ async def export_chain(
     ``"selected": false``; their bodies, like every body, are never exported), each opened and
     closed by its signed checkpoints. It proves that the selected entries are in the signed
     chain, unchanged; not that no other entry of the dossier exists (the whole export does).
+
+    ``on_page(done, total)``: called once per page of entries written (not per entry), with
+    the entries exported so far (the page being written included) and the number to write
+    (a progress bar's; nothing else changes).
     """
     out.mkdir(parents=True, exist_ok=True)
     async with db.reading() as session:
@@ -809,9 +826,12 @@ async def export_chain(
         bounds = {seq for segment in segments for seq in segment}
         cps = [c for c in cps if c.seq in bounds]
     count = 0
+    total = sum(until - after for after, until in segments)
     with (out / "entries.jsonl").open("w", encoding="utf-8") as fh:
         for after, until in segments:
             async for page in _db_rows(db, until=until, after=after):
+                if on_page is not None:
+                    on_page(count + len(page), total)
                 for row in page:
                     record = {
                         "seq": row.seq,

@@ -9,7 +9,7 @@ import getpass
 import io
 import json
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -283,6 +283,13 @@ def test_spikes_scan_a_day_and_alerts_list_them(env: dict[str, str]) -> None:
     (line,) = [ln for ln in scanned.stdout.splitlines() if "canbo." in ln]
     assert line.split()[2:5] == ["canbo.001", "median", "40"]
     assert "officer_lookup_spike" in scanned.stderr
+    rescanned = lgsp(env, "officers", "spikes", "--date", "2026-03-20", "--json")
+    assert rescanned.exit_code == 0, rescanned.output
+    (spike,) = json.loads(rescanned.stdout)
+    assert (spike["officer"], spike["day"], spike["count"]) == ("canbo.001", "2026-03-20", 40)
+    assert (
+        json.loads(lgsp(env, "officers", "spikes", "--date", "2026-03-19", "--json").stdout) == []
+    )
     assert lgsp(env, "officers", "spikes", "--date", "20-03-2026").exit_code == 2
 
     alerts = lgsp(env, "officers", "alerts", "--open", "--json")
@@ -333,6 +340,25 @@ def test_report_dancu_prints_a_table_and_writes_csv(env: dict[str, str], tmp_pat
     assert to_stdout.exit_code == 0
     assert to_stdout.stdout.startswith("row,don_vi,tai_khoan")
     assert list(csv.DictReader(io.StringIO(to_stdout.stdout))) == parsed
+
+    as_json = lgsp(env, "report", "dancu", "--month", "2026-03", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    answer = json.loads(as_json.stdout)
+    assert answer["month"] == "2026-03"
+    assert datetime.fromisoformat(answer["start"]) < datetime.fromisoformat(answer["end"])
+    assert answer["totals"] == {
+        "officers": 3,
+        "answered": 11,
+        "failed": 1,
+        "refused": 1,
+        "total": 13,
+    }
+    logins = {r["tai_khoan"]: r for u in answer["units"] for r in u["rows"]}
+    assert logins["canbo.001"]["answered"] == 9
+    assert sorted(u["total"] for u in answer["units"]) == [4, 9]
+    clash = lgsp(env, "report", "dancu", "--month", "2026-03", "--json", "--csv", "-")
+    assert clash.exit_code == 2
+    assert "not both" in clash.stderr
 
     bad = lgsp(env, "report", "dancu", "--month", "2026-3")
     assert bad.exit_code == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,12 @@ async def test_a_clean_day_exits_0(
     assert result.exit_code == 0, result.output
     assert "everything matches" in result.output
     assert "5 transaction(s), 150000 VND" in result.output
+    as_json = lgsp(env, "reconcile", "payments", "--date", today().isoformat(), "--json")
+    assert as_json.exit_code == 0, as_json.output
+    answer = json.loads(as_json.stdout)
+    assert answer["ok"] is True
+    assert answer["findings"] == []
+    assert answer["totals"]["theirs"]["amount"] == 150000
 
 
 async def test_differences_exit_1_with_csv(
@@ -111,6 +118,20 @@ async def test_differences_exit_1_with_csv(
     assert result.exit_code == 1
     assert result.stdout.startswith(",".join(reconciliation.CSV_COLUMNS) + "\n")
     assert result.stdout == out.read_text(encoding="utf-8")
+
+    result = lgsp(env, "reconcile", "payments", "--date", day, "--json")
+    assert result.exit_code == 1, result.output
+    answer = json.loads(result.stdout)
+    assert (answer["date"], answer["ok"]) == (day, False)
+    assert [f["kind"] for f in answer["findings"]] == [
+        "missing_at_platform",
+        "missing_here",
+        "amount_differs",
+    ]
+    assert answer["findings"][0]["ma_tham_chieu"] == refs[1]
+    assert answer["totals"]["ours"]["count"] == 5
+    clash = lgsp(env, "reconcile", "payments", "--date", day, "--json", "--csv", "-")
+    assert clash.exit_code == 2
 
 
 def test_usage_and_platform_errors_exit_2(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,18 @@ async def test_differences_exit_1_with_csv(
     result = lgsp(env, "reconcile", "postal", "--date", day.isoformat(), "--csv", "-")
     assert result.exit_code == 1
     assert result.stdout == out.read_text(encoding="utf-8")
+
+    result = lgsp(env, "reconcile", "postal", "--date", day.isoformat(), "--json")
+    assert result.exit_code == 1, result.output
+    answer = json.loads(result.stdout)
+    assert (answer["date"], answer["ok"]) == (day.isoformat(), False)
+    assert answer["counts"]["missing_at_platform"] == 1
+    assert answer["counts"]["amount_differs"] == 1
+    found = [(f["kind"], one in f.values() or two in f.values()) for f in answer["findings"]]
+    assert found == [("missing_at_platform", True), ("amount_differs", True)]
+    assert set(answer["totals"]) == {"ours", "theirs"}
+    clash = lgsp(env, "reconcile", "postal", "--date", day.isoformat(), "--json", "--csv", "-")
+    assert clash.exit_code == 2
 
 
 def test_usage_and_platform_errors_exit_2(
