@@ -8,6 +8,7 @@ clear (only its masked copy) nor any part of their platform credential.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -45,9 +46,6 @@ Quarter = Annotated[
     ),
 ]
 Format = Annotated[Literal["json", "csv"], Query(alias="format")]
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with ?format=csv"}
-}
 
 
 # documented placeholders only: no real-looking credential in the OpenAPI document
@@ -119,6 +117,288 @@ class Acknowledge(BaseModel):
     note: str | None = Field(None, max_length=500, examples=["Đã xác minh: đợt cấp đổi CCCD"])
 
 
+# --- the answers (what ``as_dict`` of the registry and governance views returns) ---------------
+
+_AT = "2026-03-02T01:15:00+00:00"
+_OFFICER: dict[str, Any] = {
+    "tai_khoan": "canbo.nguyenvana",
+    "ma_can_bo": "CB0001",
+    "ho_ten": "Nguyễn Văn An",
+    "so_dinh_danh": "00109****345",
+    "don_vi": "UBND xã Tân Lập",
+    "muc_dich": "Xác minh nhân thân người nộp hồ sơ hộ tịch",
+    "status": "active",
+    "status_reason": None,
+    "registered_at": _AT,
+    "active_since": _AT,
+    "updated_at": _AT,
+}
+
+
+class OfficerEventOut(BaseModel):
+    """One change in an officer's history."""
+
+    kind: str = Field(
+        description="registered, updated, credential_changed, locked or unlocked",
+        examples=["registered"],
+    )
+    actor: str = Field(description="who made the change", examples=["api:case-system"])
+    reason: str | None = Field(description="why (required to update, lock and unlock)")
+    changes: list[str] = Field(
+        description="the fields changed (an update); empty otherwise", examples=[["don_vi"]]
+    )
+    at: datetime = Field(description="when (UTC)")
+
+
+class OfficerOut(BaseModel):
+    """A registered officer: the ID number masked, no credential."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_OFFICER]})
+
+    tai_khoan: str = Field(description="gateway login (X-Officer-Id)")
+    ma_can_bo: str = Field(description="officer code on the platform (MaCanBo)")
+    ho_ten: str
+    so_dinh_danh: str = Field(description="the ID number, masked")
+    don_vi: str = Field(description="unit")
+    muc_dich: str = Field(description="why the officer needs to query")
+    status: Literal["active", "locked"]
+    status_reason: str | None = Field(description="why the officer is locked; null when active")
+    registered_at: datetime
+    active_since: datetime = Field(description="registration, or the last unlock")
+    updated_at: datetime
+
+
+class OfficerWithHistory(OfficerOut):
+    """A registered officer with their history, oldest change first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_OFFICER,
+                    "history": [
+                        {
+                            "kind": "registered",
+                            "actor": "api:case-system",
+                            "reason": "Quyết định phân công số 12",
+                            "changes": [],
+                            "at": _AT,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    history: list[OfficerEventOut] = Field(description="who changed what, when and why")
+
+
+class OfficerList(BaseModel):
+    """Registered officers, by unit then login."""
+
+    items: list[OfficerOut]
+
+
+class UsageCounts(BaseModel):
+    """Look-ups counted from the exchange log."""
+
+    answered: int = Field(description="look-ups the platform answered")
+    failed: int = Field(description="look-ups that failed (not found, refused or down)")
+    refused: int = Field(description="calls refused by the gateway (officer or purpose)")
+    total: int
+
+
+class UsageOfficerRow(UsageCounts):
+    """One officer's look-ups."""
+
+    don_vi: str = Field(description="the officer's current unit, or (unregistered)")
+    tai_khoan: str = Field(description="login (masked when not registered)")
+    ma_can_bo: str = Field(description="empty when not registered")
+    ho_ten: str = Field(description="empty when not registered")
+    status: str = Field(description="active or locked; empty when not registered")
+
+
+class UsageUnit(UsageCounts):
+    """One unit's subtotal and its officers."""
+
+    don_vi: str
+    officers: int = Field(description="officers listed under the unit")
+    rows: list[UsageOfficerRow]
+
+
+class UsageTotals(UsageCounts):
+    """The grand total."""
+
+    officers: int
+
+
+class UsageReportOut(BaseModel):
+    """The usage report of a month (``month``) or of a quarter (``quarter``): one of the two."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "month": "2026-03",
+                    "timezone": "Asia/Ho_Chi_Minh",
+                    "start": "2026-03-01T00:00:00+07:00",
+                    "end": "2026-04-01T00:00:00+07:00",
+                    "units": [
+                        {
+                            "don_vi": "UBND xã Tân Lập",
+                            "officers": 1,
+                            "answered": 12,
+                            "failed": 1,
+                            "refused": 0,
+                            "total": 13,
+                            "rows": [
+                                {
+                                    "don_vi": "UBND xã Tân Lập",
+                                    "tai_khoan": "canbo.nguyenvana",
+                                    "ma_can_bo": "CB0001",
+                                    "ho_ten": "Nguyễn Văn An",
+                                    "status": "active",
+                                    "answered": 12,
+                                    "failed": 1,
+                                    "refused": 0,
+                                    "total": 13,
+                                }
+                            ],
+                        }
+                    ],
+                    "totals": {
+                        "officers": 1,
+                        "answered": 12,
+                        "failed": 1,
+                        "refused": 0,
+                        "total": 13,
+                    },
+                }
+            ]
+        }
+    )
+
+    month: str | None = Field(None, description="YYYY-MM; absent for a quarterly report")
+    quarter: str | None = Field(None, description="YYYY-Qn; absent for a monthly report")
+    timezone: str = Field(description="the zone the period is counted in")
+    start: datetime = Field(description="start of the period (inclusive), local time")
+    end: datetime = Field(description="end of the period (exclusive), local time")
+    units: list[UsageUnit]
+    totals: UsageTotals
+
+
+class IdleOfficerOut(BaseModel):
+    """An active officer with no look-up for the period."""
+
+    tai_khoan: str
+    ma_can_bo: str
+    ho_ten: str
+    don_vi: str
+    last_lookup_at: datetime | None = Field(description="null when they never looked up")
+    idle_since: datetime = Field(
+        description="the last look-up, or the registration or last unlock if later"
+    )
+    idle_days: int = Field(description="whole days idle")
+
+
+class IdleOfficers(BaseModel):
+    """Active officers idle for ``idle_days`` days or more: to be locked."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "idle_days": 365,
+                    "items": [
+                        {
+                            "tai_khoan": "canbo.nguyenvana",
+                            "ma_can_bo": "CB0001",
+                            "ho_ten": "Nguyễn Văn An",
+                            "don_vi": "UBND xã Tân Lập",
+                            "last_lookup_at": None,
+                            "idle_since": "2025-01-02T01:15:00+00:00",
+                            "idle_days": 425,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    idle_days: int = Field(description="the threshold applied")
+    items: list[IdleOfficerOut]
+
+
+class AlertOut(BaseModel):
+    """A spike alert on an officer's look-ups."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "kind": "spike",
+                    "officer": "canbo.nguyenvana",
+                    "day": "2026-03-02",
+                    "rule": "ceiling",
+                    "count": 240,
+                    "threshold": 200.0,
+                    "median": 14.0,
+                    "detail": "240 look-ups on 2026-03-02, above the ceiling of 200",
+                    "locked": False,
+                    "created_at": _AT,
+                    "acknowledged_at": None,
+                    "acknowledged_by": None,
+                    "acknowledged_note": None,
+                }
+            ]
+        }
+    )
+
+    id: int
+    kind: str = Field(description="spike", examples=["spike"])
+    officer: str = Field(description="the officer's login")
+    day: date = Field(description="the local day of the look-ups")
+    rule: str = Field(description="ceiling or median: the rule the day broke")
+    count: int = Field(description="look-ups that day")
+    threshold: float = Field(description="the limit the count exceeded")
+    median: float | None = Field(description="the officer's trailing median; null if none")
+    detail: str
+    locked: bool = Field(description="the officer was locked by the alert")
+    created_at: datetime
+    acknowledged_at: datetime | None = Field(description="null until reviewed")
+    acknowledged_by: str | None
+    acknowledged_note: str | None
+
+
+class AlertList(BaseModel):
+    """Spike alerts, newest first."""
+
+    items: list[AlertOut]
+
+
+#: the usage report: JSON (``UsageReportOut``), or CSV with ``?format=csv``
+USAGE_ANSWER: dict[str, Any] = {
+    "response_model": None,
+    "responses": {
+        200: {
+            "model": UsageReportOut,
+            "content": {"text/csv": {}},
+            "description": "JSON, or CSV with ?format=csv",
+        }
+    },
+}
+
+
+def _answer(model: type[BaseModel], description: str, status: int = 200) -> dict[str, Any]:
+    """The answer's schema for the OpenAPI document only: the route returns the view's
+    ``as_dict()`` unchanged."""
+    return {
+        "response_model": None,
+        "responses": {status: {"model": model, "description": description}},
+    }
+
+
 credentials = APIRouter(route_class=redacting_route("platform_password"))
 
 
@@ -130,7 +410,11 @@ def _actor(client: Principal) -> str:
 
 
 @credentials.post(
-    "/v1/officers", status_code=201, tags=["officers"], operation_id="officers-register"
+    "/v1/officers",
+    status_code=201,
+    tags=["officers"],
+    operation_id="officers-register",
+    **_answer(OfficerWithHistory, "the officer registered", 201),
 )
 async def register(body: RegisterOfficer, gw: GatewayDep, client: Admin) -> dict[str, Any]:
     """Register an officer allowed to query the population database."""
@@ -151,7 +435,12 @@ async def register(body: RegisterOfficer, gw: GatewayDep, client: Admin) -> dict
     return view.as_dict(history=True)
 
 
-@router.get("/v1/officers", tags=["officers"], operation_id="officers-list")
+@router.get(
+    "/v1/officers",
+    tags=["officers"],
+    operation_id="officers-list",
+    **_answer(OfficerList, "the officers"),
+)
 async def list_officers(
     gw: GatewayDep,
     _client: Admin,
@@ -163,13 +452,23 @@ async def list_officers(
     return {"items": [v.as_dict() for v in views]}
 
 
-@router.get("/v1/officers/{tai_khoan}", tags=["officers"], operation_id="officers-get")
+@router.get(
+    "/v1/officers/{tai_khoan}",
+    tags=["officers"],
+    operation_id="officers-get",
+    **_answer(OfficerWithHistory, "the officer and their history"),
+)
 async def get_officer(tai_khoan: Login, gw: GatewayDep, _client: Admin) -> dict[str, Any]:
     """One officer with their history (who changed what, when and why)."""
     return (await officers.get(db=gw.db, tai_khoan=tai_khoan)).as_dict(history=True)
 
 
-@router.patch("/v1/officers/{tai_khoan}", tags=["officers"], operation_id="officers-update")
+@router.patch(
+    "/v1/officers/{tai_khoan}",
+    tags=["officers"],
+    operation_id="officers-update",
+    **_answer(OfficerWithHistory, "the officer as changed"),
+)
 async def update_officer(
     tai_khoan: Login, body: UpdateOfficer, gw: GatewayDep, client: Admin
 ) -> dict[str, Any]:
@@ -193,6 +492,7 @@ async def update_officer(
     "/v1/officers/{tai_khoan}/credential",
     tags=["officers"],
     operation_id="officers-set-credential",
+    **_answer(OfficerWithHistory, "the officer (the credential is never returned)"),
 )
 async def set_credential(
     tai_khoan: Login, body: SetCredential, gw: GatewayDep, client: Admin
@@ -210,7 +510,12 @@ async def set_credential(
     return view.as_dict(history=True)
 
 
-@router.post("/v1/officers/{tai_khoan}/lock", tags=["officers"], operation_id="officers-lock")
+@router.post(
+    "/v1/officers/{tai_khoan}/lock",
+    tags=["officers"],
+    operation_id="officers-lock",
+    **_answer(OfficerWithHistory, "the officer, locked"),
+)
 async def lock(tai_khoan: Login, body: Reason, gw: GatewayDep, client: Admin) -> dict[str, Any]:
     """Withdraw the officer's access (their look-ups are refused from now on)."""
     view = await officers.lock(
@@ -219,7 +524,12 @@ async def lock(tai_khoan: Login, body: Reason, gw: GatewayDep, client: Admin) ->
     return view.as_dict(history=True)
 
 
-@router.post("/v1/officers/{tai_khoan}/unlock", tags=["officers"], operation_id="officers-unlock")
+@router.post(
+    "/v1/officers/{tai_khoan}/unlock",
+    tags=["officers"],
+    operation_id="officers-unlock",
+    **_answer(OfficerWithHistory, "the officer, active again"),
+)
 async def unlock(tai_khoan: Login, body: Reason, gw: GatewayDep, client: Admin) -> dict[str, Any]:
     """Give the officer's access back."""
     view = await officers.unlock(
@@ -250,7 +560,7 @@ async def _usage(gw: GatewayDep, month: str | None, quarter: str | None, fmt: st
     "/v1/governance/usage",
     tags=["governance"],
     operation_id="governance-usage",
-    responses=CSV_RESPONSE,
+    **USAGE_ANSWER,
 )
 async def usage(
     gw: GatewayDep,
@@ -264,7 +574,7 @@ async def usage(
     return await _usage(gw, month, quarter, fmt)
 
 
-@router.get("/v1/dancu/usage", tags=["dancu"], operation_id="dancu-usage", responses=CSV_RESPONSE)
+@router.get("/v1/dancu/usage", tags=["dancu"], operation_id="dancu-usage", **USAGE_ANSWER)
 async def dancu_usage(
     gw: GatewayDep,
     _client: Reviewer,
@@ -276,7 +586,12 @@ async def dancu_usage(
     return await _usage(gw, month, quarter, fmt)
 
 
-@router.get("/v1/governance/idle", tags=["governance"], operation_id="governance-idle")
+@router.get(
+    "/v1/governance/idle",
+    tags=["governance"],
+    operation_id="governance-idle",
+    **_answer(IdleOfficers, "the idle officers"),
+)
 async def idle(
     gw: GatewayDep,
     _client: Reviewer,
@@ -288,7 +603,12 @@ async def idle(
     return {"idle_days": idle_days, "items": [i.as_dict() for i in found]}
 
 
-@router.get("/v1/governance/alerts", tags=["governance"], operation_id="governance-alerts")
+@router.get(
+    "/v1/governance/alerts",
+    tags=["governance"],
+    operation_id="governance-alerts",
+    **_answer(AlertList, "the alerts"),
+)
 async def alerts(
     gw: GatewayDep,
     _client: Reviewer,
@@ -305,6 +625,7 @@ async def alerts(
     "/v1/governance/alerts/{alert_id}/ack",
     tags=["governance"],
     operation_id="governance-ack-alert",
+    **_answer(AlertOut, "the alert, acknowledged"),
 )
 async def ack_alert(
     alert_id: int, gw: GatewayDep, client: Admin, body: Acknowledge | None = None

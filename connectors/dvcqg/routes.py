@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.dvcqg.connector import DvcqgConnector
-from connectors.dvcqg.models import CapNhatTienDo, HoSo
+from connectors.dvcqg.models import CapNhatTienDo, HoSo, ThuTucChiTiet
+from connectors.dvcqg.portal_view import BuocTrenCong, HoSoTrenCong
 from gateway.core.clients import Principal
 from gateway.core.delivery.intake import call_through
 from gateway.core.errors import NotFound
@@ -30,6 +32,61 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
     **ACCEPTED_ANSWER,
     422: {"description": "a field is invalid (problem+json naming each field)"},
 }
+
+
+class DossierOnPortal(BaseModel):
+    """``GET /v1/dvcqg/dossiers/{ma_ho_so}``: the dossier and its steps as the portal holds
+    them (read tolerantly: a field the portal left blank, or a code it does not map, is null)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "exchange_id": "0b8f3c1e-5d2a-4f7e-9a61-3c2d1e0f4a5b",
+                    "dossier": {
+                        "ma_ho_so": "000.00.01.H22-240105-0007",
+                        "ma_tthc": "1.001776",
+                        "chu_ho_so": "Nguyễn Văn An",
+                        "trang_thai": "da_tiep_nhan",
+                        "ngay_tiep_nhan": "2024-01-05T08:30:00+07:00",
+                    },
+                    "steps": [
+                        {
+                            "nguoi_xu_ly": "Trần Thị Bình",
+                            "noi_dung_xu_ly": "Tiếp nhận hồ sơ",
+                            "thoi_diem_xu_ly": "2024-01-05T08:30:00+07:00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    exchange_id: str = Field(description="the exchange-log entry of this look-up")
+    dossier: HoSoTrenCong = Field(description="the dossier as the portal holds it (TraCuuHoSo)")
+    steps: list[BuocTrenCong] = Field(description="its processing steps, as the portal holds them")
+
+
+class ProcedureAnswer(BaseModel):
+    """``GET /v1/dvcqg/procedures/{ma_tthc}``: one procedure of the national catalogue."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "exchange_id": "0b8f3c1e-5d2a-4f7e-9a61-3c2d1e0f4a5b",
+                    "procedure": {
+                        "ma_tthc": "1.001776",
+                        "ten_tthc": "Đăng ký khai sinh",
+                        "linh_vuc": [{"ma": "G09-TP01", "ten": "Hộ tịch"}],
+                    },
+                }
+            ]
+        }
+    )
+
+    exchange_id: str = Field(description="the exchange-log entry of this look-up")
+    procedure: ThuTucChiTiet = Field(description="the procedure in full (LayThuTuc)")
 
 
 def dvcqg_connector(gw: Gateway) -> DvcqgConnector:
@@ -86,7 +143,12 @@ async def update_steps(
     )
 
 
-@router.get("/dossiers/{ma_ho_so}", operation_id="dvcqg-get-dossier")
+@router.get(
+    "/dossiers/{ma_ho_so}",
+    operation_id="dvcqg-get-dossier",
+    response_model=None,
+    responses={200: {"model": DossierOnPortal, "description": "the dossier and its steps"}},
+)
 async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """What the portal holds for this dossier (TraCuuHoSo), with its processing steps."""
     connector = dvcqg_connector(gw)
@@ -109,7 +171,12 @@ async def get_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, client: Reader) -> dict[
     }
 
 
-@router.get("/procedures/{ma_tthc}", operation_id="dvcqg-get-procedure")
+@router.get(
+    "/procedures/{ma_tthc}",
+    operation_id="dvcqg-get-procedure",
+    response_model=None,
+    responses={200: {"model": ProcedureAnswer, "description": "the procedure"}},
+)
 async def get_procedure(ma_tthc: MaTTHC, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """One procedure from the national catalogue (LayThuTuc)."""
     connector = dvcqg_connector(gw)

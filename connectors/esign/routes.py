@@ -32,10 +32,12 @@ import base64
 import binascii
 import json
 import uuid
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.esign import store
 from connectors.esign.connector import (
@@ -77,6 +79,45 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 class VerifyAnswer(VerificationReport):
     exchange_id: str
+
+
+class SignatureView(BaseModel):
+    """An asynchronous signature as its client sees it (:func:`connectors.esign.store.view`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c2a9e-3b1d-4c6e-8f7a-2d9b1e4c0a36",
+                    "status": "signed",
+                    "format": "pades",
+                    "ma_ho_so": "000.00.01.H22-240105-0007",
+                    "exchange_id": "0b8f3c1e-5d2a-4f7e-9a61-3c2d1e0f4a5b",
+                    "detail": None,
+                    "signed_document": "JVBERi0xLjcK...",
+                    "signature": None,
+                    "created_at": "2026-03-02T01:15:00+00:00",
+                    "settled_at": "2026-03-02T01:16:12+00:00",
+                }
+            ]
+        }
+    )
+
+    id: str = Field(description="the signature's id (the Location of the 202)")
+    status: Literal["pending", "signed", "failed"]
+    format: str = Field(
+        description="pades, xades or cms; queued while a queued signature is not yet made",
+        examples=["pades"],
+    )
+    ma_ho_so: str | None = Field(description="the dossier the document is of, when given")
+    exchange_id: str = Field(description="the exchange-log entry of the request")
+    detail: str | None = Field(description="why it failed, or how it was settled")
+    signed_document: str | None = Field(
+        description="base64; PAdES and XAdES, once signed (null otherwise)"
+    )
+    signature: str | None = Field(description="base64 DER; a detached CMS, once signed")
+    created_at: datetime
+    settled_at: datetime | None = Field(description="when it was signed or failed")
 
 
 def connector_of(gw: Gateway) -> EsignConnector:
@@ -121,7 +162,9 @@ async def verify_document(
 
 @router.post(
     "/sign",
+    response_model=None,
     responses={
+        200: {"model": SignResult, "description": "signed at once: the document, or the CMS"},
         202: {
             "model": SignAccepted,
             "description": "awaiting the holder's approval, or queued (the service or the "
@@ -324,7 +367,12 @@ async def _sign_later(
     return JSONResponse(answer.model_dump(mode="json"), status_code=202)
 
 
-@router.get("/signatures/{signature_id}", operation_id="esign-get-signature")
+@router.get(
+    "/signatures/{signature_id}",
+    operation_id="esign-get-signature",
+    response_model=None,
+    responses={200: {"model": SignatureView, "description": "the signature"}},
+)
 async def get_signature(
     signature_id: Annotated[str, Path(max_length=36)], gw: GatewayDep, client: Signer
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.vneid import login
 from connectors.vneid.connector import VneidConnector
@@ -73,6 +73,53 @@ class LogoutRequest(BaseModel):
 
     session_id: str = Field(min_length=16, max_length=128)
     post_logout_redirect_uri: str = Field(max_length=2048)
+
+
+class LogoutAnswer(BaseModel):
+    """The provider's end-session URL; the gateway has forgotten the session's tokens."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "logout_url": "https://sso.vneid.example.gov.vn/connect/endsession"
+                    "?id_token_hint=eyJhbGciOiJSUzI1NiJ9...&post_logout_redirect_uri="
+                    "https%3A%2F%2Fdichvucong.example.gov.vn%2F&state=q1w2e3r4t5y6u7i8"
+                }
+            ]
+        }
+    )
+
+    logout_url: str | None = Field(
+        description="where to send the user to end their session at the provider; null when "
+        "the provider has no end-session endpoint"
+    )
+
+
+class SessionTokens(BaseModel):
+    """The provider tokens kept for a session (for clients holding ``identity:tokens``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "vneid",
+                    "access_token": "<access token>",
+                    "id_token": "<ID token (JWT)>",
+                    "refresh_token": None,
+                    "expires_at": 1772414100.5,
+                    "scope": "openid profile",
+                }
+            ]
+        }
+    )
+
+    provider: Literal["vneid", "dvcqg"] = Field(description="the provider the user logged in with")
+    access_token: str
+    id_token: str = Field(description="the verified ID token (JWT)")
+    refresh_token: str | None = Field(description="null when the provider gave none")
+    expires_at: float = Field(description="when the access token expires (Unix time, seconds)")
+    scope: str = Field(description="the granted scope (the requested one when not stated)")
 
 
 def _connector(gw: Gateway) -> VneidConnector:
@@ -148,11 +195,13 @@ async def callback(
     "/{provider}/logout",
     operation_id="identity-logout",
     responses={
+        200: {"model": LogoutAnswer, "description": "the provider's end-session URL"},
         400: {
             "description": "the session is not one of this provider's, or the "
             "provider refused the logout"
-        }
+        },
     },
+    response_model=None,
 )
 async def logout(
     provider: Provider, body: LogoutRequest, gw: GatewayDep, _client: LoginClient
@@ -169,7 +218,12 @@ async def logout(
     return {"logout_url": url}
 
 
-@router.get("/sessions/{session_id}/tokens", operation_id="identity-session-tokens")
+@router.get(
+    "/sessions/{session_id}/tokens",
+    operation_id="identity-session-tokens",
+    response_model=None,
+    responses={200: {"model": SessionTokens, "description": "the session's provider tokens"}},
+)
 async def session_tokens(session_id: str, gw: GatewayDep, _client: TokenReader) -> dict[str, Any]:
     """The provider tokens of a session, for clients entrusted with them."""
     kept = await login.session_tokens(gw.state, gw.cipher, session_id)
