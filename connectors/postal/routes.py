@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.postal import reconciliation as postal_reconciliation
 from connectors.postal import shipments
+from connectors.postal.client import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from connectors.postal.connector import PostalConnector
 from connectors.postal.errors import WebhookRejected
 from connectors.postal.mapping import QuoteIn, ShipmentRequest, event_from_wire, receiver_summary
@@ -50,6 +51,7 @@ from gateway.core.web.errors import record_refusal
 from gateway.core.web.intake import accept
 from gateway.core.web.responses import csv_attachment
 from schemas.dvcqg import MA_HO_SO_PATTERN
+from schemas.postal import StatusWebhook
 
 router = APIRouter(tags=["postal"])
 
@@ -67,6 +69,51 @@ WEBHOOK_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "the signature or timestamp does not verify, or it is no webhook"},
     404: {"description": "no shipment has this OrderNumber"},
 }
+
+
+def _standard(node: Any) -> Any:
+    """A pydantic schema with the bounds its lax validators leave as ``ge``/``le`` written as
+    JSON Schema's ``minimum``/``maximum``."""
+    if isinstance(node, dict):
+        names = {"ge": "minimum", "le": "maximum"}
+        return {names.get(k, k): _standard(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_standard(v) for v in node]
+    return node
+
+
+WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "CustomerCode": "LGSP-H22",
+    "OrderNumber": "H22-240105-0007-TRA",
+    "ItemCode": "EB123456789VN",
+    "StatusCode": "5",
+    "StatusMessage": "Phát thành công",
+    "EventTime": "20240108101500",
+}
+WEBHOOK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": f"one tracking-feed document, signed: {SIGNATURE_HEADER} is the hex "
+        f"HMAC-SHA256 under the webhook secret of the {TIMESTAMP_HEADER} (seconds since the "
+        "epoch), a dot and the raw body",
+        "content": {
+            "application/json": {
+                "schema": _standard(StatusWebhook.model_json_schema()),
+                "examples": {"webhook": {"value": WEBHOOK_EXAMPLE}},
+            }
+        },
+    }
+}
+
+
+class WebhookAnswer(BaseModel):
+    """What a taken webhook (applied, kept as history, or a duplicate) is answered, in the
+    platform's public answer shape."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"Status": "100", "Message": "OK"}]})
+
+    Status: Literal["100"] = Field(description='"100": taken')
+    Message: Literal["OK"]
 
 
 class CancelIn(BaseModel):
@@ -270,7 +317,13 @@ async def reconciliation(
     return report.as_dict()
 
 
-@router.post("/callbacks/postal/vnpost", responses=WEBHOOK_REFUSALS, operation_id="postal-webhook")
+@router.post(
+    "/callbacks/postal/vnpost",
+    response_model=None,
+    responses={200: {"model": WebhookAnswer, "description": "taken"}, **WEBHOOK_REFUSALS},
+    operation_id="postal-webhook",
+    openapi_extra=WEBHOOK_BODY,
+)
 async def webhook(request: Request, gw: GatewayDep) -> dict[str, str]:
     """The platform's status webhook (authenticated by its signature)."""
     raw = await request.body()

@@ -15,11 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from connectors.postal.routes import WebhookAnswer
 from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Event, ExchangeEntry, OutboxItem
-from schemas.postal import wire_day
+from schemas.postal import StatusWebhook, wire_day
 from tests.conftest import bearer
 from tests.connectors.postal.support import (
     AGENCY,
@@ -267,6 +268,18 @@ async def test_a_webhook_replayed_later_is_refused(
     r = await api.post(WEBHOOK, content=body, headers=record["headers"])
     assert r.status_code == 401
     assert r.json()["type"] == "urn:lgsp:problem:postal-webhook-rejected"
+
+
+async def test_a_webhook_taken_again_is_answered_as_the_document_declares(
+    api: httpx.AsyncClient, app: Any, headers: dict[str, str], postal: Postal
+) -> None:
+    await ship(api, headers)
+    await deliver_all(app, postal)
+    record = postal.sim.webhooks[0]
+    StatusWebhook.model_validate_json(record["body"])  # the packet the document declares
+    r = await api.post(WEBHOOK, content=record["body"], headers=record["headers"])
+    assert r.status_code == 200, r.text
+    assert WebhookAnswer.model_validate(r.json()).model_dump(mode="json") == r.json()
 
 
 async def test_out_of_order_webhooks_never_regress_a_shipment(
