@@ -51,6 +51,7 @@ router = APIRouter(tags=["dvcqg"])
 TepId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 PUSH_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "the signature or its time does not verify"},
+    413: {"description": "the body is larger than the gateway accepts"},
     422: {"description": "a field is invalid, or the push is for another province"},
     503: {"description": "a document could not be fetched from the portal: push again"},
 }

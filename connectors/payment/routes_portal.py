@@ -44,12 +44,16 @@ CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
     },
     404: {"description": "no payment has this MaThamChieu"},
     409: {"description": "amount, currency or partner mismatch, or an impossible transition"},
+    413: {"description": "the body is larger than the gateway accepts"},
+    422: {"description": "the body is no UTF-8 JSON, or nested too deep (refused unread)"},
 }
 BILL_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {
         "description": "the checksum (MaXacThuc) does not verify, the look-up is too old, "
         "or it names another partner"
     },
+    413: {"description": "the body is larger than the gateway accepts"},
+    422: {"description": "the body is no UTF-8 JSON, or nested too deep (refused unread)"},
 }
 
 

@@ -68,6 +68,8 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 WEBHOOK_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "the signature or timestamp does not verify, or it is no webhook"},
     404: {"description": "no shipment has this OrderNumber"},
+    413: {"description": "the body is larger than the gateway accepts"},
+    422: {"description": "the body is no UTF-8 JSON, or nested too deep (refused unread)"},
 }
 
 
