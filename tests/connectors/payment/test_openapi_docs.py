@@ -4,9 +4,11 @@ wire model the route parses with, and its example is one the model accepts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
+from connectors.payment.routes import PaymentStatus
 from connectors.payment.routes_portal import BILL_REQUEST_EXAMPLE, CALLBACK_EXAMPLE, _packet_body
+from connectors.payment.status import STATUSES
 from schemas import payment as wire
 
 
@@ -26,3 +28,7 @@ def test_the_callback_declares_its_amount_as_sent() -> None:
     assert [branch["type"] for branch in amount["anyOf"]] == ["integer", "string"]
     assert set(media["schema"]["required"]) == set(wire.Callback.model_fields)
     assert media["examples"]["packet"]["value"] == CALLBACK_EXAMPLE
+
+
+def test_the_declared_statuses_are_the_connectors() -> None:
+    assert get_args(PaymentStatus) == STATUSES
