@@ -118,6 +118,135 @@ class WebhookAnswer(BaseModel):
     Message: Literal["OK"]
 
 
+ShipmentStatus = Literal[
+    "requested",
+    "created",
+    "picked_up",
+    "in_transit",
+    "failed_delivery",
+    "delivered",
+    "returned",
+    "cancelled",
+]
+"""A shipment's status (:data:`connectors.postal.status.STATUSES`)."""
+Instant = Annotated[str, Field(description="ISO 8601, UTC", examples=["2024-01-08T03:15:00Z"])]
+MaybeInstant = Annotated[str | None, Field(description="ISO 8601, UTC; None until it happens")]
+
+_SHIPMENT_EXAMPLE: dict[str, Any] = {
+    "shipment_id": "7d3e2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f",
+    "ma_ho_so": "000.00.01.H22-240105-0007",
+    "flow": "delivery",
+    "order_number": "000.00.01.H22-240105-0007-delivery",
+    "ma_dvc": "000.00.01.H22",
+    "status": "delivered",
+    "final": True,
+    "tien_thu_ho": 0,
+    "receiver": "N.V.A., 091****678 (001/01)",
+    "platform_order_id": "EB123456789VN",
+    "exchange_id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+    "cancel_exchange_id": None,
+    "last_event_at": "2024-01-08T03:15:00Z",
+    "last_polled_at": None,
+    "delivered_at": "2024-01-08T03:15:00Z",
+    "created_at": "2024-01-06T02:00:00Z",
+    "updated_at": "2024-01-08T03:15:04Z",
+}
+
+
+class ShipmentEventView(BaseModel):
+    """A status the platform reported (by webhook, poll or the API)."""
+
+    status: ShipmentStatus | None = Field(description="None: a code nobody maps (kept)")
+    platform_code: str | None = Field(description="the platform's StatusCode", examples=["5"])
+    message: str | None = Field(description="the platform's StatusMessage")
+    at: Instant = Field(description="the platform's time of the status (ISO 8601, UTC)")
+    source: Literal["webhook", "poll", "api"]
+    applied: bool = Field(description="whether it moved the shipment (else kept as history)")
+    recorded_at: Instant
+
+
+class ShipmentSummary(BaseModel):
+    """A shipment of a dossier: a pick-up (the dossier to the centre) or a delivery (the
+    result to the citizen)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SHIPMENT_EXAMPLE]})
+
+    shipment_id: str = Field(description="the gateway's shipment id (UUID)")
+    ma_ho_so: str
+    flow: Literal["pickup", "delivery"]
+    order_number: str = Field(description="the order number sent to the platform")
+    ma_dvc: str = Field(description="the one-stop centre's agency code")
+    status: ShipmentStatus
+    final: bool = Field(description="delivered, returned or cancelled")
+    tien_thu_ho: int = Field(description="VND collected on delivery")
+    receiver: str = Field(description="who receives it, masked")
+    platform_order_id: str | None = Field(description="the platform's ItemCode, once known")
+    exchange_id: str | None = Field(description="the exchange that delivers the order")
+    cancel_exchange_id: str | None = Field(description="the exchange that cancels it, if any")
+    last_event_at: MaybeInstant
+    last_polled_at: MaybeInstant
+    delivered_at: MaybeInstant
+    created_at: Instant
+    updated_at: Instant
+
+
+class ShipmentView(ShipmentSummary):
+    """A shipment with every status reported, in the order they arrived."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                _SHIPMENT_EXAMPLE
+                | {
+                    "history": [
+                        {
+                            "status": "delivered",
+                            "platform_code": "5",
+                            "message": "Phát thành công",
+                            "at": "2024-01-08T03:15:00Z",
+                            "source": "webhook",
+                            "applied": True,
+                            "recorded_at": "2024-01-08T03:15:04Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    history: list[ShipmentEventView]
+
+
+class ShipmentList(BaseModel):
+    """A dossier's shipments (at most one per flow), oldest first, without their history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ma_ho_so": "000.00.01.H22-240105-0007", "shipments": [_SHIPMENT_EXAMPLE]}
+            ]
+        }
+    )
+
+    ma_ho_so: str
+    shipments: list[ShipmentSummary]
+
+
+class QuoteAnswer(BaseModel):
+    """The platform's price of a shipment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"exchange_id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "tong_cuoc": 22000}
+            ]
+        }
+    )
+
+    exchange_id: str = Field(description="the exchange-log entry of the call")
+    tong_cuoc: int = Field(description="VND, the platform's one price (content.price)")
+
+
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -229,7 +358,12 @@ async def _complete(gw: Gateway, client: str, key: str, status: int, body: dict[
         )
 
 
-@router.get("/v1/postal/shipments", operation_id="postal-list")
+@router.get(
+    "/v1/postal/shipments",
+    response_model=None,
+    responses={200: {"model": ShipmentList, "description": "the dossier's shipments"}},
+    operation_id="postal-list",
+)
 async def list_shipments(
     gw: GatewayDep,
     _client: Reader,
@@ -239,7 +373,12 @@ async def list_shipments(
     return {"ma_ho_so": ma_ho_so, "shipments": await shipments.of_dossier(gw, ma_ho_so)}
 
 
-@router.get("/v1/postal/shipments/{shipment_id}", operation_id="postal-get")
+@router.get(
+    "/v1/postal/shipments/{shipment_id}",
+    response_model=None,
+    responses={200: {"model": ShipmentView, "description": "the shipment"}},
+    operation_id="postal-get",
+)
 async def get_shipment(shipment_id: ShipmentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
     """The shipment, its status and every status reported, oldest first."""
     return await shipments.get(gw, shipment_id)
@@ -274,7 +413,12 @@ async def cancel_shipment(
     return response
 
 
-@router.post("/v1/postal/quotes", operation_id="postal-quote")
+@router.post(
+    "/v1/postal/quotes",
+    response_model=None,
+    responses={200: {"model": QuoteAnswer, "description": "the price"}},
+    operation_id="postal-quote",
+)
 async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """The platform's price of a shipment between a citizen's district and a centre."""
     connector = _connector(gw)

@@ -5,8 +5,10 @@ parses with, and its example is one the model accepts."""
 from __future__ import annotations
 
 import json
+from typing import get_args
 
-from connectors.postal.routes import WEBHOOK_BODY, WEBHOOK_EXAMPLE
+from connectors.postal.routes import WEBHOOK_BODY, WEBHOOK_EXAMPLE, ShipmentStatus
+from connectors.postal.status import STATUSES
 from schemas.postal import StatusWebhook, parse_event_time
 
 
@@ -21,3 +23,7 @@ def test_the_declared_schema_is_standard_json_schema() -> None:
     assert '"ge"' not in text
     assert '"le"' not in text
     assert schema["required"] == ["CustomerCode", "OrderNumber", "StatusCode", "EventTime"]
+
+
+def test_the_declared_statuses_are_the_connectors() -> None:
+    assert get_args(ShipmentStatus) == STATUSES

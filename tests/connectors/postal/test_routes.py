@@ -13,9 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from connectors.postal.routes import WebhookAnswer
+from connectors.postal.routes import QuoteAnswer, ShipmentList, ShipmentView, WebhookAnswer
 from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
 from gateway.core.runtime import Gateway
@@ -75,6 +76,12 @@ async def ship(
 async def status_of(api: httpx.AsyncClient, headers: dict[str, str], shipment_id: str) -> Any:
     r = await api.get(f"{SHIPMENTS}/{shipment_id}", headers=headers)
     assert r.status_code == 200, r.text
+    return declared(ShipmentView, r)
+
+
+def declared(model: type[BaseModel], r: httpx.Response) -> Any:
+    """The answer's JSON, once checked to be exactly what the OpenAPI document declares."""
+    assert model.model_validate(r.json()).model_dump(mode="json") == r.json()
     return r.json()
 
 
@@ -153,6 +160,7 @@ async def test_a_dossier_picked_up_from_the_citizen(
     assert other["shipment_id"] != accepted["shipment_id"]
     listed = await api.get(SHIPMENTS, params={"ma_ho_so": DOSSIER}, headers=headers)
     assert listed.status_code == 200, listed.text
+    declared(ShipmentList, listed)
     assert [(s["flow"], s["status"]) for s in listed.json()["shipments"]] == [
         ("pickup", "delivered"),
         ("delivery", "requested"),
@@ -279,7 +287,7 @@ async def test_a_webhook_taken_again_is_answered_as_the_document_declares(
     StatusWebhook.model_validate_json(record["body"])  # the packet the document declares
     r = await api.post(WEBHOOK, content=record["body"], headers=record["headers"])
     assert r.status_code == 200, r.text
-    assert WebhookAnswer.model_validate(r.json()).model_dump(mode="json") == r.json()
+    declared(WebhookAnswer, r)
 
 
 async def test_out_of_order_webhooks_never_regress_a_shipment(
@@ -374,7 +382,7 @@ async def test_a_quote(api: httpx.AsyncClient, headers: dict[str, str], postal: 
     body = {"ma_dvc": AGENCY, "flow": "delivery", "ma_tinh": "01", "ma_huyen": "001"}
     r = await api.post("/v1/postal/quotes", json={**body, "tien_thu_ho": 58_000}, headers=headers)
     assert r.status_code == 200, r.text
-    quote = r.json()
+    quote = declared(QuoteAnswer, r)
     # the public answer carries one price (OpenCPS reads content.price): no fee breakdown
     assert quote["tong_cuoc"] == 24_500
     assert quote["exchange_id"]
