@@ -247,6 +247,101 @@ class QuoteAnswer(BaseModel):
     tong_cuoc: int = Field(description="VND, the platform's one price (content.price)")
 
 
+class PostalSide(BaseModel):
+    """One side's totals (VND)."""
+
+    count: int
+    amount: int
+    paid_count: int = Field(description="the delivered (ours) or collected (theirs) ones")
+    paid_amount: int
+
+
+class PostalTotals(BaseModel):
+    ours: PostalSide = Field(description="what the gateway holds")
+    theirs: PostalSide = Field(description="what the platform's statement says")
+
+
+class PostalFindingCounts(BaseModel):
+    missing_at_platform: int
+    missing_here: int
+    amount_differs: int
+    status_differs: int
+    duplicate: int
+
+
+class PostalFinding(BaseModel):
+    kind: Literal[
+        "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
+    ]
+    ma_tham_chieu: str = Field(description="the order number")
+    ma_giao_dich: str = Field(description="the platform's item code")
+    payment_id: str | None = Field(
+        description="the shipment's id here, if any (named as in the payment report)"
+    )
+    our_amount: int | None
+    their_amount: int | None
+    our_status: str | None
+    their_status: str | None
+    detail: str
+
+
+class PostalReconciliation(BaseModel):
+    """A day's reconciliation: ``ok`` only when nothing differs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date": "2024-01-05",
+                    "ok": False,
+                    "matched": 11,
+                    "totals": {
+                        "ours": {
+                            "count": 12,
+                            "amount": 600000,
+                            "paid_count": 12,
+                            "paid_amount": 600000,
+                        },
+                        "theirs": {
+                            "count": 11,
+                            "amount": 550000,
+                            "paid_count": 11,
+                            "paid_amount": 550000,
+                        },
+                    },
+                    "counts": {
+                        "missing_at_platform": 1,
+                        "missing_here": 0,
+                        "amount_differs": 0,
+                        "status_differs": 0,
+                        "duplicate": 0,
+                    },
+                    "findings": [
+                        {
+                            "kind": "missing_at_platform",
+                            "ma_tham_chieu": "3f0b6d2e8a514c8e9d7a0c6a1f2b9e41",
+                            "ma_giao_dich": "",
+                            "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                            "our_amount": 50000,
+                            "their_amount": None,
+                            "our_status": "delivered",
+                            "their_status": None,
+                            "detail": "",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    date: str = Field(description="the day (YYYY-MM-DD, Việt Nam time)")
+    ok: bool = Field(description="nothing differs")
+    matched: int = Field(description="how many matched on both sides")
+    totals: PostalTotals
+    counts: PostalFindingCounts = Field(description="findings per kind")
+    findings: list[PostalFinding]
+
+
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -437,9 +532,14 @@ async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader)
 @router.get(
     "/v1/postal/reconciliation",
     responses={
-        200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV)"},
+        200: {
+            "model": PostalReconciliation,
+            "content": {"text/csv": {}},
+            "description": "the report (JSON, or CSV)",
+        },
         502: {"description": "the postal service refused or failed"},
     },
+    response_model=None,
     operation_id="postal-reconciliation",
 )
 async def reconciliation(

@@ -16,7 +16,13 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import func, select
 
-from connectors.postal.routes import QuoteAnswer, ShipmentList, ShipmentView, WebhookAnswer
+from connectors.postal.routes import (
+    PostalReconciliation,
+    QuoteAnswer,
+    ShipmentList,
+    ShipmentView,
+    WebhookAnswer,
+)
 from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
 from gateway.core.runtime import Gateway
@@ -412,7 +418,7 @@ async def test_the_reconciliation_route(
     iso = f"{day[:4]}-{day[4:6]}-{day[6:]}"
     r = await api.get("/v1/postal/reconciliation", params={"date": iso}, headers=headers)
     assert r.status_code == 200, r.text
-    report = r.json()
+    report = declared(PostalReconciliation, r)
     assert report["ok"] is True
     assert report["matched"] == 1
     assert report["totals"]["ours"]["amount"] == 58_000
