@@ -48,7 +48,7 @@ from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.errors import record_refusal
-from gateway.core.web.intake import accept
+from gateway.core.web.intake import ACCEPTED_ANSWER, accept
 from gateway.core.web.responses import csv_attachment
 from schemas.dvcqg import MA_HO_SO_PATTERN
 from schemas.postal import StatusWebhook
@@ -342,6 +342,62 @@ class PostalReconciliation(BaseModel):
     findings: list[PostalFinding]
 
 
+class ShipmentLinks(BaseModel):
+    self: str = Field(description="the shipment: GET it for its status")
+    exchange: str = Field(description="the exchange that delivers the order or its cancellation")
+
+
+class ShipmentAccepted(BaseModel):
+    """A shipment (or its cancellation) accepted: delivered to the platform through the
+    outbox, in order per order number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipment_id": "7d3e2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f",
+                    "exchange_id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                    "order_number": "000.00.01.H22-240105-0007-delivery",
+                    "status": "requested",
+                    "links": {
+                        "self": "/v1/postal/shipments/7d3e2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f",
+                        "exchange": "/v1/exchanges/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                    },
+                }
+            ]
+        }
+    )
+
+    shipment_id: str = Field(description="the gateway's shipment id (UUID)")
+    exchange_id: str = Field(description="the exchange that delivers it")
+    order_number: str = Field(description="the order number sent to the platform")
+    status: ShipmentStatus
+    links: ShipmentLinks
+
+
+LOCATION: dict[str, Any] = {
+    "Location": {"description": "the shipment (links.self)", "schema": {"type": "string"}}
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    **ACCEPTED,
+    202: {"model": ShipmentAccepted, "description": "accepted", "headers": LOCATION},
+    200: {
+        "model": ShipmentAccepted,
+        "description": "the same shipment was accepted before",
+        "headers": LOCATION,
+    },
+}
+CANCELLED: dict[int | str, dict[str, Any]] = {
+    **ACCEPTED,
+    **ACCEPTED_ANSWER,
+    200: {
+        "model": ShipmentAccepted,
+        "description": "its cancellation was accepted before",
+        "headers": LOCATION,
+    },
+}
+
+
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -379,7 +435,7 @@ def _json(body: dict[str, Any], status: int, **headers: str) -> JSONResponse:
 
 
 @router.post(
-    "/v1/postal/shipments", status_code=202, responses=ACCEPTED, operation_id="postal-create"
+    "/v1/postal/shipments", status_code=202, responses=CREATED, operation_id="postal-create"
 )
 async def create_shipment(
     body: ShipmentRequest, request: Request, gw: GatewayDep, client: Shipper
@@ -482,7 +538,7 @@ async def get_shipment(shipment_id: ShipmentId, gw: GatewayDep, _client: Reader)
 @router.post(
     "/v1/postal/shipments/{shipment_id}/cancel",
     status_code=202,
-    responses=ACCEPTED,
+    responses=CANCELLED,
     operation_id="postal-cancel",
 )
 async def cancel_shipment(

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from connectors.postal.routes import (
     PostalReconciliation,
     QuoteAnswer,
+    ShipmentAccepted,
     ShipmentList,
     ShipmentView,
     WebhookAnswer,
@@ -27,6 +28,7 @@ from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Event, ExchangeEntry, OutboxItem
+from gateway.core.web.intake import Accepted
 from schemas.postal import StatusWebhook, wire_day
 from tests.conftest import bearer
 from tests.connectors.postal.support import (
@@ -74,7 +76,7 @@ async def ship(
 ) -> dict[str, Any]:
     r = await api.post(SHIPMENTS, json=shipment(flow, **overrides), headers=headers)
     assert r.status_code == 202, r.text
-    body: dict[str, Any] = r.json()
+    body: dict[str, Any] = declared(ShipmentAccepted, r)
     assert r.headers["Location"] == f"{SHIPMENTS}/{body['shipment_id']}"
     return body
 
@@ -334,8 +336,10 @@ async def test_cancel_goes_after_the_creation_and_the_platform_confirms(
     url = f"{SHIPMENTS}/{accepted['shipment_id']}/cancel"
     r = await api.post(url, json={"ly_do": "Công dân nhận trực tiếp"}, headers=headers)
     assert r.status_code == 202, r.text
+    declared(Accepted, r)
     again = await api.post(url, json={"ly_do": "Công dân nhận trực tiếp"}, headers=headers)
     assert again.status_code == 200
+    declared(ShipmentAccepted, again)
     assert again.json()["exchange_id"] == r.json()["exchange_id"]
     await deliver_all(app, postal)  # the creation first, then the cancellation
     order = postal.sim.orders[f"{DOSSIER}-delivery"]
