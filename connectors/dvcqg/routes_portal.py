@@ -44,15 +44,158 @@ from gateway.core.packet_signing import check_inbound
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep
 from gateway.core.web.errors import record_refusal
+from schemas import dvcqg as wire
 
 router = APIRouter(tags=["dvcqg"])
 
 TepId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 PUSH_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "the signature or its time does not verify"},
+    413: {"description": "the body is larger than the gateway accepts"},
     422: {"description": "a field is invalid, or the push is for another province"},
     503: {"description": "a document could not be fetched from the portal: push again"},
 }
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` written in place (a request body declared through
+    ``openapi_extra`` cannot add to the document's components), self-contained."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")]) | {
+                    k: walk(v) for k, v in node.items() if k != "$ref"
+                }
+            # a discriminator's mapping names the $defs: the oneOf's ``const`` tells apart
+            return {k: walk(v) for k, v in node.items() if k != "discriminator"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return dict(walk(schema))
+
+
+def _push_body(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    """The signed packet the portal POSTs, as ``openapi_extra``: the route reads it raw (the
+    signature covers its bytes), so FastAPI would not show it."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "the portal's packet, signed with the push secret (Standard "
+            "Webhooks headers webhook-id, webhook-timestamp, webhook-signature over the raw "
+            "bytes)",
+            "content": {
+                "application/json": {
+                    "schema": _inline(schema),
+                    "examples": {"push": {"value": example}},
+                }
+            },
+        }
+    }
+
+
+DOSSIER_PUSH_EXAMPLE: dict[str, Any] = {
+    "service": "GuiHoSoTrucTuyen",
+    "madonvi": "000.00.01.H22",
+    "data": [
+        {
+            "MaHoSo": "000.00.01.H22-240105-0007",
+            "PhienBan": 1,
+            "MaTTHC": "1.001776",
+            "TenTTHC": "Đăng ký khai sinh",
+            "MaCoQuan": "000.00.01.H22",
+            "ChuHoSo": "Nguyễn Văn An",
+            "SoGiayToChuHoSo": "001090000001",
+            "LoaiDoiTuong": 1,
+            "SoDienThoai": "0912345678",
+            "TrichYeuHoSo": "Đăng ký khai sinh cho con",
+            "NgayNopHoSo": "20240105083000",
+            "TaiLieuNop": [
+                {
+                    "TepDinhKemId": "tep-1",
+                    "TenTepDinhKem": "to-khai.pdf",
+                    "DuongDanTaiTepTin": "https://dichvucong.gov.vn/files/tep-1",
+                    "KichThuoc": 48213,
+                }
+            ],
+        }
+    ],
+}
+CITIZEN_PUSH_EXAMPLE: dict[str, Any] = {
+    "service": "GuiPhanAnhKienNghi",
+    "madonvi": "000.00.01.H22",
+    "data": [
+        {
+            "MaPhanAnh": "PA-2024-0001",
+            "MaCoQuan": "000.00.01.H22",
+            "TieuDe": "Chậm trả kết quả",
+            "NoiDung": "Hồ sơ của tôi quá hạn trả kết quả.",
+            "NguoiGui": "Nguyễn Văn An",
+            "NgayGui": "20240110090000",
+            "DongYCongKhai": 1,
+        }
+    ],
+}
+
+
+class DossierAck(BaseModel):
+    MaHoSo: str = Field(description="the dossier's code", examples=["000.00.01.H22-240105-0007"])
+    PhienBan: int = Field(description="the version received", examples=[1])
+    KetQua: wire.KetQuaNhan = Field(description="what the gateway made of it")
+
+
+class ItemAck(BaseModel):
+    Ma: str = Field(description="the item's code (MaPhanAnh, MaDanhGia or MaCauHoi)")
+    KetQua: wire.KetQuaNhan = Field(description="what the gateway made of it")
+
+
+class DossierPushAnswer(BaseModel):
+    """The acknowledgement, sent once every version is durably stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error_code": "0",
+                    "message": "Đã nhận",
+                    "result": [
+                        {
+                            "MaHoSo": "000.00.01.H22-240105-0007",
+                            "PhienBan": 1,
+                            "KetQua": "accepted",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    error_code: Literal["0"] = Field(description='"0": received')
+    message: str = Field(examples=["Đã nhận"])
+    result: list[DossierAck] = Field(description="one per version pushed, in order")
+
+
+class CitizenPushAnswer(BaseModel):
+    """The acknowledgement, sent once every item is durably stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error_code": "0",
+                    "message": "Đã nhận",
+                    "result": [{"Ma": "PA-2024-0001", "KetQua": "accepted"}],
+                }
+            ]
+        }
+    )
+
+    error_code: Literal["0"] = Field(description='"0": received')
+    message: str = Field(examples=["Đã nhận"])
+    result: list[ItemAck] = Field(description="one per item pushed, in order")
 
 
 async def _signed_packet(request: Request, gw: Gateway, raw: bytes) -> None:
@@ -107,7 +250,11 @@ async def _receive_push(
 
 
 @router.post(
-    "/callbacks/dvcqg/dossiers", responses=PUSH_REFUSALS, operation_id="dvcqg-push-dossiers"
+    "/callbacks/dvcqg/dossiers",
+    response_model=None,
+    responses={200: {"model": DossierPushAnswer, "description": "stored"}, **PUSH_REFUSALS},
+    operation_id="dvcqg-push-dossiers",
+    openapi_extra=_push_body(wire.GuiHoSoTrucTuyen.model_json_schema(), DOSSIER_PUSH_EXAMPLE),
 )
 async def push_dossiers(request: Request, gw: GatewayDep) -> dict[str, Any]:
     """The portal pushes online dossiers (signed); answered once they are stored."""
@@ -129,7 +276,11 @@ async def push_dossiers(request: Request, gw: GatewayDep) -> dict[str, Any]:
 
 
 @router.post(
-    "/callbacks/dvcqg/citizens", responses=PUSH_REFUSALS, operation_id="dvcqg-push-citizens"
+    "/callbacks/dvcqg/citizens",
+    response_model=None,
+    responses={200: {"model": CitizenPushAnswer, "description": "stored"}, **PUSH_REFUSALS},
+    operation_id="dvcqg-push-citizens",
+    openapi_extra=_push_body(wire.CITIZEN_PUSH_ADAPTER.json_schema(), CITIZEN_PUSH_EXAMPLE),
 )
 async def push_citizen_items(request: Request, gw: GatewayDep) -> dict[str, Any]:
     """The portal pushes feedback, ratings or questions (signed); answered once stored."""

@@ -127,6 +127,258 @@ class PaymentCreated(BaseModel):
     payment_url: str | None
 
 
+PaymentStatus = Literal[
+    "pending", "paid", "failed", "cancelled", "expired", "refund_requested", "refunded"
+]
+"""A payment's status (:data:`connectors.payment.status.STATUSES`)."""
+RefundStatus = Literal["requested", "completed", "rejected"]
+Instant = Annotated[
+    str, Field(description="ISO 8601, UTC", examples=["2024-01-05T02:15:02.123456Z"])
+]
+
+
+class FeeLineView(BaseModel):
+    noi_dung: str = Field(examples=["Lệ phí đăng ký khai sinh"])
+    so_tien: int = Field(description="VND", examples=[50000])
+
+
+class TransitionView(BaseModel):
+    from_status: PaymentStatus | None = Field(description="None: the creation")
+    to_status: PaymentStatus
+    source: str = Field(
+        description="what moved it: api, callback, poller (the platform's QUERY), or a "
+        "refund's decision",
+        examples=["callback"],
+    )
+    ma_giao_dich: str | None = Field(description="the platform's transaction id, if it said")
+    detail: str | None
+    at: Instant
+
+
+class RefundView(BaseModel):
+    """A refund of (part of) a payment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "refund_id": "b2c4e1f0-5d3a-4c7b-9e8f-1a2b3c4d5e6f",
+                    "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                    "amount": 8000,
+                    "reason": "Nộp thừa phí cấp bản sao",
+                    "status": "requested",
+                    "requested_by": "motcua",
+                    "requested_at": "2024-01-06T03:00:00Z",
+                    "reference": None,
+                    "decided_at": None,
+                    "decided_by": None,
+                    "note": None,
+                }
+            ]
+        }
+    )
+
+    refund_id: str = Field(description="the refund's id (UUID)")
+    payment_id: str = Field(description="the payment's id (UUID)")
+    amount: int = Field(description="VND")
+    reason: str
+    status: RefundStatus
+    requested_by: str = Field(description="the API client that asked for it")
+    requested_at: Instant
+    reference: str | None = Field(description="the bank or treasury reference, once completed")
+    decided_at: str | None = Field(description="ISO 8601, UTC; None until decided")
+    decided_by: str | None = Field(description="the API client that decided it")
+    note: str | None = Field(description="why it was rejected")
+
+
+class RefundListing(BaseModel):
+    """A payment's refunds, oldest first, and its refund figures (VND)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                    "payment_status": "paid",
+                    "paid": 58000,
+                    "refunded": 0,
+                    "pending": 0,
+                    "refundable": 58000,
+                    "refunds": [],
+                }
+            ]
+        }
+    )
+
+    payment_id: str
+    payment_status: PaymentStatus
+    paid: int = Field(description="what was paid (0 until paid)")
+    refunded: int = Field(description="what the completed refunds returned")
+    pending: int = Field(description="what the requested refunds ask for")
+    refundable: int = Field(description="what may still be requested (0 unless paid)")
+    refunds: list[RefundView]
+
+
+class PaymentView(BaseModel):
+    """A payment, its status transitions and its refunds, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                    "ma_tham_chieu": "3f0b6d2e8a514c8e9d7a0c6a1f2b9e41",
+                    "ma_ho_so": "000.00.01.H22-240105-0007",
+                    "ma_tthc": "1.001776",
+                    "ma_dvc": "000.00.01.H22",
+                    "fee_lines": [{"noi_dung": "Lệ phí đăng ký khai sinh", "so_tien": 50000}],
+                    "amount": 50000,
+                    "currency": "VND",
+                    "status": "paid",
+                    "payment_url": "https://thanhtoan.dichvucong.gov.vn/pay/3f0b6d2e",
+                    "return_url": "https://motcua.example/ho-so/7",
+                    "ma_giao_dich": "GD240105000123",
+                    "created_at": "2024-01-05T02:10:00Z",
+                    "updated_at": "2024-01-05T02:15:02Z",
+                    "paid_at": "2024-01-05T02:15:02Z",
+                    "transitions": [
+                        {
+                            "from_status": None,
+                            "to_status": "pending",
+                            "source": "api",
+                            "ma_giao_dich": None,
+                            "detail": None,
+                            "at": "2024-01-05T02:10:00Z",
+                        },
+                        {
+                            "from_status": "pending",
+                            "to_status": "paid",
+                            "source": "callback",
+                            "ma_giao_dich": "GD240105000123",
+                            "detail": None,
+                            "at": "2024-01-05T02:15:02Z",
+                        },
+                    ],
+                    "refunds": [],
+                    "refundable": 50000,
+                }
+            ]
+        }
+    )
+
+    payment_id: str = Field(description="the gateway's payment id (UUID)")
+    ma_tham_chieu: str = Field(description="the reference sent to the platform (MaThamChieu)")
+    ma_ho_so: str
+    ma_tthc: str
+    ma_dvc: str = Field(description="the agency's code")
+    fee_lines: list[FeeLineView]
+    amount: int = Field(description="VND, the fee lines' sum")
+    currency: str = Field(examples=["VND"])
+    status: PaymentStatus
+    payment_url: str | None = Field(description="where the citizen pays, while it may be paid")
+    return_url: str
+    ma_giao_dich: str | None = Field(description="the platform's transaction id, once paid")
+    created_at: Instant
+    updated_at: Instant
+    paid_at: str | None = Field(description="ISO 8601, UTC; None until paid")
+    transitions: list[TransitionView]
+    refunds: list[RefundView]
+    refundable: int = Field(description="VND that may still be refunded")
+
+
+class PaymentSide(BaseModel):
+    """One side's totals (VND)."""
+
+    count: int
+    amount: int
+    paid_count: int = Field(description="the paid ones")
+    paid_amount: int
+
+
+class PaymentTotals(BaseModel):
+    ours: PaymentSide = Field(description="what the gateway holds")
+    theirs: PaymentSide = Field(description="what the platform's statement says")
+
+
+class PaymentFindingCounts(BaseModel):
+    missing_at_platform: int
+    missing_here: int
+    amount_differs: int
+    status_differs: int
+    duplicate: int
+
+
+class PaymentFinding(BaseModel):
+    kind: Literal[
+        "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
+    ]
+    ma_tham_chieu: str = Field(description="the reference (MaThamChieu)")
+    ma_giao_dich: str = Field(description="the platform's transaction id (MaGiaoDich)")
+    payment_id: str | None = Field(description="the payment's id here, if any")
+    our_amount: int | None
+    their_amount: int | None
+    our_status: str | None
+    their_status: str | None
+    detail: str
+
+
+class PaymentReconciliation(BaseModel):
+    """A day's reconciliation: ``ok`` only when nothing differs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date": "2024-01-05",
+                    "ok": False,
+                    "matched": 11,
+                    "totals": {
+                        "ours": {
+                            "count": 12,
+                            "amount": 600000,
+                            "paid_count": 12,
+                            "paid_amount": 600000,
+                        },
+                        "theirs": {
+                            "count": 11,
+                            "amount": 550000,
+                            "paid_count": 11,
+                            "paid_amount": 550000,
+                        },
+                    },
+                    "counts": {
+                        "missing_at_platform": 1,
+                        "missing_here": 0,
+                        "amount_differs": 0,
+                        "status_differs": 0,
+                        "duplicate": 0,
+                    },
+                    "findings": [
+                        {
+                            "kind": "missing_at_platform",
+                            "ma_tham_chieu": "3f0b6d2e8a514c8e9d7a0c6a1f2b9e41",
+                            "ma_giao_dich": "",
+                            "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                            "our_amount": 50000,
+                            "their_amount": None,
+                            "our_status": "paid",
+                            "their_status": None,
+                            "detail": "",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    date: str = Field(description="the day (YYYY-MM-DD, Việt Nam time)")
+    ok: bool = Field(description="nothing differs")
+    matched: int = Field(description="how many matched on both sides")
+    totals: PaymentTotals
+    counts: PaymentFindingCounts = Field(description="findings per kind")
+    findings: list[PaymentFinding]
+
+
 def init_packet(
     body: CreatePayment, beneficiary: Beneficiary, ma_tham_chieu: str, amount: int, ip: str
 ) -> wire.InitRequest:
@@ -241,9 +493,14 @@ async def create_payment(
 @router.get(
     "/v1/payments/reconciliation",
     responses={
-        200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV)"},
+        200: {
+            "model": PaymentReconciliation,
+            "content": {"text/csv": {}},
+            "description": "the report (JSON, or CSV)",
+        },
         502: {"description": "the payment platform refused or failed"},
     },
+    response_model=None,
     operation_id="payments-reconciliation",
 )
 async def payment_reconciliation(
@@ -267,7 +524,12 @@ async def payment_reconciliation(
     return report.as_dict()
 
 
-@router.get("/v1/payments/{payment_id}", operation_id="payments-get")
+@router.get(
+    "/v1/payments/{payment_id}",
+    response_model=None,
+    responses={200: {"model": PaymentView, "description": "the payment"}},
+    operation_id="payments-get",
+)
 async def get_payment(payment_id: PaymentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
     """The payment, its status transitions and its refunds, oldest first."""
     view = await payments.get(gw, payment_id)
@@ -311,7 +573,8 @@ class RefundRejectIn(BaseModel):
 @router.post(
     "/v1/payments/{payment_id}/refunds",
     status_code=201,
-    responses=REFUND_REFUSALS,
+    response_model=None,
+    responses={201: {"model": RefundView, "description": "requested"}, **REFUND_REFUSALS},
     operation_id="payments-refund-request",
 )
 async def request_refund(
@@ -339,7 +602,11 @@ async def request_refund(
 
 @router.get(
     "/v1/payments/{payment_id}/refunds",
-    responses={404: {"description": "no such payment"}},
+    response_model=None,
+    responses={
+        200: {"model": RefundListing, "description": "the refunds"},
+        404: {"description": "no such payment"},
+    },
     operation_id="payments-refund-list",
 )
 async def list_refunds(payment_id: PaymentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
@@ -350,7 +617,8 @@ async def list_refunds(payment_id: PaymentId, gw: GatewayDep, _client: Reader) -
 
 @router.post(
     "/v1/payments/{payment_id}/refunds/{refund_id}/complete",
-    responses=REFUND_REFUSALS,
+    response_model=None,
+    responses={200: {"model": RefundView, "description": "completed"}, **REFUND_REFUSALS},
     operation_id="payments-refund-complete",
 )
 async def complete_refund(
@@ -373,7 +641,8 @@ async def complete_refund(
 
 @router.post(
     "/v1/payments/{payment_id}/refunds/{refund_id}/reject",
-    responses=REFUND_REFUSALS,
+    response_model=None,
+    responses={200: {"model": RefundView, "description": "rejected"}, **REFUND_REFUSALS},
     operation_id="payments-refund-reject",
 )
 async def reject_refund(

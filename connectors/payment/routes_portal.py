@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.payment import payments
 from connectors.payment.config import Beneficiary
@@ -43,13 +44,96 @@ CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
     },
     404: {"description": "no payment has this MaThamChieu"},
     409: {"description": "amount, currency or partner mismatch, or an impossible transition"},
+    413: {"description": "the body is larger than the gateway accepts"},
+    422: {"description": "the body is no UTF-8 JSON, or nested too deep (refused unread)"},
 }
 BILL_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {
         "description": "the checksum (MaXacThuc) does not verify, the look-up is too old, "
         "or it names another partner"
     },
+    413: {"description": "the body is larger than the gateway accepts"},
+    422: {"description": "the body is no UTF-8 JSON, or nested too deep (refused unread)"},
 }
+
+
+def _packet_body(model: type[BaseModel], example: dict[str, Any]) -> dict[str, Any]:
+    """The packet as ``openapi_extra``: the route reads it raw (its checksum is verified over
+    what was sent before it is parsed with ``model``), so FastAPI would not show it."""
+    schema = model.model_json_schema()
+    amount = schema["properties"].get("SoTien")
+    if amount is not None:  # read tolerantly: a JSON integer or a string of digits
+        schema["properties"]["SoTien"] = {
+            "title": amount.get("title", "SoTien"),
+            "description": "VND: a JSON integer or a string of digits (the checksum covers it "
+            "as sent)",
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": 10**15},
+                {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,14})$"},
+            ],
+        }
+    return {
+        "requestBody": {
+            "required": True,
+            "description": "the platform's packet, authenticated by its checksum (MaXacThuc)",
+            "content": {
+                "application/json": {"schema": schema, "examples": {"packet": {"value": example}}}
+            },
+        }
+    }
+
+
+CALLBACK_EXAMPLE: dict[str, Any] = {
+    "LoaiBanTin": "CALLBACK",
+    "MaLoi": "00",
+    "MaDoiTac": "LGSP-H22",
+    "MaThamChieu": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+    "SoTien": "50000",
+    "MaTienTe": "VND",
+    "MaGiaoDich": "GD240105000123",
+    "MaNganHang": "970436",
+    "ThoiGianGD": "20240105091502",
+    "ThongTinGiaoDich": "Thanh toan phi, le phi ho so 000.00.01.H22-240105-0007",
+    "MaXacThuc": "9c1f0e5a2b7d4c8e6f3a1b0d9e8c7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e",
+}
+BILL_REQUEST_EXAMPLE: dict[str, Any] = {
+    "LoaiBanTin": "BILL",
+    "PhienBan": "1.0.0",
+    "MaDoiTac": "LGSP-H22",
+    "MaHoSo": "000.00.01.H22-240105-0007",
+    "ThoiGianGD": "20240105091502",
+    "MaXacThuc": "5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9c1f0e5a2b7d4c8e6f3a1b0d9e8c7f6a",
+}
+
+
+class BillLookupAnswer(BaseModel):
+    """The answer to the portal's bill look-up, in the platform's envelope."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error_code": "0",
+                    "message": {
+                        "LoaiBanTin": "BILL",
+                        "MaDoiTac": "LGSP-H22",
+                        "MaHoSo": "000.00.01.H22-240105-0007",
+                        "SoHoaDon": 0,
+                        "TongTien": 0,
+                        "ThoiGianGD": "20240105091503",
+                        "ThongBao": "Hồ sơ không có khoản phải nộp",
+                        "HoaDon": [],
+                        "MaXacThuc": "0d1c2b3a4f5e6d7c" * 4,
+                    },
+                }
+            ]
+        }
+    )
+
+    error_code: Literal["0"] = Field(description='"0": answered')
+    message: wire.BillAnswer = Field(
+        description="the dossier's unpaid bills (none: nothing to pay), signed (MaXacThuc)"
+    )
 
 
 async def _refused(request: Request, exc: GatewayError) -> None:
@@ -59,7 +143,17 @@ async def _refused(request: Request, exc: GatewayError) -> None:
 
 
 @router.post(
-    "/callbacks/payment/dvcqg", responses=CALLBACK_REFUSALS, operation_id="payments-callback"
+    "/callbacks/payment/dvcqg",
+    response_model=None,
+    responses={
+        200: {
+            "model": wire.CallbackAck,
+            "description": "taken (applied, or a duplicate): MaLoi 00, the checksum echoed",
+        },
+        **CALLBACK_REFUSALS,
+    },
+    operation_id="payments-callback",
+    openapi_extra=_packet_body(wire.Callback, CALLBACK_EXAMPLE),
 )
 async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
     """The platform's notice of a payment's outcome (authenticated by its checksum)."""
@@ -85,7 +179,16 @@ async def payment_callback(request: Request, gw: GatewayDep) -> dict[str, str]:
     return ack
 
 
-@router.post("/callbacks/payment/dvcqg/bill", responses=BILL_REFUSALS, operation_id="payments-bill")
+@router.post(
+    "/callbacks/payment/dvcqg/bill",
+    response_model=None,
+    responses={
+        200: {"model": BillLookupAnswer, "description": "the dossier's unpaid bills"},
+        **BILL_REFUSALS,
+    },
+    operation_id="payments-bill",
+    openapi_extra=_packet_body(wire.BillRequest, BILL_REQUEST_EXAMPLE),
+)
 async def bill_lookup(request: Request, gw: GatewayDep) -> dict[str, Any]:
     """The portal's question: what does this dossier owe? (its unpaid bills, signed)."""
     raw = await request.body()

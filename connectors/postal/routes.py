@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from connectors.postal import reconciliation as postal_reconciliation
 from connectors.postal import shipments
+from connectors.postal.client import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from connectors.postal.connector import PostalConnector
 from connectors.postal.errors import WebhookRejected
 from connectors.postal.mapping import QuoteIn, ShipmentRequest, event_from_wire, receiver_summary
@@ -47,9 +48,10 @@ from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.errors import record_refusal
-from gateway.core.web.intake import accept
+from gateway.core.web.intake import ACCEPTED_ANSWER, accept
 from gateway.core.web.responses import csv_attachment
 from schemas.dvcqg import MA_HO_SO_PATTERN
+from schemas.postal import StatusWebhook
 
 router = APIRouter(tags=["postal"])
 
@@ -66,6 +68,333 @@ ACCEPTED: dict[int | str, dict[str, Any]] = {
 WEBHOOK_REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"description": "the signature or timestamp does not verify, or it is no webhook"},
     404: {"description": "no shipment has this OrderNumber"},
+    413: {"description": "the body is larger than the gateway accepts"},
+    422: {"description": "the body is no UTF-8 JSON, or nested too deep (refused unread)"},
+}
+
+
+def _standard(node: Any) -> Any:
+    """A pydantic schema with the bounds its lax validators leave as ``ge``/``le`` written as
+    JSON Schema's ``minimum``/``maximum``."""
+    if isinstance(node, dict):
+        names = {"ge": "minimum", "le": "maximum"}
+        return {names.get(k, k): _standard(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_standard(v) for v in node]
+    return node
+
+
+WEBHOOK_EXAMPLE: dict[str, Any] = {
+    "CustomerCode": "LGSP-H22",
+    "OrderNumber": "H22-240105-0007-TRA",
+    "ItemCode": "EB123456789VN",
+    "StatusCode": "5",
+    "StatusMessage": "Phát thành công",
+    "EventTime": "20240108101500",
+}
+WEBHOOK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": f"one tracking-feed document, signed: {SIGNATURE_HEADER} is the hex "
+        f"HMAC-SHA256 under the webhook secret of the {TIMESTAMP_HEADER} (seconds since the "
+        "epoch), a dot and the raw body",
+        "content": {
+            "application/json": {
+                "schema": _standard(StatusWebhook.model_json_schema()),
+                "examples": {"webhook": {"value": WEBHOOK_EXAMPLE}},
+            }
+        },
+    }
+}
+
+
+class WebhookAnswer(BaseModel):
+    """What a taken webhook (applied, kept as history, or a duplicate) is answered, in the
+    platform's public answer shape."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"Status": "100", "Message": "OK"}]})
+
+    Status: Literal["100"] = Field(description='"100": taken')
+    Message: Literal["OK"]
+
+
+ShipmentStatus = Literal[
+    "requested",
+    "created",
+    "picked_up",
+    "in_transit",
+    "failed_delivery",
+    "delivered",
+    "returned",
+    "cancelled",
+]
+"""A shipment's status (:data:`connectors.postal.status.STATUSES`)."""
+Instant = Annotated[str, Field(description="ISO 8601, UTC", examples=["2024-01-08T03:15:00Z"])]
+MaybeInstant = Annotated[str | None, Field(description="ISO 8601, UTC; None until it happens")]
+
+_SHIPMENT_EXAMPLE: dict[str, Any] = {
+    "shipment_id": "7d3e2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f",
+    "ma_ho_so": "000.00.01.H22-240105-0007",
+    "flow": "delivery",
+    "order_number": "000.00.01.H22-240105-0007-delivery",
+    "ma_dvc": "000.00.01.H22",
+    "status": "delivered",
+    "final": True,
+    "tien_thu_ho": 0,
+    "receiver": "N.V.A., 091****678 (001/01)",
+    "platform_order_id": "EB123456789VN",
+    "exchange_id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+    "cancel_exchange_id": None,
+    "last_event_at": "2024-01-08T03:15:00Z",
+    "last_polled_at": None,
+    "delivered_at": "2024-01-08T03:15:00Z",
+    "created_at": "2024-01-06T02:00:00Z",
+    "updated_at": "2024-01-08T03:15:04Z",
+}
+
+
+class ShipmentEventView(BaseModel):
+    """A status the platform reported (by webhook, poll or the API)."""
+
+    status: ShipmentStatus | None = Field(description="None: a code nobody maps (kept)")
+    platform_code: str | None = Field(description="the platform's StatusCode", examples=["5"])
+    message: str | None = Field(description="the platform's StatusMessage")
+    at: Instant = Field(description="the platform's time of the status (ISO 8601, UTC)")
+    source: Literal["webhook", "poll", "api"]
+    applied: bool = Field(description="whether it moved the shipment (else kept as history)")
+    recorded_at: Instant
+
+
+class ShipmentSummary(BaseModel):
+    """A shipment of a dossier: a pick-up (the dossier to the centre) or a delivery (the
+    result to the citizen)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SHIPMENT_EXAMPLE]})
+
+    shipment_id: str = Field(description="the gateway's shipment id (UUID)")
+    ma_ho_so: str
+    flow: Literal["pickup", "delivery"]
+    order_number: str = Field(description="the order number sent to the platform")
+    ma_dvc: str = Field(description="the one-stop centre's agency code")
+    status: ShipmentStatus
+    final: bool = Field(description="delivered, returned or cancelled")
+    tien_thu_ho: int = Field(description="VND collected on delivery")
+    receiver: str = Field(description="who receives it, masked")
+    platform_order_id: str | None = Field(description="the platform's ItemCode, once known")
+    exchange_id: str | None = Field(description="the exchange that delivers the order")
+    cancel_exchange_id: str | None = Field(description="the exchange that cancels it, if any")
+    last_event_at: MaybeInstant
+    last_polled_at: MaybeInstant
+    delivered_at: MaybeInstant
+    created_at: Instant
+    updated_at: Instant
+
+
+class ShipmentView(ShipmentSummary):
+    """A shipment with every status reported, in the order they arrived."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                _SHIPMENT_EXAMPLE
+                | {
+                    "history": [
+                        {
+                            "status": "delivered",
+                            "platform_code": "5",
+                            "message": "Phát thành công",
+                            "at": "2024-01-08T03:15:00Z",
+                            "source": "webhook",
+                            "applied": True,
+                            "recorded_at": "2024-01-08T03:15:04Z",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    history: list[ShipmentEventView]
+
+
+class ShipmentList(BaseModel):
+    """A dossier's shipments (at most one per flow), oldest first, without their history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ma_ho_so": "000.00.01.H22-240105-0007", "shipments": [_SHIPMENT_EXAMPLE]}
+            ]
+        }
+    )
+
+    ma_ho_so: str
+    shipments: list[ShipmentSummary]
+
+
+class QuoteAnswer(BaseModel):
+    """The platform's price of a shipment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"exchange_id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "tong_cuoc": 22000}
+            ]
+        }
+    )
+
+    exchange_id: str = Field(description="the exchange-log entry of the call")
+    tong_cuoc: int = Field(description="VND, the platform's one price (content.price)")
+
+
+class PostalSide(BaseModel):
+    """One side's totals (VND)."""
+
+    count: int
+    amount: int
+    paid_count: int = Field(description="the delivered (ours) or collected (theirs) ones")
+    paid_amount: int
+
+
+class PostalTotals(BaseModel):
+    ours: PostalSide = Field(description="what the gateway holds")
+    theirs: PostalSide = Field(description="what the platform's statement says")
+
+
+class PostalFindingCounts(BaseModel):
+    missing_at_platform: int
+    missing_here: int
+    amount_differs: int
+    status_differs: int
+    duplicate: int
+
+
+class PostalFinding(BaseModel):
+    kind: Literal[
+        "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
+    ]
+    ma_tham_chieu: str = Field(description="the order number")
+    ma_giao_dich: str = Field(description="the platform's item code")
+    payment_id: str | None = Field(
+        description="the shipment's id here, if any (named as in the payment report)"
+    )
+    our_amount: int | None
+    their_amount: int | None
+    our_status: str | None
+    their_status: str | None
+    detail: str
+
+
+class PostalReconciliation(BaseModel):
+    """A day's reconciliation: ``ok`` only when nothing differs."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date": "2024-01-05",
+                    "ok": False,
+                    "matched": 11,
+                    "totals": {
+                        "ours": {
+                            "count": 12,
+                            "amount": 600000,
+                            "paid_count": 12,
+                            "paid_amount": 600000,
+                        },
+                        "theirs": {
+                            "count": 11,
+                            "amount": 550000,
+                            "paid_count": 11,
+                            "paid_amount": 550000,
+                        },
+                    },
+                    "counts": {
+                        "missing_at_platform": 1,
+                        "missing_here": 0,
+                        "amount_differs": 0,
+                        "status_differs": 0,
+                        "duplicate": 0,
+                    },
+                    "findings": [
+                        {
+                            "kind": "missing_at_platform",
+                            "ma_tham_chieu": "3f0b6d2e8a514c8e9d7a0c6a1f2b9e41",
+                            "ma_giao_dich": "",
+                            "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                            "our_amount": 50000,
+                            "their_amount": None,
+                            "our_status": "delivered",
+                            "their_status": None,
+                            "detail": "",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    date: str = Field(description="the day (YYYY-MM-DD, Việt Nam time)")
+    ok: bool = Field(description="nothing differs")
+    matched: int = Field(description="how many matched on both sides")
+    totals: PostalTotals
+    counts: PostalFindingCounts = Field(description="findings per kind")
+    findings: list[PostalFinding]
+
+
+class ShipmentLinks(BaseModel):
+    self: str = Field(description="the shipment: GET it for its status")
+    exchange: str = Field(description="the exchange that delivers the order or its cancellation")
+
+
+class ShipmentAccepted(BaseModel):
+    """A shipment (or its cancellation) accepted: delivered to the platform through the
+    outbox, in order per order number."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipment_id": "7d3e2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f",
+                    "exchange_id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                    "order_number": "000.00.01.H22-240105-0007-delivery",
+                    "status": "requested",
+                    "links": {
+                        "self": "/v1/postal/shipments/7d3e2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f",
+                        "exchange": "/v1/exchanges/1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                    },
+                }
+            ]
+        }
+    )
+
+    shipment_id: str = Field(description="the gateway's shipment id (UUID)")
+    exchange_id: str = Field(description="the exchange that delivers it")
+    order_number: str = Field(description="the order number sent to the platform")
+    status: ShipmentStatus
+    links: ShipmentLinks
+
+
+LOCATION: dict[str, Any] = {
+    "Location": {"description": "the shipment (links.self)", "schema": {"type": "string"}}
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    **ACCEPTED,
+    202: {"model": ShipmentAccepted, "description": "accepted", "headers": LOCATION},
+    200: {
+        "model": ShipmentAccepted,
+        "description": "the same shipment was accepted before",
+        "headers": LOCATION,
+    },
+}
+CANCELLED: dict[int | str, dict[str, Any]] = {
+    **ACCEPTED,
+    **ACCEPTED_ANSWER,
+    200: {
+        "model": ShipmentAccepted,
+        "description": "its cancellation was accepted before",
+        "headers": LOCATION,
+    },
 }
 
 
@@ -106,7 +435,7 @@ def _json(body: dict[str, Any], status: int, **headers: str) -> JSONResponse:
 
 
 @router.post(
-    "/v1/postal/shipments", status_code=202, responses=ACCEPTED, operation_id="postal-create"
+    "/v1/postal/shipments", status_code=202, responses=CREATED, operation_id="postal-create"
 )
 async def create_shipment(
     body: ShipmentRequest, request: Request, gw: GatewayDep, client: Shipper
@@ -180,7 +509,12 @@ async def _complete(gw: Gateway, client: str, key: str, status: int, body: dict[
         )
 
 
-@router.get("/v1/postal/shipments", operation_id="postal-list")
+@router.get(
+    "/v1/postal/shipments",
+    response_model=None,
+    responses={200: {"model": ShipmentList, "description": "the dossier's shipments"}},
+    operation_id="postal-list",
+)
 async def list_shipments(
     gw: GatewayDep,
     _client: Reader,
@@ -190,7 +524,12 @@ async def list_shipments(
     return {"ma_ho_so": ma_ho_so, "shipments": await shipments.of_dossier(gw, ma_ho_so)}
 
 
-@router.get("/v1/postal/shipments/{shipment_id}", operation_id="postal-get")
+@router.get(
+    "/v1/postal/shipments/{shipment_id}",
+    response_model=None,
+    responses={200: {"model": ShipmentView, "description": "the shipment"}},
+    operation_id="postal-get",
+)
 async def get_shipment(shipment_id: ShipmentId, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
     """The shipment, its status and every status reported, oldest first."""
     return await shipments.get(gw, shipment_id)
@@ -199,7 +538,7 @@ async def get_shipment(shipment_id: ShipmentId, gw: GatewayDep, _client: Reader)
 @router.post(
     "/v1/postal/shipments/{shipment_id}/cancel",
     status_code=202,
-    responses=ACCEPTED,
+    responses=CANCELLED,
     operation_id="postal-cancel",
 )
 async def cancel_shipment(
@@ -225,7 +564,12 @@ async def cancel_shipment(
     return response
 
 
-@router.post("/v1/postal/quotes", operation_id="postal-quote")
+@router.post(
+    "/v1/postal/quotes",
+    response_model=None,
+    responses={200: {"model": QuoteAnswer, "description": "the price"}},
+    operation_id="postal-quote",
+)
 async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader) -> dict[str, Any]:
     """The platform's price of a shipment between a citizen's district and a centre."""
     connector = _connector(gw)
@@ -244,9 +588,14 @@ async def quote(body: QuoteIn, request: Request, gw: GatewayDep, client: Reader)
 @router.get(
     "/v1/postal/reconciliation",
     responses={
-        200: {"content": {"text/csv": {}}, "description": "the report (JSON, or CSV)"},
+        200: {
+            "model": PostalReconciliation,
+            "content": {"text/csv": {}},
+            "description": "the report (JSON, or CSV)",
+        },
         502: {"description": "the postal service refused or failed"},
     },
+    response_model=None,
     operation_id="postal-reconciliation",
 )
 async def reconciliation(
@@ -270,7 +619,13 @@ async def reconciliation(
     return report.as_dict()
 
 
-@router.post("/callbacks/postal/vnpost", responses=WEBHOOK_REFUSALS, operation_id="postal-webhook")
+@router.post(
+    "/callbacks/postal/vnpost",
+    response_model=None,
+    responses={200: {"model": WebhookAnswer, "description": "taken"}, **WEBHOOK_REFUSALS},
+    operation_id="postal-webhook",
+    openapi_extra=WEBHOOK_BODY,
+)
 async def webhook(request: Request, gw: GatewayDep) -> dict[str, str]:
     """The platform's status webhook (authenticated by its signature)."""
     raw = await request.body()

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.dvcqg import DvcqgConnector
+from connectors.dvcqg.routes_portal import CitizenPushAnswer
 from connectors.dvcqg.sandbox import DvcqgSimulator
 from connectors.dvcqg.tables import PortalItem
 from gateway.core import events
@@ -53,6 +54,8 @@ async def push(
 
 def acks(r: httpx.Response) -> list[tuple[str, str]]:
     assert r.status_code == 200, r.text
+    # the answer is exactly the one the OpenAPI document declares
+    assert CitizenPushAnswer.model_validate(r.json()).model_dump(mode="json") == r.json()
     return [(a["Ma"], a["KetQua"]) for a in r.json()["result"]]
 
 

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from connectors.dvcqg import DvcqgConnector
+from connectors.dvcqg.routes_portal import DossierPushAnswer
 from connectors.dvcqg.sandbox import PUSH_SECRET, DvcqgSimulator, get_simulator
 from connectors.dvcqg.tables import PortalAttachment, PortalDossier
 from gateway.core.delivery.workers import DeliveryService
@@ -74,6 +75,8 @@ async def rows(gateway: Gateway, model: Any) -> list[Any]:
 
 def results(r: httpx.Response) -> list[tuple[str, int, str]]:
     assert r.status_code == 200, r.text
+    # the answer is exactly the one the OpenAPI document declares
+    assert DossierPushAnswer.model_validate(r.json()).model_dump(mode="json") == r.json()
     return [(x["MaHoSo"], x["PhienBan"], x["KetQua"]) for x in r.json()["result"]]
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from connectors.payment import PaymentConnector, reconciliation
+from connectors.payment.routes import PaymentReconciliation
 from gateway.core.local_time import local_day
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import utcnow
@@ -24,6 +25,7 @@ from tests.connectors.payment.test_routes import (
     CALLBACK,
     act,
     create,
+    declared,
     headers,
     platform,
     reference,
@@ -83,6 +85,8 @@ async def plant(platform: httpx.AsyncClient, **statement: Any) -> None:
 async def run(api: httpx.AsyncClient, headers: dict[str, str], **params: str) -> httpx.Response:
     r = await api.get(RECONCILE, params={"date": today().isoformat(), **params}, headers=headers)
     assert r.status_code == 200, r.text
+    if params.get("format", "json") == "json":
+        declared(PaymentReconciliation, r)
     return r
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.payment.routes import RefundListing, RefundView
 from connectors.payment.tables import Refund
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Event
@@ -18,6 +19,7 @@ from tests.connectors.payment.test_routes import (
     CREATE,
     act,
     create,
+    declared,
     headers,
     platform,
     reference,
@@ -41,20 +43,26 @@ async def paid(api: httpx.AsyncClient, headers: dict[str, str], platform: Any) -
 async def ask(
     api: httpx.AsyncClient, headers: dict[str, str], payment_id: str, amount: Any, **extra: Any
 ) -> httpx.Response:
-    return await api.post(
+    r = await api.post(
         f"{CREATE}/{payment_id}/refunds",
         json={"amount": amount, "reason": "nộp thừa"},
         headers={**headers, **extra},
     )
+    if r.status_code == 201:
+        declared(RefundView, r)
+    return r
 
 
 async def decide(
     api: httpx.AsyncClient, headers: dict[str, str], payment_id: str, refund_id: str, how: str
 ) -> httpx.Response:
     body = {"reference": "KB-2026-0001"} if how == "complete" else {"note": "không hợp lệ"}
-    return await api.post(
+    r = await api.post(
         f"{CREATE}/{payment_id}/refunds/{refund_id}/{how}", json=body, headers=headers
     )
+    if r.status_code == 200:
+        declared(RefundView, r)
+    return r
 
 
 def amount_error(r: httpx.Response) -> str:
@@ -81,7 +89,9 @@ async def test_refunds_are_capped_at_what_was_paid(
 
     exact = await ask(api, headers, payment_id, 8_000)
     assert exact.status_code == 201, exact.text
-    listed = (await api.get(f"{CREATE}/{payment_id}/refunds", headers=headers)).json()
+    listed = declared(
+        RefundListing, await api.get(f"{CREATE}/{payment_id}/refunds", headers=headers)
+    )
     assert listed["refundable"] == 0
     assert listed["pending"] == PAID
     assert [r["amount"] for r in listed["refunds"]] == [50_000, 8_000]
@@ -141,7 +151,9 @@ async def test_complete_all_refunds_the_payment_and_repeats_conflict(
     assert (await decide(api, headers, payment_id, b, "reject")).status_code == 409
     missing = await decide(api, headers, payment_id, "nope", "complete")
     assert missing.status_code == 404
-    listed = (await api.get(f"{CREATE}/{payment_id}/refunds", headers=headers)).json()
+    listed = declared(
+        RefundListing, await api.get(f"{CREATE}/{payment_id}/refunds", headers=headers)
+    )
     assert (listed["refunded"], listed["pending"], listed["refundable"]) == (PAID, 0, 0)
 
     types = [e.type for e in await rows(gateway, Event)]

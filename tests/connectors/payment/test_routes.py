@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from connectors.payment import PaymentConnector, payments
 from connectors.payment import poller as payments_poller
 from connectors.payment.checksum import CALLBACK_FIELDS
 from connectors.payment.poller import PollPolicy
+from connectors.payment.routes import PaymentView
 from connectors.payment.sandbox import PaymentSimulator, get_simulator
 from connectors.payment.tables import Payment, PaymentTransition
 from gateway.core import events
@@ -92,6 +94,12 @@ async def act(platform: httpx.AsyncClient, ref: str, action: str, **options: Any
 async def status(api: httpx.AsyncClient, headers: dict[str, str], payment_id: str) -> Any:
     r = await api.get(f"{CREATE}/{payment_id}", headers=headers)
     assert r.status_code == 200, r.text
+    return declared(PaymentView, r)
+
+
+def declared(model: type[BaseModel], r: httpx.Response) -> Any:
+    """The answer's JSON, once checked to be exactly what the OpenAPI document declares."""
+    assert model.model_validate(r.json()).model_dump(mode="json") == r.json()
     return r.json()
 
 

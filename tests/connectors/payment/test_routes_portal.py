@@ -18,6 +18,7 @@ from sqlalchemy import select
 from connectors.payment import PaymentConnector
 from connectors.payment import poller as payments_poller
 from connectors.payment.poller import PollPolicy
+from connectors.payment.routes_portal import BillLookupAnswer
 from connectors.payment.tables import Payment
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
@@ -299,6 +300,8 @@ async def test_the_portal_learns_what_a_dossier_owes_then_that_nothing_is_owed(
     r = await api.post(BILL, content=await ask(platform))
     assert r.status_code == 200, r.text
     assert await portal_checks(platform, r.content, DOSSIER) == {"valid": True, "problems": []}
+    # the answer is exactly the one the OpenAPI document declares
+    assert BillLookupAnswer.model_validate(r.json()).model_dump(mode="json") == r.json()
     message = r.json()["message"]
     assert message["SoHoaDon"] == 1
     assert message["TongTien"] == 58_000

@@ -13,13 +13,23 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
+from connectors.postal.routes import (
+    PostalReconciliation,
+    QuoteAnswer,
+    ShipmentAccepted,
+    ShipmentList,
+    ShipmentView,
+    WebhookAnswer,
+)
 from connectors.postal.tables import ShipmentEvent
 from gateway.core import events
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Event, ExchangeEntry, OutboxItem
-from schemas.postal import wire_day
+from gateway.core.web.intake import Accepted
+from schemas.postal import StatusWebhook, wire_day
 from tests.conftest import bearer
 from tests.connectors.postal.support import (
     AGENCY,
@@ -66,7 +76,7 @@ async def ship(
 ) -> dict[str, Any]:
     r = await api.post(SHIPMENTS, json=shipment(flow, **overrides), headers=headers)
     assert r.status_code == 202, r.text
-    body: dict[str, Any] = r.json()
+    body: dict[str, Any] = declared(ShipmentAccepted, r)
     assert r.headers["Location"] == f"{SHIPMENTS}/{body['shipment_id']}"
     return body
 
@@ -74,6 +84,12 @@ async def ship(
 async def status_of(api: httpx.AsyncClient, headers: dict[str, str], shipment_id: str) -> Any:
     r = await api.get(f"{SHIPMENTS}/{shipment_id}", headers=headers)
     assert r.status_code == 200, r.text
+    return declared(ShipmentView, r)
+
+
+def declared(model: type[BaseModel], r: httpx.Response) -> Any:
+    """The answer's JSON, once checked to be exactly what the OpenAPI document declares."""
+    assert model.model_validate(r.json()).model_dump(mode="json") == r.json()
     return r.json()
 
 
@@ -152,6 +168,7 @@ async def test_a_dossier_picked_up_from_the_citizen(
     assert other["shipment_id"] != accepted["shipment_id"]
     listed = await api.get(SHIPMENTS, params={"ma_ho_so": DOSSIER}, headers=headers)
     assert listed.status_code == 200, listed.text
+    declared(ShipmentList, listed)
     assert [(s["flow"], s["status"]) for s in listed.json()["shipments"]] == [
         ("pickup", "delivered"),
         ("delivery", "requested"),
@@ -269,6 +286,18 @@ async def test_a_webhook_replayed_later_is_refused(
     assert r.json()["type"] == "urn:lgsp:problem:postal-webhook-rejected"
 
 
+async def test_a_webhook_taken_again_is_answered_as_the_document_declares(
+    api: httpx.AsyncClient, app: Any, headers: dict[str, str], postal: Postal
+) -> None:
+    await ship(api, headers)
+    await deliver_all(app, postal)
+    record = postal.sim.webhooks[0]
+    StatusWebhook.model_validate_json(record["body"])  # the packet the document declares
+    r = await api.post(WEBHOOK, content=record["body"], headers=record["headers"])
+    assert r.status_code == 200, r.text
+    declared(WebhookAnswer, r)
+
+
 async def test_out_of_order_webhooks_never_regress_a_shipment(
     api: httpx.AsyncClient, app: Any, gateway: Gateway, headers: dict[str, str], postal: Postal
 ) -> None:
@@ -307,8 +336,10 @@ async def test_cancel_goes_after_the_creation_and_the_platform_confirms(
     url = f"{SHIPMENTS}/{accepted['shipment_id']}/cancel"
     r = await api.post(url, json={"ly_do": "Công dân nhận trực tiếp"}, headers=headers)
     assert r.status_code == 202, r.text
+    declared(Accepted, r)
     again = await api.post(url, json={"ly_do": "Công dân nhận trực tiếp"}, headers=headers)
     assert again.status_code == 200
+    declared(ShipmentAccepted, again)
     assert again.json()["exchange_id"] == r.json()["exchange_id"]
     await deliver_all(app, postal)  # the creation first, then the cancellation
     order = postal.sim.orders[f"{DOSSIER}-delivery"]
@@ -361,7 +392,7 @@ async def test_a_quote(api: httpx.AsyncClient, headers: dict[str, str], postal: 
     body = {"ma_dvc": AGENCY, "flow": "delivery", "ma_tinh": "01", "ma_huyen": "001"}
     r = await api.post("/v1/postal/quotes", json={**body, "tien_thu_ho": 58_000}, headers=headers)
     assert r.status_code == 200, r.text
-    quote = r.json()
+    quote = declared(QuoteAnswer, r)
     # the public answer carries one price (OpenCPS reads content.price): no fee breakdown
     assert quote["tong_cuoc"] == 24_500
     assert quote["exchange_id"]
@@ -391,7 +422,7 @@ async def test_the_reconciliation_route(
     iso = f"{day[:4]}-{day[4:6]}-{day[6:]}"
     r = await api.get("/v1/postal/reconciliation", params={"date": iso}, headers=headers)
     assert r.status_code == 200, r.text
-    report = r.json()
+    report = declared(PostalReconciliation, r)
     assert report["ok"] is True
     assert report["matched"] == 1
     assert report["totals"]["ours"]["amount"] == 58_000
