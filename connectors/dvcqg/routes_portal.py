@@ -44,9 +44,88 @@ from gateway.core.packet_signing import check_inbound
 from gateway.core.runtime import Gateway
 from gateway.core.web.deps import GatewayDep
 from gateway.core.web.errors import record_refusal
+from gateway.core.web.intake import AcceptedLinks
 from schemas import dvcqg as wire
 
 router = APIRouter(tags=["dvcqg"])
+
+
+class PortalFile(BaseModel):
+    tep_dinh_kem_id: str
+    ten: str
+    trang_thai: str = Field(description="kept, or why not (too large, refused type, ...)")
+    kich_thuoc: int = Field(description="bytes read, or declared when not read")
+    sha256: str | None
+
+
+class PortalVersion(BaseModel):
+    phien_ban: int
+    status: str = Field(description="current, or superseded")
+    via: str = Field(description="push or pull")
+
+
+class OnlineDossier(BaseModel):
+    """The current version of an online dossier received from the portal."""
+
+    ma_ho_so: str
+    phien_ban: int
+    received_at: str
+    via: str
+    exchange_id: str = Field(description="the exchange-log entry of its receipt")
+    ho_so: dict[str, Any] = Field(description="the packet as the portal sent it")
+    tai_lieu: list[PortalFile]
+    versions: list[PortalVersion]
+
+
+class FeedbackItem(BaseModel):
+    ma_phan_anh: str
+    ma_co_quan: str
+    ma_ho_so: str | None
+    gui_luc: str
+    han_tra_loi: str = Field(description="the deadline, a working day")
+    trang_thai: Literal["open", "overdue", "answered"]
+    tre_han: bool = Field(description="late (or answered late)")
+    tra_loi_luc: str | None
+    cong_khai: bool | None
+
+
+class FeedbackList(BaseModel):
+    feedback: list[FeedbackItem]
+
+
+class RatingCounts(BaseModel):
+    rat_hai_long: int
+    hai_long: int
+    khong_hai_long: int
+    tong: int
+    ty_le_hai_long: float | None = Field(description="the satisfied share (0..1)")
+
+
+class AgencyRatings(RatingCounts):
+    ma_co_quan: str
+
+
+class OfficerRatings(AgencyRatings):
+    ma_can_bo: str
+
+
+class RatingsReport(BaseModel):
+    tu_ngay: str
+    den_ngay: str
+    tong: int
+    co_quan: list[AgencyRatings]
+    can_bo: list[OfficerRatings]
+
+
+class AnswerQueued(BaseModel):
+    """An answer accepted into the outbox (202), its time checked against the deadline."""
+
+    exchange_id: str
+    status: Literal["queued"]
+    answered_at: str
+    on_time: bool | None = Field(description="answered within the deadline (null: none set)")
+    links: AcceptedLinks
+
 
 TepId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 PUSH_REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -295,7 +374,12 @@ async def push_citizen_items(request: Request, gw: GatewayDep) -> dict[str, Any]
     return await _receive_push(request, gw, "push_citizen_items", receive)
 
 
-@router.get("/v1/dvcqg/online-dossiers/{ma_ho_so}", operation_id="dvcqg-online-dossier")
+@router.get(
+    "/v1/dvcqg/online-dossiers/{ma_ho_so}",
+    operation_id="dvcqg-online-dossier",
+    response_model=None,
+    responses={200: {"model": OnlineDossier, "description": "the current version"}},
+)
 async def online_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, _client: Reader) -> dict[str, Any]:
     """The current version of an online dossier, its documents and its versions."""
     return await portal_dossiers.dossier_view(gw, ma_ho_so)
@@ -303,7 +387,16 @@ async def online_dossier(ma_ho_so: MaHoSo, gw: GatewayDep, _client: Reader) -> d
 
 @router.get(
     "/v1/dvcqg/online-dossiers/{ma_ho_so}/files/{tep_dinh_kem_id}",
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    response_model=None,
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+            "description": "the document's bytes; X-Content-SHA256 their digest",
+        }
+    },
     operation_id="dvcqg-online-dossier-file",
 )
 async def online_dossier_file(
@@ -358,6 +451,7 @@ async def _answer(
 
 
 ANSWER_REFUSALS: dict[int | str, dict[str, Any]] = {
+    202: {"model": AnswerQueued, "description": "accepted into the outbox"},
     404: {"description": "no such item was received"},
     409: {"description": "already answered"},
     422: {"description": "a field is invalid"},
@@ -391,7 +485,12 @@ async def answer_question(
     return await _answer(gw, "question", ma_cau_hoi, body, client.name)
 
 
-@router.get("/v1/dvcqg/feedback", operation_id="dvcqg-feedback-list")
+@router.get(
+    "/v1/dvcqg/feedback",
+    operation_id="dvcqg-feedback-list",
+    response_model=None,
+    responses={200: {"model": FeedbackList, "description": "oldest first"}},
+)
 async def feedback(
     gw: GatewayDep,
     _client: Reader,
@@ -402,7 +501,12 @@ async def feedback(
     return {"feedback": await portal_items.feedback_report(gw, status=status)}
 
 
-@router.get("/v1/dvcqg/ratings", operation_id="dvcqg-ratings")
+@router.get(
+    "/v1/dvcqg/ratings",
+    operation_id="dvcqg-ratings",
+    response_model=None,
+    responses={200: {"model": RatingsReport, "description": "per agency and officer"}},
+)
 async def ratings(
     gw: GatewayDep,
     _client: Reader,

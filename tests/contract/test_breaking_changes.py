@@ -4,8 +4,8 @@ first, taken once the contract was typed). What a generated client relies on mus
 operation, an operation id, a success answer or a field of it, a value of an answered enum;
 and what it sends must stay enough: no new required parameter or request field, no request
 field's type narrowed. Additions are free. The platforms' callbacks are not compared: the
-platforms call them with their own packets, not a client generated from this document. A deliberate break bumps the major version and adds
-the new release's document."""
+platforms call them with their own packets, not a client generated from this document. A
+deliberate break bumps the major version and adds the new release's document."""
 
 from __future__ import annotations
 
