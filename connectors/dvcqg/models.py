@@ -239,6 +239,30 @@ class HoSo(_Inbound):
     precision is dropped on the wire (``yyyyMMddHHmmss``).
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "ma_ho_so": "000.00.01.H22-240105-0001",
+                    "ma_tthc": "1.001776",
+                    "ten_tthc": "Đăng ký khai sinh",
+                    "ma_linh_vuc": "G03-HT01",
+                    "ten_linh_vuc": "Hộ tịch",
+                    "kenh_thuc_hien": "truc_tiep",
+                    "chu_ho_so": "Nguyễn Thị Lan",
+                    "so_giay_to_chu_ho_so": "001190000001",
+                    "loai_doi_tuong": "cong_dan",
+                    "so_dien_thoai": "0912345678",
+                    "trich_yeu": "Đăng ký khai sinh cho con",
+                    "ngay_tiep_nhan": "2024-01-05T08:01:00+07:00",
+                    "ngay_hen_tra": "2024-01-08T08:01:00+07:00",
+                    "trang_thai": "da_tiep_nhan",
+                    "don_vi_xu_ly": "UBND xã Tân Lập",
+                }
+            ]
+        }
+    )
+
     ma_ho_so: str = Field(
         pattern=MA_HO_SO_PATTERN,
         description="dossier code: {agency code}-{yyMMdd}-{4-digit daily counter}",
@@ -381,6 +405,25 @@ class BuocXuLy(_Inbound):
 
 class CapNhatTienDo(_Inbound):
     """A batch of processing steps for one dossier (sent to DVCQG in chunks of 10)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "steps": [
+                        {
+                            "nguoi_xu_ly": "Trần Văn Bình",
+                            "chuc_danh": "Công chức tư pháp - hộ tịch",
+                            "thoi_diem_xu_ly": "2024-01-05T09:01:00+07:00",
+                            "phong_ban_xu_ly": "Bộ phận một cửa",
+                            "noi_dung_xu_ly": "Thẩm định hồ sơ",
+                            "trang_thai": "dang_xu_ly",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
     steps: list[BuocXuLy] = Field(min_length=1, max_length=500)
 

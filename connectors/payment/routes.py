@@ -89,7 +89,23 @@ class Payer(BaseModel):
 
 
 class CreatePayment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ma_ho_so": "000.00.01.H22-240105-0001",
+                    "ma_tthc": "1.001776",
+                    "ma_dvc": "000.00.01.H22",
+                    "payer": {"ho_va_ten": "Nguyễn Thị Lan"},
+                    "fee_lines": [
+                        {"noi_dung": "Lệ phí giải quyết thủ tục hành chính", "so_tien": 50000}
+                    ],
+                    "return_url": "https://motcua.example/ho-so/1",
+                }
+            ]
+        },
+    )
 
     ma_ho_so: Code = Field(examples=["000.00.01.H22-240105-0007"])
     ma_tthc: Code = Field(examples=["1.001776"])

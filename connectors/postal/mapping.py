@@ -88,7 +88,27 @@ class Citizen(BaseModel):
 class ShipmentRequest(BaseModel):
     """A shipment the case system asks for (``POST /v1/postal/shipments``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ma_ho_so": "000.00.01.H22-240105-0007",
+                    "flow": "delivery",
+                    "ma_dvc": "000.00.01.H22",
+                    "cong_dan": {
+                        "ho_va_ten": "Nguyễn Văn An",
+                        "dia_chi": "12 Lê Lợi, phường Gia Cẩm",
+                        "ma_tinh": "25",
+                        "ma_huyen": "227",
+                        "so_dien_thoai": "0912345678",
+                    },
+                    "noi_dung": "Giấy khai sinh (bản chính)",
+                    "tien_thu_ho": 58000,
+                }
+            ]
+        },
+    )
 
     ma_ho_so: str = Field(pattern=MA_HO_SO_PATTERN, examples=["000.00.01.H22-240105-0007"])
     flow: Flow = Field(description="pickup: dossier to the centre; delivery: result to the citizen")
@@ -132,7 +152,14 @@ class ShipmentRequest(BaseModel):
 class QuoteIn(BaseModel):
     """A price quote for a shipment between a citizen's district and an agency's centre."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ma_dvc": "000.00.01.H22", "flow": "delivery", "ma_tinh": "25", "ma_huyen": "227"}
+            ]
+        },
+    )
 
     ma_dvc: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
     flow: Flow
