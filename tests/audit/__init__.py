@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -114,3 +116,16 @@ async def retired_dead_letter(gateway: Gateway, n: int, *, ma_ho_so: str | None 
     )
     await DeliveryService(gateway).run_once()
     return accepted.exchange_id
+
+
+async def sandbox_tsa_root(sandbox_app: Any, directory: Path) -> Path:
+    """The sandbox timestamp authority's trust anchor, fetched as an operator would, written to
+    ``directory/tsa-root.pem``."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
+    ) as sandbox:
+        answer = await sandbox.get("/esign/pki/root.pem")
+    answer.raise_for_status()
+    path = directory / "tsa-root.pem"
+    path.write_bytes(answer.content)
+    return path

@@ -41,6 +41,7 @@ from gateway.core.runtime import ANCHOR_TRANSPORT, Gateway
 from gateway.core.settings import AuditSettings
 from gateway.core.store.db import Checkpoint, CheckpointAnchor, ExchangeEntry
 from gateway.core.store.state import StateStore
+from tests.audit import sandbox_tsa_root
 from tests.audit.test_offline_verifier import _alone, _run_alone
 from tests.conftest import bearer, serving, started_gateway
 from tests.factories import dossier
@@ -78,14 +79,7 @@ def clock(sandbox_app: Any, monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.fixture
 async def tsa_pem(sandbox_app: Any, tmp_path: Path) -> Path:
     """The authority's trust anchor, fetched as an operator would (the sandbox's root)."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as sandbox:
-        answer = await sandbox.get("/esign/pki/root.pem")
-    answer.raise_for_status()
-    path = tmp_path / "tsa-root.pem"
-    path.write_bytes(answer.content)
-    return path
+    return await sandbox_tsa_root(sandbox_app, tmp_path)
 
 
 async def gateway_trusting(

@@ -32,7 +32,7 @@ from gateway.core.runtime import ANCHOR_TRANSPORT, Gateway
 from gateway.core.settings import AuditSettings
 from gateway.core.store import migrate
 from gateway.core.store.state import MemoryStateStore
-from tests.audit import build_log, count_entries
+from tests.audit import build_log, count_entries, sandbox_tsa_root
 from tests.conftest import PG_HOST, PG_UP, fresh_pg_database, make_settings, serving
 
 pytestmark = pytest.mark.skipif(
@@ -99,14 +99,7 @@ async def roles() -> AsyncIterator[Roles]:
 
 async def tsa_certs(sandbox_app: Any, tmp_path: Path) -> Path:
     """The sandbox authority's trust anchor, fetched as an operator would."""
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as sandbox:
-        answer = await sandbox.get("/esign/pki/root.pem")
-    answer.raise_for_status()
-    path = tmp_path / "tsa-root.pem"
-    path.write_bytes(answer.content)
-    return path
+    return await sandbox_tsa_root(sandbox_app, tmp_path)
 
 
 @pytest.fixture
