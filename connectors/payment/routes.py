@@ -36,6 +36,7 @@ from connectors.payment.connector import PaymentConnector
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
+from gateway.core.reconcile import FindingCounts, Kind, Totals
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.store.db import utcnow
@@ -302,32 +303,8 @@ class PaymentView(BaseModel):
     refundable: int = Field(description="VND that may still be refunded")
 
 
-class PaymentSide(BaseModel):
-    """One side's totals (VND)."""
-
-    count: int
-    amount: int
-    paid_count: int = Field(description="the paid ones")
-    paid_amount: int
-
-
-class PaymentTotals(BaseModel):
-    ours: PaymentSide = Field(description="what the gateway holds")
-    theirs: PaymentSide = Field(description="what the platform's statement says")
-
-
-class PaymentFindingCounts(BaseModel):
-    missing_at_platform: int
-    missing_here: int
-    amount_differs: int
-    status_differs: int
-    duplicate: int
-
-
 class PaymentFinding(BaseModel):
-    kind: Literal[
-        "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
-    ]
+    kind: Kind
     ma_tham_chieu: str = Field(description="the reference (MaThamChieu)")
     ma_giao_dich: str = Field(description="the platform's transaction id (MaGiaoDich)")
     payment_id: str | None = Field(description="the payment's id here, if any")
@@ -390,8 +367,8 @@ class PaymentReconciliation(BaseModel):
     date: str = Field(description="the day (YYYY-MM-DD, Việt Nam time)")
     ok: bool = Field(description="nothing differs")
     matched: int = Field(description="how many matched on both sides")
-    totals: PaymentTotals
-    counts: PaymentFindingCounts = Field(description="findings per kind")
+    totals: Totals
+    counts: FindingCounts = Field(description="findings per kind")
     findings: list[PaymentFinding]
 
 

@@ -44,6 +44,7 @@ from gateway.core.clients import Principal
 from gateway.core.delivery.intake import accept_delivery, call_through
 from gateway.core.errors import GatewayError
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
+from gateway.core.reconcile import FindingCounts, Kind, Totals
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
@@ -247,32 +248,8 @@ class QuoteAnswer(BaseModel):
     tong_cuoc: int = Field(description="VND, the platform's one price (content.price)")
 
 
-class PostalSide(BaseModel):
-    """One side's totals (VND)."""
-
-    count: int
-    amount: int
-    paid_count: int = Field(description="the delivered (ours) or collected (theirs) ones")
-    paid_amount: int
-
-
-class PostalTotals(BaseModel):
-    ours: PostalSide = Field(description="what the gateway holds")
-    theirs: PostalSide = Field(description="what the platform's statement says")
-
-
-class PostalFindingCounts(BaseModel):
-    missing_at_platform: int
-    missing_here: int
-    amount_differs: int
-    status_differs: int
-    duplicate: int
-
-
 class PostalFinding(BaseModel):
-    kind: Literal[
-        "missing_at_platform", "missing_here", "amount_differs", "status_differs", "duplicate"
-    ]
+    kind: Kind
     ma_tham_chieu: str = Field(description="the order number")
     ma_giao_dich: str = Field(description="the platform's item code")
     payment_id: str | None = Field(
@@ -337,8 +314,8 @@ class PostalReconciliation(BaseModel):
     date: str = Field(description="the day (YYYY-MM-DD, Việt Nam time)")
     ok: bool = Field(description="nothing differs")
     matched: int = Field(description="how many matched on both sides")
-    totals: PostalTotals
-    counts: PostalFindingCounts = Field(description="findings per kind")
+    totals: Totals
+    counts: FindingCounts = Field(description="findings per kind")
     findings: list[PostalFinding]
 
 

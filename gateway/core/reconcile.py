@@ -17,15 +17,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
 from gateway.core.local_time import TZ
 
 __all__ = [
     "CSV_COLUMNS",
     "KINDS",
     "Finding",
+    "FindingCounts",
     "Kind",
     "ReconciliationReport",
     "Side",
+    "SideTotals",
+    "Totals",
     "aware",
     "day_bounds",
     "report_csv",
@@ -137,6 +142,33 @@ class ReconciliationReport:
             "counts": self.counts(),
             "findings": [f.as_dict(self.columns) for f in self.findings],
         }
+
+
+# --- the report's shapes in the API's document (the connectors' answers) ---------------------
+
+
+class SideTotals(BaseModel):
+    """One side's totals (VND), as :meth:`Side.as_dict` gives them."""
+
+    count: int
+    amount: int
+    paid_count: int = Field(description="the paid (or, cash on delivery, collected) ones")
+    paid_amount: int
+
+
+class Totals(BaseModel):
+    ours: SideTotals = Field(description="what the gateway holds")
+    theirs: SideTotals = Field(description="what the platform's statement says")
+
+
+class FindingCounts(BaseModel):
+    """Findings per kind (:data:`KINDS`), as :meth:`ReconciliationReport.counts` gives them."""
+
+    missing_at_platform: int
+    missing_here: int
+    amount_differs: int
+    status_differs: int
+    duplicate: int
 
 
 def aware(at: datetime) -> datetime:
