@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE = Path(os.environ.get("LGSP_BENCH_CODE") or ROOT)
 sys.path.insert(0, str(CODE))
 
-import asyncpg  # noqa: E402
+import asyncpg  # type: ignore[import-untyped]  # noqa: E402
 
 from gateway.core.crypto import BodyCipher, CheckpointSigner  # noqa: E402
 from gateway.core.log import audit  # noqa: E402
