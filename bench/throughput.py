@@ -267,7 +267,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, deadline: float = 30.0) -> None:
+def wait_http(url: str, deadline: float = 120.0) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         with contextlib.suppress(httpx.HTTPError):

@@ -90,6 +90,13 @@ class ClientRateLimiter:
             raise RateLimited(f"client {client} exceeded {self.item}", retry_after=wait)
 
 
+def gateway_of(request: Request) -> Gateway:
+    """The runtime, read in the route itself: the same for every request, so the hot routes
+    (accepting work) need not have FastAPI solve a dependency for it each time."""
+    gw: Gateway = request.app.state.gateway
+    return gw
+
+
 async def get_gateway(request: Request) -> Gateway:
     # async, though it awaits nothing: FastAPI runs a plain ``def`` dependency in its thread
     # pool, a thread hop on every request for one attribute read
