@@ -515,8 +515,17 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
     ):
         wait_http(f"http://127.0.0.1:{sandbox_port}/")
         wait_http(f"{base}/healthz")
-        # warm up connections and the catalogue cache
-        asyncio.run(accept_load(base, key, 200, 20))
+        # warm up connections and the catalogue cache (loaded from the simulator after start:
+        # 503 until then, which a loaded machine can make last several seconds)
+        ready_by = time.monotonic() + 120
+        while True:
+            try:
+                asyncio.run(accept_load(base, key, 200, 20))
+                break
+            except RuntimeError as exc:
+                if "503" not in str(exc) or time.monotonic() > ready_by:
+                    raise
+                time.sleep(1)
         pids = api_pids(api.pid, args.server_processes)
         paced = None
         if shutil.which("wrk") and args.think_ms:
