@@ -16,7 +16,7 @@ from gateway.core.clients import Principal
 from gateway.core.delivery.intake import call_through
 from gateway.core.errors import NotFound
 from gateway.core.runtime import Gateway
-from gateway.core.web.deps import GatewayDep, require_scope
+from gateway.core.web.deps import GatewayDep, gateway_of, require_scope
 from gateway.core.web.intake import ACCEPTED_ANSWER, accept
 from schemas.dvcqg import MA_HO_SO_PATTERN, MA_TTHC_PATTERN
 
@@ -101,10 +101,9 @@ def dossier_ordering_key(ma_ho_so: str) -> str:
 
 
 @router.post("/dossiers", status_code=202, responses=ACCEPTED, operation_id="dvcqg-sync-dossier")
-async def sync_dossier(
-    dossier: HoSo, request: Request, gw: GatewayDep, client: Syncer
-) -> JSONResponse:
+async def sync_dossier(dossier: HoSo, request: Request, client: Syncer) -> JSONResponse:
     """Create or update a dossier on the portal (DongBoHoSoMC), delivered asynchronously."""
+    gw = gateway_of(request)
     connector = dvcqg_connector(gw)
     await connector.catalogue.ensure_known(dossier.ma_tthc)
     connector.check_dossier(dossier)
@@ -127,9 +126,10 @@ async def sync_dossier(
     operation_id="dvcqg-update-steps",
 )
 async def update_steps(
-    ma_ho_so: MaHoSo, body: CapNhatTienDo, request: Request, gw: GatewayDep, client: Syncer
+    ma_ho_so: MaHoSo, body: CapNhatTienDo, request: Request, client: Syncer
 ) -> JSONResponse:
     """Report processing steps (CapNhatTienDoHoSoMC), sent in chunks, after the dossier."""
+    gw = gateway_of(request)
     dvcqg_connector(gw).check_steps(ma_ho_so, body.steps)
     return await accept(
         request,

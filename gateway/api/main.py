@@ -41,6 +41,10 @@ def create_app(gateway: Gateway, *, run_workers: bool = True, start: bool = True
         # collector's scans, which otherwise stall requests for tens of milliseconds
         gc.collect()
         gc.freeze()
+        # a request allocates thousands of short-lived objects: with the default threshold
+        # (700) the youngest generation is collected several times per request, and the older
+        # ones (scanned whole) far more often than anything long-lived is made
+        gc.set_threshold(10_000, 20, 20)
         try:
             yield
         finally:

@@ -7,9 +7,9 @@ for the refusal log, without buffering responses.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -59,9 +59,18 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        given = headers.get("x-request-id", "")
-        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        # the three headers read here, found in one pass (the last one wins, as before)
+        given = declared = content_type = None
+        for raw_name, value in scope["headers"]:
+            name = raw_name.lower()
+            if name == b"x-request-id":
+                given = value.decode("latin-1")
+            elif name == b"content-length":
+                declared = value.decode("latin-1")
+            elif name == b"content-type":
+                content_type = value.decode("latin-1")
+        # a random id in uuid4().hex's form (32 hex digits), without building a UUID
+        request_id = given if given and _REQUEST_ID.match(given) else os.urandom(16).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -79,7 +88,6 @@ class GatewayMiddleware:
             await send(message)
 
         try:
-            declared = headers.get("content-length")
             if (
                 declared is not None
                 and declared.isascii()
@@ -94,7 +102,7 @@ class GatewayMiddleware:
                 return
             state["raw_body"] = body
             problems = query_problems(scope.get("query_string", b""))
-            if body and is_json(headers.get("content-type", ""), body):
+            if body and is_json(content_type or "", body):
                 problems += body_problems(body)
             if problems:
                 await self._hostile(scope, receive, send_wrapper, problems)

@@ -111,3 +111,43 @@ async def test_group_commit_answers_every_waiter_when_stopped(gateway: Gateway) 
     # and a new unit after the stop is served by a fresh writer
     assert await committer.run(quick) == 2
     await committer.aclose()
+
+
+async def test_group_commit_rows_go_in_order_and_a_bad_unit_fails_alone(gateway: Gateway) -> None:
+    import asyncio
+
+    from sqlalchemy import Table, select
+
+    from gateway.core.log.exchange_log import Crossing
+    from gateway.core.store.db import ExchangeEntry
+
+    table = ExchangeEntry.__table__
+    assert isinstance(table, Table)
+
+    def row(n: int) -> dict[str, Any]:
+        return gateway.log.build_row(
+            Crossing(kind="inbound", operation=f"op{n}", outcome="accepted", request=b"{}")
+        )
+
+    rows = [row(n) for n in range(6)]
+    duplicate = dict(rows[0])  # the same entry id again: its insert fails, alone
+
+    async def second(session: Any) -> str:
+        return "answered"
+
+    units = [gateway.db.grouped(None, rows=[(table, r)]) for r in rows[:3]]
+    units.append(gateway.db.grouped(None, rows=[(table, duplicate)]))
+    units.append(gateway.db.grouped(second, rows=[(table, r) for r in rows[3:]]))
+    results = await asyncio.gather(*units, return_exceptions=True)
+    assert results[:3] == [None, None, None]
+    assert isinstance(results[3], Exception)
+    assert results[4] == "answered"
+    async with gateway.db.reading() as session:
+        stored = (
+            await session.scalars(
+                select(ExchangeEntry.operation)
+                .where(ExchangeEntry.operation.like("op%"))
+                .order_by(ExchangeEntry.id)
+            )
+        ).all()
+    assert stored == [f"op{n}" for n in range(6)]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.delivery import outbox
@@ -19,9 +20,11 @@ from gateway.core.http.recording import AttemptContext, attempt_context
 from gateway.core.log.exchange_log import Crossing, new_exchange_id
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
-from gateway.core.store.db import utcnow
+from gateway.core.store.db import ExchangeEntry, OutboxItem, utcnow
 
 T = TypeVar("T")
+ENTRIES = cast(Table, ExchangeEntry.__table__)
+OUTBOX = cast(Table, OutboxItem.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,9 @@ async def accept_delivery(
         "operation": operation,
         "links": {"self": f"/v1/exchanges/{exchange_id}"},
     }
-    entry = gw.log.build(
+    # plain rows, not ORM objects: the group commit writes the rows of all the requests it
+    # carries in one multi-row insert per table
+    entry = gw.log.build_row(
         Crossing(
             kind="inbound",
             entry_id=exchange_id,
@@ -65,26 +70,33 @@ async def accept_delivery(
             request=request_body,
         )
     )
-    item = outbox.build(
-        gw.cipher,
-        exchange_id=exchange_id,
-        connector=connector,
-        operation=operation,
-        ordering_key=ordering_key,
-        payload=payload,
-        ma_ho_so=ma_ho_so,
+    now = utcnow()
+    item = {  # as outbox.build makes it: a new queued item
+        "exchange_id": exchange_id,
+        "connector": connector,
+        "operation": operation,
+        "ordering_key": ordering_key,
+        "ma_ho_so": ma_ho_so,
+        "payload": outbox.encode_payload(gw.cipher, exchange_id, payload),
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+    async def answer(session: AsyncSession) -> None:
+        # the idempotent answer, in the transaction of the entry and the item
+        assert idempotency_key is not None
+        await idempotency.complete(
+            session, gw.cipher, client=client, key=idempotency_key, status=202, body=body
+        )
+
+    # the entry, the item and the idempotent answer: one transaction
+    await gw.db.grouped(
+        answer if idempotency_key is not None else None,
+        rows=((ENTRIES, entry), (OUTBOX, item)),
     )
-
-    async def store(session: AsyncSession) -> None:
-        # the entry, the item and the idempotent answer: one transaction
-        session.add(entry)
-        session.add(item)
-        if idempotency_key is not None:
-            await idempotency.complete(
-                session, gw.cipher, client=client, key=idempotency_key, status=202, body=body
-            )
-
-    await gw.db.grouped(store)
     gw.wakeup.set()
     return Accepted(exchange_id, 202, body)
 

@@ -13,7 +13,8 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from types import SimpleNamespace
+from typing import Any, Literal, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,9 +72,15 @@ class ExchangeLog:
         self.cipher = cipher
 
     def build(self, crossing: Crossing) -> ExchangeEntry:
+        """The entry as an ORM object, for a session."""
+        return ExchangeEntry(**self.build_row(crossing))
+
+    def build_row(self, crossing: Crossing) -> dict[str, Any]:
+        """The entry's column values (its MAC included), for a plain insert into
+        ``exchange_entries`` (see :meth:`gateway.core.store.db.Database.grouped`)."""
         c = crossing
         finished = c.finished_at or utcnow()
-        entry = ExchangeEntry(
+        row: dict[str, Any] = dict(
             entry_id=c.entry_id,
             parent_id=c.parent_id,
             kind=c.kind,
@@ -99,9 +106,11 @@ class ExchangeLog:
             detail=mask_text(c.detail)[:8000] if c.detail else None,
         )
         # authenticated as written: the sealer refuses rows whose MAC fails (forged or edited
-        # before sealing), and the database holds no key to make one
-        entry.entry_mac = self.cipher.entries.mac(mac_message(write_values(entry)))
-        return entry
+        # before sealing), and the database holds no key to make one. write_values reads the
+        # fields by name, from the entry or (here) from the values it is about to be made of
+        written = write_values(cast(ExchangeEntry, SimpleNamespace(**row)))
+        row["entry_mac"] = self.cipher.entries.mac(mac_message(written))
+        return row
 
     def _digest(self, body: bytes | None) -> str | None:
         return None if body is None else self.cipher.entries.body_digest(body)

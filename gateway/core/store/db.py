@@ -10,7 +10,7 @@ come back timezone-aware; ids are 64-bit on PostgreSQL; write transactions on SQ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from gateway.core.store.batching import GroupCommitter
+from gateway.core.store.batching import GroupCommitter, Row
 
 T = TypeVar("T")
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -388,10 +388,13 @@ class Database:
             result = await session.execute(stmt)
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def grouped(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``work`` in a transaction shared with other concurrent writers (group commit);
-        returns once that transaction has committed."""
-        return await self._committer.run(work)
+    async def grouped(
+        self, work: Callable[[AsyncSession], Awaitable[T]] | None, rows: Sequence[Row] = ()
+    ) -> T:
+        """Insert ``rows`` (table, column values) and run ``work`` in a transaction shared with
+        other concurrent writers (group commit; the rows of the batch go in one multi-row insert
+        per table); returns once that transaction has committed."""
+        return await self._committer.run(work, rows)
 
     async def ping(self) -> bool:
         try:
