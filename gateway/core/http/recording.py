@@ -41,6 +41,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 import structlog
 
+from gateway.core.http.transports import TransportName, network_transport
 from gateway.core.log.exchange_log import Crossing
 from gateway.core.store.db import utcnow
 
@@ -364,15 +365,18 @@ def build_client(
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     outer: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
     answer_deadline: float | None = None,
+    network: TransportName = "aiohttp",
 ) -> httpx.AsyncClient:
     """The connector's client: every attempt recorded; ``outer`` wraps the recording
-    transport (e.g. packet signing, which must happen before the request is recorded)."""
+    transport (e.g. packet signing, which must happen before the request is recorded).
+    ``transport`` replaces the network (tests, in-process simulators); otherwise ``network``
+    names the one used (:mod:`gateway.core.http.transports`)."""
     # as many connections as deliveries in flight: requests queued inside httpcore's pool
     # cost CPU on every state change of every connection
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
-    inner = transport or httpx.AsyncHTTPTransport(retries=0, limits=limits)
+    inner = transport or network_transport(network, limits=limits)
     recording: httpx.AsyncBaseTransport = RecordingTransport(
         inner,
         connector=connector,
