@@ -37,6 +37,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import structlog
@@ -354,6 +355,23 @@ async def _read_bounded(
     return bytes(read)
 
 
+class _AnswerCookies(httpx.Cookies):
+    """A client's cookie jar that looks at an answer only when it sets a cookie: httpx hands
+    every answer to the standard library's cookie jar, which builds a ``urllib`` request and
+    response for it (about a twentieth of a look-up's client-side work), and no platform sets
+    one on most answers."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _AnswerCookies()
+
+
 def build_client(
     *,
     connector: str,
@@ -386,7 +404,7 @@ def build_client(
         # a whole answer may take a few read timeouts, never without end
         answer_deadline=answer_deadline or 3 * timeout,
     )
-    return httpx.AsyncClient(
+    return _Client(
         transport=outer(recording) if outer is not None else recording,
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
