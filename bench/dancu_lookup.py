@@ -1,26 +1,29 @@
 """Benchmark: citizen look-ups through the gateway versus calling the simulator directly.
 
 Runs the population-database simulator (``lgsp sandbox``), the gateway (``lgsp serve
---no-workers``) and a bare forwarder as real processes on loopback, registers one officer, then
-drives three paths with the same citizens at 1, 10 and 50 concurrent callers:
+--no-workers``) and a bare forwarder as real processes on loopback, one gateway and one
+forwarder per outbound transport compared (``--transports aiohttp,httpx``: the same code with
+``LGSP_HTTP_TRANSPORT`` set to each), registers one officer, then drives each path with the
+same citizens at 1, 10 and 50 concurrent callers, the variants alternated within each level:
 
   direct   SOAP TraCuuThongTinCongDan envelopes posted to the simulator,
   floor    the same envelopes through ``bench/forwarder.py``: a FastAPI route on uvicorn that
-           forwards the body with httpx and does nothing else; the floor of the gateway's
-           stack on this machine, before the gateway does any of its work,
+           forwards the body with the gateway's HTTP client (httpx over the named transport)
+           and does nothing else; the floor of the gateway's stack on this machine,
   gateway  POST /v1/dancu/citizens/lookup (API key, officer check, purpose, governance count,
            circuit breaker, zeep, the exchange log's inbound entry and its attempt).
 
-Prints requests per second, p50 and p99 latency for each, the p50 overhead of the floor and of
-the gateway in milliseconds and their throughput as a share of the direct path, and the CPU time
-each server spent per request (Linux: read from /proc for the server and its children). The CPU
-figures hold still when the machine's other load makes rates and latencies wander. The load
-generator is wrk when installed (it rotates through the citizens with a Lua script), httpx
-otherwise. On a two-core machine the generator, the gateway and the simulator share the cores:
-the direct path has the gateway's share of the CPU free, so the ratio is a conservative one.
+Prints, for each path, transport and caller count, requests per second, p50 and p99 latency,
+the p50 overhead over direct and the share of direct's rate, and the CPU time each server
+process spent per request (Linux: utime+stime read from /proc for the server and its
+children): the path's own server and the simulator behind it. Then the floor's and the
+gateway's CPU per look-up side by side. The CPU figures hold still when the machine's other
+load makes rates and latencies wander. The load generator is aiohttp in this process (its
+CPU is not counted); on a two-core machine it shares the cores with the servers.
 
 Usage: .venv/bin/python bench/dancu_lookup.py [--seconds 10] [--citizens 200]
-       [--concurrency 1,10,50] [--database sqlite|postgresql]
+       [--concurrency 1,10,50] [--database sqlite|postgresql] [--processes N]
+       [--transports aiohttp,httpx] [--profile DIR]
 Prints its figures; it is not a test and asserts nothing.
 """
 
@@ -30,17 +33,19 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,34 +54,19 @@ sys.path.insert(0, str(ROOT))
 from bench.throughput import (  # noqa: E402
     LGSP,
     free_port,
-    parse_wrk,
-    pg_create,
+    pg_admin,
     pg_drop,
     process,
     wait_http,
 )
 from connectors.dancu.mapping import normalise_name  # noqa: E402
+from gateway.core.http.transports import TRANSPORTS  # noqa: E402
 
 OFFICER = {"login": "bench.officer", "code": "CB0001", "user": "canbo0001"}
 OFFICER_PASSWORD = "sandbox-canbo0001"
 PROCEDURE = "1.001776"
 DOSSIER = "000.00.01.H22-240105-0007"
 LOOKUP_PATH = "/v1/dancu/citizens/lookup"
-
-# wrk: one request per citizen in turn; the bodies are the lines of a file, the headers fixed
-WRK_SCRIPT = """
-local bodies = {}
-local i = 0
-function init(args)
-  for line in io.lines(os.getenv("LGSP_BENCH_BODIES")) do
-    table.insert(bodies, line)
-  end
-end
-function request()
-  i = i % #bodies + 1
-  return wrk.format("POST", PATH, HEADERS, bodies[i])
-end
-"""
 
 
 def soap_envelope(citizen: dict[str, Any], n: int) -> str:
@@ -111,50 +101,21 @@ def lookup_body(citizen: dict[str, Any]) -> str:
 
 
 def load(
-    base: str,
-    path: str,
-    requests: list[tuple[dict[str, str], bytes]],
-    seconds: int,
-    concurrency: int,
-    workdir: Path,
+    url: str, requests: list[tuple[dict[str, str], bytes]], seconds: float, concurrency: int
 ) -> dict[str, float]:
-    """Drive ``base + path`` with wrk when installed, else with the httpx load generator."""
-    if not shutil.which("wrk"):
-        return asyncio.run(httpx_load(base + path, requests, seconds, concurrency))
-    headers = requests[0][0]
-    table = ", ".join(f'["{k}"] = {json.dumps(v)}' for k, v in headers.items())
-    script = workdir / "rotate.lua"
-    script.write_text(f'PATH = "{path}"\nHEADERS = {{{table}}}\n' + WRK_SCRIPT, encoding="utf-8")
-    bodies = workdir / "bodies.txt"
-    bodies.write_bytes(b"\n".join(body for _h, body in requests) + b"\n")
-    threads = 1 if concurrency == 1 else 2
-    out = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{concurrency}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(script),
-            base,
-        ],
-        env={**os.environ, "LGSP_BENCH_BODIES": str(bodies)},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return parse_wrk(out)
+    return asyncio.run(aiohttp_load(url, requests, seconds, concurrency))
 
 
-async def httpx_load(
-    url: str, requests: list[tuple[dict[str, str], bytes]], seconds: int, concurrency: int
+async def aiohttp_load(
+    url: str, requests: list[tuple[dict[str, str], bytes]], seconds: float, concurrency: int
 ) -> dict[str, float]:
+    """``concurrency`` callers posting back to back for ``seconds`` (aiohttp: the cheapest
+    client at hand, so that the generator takes as little of the shared cores as it can)."""
     latencies: list[float] = []
     bad = 0
-    end = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        end = time.monotonic() + seconds
 
         async def worker(offset: int) -> None:
             nonlocal bad
@@ -163,9 +124,10 @@ async def httpx_load(
                 headers, body = requests[i % len(requests)]
                 i += concurrency
                 t0 = time.perf_counter()
-                r = await client.post(url, content=body, headers=headers)
+                async with session.post(url, data=body, headers=headers) as r:
+                    await r.read()
                 latencies.append(time.perf_counter() - t0)
-                bad += r.status_code >= 300
+                bad += r.status >= 300
 
         started = time.perf_counter()
         await asyncio.gather(*(worker(k) for k in range(concurrency)))
@@ -199,26 +161,49 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def measured(run: Callable[[], dict[str, float]], pid: int) -> dict[str, float]:
-    """``run``'s figures and the CPU milliseconds the server ``pid`` spent per request."""
-    before = cpu_seconds(pid)
+def measured(run: Callable[[], dict[str, float]], pids: dict[str, int]) -> dict[str, float]:
+    """``run``'s figures and the CPU milliseconds each server in ``pids`` spent per request
+    (``cpu:<name>``)."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     figures = run()
-    spent = cpu_seconds(pid) - before
-    figures["cpu_ms"] = spent * 1000 / figures["requests"] if figures["requests"] else 0.0
+    n = figures["requests"] or 1.0
+    for name, pid in pids.items():
+        figures[f"cpu:{name}"] = (cpu_seconds(pid) - before[name]) * 1000 / n
     return figures
+
+
+def pg_create() -> str:
+    name = f"bench_lookup_{uuid.uuid4().hex[:8]}"
+    pg_admin(f'CREATE DATABASE "{name}"')
+    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per run")
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--concurrency", default="1,10,50")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--processes", type=int, default=1, help="gateway server processes (PostgreSQL)"
     )
+    parser.add_argument(
+        "--transports",
+        default=",".join(TRANSPORTS),
+        help="outbound transports compared, one gateway and one floor each",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record py-spy raw profiles of the gateways into this directory (needs root)",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
+    transports = [t.strip() for t in args.transports.split(",") if t.strip()]
+    for t in transports:
+        if t not in TRANSPORTS:
+            parser.error(f"--transports: one of {', '.join(TRANSPORTS)}")
 
     with tempfile.TemporaryDirectory(prefix="lgsp-bench-dancu-") as tmp:
         workdir = Path(tmp)
@@ -228,40 +213,94 @@ def main() -> None:
             else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
         )
         try:
-            results = run(url, args, levels, workdir)
+            results = run(url, args, levels, transports, workdir)
         finally:
             if args.database == "postgresql":
                 pg_drop(url)
+    report(results, args)
+
+
+def report(results: dict[int, dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
     print(
         f"\ncitizen look-ups ({args.database}, {args.processes} gateway process(es), "
-        f"{args.seconds} s per run, {os.cpu_count()} cores)"
+        f"{args.seconds:g} s per run, {os.cpu_count()} cores, load generator aiohttp)"
     )
     print(
-        f"{'callers':>8} {'path':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'CPU ms/req':>11} {'p50 overhead':>13} {'share of direct':>16}"
+        f"{'callers':>7} {'path':>16} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'p50 over direct':>15} {'share':>6} {'server CPU ms/req':>17} {'simulator':>9}"
     )
     for c, paths in results.items():
         direct = paths["direct"]
         for name, figures in paths.items():
+            server = name.split("/")[0] if name == "direct" else name
+            server_cpu = figures[f"cpu:{'sim' if name == 'direct' else server}"]
             line = (
-                f"{c:>8} {name:>8} {figures['rate']:>8.0f} {figures['p50']:>8.2f} "
-                f"{figures['p99']:>8.2f} {figures['cpu_ms']:>11.2f}"
+                f"{c:>7} {name:>16} {figures['rate']:>7.0f} {figures['p50']:>7.2f} "
+                f"{figures['p99']:>7.2f} "
             )
-            if name != "direct":
+            if name == "direct":
+                line += f"{'':>15} {'':>6} {server_cpu:>17.2f} {server_cpu:>9.2f}"
+            else:
                 line += (
-                    f" {figures['p50'] - direct['p50']:>10.2f} ms"
-                    f" {figures['rate'] / direct['rate']:>16.0%}"
+                    f"{figures['p50'] - direct['p50']:>12.2f} ms"
+                    f" {figures['rate'] / direct['rate']:>6.0%}"
+                    f" {server_cpu:>17.2f} {figures['cpu:sim']:>9.2f}"
                 )
             print(line)
             if figures["non2xx"]:
-                print(f"{'':>8} {name:>8} refused: {figures['non2xx']:.0f}")
+                print(f"{'':>7} {name:>16} refused: {figures['non2xx']:.0f}")
+    print("\nCPU per look-up, floor and gateway side by side (ms of their own process)")
+    transports = sorted({n.split("/")[1] for paths in results.values() for n in paths if "/" in n})
+    print(
+        f"{'callers':>7} "
+        + " ".join(
+            f"{'floor/' + t:>14} {'gateway/' + t:>16} {'above floor':>12}" for t in transports
+        )
+    )
+    for c, paths in results.items():
+        cells = []
+        for t in transports:
+            floor = paths[f"floor/{t}"][f"cpu:floor/{t}"]
+            gateway = paths[f"gateway/{t}"][f"cpu:gateway/{t}"]
+            cells.append(f"{floor:>14.2f} {gateway:>16.2f} {gateway - floor:>12.2f}")
+        print(f"{c:>7} " + " ".join(cells))
+
+
+@contextmanager
+def profiled(pid: int, out: Path | None) -> Iterator[None]:
+    """py-spy recording ``pid`` and its children (raw folded stacks) while the block runs."""
+    if out is None:
+        yield
+        return
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(2)  # SIGINT: py-spy writes what it has and leaves
+        spy.wait(30)
 
 
 def run(
-    url: str, args: argparse.Namespace, levels: list[int], workdir: Path
+    url: str, args: argparse.Namespace, levels: list[int], transports: list[str], workdir: Path
 ) -> dict[int, dict[str, dict[str, float]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LGSP_")}
-    sandbox_port, api_port, floor_port = free_port(), free_port(), free_port()
+    sandbox_port = free_port()
     env.update(
         LGSP_DATABASE_URL=url,
         LGSP_LOG_LEVEL="WARNING",
@@ -304,50 +343,63 @@ def run(
         capture_output=True,
         text=True,
     )
-    base = f"http://127.0.0.1:{api_port}"
     sandbox = f"http://127.0.0.1:{sandbox_port}"
-    floor = f"http://127.0.0.1:{floor_port}"
     results: dict[int, dict[str, dict[str, float]]] = {}
-    with (
-        process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log") as sim,
-        process(
-            [
-                *LGSP,
-                "serve",
-                "--port",
-                str(api_port),
-                "--no-workers",
-                "--processes",
-                str(args.processes),
-            ],
-            env,
-            workdir / "api.log",
-        ) as api,
-        process(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.forwarder:app",
-                "--port",
-                str(floor_port),
-                "--loop",
-                "uvloop",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            {
-                **env,
-                "PYTHONPATH": str(ROOT),
-                "LGSP_BENCH_FORWARD_TO": f"{sandbox}/dancu/ws",
-            },
-            workdir / "floor.log",
-        ) as forwarder,
-    ):
-        wait_http(f"{sandbox}/")
-        wait_http(f"{base}/healthz")
-        wait_http(f"{floor}/docs")
+    with ExitStack() as stack:
+        sim = stack.enter_context(
+            process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log")
+        )
+        pids = {"sim": sim.pid}
+        bases: dict[str, str] = {}
+        for t in transports:
+            api_port, floor_port = free_port(), free_port()
+            api = stack.enter_context(
+                process(
+                    [
+                        *LGSP,
+                        "serve",
+                        "--port",
+                        str(api_port),
+                        "--no-workers",
+                        "--processes",
+                        str(args.processes),
+                    ],
+                    {**env, "LGSP_HTTP_TRANSPORT": t},
+                    workdir / f"api-{t}.log",
+                )
+            )
+            floor = stack.enter_context(
+                process(
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "bench.forwarder:app",
+                        "--port",
+                        str(floor_port),
+                        "--loop",
+                        "uvloop",
+                        "--no-access-log",
+                        "--log-level",
+                        "warning",
+                    ],
+                    {
+                        **env,
+                        "PYTHONPATH": os.pathsep.join(
+                            p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p
+                        ),
+                        "LGSP_HTTP_TRANSPORT": t,
+                        "LGSP_BENCH_FORWARD_TO": f"{sandbox}/dancu/ws",
+                    },
+                    workdir / f"floor-{t}.log",
+                )
+            )
+            pids[f"gateway/{t}"], pids[f"floor/{t}"] = api.pid, floor.pid
+            bases[f"gateway/{t}"] = f"http://127.0.0.1:{api_port}"
+            bases[f"floor/{t}"] = f"http://127.0.0.1:{floor_port}"
+        wait_http(f"{sandbox}/", deadline=120)
+        for name, base in bases.items():
+            wait_http(f"{base}/healthz" if name.startswith("gateway") else f"{base}/docs", 120)
         citizens = httpx.get(
             f"{sandbox}/dancu/_sandbox/citizens", params={"limit": args.citizens}
         ).json()["citizens"]
@@ -364,32 +416,35 @@ def run(
             (soap_headers, soap_envelope(c, n).encode()) for n, c in enumerate(citizens)
         ]
         gateway_requests = [(api_headers, lookup_body(c).encode()) for c in citizens]
-        # every request must succeed on both paths before anything is timed
-        for (h, b), (gh, gb) in zip(direct_requests[:5], gateway_requests[:5], strict=True):
-            direct = httpx.post(f"{sandbox}/dancu/ws", content=b, headers=h)
-            assert "MaKetQua>000<" in direct.text, direct.text[:300]
-            forwarded = httpx.post(f"{floor}/forward", content=b, headers=h)
-            assert forwarded.status_code == 200, forwarded.text[:300]
-            assert "MaKetQua>000<" in forwarded.text, forwarded.text[:300]
-            through = httpx.post(f"{base}{LOOKUP_PATH}", content=gb, headers=gh)
-            assert through.status_code == 200, through.text[:300]
-        paths = {
-            "direct": (sandbox, "/dancu/ws", direct_requests, sim.pid),
-            "floor": (floor, "/forward", direct_requests, forwarder.pid),
-            "gateway": (base, LOOKUP_PATH, gateway_requests, api.pid),
-        }
-        for c in levels:
-            results[c] = {
-                name: measured(partial(load, target, path, reqs, args.seconds, c, workdir), pid)
-                for name, (target, path, reqs, pid) in paths.items()
-            }
-            print(
-                f"  {c} callers: "
-                + ", ".join(
-                    f"{name} {figures['rate']:.0f}/s ({figures['cpu_ms']:.2f} ms CPU each)"
-                    for name, figures in results[c].items()
+        paths = {"direct": (f"{sandbox}/dancu/ws", direct_requests)}
+        for t in transports:
+            paths[f"floor/{t}"] = (f"{bases[f'floor/{t}']}/forward", direct_requests)
+            paths[f"gateway/{t}"] = (f"{bases[f'gateway/{t}']}{LOOKUP_PATH}", gateway_requests)
+        # every request must succeed on every path before anything is timed (and warms them)
+        for name, (target, reqs) in paths.items():
+            for h, b in reqs[:5]:
+                answer = httpx.post(target, content=b, headers=h)
+                assert answer.status_code == 200, (name, answer.text[:300])
+                if name != "gateway" and not name.startswith("gateway/"):
+                    assert "MaKetQua>000<" in answer.text, (name, answer.text[:300])
+        with ExitStack() as spies:
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                for t in transports:
+                    out = args.profile / f"gateway-{t}.txt"
+                    spies.enter_context(profiled(pids[f"gateway/{t}"], out))
+            for c in levels:
+                results[c] = {
+                    name: measured(partial(load, target, reqs, args.seconds, c), pids)
+                    for name, (target, reqs) in paths.items()
+                }
+                print(
+                    f"  {c} callers: "
+                    + ", ".join(
+                        f"{name} {figures['rate']:.0f}/s" for name, figures in results[c].items()
+                    ),
+                    flush=True,
                 )
-            )
     return results
 
 

@@ -147,6 +147,8 @@ class DancuClient:
         self._config = config
         self._profile = WireProfile(config, clock=clock)
         self._http = http
+        # parsed once: httpx parses a URL given as a string on every request
+        self._endpoint = httpx.URL(config.endpoint_url)
         self._timeout = httpx.Timeout(config.timeout_seconds)
         settings = zeep.Settings(
             strict=True,
@@ -214,7 +216,7 @@ class DancuClient:
     async def fetch_wsdl(self) -> bytes:
         """``GET {endpoint}?wsdl`` through the recording client (health checks)."""
         response = await self._http.get(
-            self._config.endpoint_url,
+            self._endpoint,
             params={"wsdl": ""},
             timeout=httpx.Timeout(self._config.timeout_seconds),
             extensions={"lgsp_operation": "wsdl", "lgsp_max_response_bytes": MAX_WSDL_BYTES},
@@ -264,7 +266,7 @@ class DancuClient:
             signed = self._profile.sign(headers, officer)
             try:
                 response = await self._http.post(
-                    self._config.endpoint_url,
+                    self._endpoint,
                     content=message,
                     headers=signed.headers,
                     timeout=self._timeout,

@@ -110,6 +110,7 @@ class Gateway:
                 transport=(transports or {}).get(slug),
                 observe=observe_upstream,
                 timeout=timeout,
+                network=settings.http_transport,
                 max_connections=max(4, d.workers * d.batch_size),
                 outer=self._outer(slug, spec, config),
             )
@@ -131,6 +132,7 @@ class Gateway:
             transport=(transports or {}).get(EventDeliverer.slug),
             observe=observe_upstream,
             timeout=EVENTS_TIMEOUT_SECONDS,
+            network=settings.http_transport,
             max_connections=max(4, d.workers * d.batch_size),
         )
         self._http.append(events_http)
@@ -165,6 +167,7 @@ class Gateway:
             transport=transport,
             timeout=audit.tsa_timeout_seconds,
             max_connections=2,
+            network=self.settings.http_transport,
         )
         self._http.append(http)
         stamper = HttpxTimeStamper(

@@ -254,6 +254,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(1_048_576, ge=1024)
     rate_limit: str = Field("300/second", description="per client, `limits` notation")
+    http_transport: Literal["aiohttp", "httpx"] = Field(
+        "aiohttp",
+        description="what carries the connectors' calls under httpx's API: aiohttp's pool and "
+        "parser (`httpx-aiohttp`, the cheaper) or httpx's own (httpcore, which speaks HTTP/2)",
+    )
     worker_metrics_port: int | None = Field(
         None,
         ge=1,

@@ -37,10 +37,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 import structlog
 
+from gateway.core.http.transports import TransportName, network_transport
 from gateway.core.log.exchange_log import Crossing
 from gateway.core.store.db import utcnow
 
@@ -353,6 +355,23 @@ async def _read_bounded(
     return bytes(read)
 
 
+class _AnswerCookies(httpx.Cookies):
+    """A client's cookie jar that looks at an answer only when it sets a cookie: httpx hands
+    every answer to the standard library's cookie jar, which builds a ``urllib`` request and
+    response for it (about a twentieth of a look-up's client-side work), and no platform sets
+    one on most answers."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._cookies = _AnswerCookies()
+
+
 def build_client(
     *,
     connector: str,
@@ -364,15 +383,18 @@ def build_client(
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     outer: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
     answer_deadline: float | None = None,
+    network: TransportName = "aiohttp",
 ) -> httpx.AsyncClient:
     """The connector's client: every attempt recorded; ``outer`` wraps the recording
-    transport (e.g. packet signing, which must happen before the request is recorded)."""
+    transport (e.g. packet signing, which must happen before the request is recorded).
+    ``transport`` replaces the network (tests, in-process simulators); otherwise ``network``
+    names the one used (:mod:`gateway.core.http.transports`)."""
     # as many connections as deliveries in flight: requests queued inside httpcore's pool
     # cost CPU on every state change of every connection
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
-    inner = transport or httpx.AsyncHTTPTransport(retries=0, limits=limits)
+    inner = transport or network_transport(network, limits=limits)
     recording: httpx.AsyncBaseTransport = RecordingTransport(
         inner,
         connector=connector,
@@ -382,7 +404,7 @@ def build_client(
         # a whole answer may take a few read timeouts, never without end
         answer_deadline=answer_deadline or 3 * timeout,
     )
-    return httpx.AsyncClient(
+    return _Client(
         transport=outer(recording) if outer is not None else recording,
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,

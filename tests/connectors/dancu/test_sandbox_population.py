@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 from collections import defaultdict
 
 import pytest
@@ -221,13 +220,6 @@ def test_sample_is_reproducible(population: Population) -> None:
     assert first == population.sample(10, random.Random(1))
     assert len({c.so_dinh_danh for c in first}) == 10
     assert population.sample(3) == population.sample(3)
-
-
-def test_generation_is_fast() -> None:
-    Population(seed=1, size=10)  # warm the fixed geography
-    started = time.perf_counter()
-    Population(seed=99, size=5000)
-    assert time.perf_counter() - started < 1.0
 
 
 def test_the_spaced_form_of_a_name() -> None:
