@@ -75,16 +75,17 @@ def build(
     return item
 
 
-async def claim(
-    db: Database,
+def claim_statement(
     *,
+    is_postgresql: bool,
     owner: str,
     limit: int,
     lease_seconds: float,
+    now: datetime,
     skip_connectors: Sequence[str] = (),
-) -> list[OutboxItem]:
-    """Lease up to ``limit`` due items, each the head of its ordering key."""
-    now = utcnow()
+) -> Any:
+    """The claim as one ``UPDATE ... RETURNING`` (what :func:`claim` runs; bench/backlog.py
+    explains it)."""
     earlier = aliased(OutboxItem)
     due = or_(
         and_(OutboxItem.status.in_(("queued", "failed")), OutboxItem.next_attempt_at <= now),
@@ -100,9 +101,9 @@ async def claim(
     candidates = select(OutboxItem.id).where(due, ~blocked).order_by(OutboxItem.id).limit(limit)
     if skip_connectors:
         candidates = candidates.where(OutboxItem.connector.not_in(list(skip_connectors)))
-    if db.is_postgresql:
+    if is_postgresql:
         candidates = candidates.with_for_update(skip_locked=True, of=OutboxItem)
-    stmt = (
+    return (
         update(OutboxItem)
         .where(OutboxItem.id.in_(candidates.scalar_subquery()))
         .values(
@@ -114,6 +115,27 @@ async def claim(
         )
         .returning(OutboxItem)
         .execution_options(synchronize_session=False)
+    )
+
+
+async def claim(
+    db: Database,
+    *,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    skip_connectors: Sequence[str] = (),
+    now: datetime | None = None,
+) -> list[OutboxItem]:
+    """Lease up to ``limit`` due items, each the head of its ordering key. ``now`` (default:
+    the clock) decides which items are due and which leases have run out."""
+    stmt = claim_statement(
+        is_postgresql=db.is_postgresql,
+        owner=owner,
+        limit=limit,
+        lease_seconds=lease_seconds,
+        now=utcnow() if now is None else now,
+        skip_connectors=skip_connectors,
     )
     async with db.transaction() as session:
         items = list((await session.scalars(stmt)).all())
