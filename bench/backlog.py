@@ -27,6 +27,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -79,10 +80,10 @@ def _rows(settings: Settings, count: int) -> list[tuple[Any, ...]]:
     template = HoSo.model_validate(dossier(1)).model_dump(mode="json")
     columns = [c.name for c in OutboxItem.__table__.columns if c.name != "id"]
     rows = []
-    run = uuid.uuid4().hex[:6]
+    run = uuid.uuid4().int % 10_000
     for n in range(count):
         payload = dict(template)
-        ma_ho_so = f"000.00.01.H22-{run}-{n:07d}"
+        ma_ho_so = f"000.00.01.H22-{run:04d}{n // 100_000:02d}-{n % 100_000:05d}"
         payload["ma_ho_so"] = ma_ho_so
         item = outbox.build(
             cipher,
@@ -145,7 +146,9 @@ async def explain(url: str) -> tuple[str, float, list[str]]:
             ms = float(m.group(1))
     nodes = []
     for line in lines:
-        m = re.match(r"\s*(?:->\s+)?([A-Z][A-Za-z ]+?)(?: using (\w+))?(?: on \w+.*?)?\s+\(cost", line)
+        m = re.match(
+            r"\s*(?:->\s+)?([A-Z][A-Za-z ]+?)(?: using (\w+))?(?: on \w+.*?)?\s+\(cost", line
+        )
         if m:
             nodes.append(m.group(1) + (f" {m.group(2)}" if m.group(2) else ""))
     return " > ".join(nodes), ms, lines
@@ -174,21 +177,58 @@ async def db_backends(url: str) -> list[int]:
         await engine.dispose()
 
 
+PY_SPY = Path(sys.executable).with_name("py-spy")
+
+
+def start_profile(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` without pausing it, into a raw (collapsed stacks) file."""
+    return subprocess.Popen(
+        [
+            str(PY_SPY),
+            *("record", "--pid", str(pid), "--format", "raw", "--rate", "200"),
+            *("--nonblocking", "--output", str(out)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_profile(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 async def watch(
-    url: str, worker: int, sim: int, warmup: int, drain: int, deadline: float
+    url: str,
+    worker: int,
+    sim: int,
+    warmup: int,
+    drain: int,
+    deadline: float,
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """Wait for ``warmup`` deliveries, then time the next ``drain``: CPU and wall clock."""
     engine = create_async_engine(url, pool_size=1)
-    query = text("SELECT count(*) FROM outbox WHERE status = 'delivered'")
+    query = text(
+        "SELECT count(*) FILTER (WHERE status = 'delivered'), "
+        "count(*) FILTER (WHERE status = 'dead') FROM outbox"
+    )
     end = time.monotonic() + deadline
     marks: list[tuple[int, float, float, float, float]] = []
     backends: list[int] = []
+    spy: subprocess.Popen[bytes] | None = None
     try:
         async with engine.connect() as conn:
             targets = [warmup, warmup + drain]
             while targets and time.monotonic() < end:
-                n = int(await conn.scalar(query) or 0)
+                n, dead = (await conn.execute(query)).one()
                 await conn.commit()
+                if dead:
+                    raise RuntimeError(f"{dead} items went dead: see the worker's log")
                 if n >= targets[0]:
                     if not backends:
                         backends = [p for p in await db_backends(url)]
@@ -197,6 +237,11 @@ async def watch(
                         (n, time.perf_counter(), cpu_seconds(worker), cpu_seconds(sim), pg)
                     )
                     targets.pop(0)
+                    if profile is not None:
+                        if spy is None:
+                            spy = start_profile(worker, profile)
+                        else:
+                            stop_profile(spy)
                     continue
                 await asyncio.sleep(0.02)
     finally:
@@ -221,8 +266,14 @@ async def watch(
 
 
 def run_size(
-    size: int, *, drain: int, warmup: int, env_extra: dict[str, str], workdir: Path,
+    size: int,
+    *,
+    drain: int,
+    warmup: int,
+    env_extra: dict[str, str],
+    workdir: Path,
     explain_only: bool = False,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     name = f"bench_delivery_{uuid.uuid4().hex[:8]}"
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
@@ -252,10 +303,11 @@ def run_size(
                     [*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log"
                 ) as sim,
             ):
-                wait_http(f"http://127.0.0.1:{sandbox_port}/")
+                wait_http(f"http://127.0.0.1:{sandbox_port}/", 180)
                 with process([*LGSP, "worker"], env, workdir / f"worker-{size}.log") as worker:
+                    profile = None if profile_dir is None else profile_dir / f"worker-{size}.txt"
                     result.update(
-                        asyncio.run(watch(url, worker.pid, sim.pid, warmup, drain, 900))
+                        asyncio.run(watch(url, worker.pid, sim.pid, warmup, drain, 900, profile))
                     )
                     result["worker_pid_log"] = str(workdir / f"worker-{size}.log")
         # the claim with N items still queued (the delivered ones stay in the table, as in
@@ -276,6 +328,7 @@ def run_curve(
     batch_size: int | None = None,
     explain_only: bool = False,
     verbose: bool = False,
+    profile_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     """One row per backlog size (see the module docstring); prints the table too."""
     env_extra: dict[str, str] = {}
@@ -294,6 +347,7 @@ def run_curve(
                 env_extra=env_extra,
                 workdir=workdir,
                 explain_only=explain_only,
+                profile_dir=profile_dir,
             )
             results.append(r)
             if verbose:
@@ -333,6 +387,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--batch-size", type=int, default=None, help="LGSP_DELIVERY__BATCH_SIZE")
     parser.add_argument("--explain-only", action="store_true", help="fill and EXPLAIN only")
     parser.add_argument("--verbose", action="store_true", help="print the whole plans")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="a directory: py-spy records the worker over the timed drain (raw stacks)",
+    )
     args = parser.parse_args(argv)
     return run_curve(
         [int(s) for s in args.sizes.split(",")],
@@ -342,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         batch_size=args.batch_size,
         explain_only=args.explain_only,
         verbose=args.verbose,
+        profile_dir=args.profile,
     )
 
 
