@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +80,11 @@ def _rows(settings: Settings, count: int) -> list[tuple[Any, ...]]:
     template = HoSo.model_validate(dossier(1)).model_dump(mode="json")
     columns = [c.name for c in OutboxItem.__table__.columns if c.name != "id"]
     rows = []
-    run = uuid.uuid4().int % 10_000
+    day = date(2020, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)  # a real yyMMdd
     for n in range(count):
         payload = dict(template)
-        ma_ho_so = f"000.00.01.H22-{run:04d}{n // 100_000:02d}-{n % 100_000:05d}"
+        when = (day + timedelta(days=n // 100_000)).strftime("%y%m%d")
+        ma_ho_so = f"000.00.01.H22-{when}-{n % 100_000:05d}"
         payload["ma_ho_so"] = ma_ho_so
         item = outbox.build(
             cipher,
