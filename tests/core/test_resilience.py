@@ -93,7 +93,6 @@ class Clock:
 
 
 RESET = 10.0  # the breakers' reset time, passed on the test's clock
-CLOCK = Clock()
 
 
 def breaker(store: StateStore, *, threshold: int = 3, reset: float = RESET) -> CircuitBreaker:
@@ -102,7 +101,7 @@ def breaker(store: StateStore, *, threshold: int = 3, reset: float = RESET) -> C
         f"cb-{uuid.uuid4().hex[:8]}",
         failure_threshold=threshold,
         reset_seconds=reset,
-        clock=CLOCK,
+        clock=Clock(),
     )
 
 
@@ -117,7 +116,7 @@ async def test_breaker_opens_after_threshold_failures(state_store: StateStore) -
     assert not await cb.allow()
     retry_at = await cb.retry_at()
     assert retry_at is not None
-    assert retry_at > time.time()
+    assert retry_at > cb.clock()
 
 
 async def test_success_resets_the_failure_count(state_store: StateStore) -> None:
@@ -135,7 +134,7 @@ async def test_half_open_lets_exactly_one_probe_then_closes(state_store: StateSt
     for _ in range(3):
         await cb.record_failure()
     assert not await cb.allow()
-    CLOCK.advance(RESET + 0.1)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     assert await cb.state() is CircuitState.HALF_OPEN
     assert await cb.allow()  # the probe
     assert not await cb.allow()  # everyone else waits for it
@@ -149,7 +148,7 @@ async def test_half_open_lets_exactly_one_probe_then_closes(state_store: StateSt
 async def test_half_open_probes_race_with_one_winner(state_store: StateStore) -> None:
     cb = breaker(state_store, threshold=1)
     await cb.record_failure()
-    CLOCK.advance(RESET + 0.1)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     answers = await asyncio.gather(*(cb.allow() for _ in range(20)))
     assert sum(answers) == 1
 
@@ -158,13 +157,13 @@ async def test_failed_probe_opens_the_circuit_again(state_store: StateStore) -> 
     cb = breaker(state_store)
     for _ in range(3):
         await cb.record_failure()
-    CLOCK.advance(RESET + 0.1)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     assert await cb.allow()
     assert await cb.record_failure() is CircuitState.OPEN
     assert await cb.state() is CircuitState.OPEN
     assert not await cb.allow()
     # a new full reset period, then a new probe
-    CLOCK.advance(RESET + 0.1)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     assert await cb.state() is CircuitState.HALF_OPEN
     assert await cb.allow()
 
