@@ -79,9 +79,29 @@ def test_exhausted() -> None:
 # --- CircuitBreaker over both state stores ---------------------------------------------------
 
 
-def breaker(store: StateStore, *, threshold: int = 3, reset: float = 0.2) -> CircuitBreaker:
+class Clock:
+    """Epoch seconds that move only when the test says (no reset races a loaded machine)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+RESET = 10.0  # the breakers' reset time, passed on the test's clock
+
+
+def breaker(store: StateStore, *, threshold: int = 3, reset: float = RESET) -> CircuitBreaker:
     return CircuitBreaker(
-        store, f"cb-{uuid.uuid4().hex[:8]}", failure_threshold=threshold, reset_seconds=reset
+        store,
+        f"cb-{uuid.uuid4().hex[:8]}",
+        failure_threshold=threshold,
+        reset_seconds=reset,
+        clock=Clock(),
     )
 
 
@@ -96,7 +116,7 @@ async def test_breaker_opens_after_threshold_failures(state_store: StateStore) -
     assert not await cb.allow()
     retry_at = await cb.retry_at()
     assert retry_at is not None
-    assert retry_at > time.time()
+    assert retry_at > cb.clock()
 
 
 async def test_success_resets_the_failure_count(state_store: StateStore) -> None:
@@ -114,7 +134,7 @@ async def test_half_open_lets_exactly_one_probe_then_closes(state_store: StateSt
     for _ in range(3):
         await cb.record_failure()
     assert not await cb.allow()
-    await asyncio.sleep(0.3)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     assert await cb.state() is CircuitState.HALF_OPEN
     assert await cb.allow()  # the probe
     assert not await cb.allow()  # everyone else waits for it
@@ -128,7 +148,7 @@ async def test_half_open_lets_exactly_one_probe_then_closes(state_store: StateSt
 async def test_half_open_probes_race_with_one_winner(state_store: StateStore) -> None:
     cb = breaker(state_store, threshold=1)
     await cb.record_failure()
-    await asyncio.sleep(0.3)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     answers = await asyncio.gather(*(cb.allow() for _ in range(20)))
     assert sum(answers) == 1
 
@@ -137,13 +157,13 @@ async def test_failed_probe_opens_the_circuit_again(state_store: StateStore) -> 
     cb = breaker(state_store)
     for _ in range(3):
         await cb.record_failure()
-    await asyncio.sleep(0.3)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     assert await cb.allow()
     assert await cb.record_failure() is CircuitState.OPEN
     assert await cb.state() is CircuitState.OPEN
     assert not await cb.allow()
     # a new full reset period, then a new probe
-    await asyncio.sleep(0.3)
+    cb.clock.advance(RESET + 0.1)  # type: ignore[attr-defined]
     assert await cb.state() is CircuitState.HALF_OPEN
     assert await cb.allow()
 
@@ -185,6 +205,7 @@ async def test_open_circuit_stops_calls_then_a_probe_closes_it(
     gateway: Gateway, simulator: Any, api: httpx.AsyncClient
 ) -> None:
     cb = gateway.breakers["dvcqg"]
+    clock = cb.clock = Clock()  # the circuit stays open until the test moves this clock
     threshold = gateway.settings.delivery.breaker_failure_threshold
     simulator.set_faults(FaultConfig(error_rate=1.0))
     for n in range(1, 4):
@@ -211,7 +232,7 @@ async def test_open_circuit_stops_calls_then_a_probe_closes_it(
     assert sum(i.attempts for i in await items(gateway)) == attempts
 
     simulator.set_faults(FaultConfig())
-    await asyncio.sleep(gateway.settings.delivery.breaker_reset_seconds + 0.05)
+    clock.advance(gateway.settings.delivery.breaker_reset_seconds + 0.05)
     assert await cb.state() is CircuitState.HALF_OPEN
     deadline = time.monotonic() + 15
 

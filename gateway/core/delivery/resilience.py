@@ -110,8 +110,11 @@ class CircuitBreaker:
         *,
         failure_threshold: int = 5,
         reset_seconds: float = 10.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        #: epoch seconds now (tests give a clock they advance themselves)
+        self.clock = clock
         self.name = name
         self.failure_threshold = failure_threshold
         self.reset_seconds = reset_seconds
@@ -123,7 +126,7 @@ class CircuitBreaker:
         raw = await self._store.get(self._k_open_until)
         if raw is None:
             return CircuitState.CLOSED
-        return CircuitState.OPEN if float(raw) > time.time() else CircuitState.HALF_OPEN
+        return CircuitState.OPEN if float(raw) > self.clock() else CircuitState.HALF_OPEN
 
     async def retry_at(self) -> float | None:
         """Epoch seconds when an open circuit lets a probe through, else None."""
@@ -160,5 +163,5 @@ class CircuitBreaker:
         return CircuitState.CLOSED
 
     async def _open(self) -> None:
-        await self._store.set(self._k_open_until, str(time.time() + self.reset_seconds).encode())
+        await self._store.set(self._k_open_until, str(self.clock() + self.reset_seconds).encode())
         await self._store.delete(self._k_failures)

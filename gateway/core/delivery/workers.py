@@ -119,7 +119,7 @@ class DeliveryService:
             at = await breaker.retry_at()
             when = utcnow() + timedelta(seconds=1.0)
             if at is not None:
-                when = max(when, utcnow() + timedelta(seconds=max(0.0, at - _now_epoch())))
+                when = max(when, utcnow() + timedelta(seconds=max(0.0, at - breaker.clock())))
             for item in items:
                 await outbox.mark_retry(db, item, owner, at=when, error="circuit open", count=False)
                 DELIVERIES.labels(slug, "held").inc()
@@ -382,7 +382,3 @@ def _span(seconds: float) -> str:
     if rest >= 60:
         return f"{rest // 60} min"
     return f"{rest} s"
-
-
-def _now_epoch() -> float:
-    return utcnow().timestamp()

@@ -191,6 +191,14 @@ class CheckpointAnchor(Base):
     created_at: Mapped[datetime]
 
 
+#: the outbox items a claim looks at, and those that hold the items behind them (the
+#: predicates of the claim's partial indexes; gateway.core.delivery.outbox spells them alike)
+OUTBOX_PENDING = ("queued", "failed", "delivering")
+OUTBOX_HOLDING = ("queued", "failed", "delivering", "dead")
+OUTBOX_PENDING_SQL = f"status IN ({', '.join(repr(s) for s in OUTBOX_PENDING)})"
+OUTBOX_HOLDING_SQL = f"status IN ({', '.join(repr(s) for s in OUTBOX_HOLDING)})"
+
+
 class OutboxItem(Base):
     """Accepted work waiting for delivery to a platform, FIFO per ``ordering_key``."""
 
@@ -215,8 +223,21 @@ class OutboxItem(Base):
     delivered_at: Mapped[datetime | None]
 
     __table_args__ = (
-        Index("ix_outbox_ordering", "ordering_key", "id"),
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # partial, so a claim costs the same however much is delivered or queued
+        # (gateway.core.delivery.outbox.claim_statement spells the same predicates)
+        Index(
+            "ix_outbox_pending",
+            "id",
+            postgresql_where=text(OUTBOX_PENDING_SQL),
+            sqlite_where=text(OUTBOX_PENDING_SQL),
+        ),
+        Index(
+            "ix_outbox_holding",
+            "ordering_key",
+            "id",
+            postgresql_where=text(OUTBOX_HOLDING_SQL),
+            sqlite_where=text(OUTBOX_HOLDING_SQL),
+        ),
         Index("ix_outbox_connector_status", "connector", "status"),
     )
 
