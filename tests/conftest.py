@@ -64,6 +64,14 @@ BACKENDS = [
 ]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (in each worker, which all collect alike), the long end-to-end
+    tests (marked ``slow``) are handed out first: the short ones then fill the other workers
+    meanwhile, instead of one long test running alone at the end. Otherwise, file order."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No LGSP_ variable from the developer's shell leaks into a test."""
