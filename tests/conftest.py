@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +33,7 @@ from gateway.core.registry import load_specs
 from gateway.core.runtime import Gateway
 from gateway.core.settings import DeliverySettings, Settings
 from gateway.core.store.db import Base
+from gateway.core.store.migrate import upgrade
 from gateway.core.store.state import MemoryStateStore, RedisStateStore, StateStore
 from gateway.sandbox import create_sandbox_app
 
@@ -60,6 +62,14 @@ BACKENDS = [
         ),
     ),
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (in each worker, which all collect alike), the long end-to-end
+    tests (marked ``slow``) are handed out first: the short ones then fill the other workers
+    meanwhile, instead of one long test running alone at the end. Otherwise, file order."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)
@@ -120,10 +130,33 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated to the head revision once per session (per xdist worker):
+    each test's SQLite database starts as a copy of it, which its gateway, migrating when it
+    starts, finds at head (half the CPU of a gateway's start-up saved on each test; migrating
+    from nothing is tested in tests/core/test_migrations.py and by the CLI's tests)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "lgsp.db"
+
+    async def migrate() -> None:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    # a thread of its own, so this loop never touches the one pytest-asyncio runs
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+    return path
+
+
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "postgresql":
         return str(request.getfixturevalue("pg_database_url"))
+    template: Path = request.getfixturevalue("sqlite_template")
+    shutil.copyfile(template, tmp_path / "lgsp.db")
     return f"sqlite+aiosqlite:///{tmp_path}/lgsp.db"
 
 

@@ -13,10 +13,13 @@ default ``~/.cache/lgsp-gateway-tests``); each part skips, saying why, where it 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +55,49 @@ def _run(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.Complet
     )
 
 
+def _installed_once(
+    home: Path, complete: Callable[[Path], bool], install: Callable[[Path], str]
+) -> str | None:
+    """Make sure ``home`` holds a complete installation (``complete(home)``): if not,
+    ``install`` into a directory of this process's own beside it, which is then renamed to
+    ``home`` in one step, so that test processes running at once (pytest-xdist workers,
+    another checkout's suite) never see nor leave a half-installed ``home``. ``None`` when
+    installed, else what ``install`` said."""
+    if complete(home):
+        return None
+    home.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{home.name}.", dir=home.parent))
+    try:
+        said = install(staging)
+        if not complete(staging):
+            return said or "nothing was installed"
+        with contextlib.suppress(OSError):  # another process renamed its copy first: keep it
+            staging.rename(home)
+        return None if complete(home) else said
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _ts_tools() -> Path:
     """``openapi-typescript`` and ``typescript`` installed once into the cache."""
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed")
     home = CACHE / ("ts-" + "-".join(f"{k}@{v}" for k, v in TS_TOOLS.items()))
-    marker = home / "node_modules" / ".bin" / "tsc"
-    if not marker.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        (home / "package.json").write_text('{"private": true}', encoding="utf-8")
+
+    def install(into: Path) -> str:
+        (into / "package.json").write_text('{"private": true}', encoding="utf-8")
         done = _run(
             [npm, "install", "--no-audit", "--no-fund", *(f"{k}@{v}" for k, v in TS_TOOLS.items())],
-            home,
+            into,
         )
-        if done.returncode != 0 or not marker.exists():
-            pytest.skip(f"the npm registry could not be reached: {done.stderr[-300:]}")
+        return done.stderr
+
+    problem = _installed_once(
+        home, lambda d: (d / "node_modules" / ".bin" / "tsc").exists(), install
+    )
+    if problem is not None:
+        pytest.skip(f"the npm registry could not be reached: {problem[-300:]}")
     return home / "node_modules" / ".bin"
 
 
@@ -239,8 +269,8 @@ def _java_tools() -> tuple[Path, str]:
     if shutil.which("javac") is None or shutil.which("java") is None:
         pytest.skip("no JDK (javac) on this machine")
     home = CACHE / "openapi-generator-cli-7.26.0"
-    jar = next(home.rglob(GENERATOR_JAR), None) if home.exists() else None
-    if jar is None:
+
+    def install(into: Path) -> str:
         done = _run(
             [
                 shutil.which("python3") or "python3",
@@ -251,14 +281,19 @@ def _java_tools() -> tuple[Path, str]:
                 "--disable-pip-version-check",
                 "--no-deps",
                 "--target",
-                str(home),
+                str(into),
                 "openapi-generator-cli==7.26.0",
             ],
-            CACHE if CACHE.exists() else Path.home(),
+            into,
         )
-        jar = next(home.rglob(GENERATOR_JAR), None) if home.exists() else None
-        if jar is None:
-            pytest.skip(f"openapi-generator-cli could not be installed from PyPI: {done.stderr}")
+        return done.stderr
+
+    problem = _installed_once(
+        home, lambda d: next(d.rglob(GENERATOR_JAR), None) is not None, install
+    )
+    jar = next(home.rglob(GENERATOR_JAR), None) if home.exists() else None
+    if problem is not None or jar is None:
+        pytest.skip(f"openapi-generator-cli could not be installed from PyPI: {problem}")
     repository = Path.home() / ".m2" / "repository"
     missing = [j for j in JAVA_JARS if not (repository / j).exists()]
     if missing:

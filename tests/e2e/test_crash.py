@@ -218,6 +218,9 @@ def crash_pg_url() -> Iterator[str]:
         yield url
 
 
+# its processes use Redis under the gateway's default key prefix (``lgsp:``), as the scale-out
+# test's do: under pytest-xdist they share one worker, one after the other
+@pytest.mark.xdist_group("redis-default-prefix")
 async def test_sigkill_mid_delivery_loses_and_repeats_nothing_postgresql(
     tmp_path: Path, crash_pg_url: str
 ) -> None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.procs import (
     create_client_key,
@@ -16,6 +17,8 @@ from tests.e2e.procs import (
     sandbox,
 )
 from tests.factories import dossier
+
+pytestmark = pytest.mark.slow
 
 
 def test_two_processes_share_the_work(tmp_path: Path) -> None:

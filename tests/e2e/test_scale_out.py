@@ -34,7 +34,13 @@ from tests.e2e import procs
 from tests.e2e.test_crash import CODE, STAGES, wait_drained
 from tests.factories import dossier, ma_ho_so
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+#: its processes use Redis under the gateway's default key prefix (``lgsp:``): under
+#: pytest-xdist, the tests doing so share one worker, one after the other
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(600),
+    pytest.mark.xdist_group("redis-default-prefix"),
+]
 
 DOSSIERS = 60
 CONCURRENCY = 12

@@ -12,8 +12,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gateway.core.clients import known_scopes
 from tests.e2e.procs import create_client_key, free_port, gateway_env, run_lgsp, running
+
+pytestmark = pytest.mark.slow
 
 ST = Path(sys.executable).with_name("st")
 SEED = 15
