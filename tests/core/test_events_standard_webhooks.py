@@ -396,7 +396,7 @@ async def test_subscriptions_from_before_0015_keep_signing_with_their_legacy_sec
                 )
             )
     await migrate.upgrade(engine)
-    assert await migrate.current_revision(engine) == migrate.head_revision() == "0015"
+    assert await migrate.current_revision(engine) == migrate.head_revision()
     views = await events.list_subscriptions(gw.db)
     assert [(v.name, v.secret_format, v.previous_secret_expires_at) for v in views] == [
         ("old-chosen", "legacy", None),

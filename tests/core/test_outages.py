@@ -8,7 +8,6 @@ windows read it): six hours pass in a few hundred delivery rounds, nothing sleep
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -42,7 +41,8 @@ def clock(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock(utcnow())
     monkeypatch.setattr(outbox, "utcnow", clock)
     monkeypatch.setattr(workers, "utcnow", clock)
-    monkeypatch.setattr(resilience, "time", SimpleNamespace(time=lambda: clock().timestamp()))
+    for breaker in gateway.breakers.values():
+        monkeypatch.setattr(breaker, "clock", lambda: clock().timestamp())
     gateway.maintenance.clock = clock
     return clock
 
