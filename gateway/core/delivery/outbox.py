@@ -62,6 +62,34 @@ def decode_payload(cipher: BodyCipher, item: OutboxItem) -> dict[str, Any]:
     return data
 
 
+def build_row(
+    cipher: BodyCipher,
+    *,
+    exchange_id: str,
+    connector: str,
+    operation: str,
+    ordering_key: str,
+    payload: Mapping[str, Any],
+    ma_ho_so: str | None = None,
+) -> dict[str, Any]:
+    """The column values of a new queued item (its payload encrypted), for a plain insert
+    into ``outbox`` in the transaction of its accepting log entry."""
+    now = utcnow()
+    return {
+        "exchange_id": exchange_id,
+        "connector": connector,
+        "operation": operation,
+        "ordering_key": ordering_key,
+        "ma_ho_so": ma_ho_so,
+        "payload": encode_payload(cipher, exchange_id, payload),
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def build(
     cipher: BodyCipher,
     *,
@@ -72,22 +100,19 @@ def build(
     payload: Mapping[str, Any],
     ma_ho_so: str | None = None,
 ) -> OutboxItem:
-    """A new queued item; the caller adds it to the transaction of its accepting log entry."""
-    now = utcnow()
-    item = OutboxItem(
-        exchange_id=exchange_id,
-        connector=connector,
-        operation=operation,
-        ordering_key=ordering_key,
-        ma_ho_so=ma_ho_so,
-        payload=encode_payload(cipher, exchange_id, payload),
-        status="queued",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
+    """A new queued item as an ORM object (see :func:`build_row`); the caller adds it to the
+    transaction of its accepting log entry."""
+    return OutboxItem(
+        **build_row(
+            cipher,
+            exchange_id=exchange_id,
+            connector=connector,
+            operation=operation,
+            ordering_key=ordering_key,
+            payload=payload,
+            ma_ho_so=ma_ho_so,
+        )
     )
-    return item
 
 
 def claim_statement(
