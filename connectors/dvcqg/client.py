@@ -131,7 +131,9 @@ class DvcqgClient:
                 "session": _NO_SESSION,
                 "madonvi": self._config.madonvi,
                 "isUpdating": updating_flag(updating),
-                "data": [p.model_dump(exclude_none=True) for p in packets],
+                # the packets are HoSoMC already (validated by the mapping in this process):
+                # taken as they are, not dumped and validated a second time
+                "data": list(packets),
             },
             what="DongBoHoSoMC packet",
         )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, NotFound
 from gateway.core.log.exchange_log import ExchangeLog
+from gateway.core.store.batching import Row
 from gateway.core.store.db import (
     OUTBOX_HOLDING,
     OUTBOX_PENDING,
@@ -217,8 +218,11 @@ async def mark_delivered(db: Database, item: OutboxItem, owner: str) -> bool:
     return await mark_delivered_many(db, [item], owner) == 1
 
 
-async def mark_delivered_many(db: Database, items: Sequence[OutboxItem], owner: str) -> int:
-    """Settle several delivered items in one statement; returns how many were still ours."""
+async def mark_delivered_many(
+    db: Database, items: Sequence[OutboxItem], owner: str, *, rows: Sequence[Row] = ()
+) -> int:
+    """Settle several delivered items in one statement; returns how many were still ours.
+    ``rows`` (the attempts' log entries) are inserted in the same transaction."""
     if not items:
         return 0
     now = utcnow()
@@ -244,7 +248,7 @@ async def mark_delivered_many(db: Database, items: Sequence[OutboxItem], owner: 
         result = await session.execute(stmt)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    return await db.grouped(settle)
+    return await db.grouped(settle, rows=rows)
 
 
 async def mark_retry(
