@@ -10,9 +10,10 @@ to the DVCQG simulator (``lgsp sandbox``, a separate process). The first ``--war
 - worker CPU per delivered packet (utime + stime of the worker process, from ``/proc``);
 - the simulator's and PostgreSQL's CPU per packet, and the simulator's share of all CPU spent
   (worker + simulator + the database's backends of this database);
-- the worker's idle CPU per second (its timers: poll, sealer, gauges), measured on the empty
-  outbox before it is filled, and the worker's CPU per packet with that idle cost subtracted
-  (what a packet costs by itself; at low rates the timers are spread over few packets);
+- the worker's idle CPU per second (its timers: poll, sealer, gauges), measured after the
+  timed drain with the rest of the queue parked (nothing due), and the worker's CPU per
+  packet with that idle cost subtracted (what a packet costs by itself; at low rates the
+  timers are spread over few packets);
 - what 2 cores would deliver per second, derived (not measured) from the CPU per packet of
   worker + simulator + PostgreSQL: 2 / (their sum), and 2 / (worker + PostgreSQL) with the
   simulator elsewhere;
@@ -161,6 +162,28 @@ async def explain(url: str) -> tuple[str, float, list[str]]:
     return " > ".join(nodes), ms, lines
 
 
+async def _park(url: str, *, park: bool, ids: list[int] | None = None) -> list[int]:
+    """Park the items still queued (``skipped``, so nothing is due: the idle measurement), or
+    queue ``ids`` again."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            if park:
+                rows = await conn.execute(
+                    text(
+                        "UPDATE outbox SET status = 'skipped' "
+                        "WHERE status IN ('queued', 'failed') RETURNING id"
+                    )
+                )
+                return [int(r[0]) for r in rows]
+            await conn.execute(
+                text("UPDATE outbox SET status = 'queued' WHERE id = ANY(:ids)"), {"ids": ids}
+            )
+            return ids or []
+    finally:
+        await engine.dispose()
+
+
 async def count_delivered(url: str) -> int:
     engine = create_async_engine(url)
     try:
@@ -305,10 +328,10 @@ def run_size(
         subprocess.run([*LGSP, "db", "upgrade"], env=env, check=True, capture_output=True)
         settings = Settings(database_url=url)
         total = size if explain_only else size + warmup + drain
-        result: dict[str, Any] = {"size": size}
-        if explain_only:
-            asyncio.run(fill(url, settings, total))
-        else:
+        t_fill = time.perf_counter()
+        asyncio.run(fill(url, settings, total))
+        result: dict[str, Any] = {"size": size, "fill_s": time.perf_counter() - t_fill}
+        if not explain_only:
             with (
                 process(
                     [*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log"
@@ -316,18 +339,17 @@ def run_size(
             ):
                 wait_http(f"http://127.0.0.1:{sandbox_port}/", 180)
                 with process([*LGSP, "worker"], env, workdir / f"worker-{size}.log") as worker:
-                    # idle first: the worker's timers on an empty outbox (after its start-up)
-                    time.sleep(5)
-                    c0, t0 = cpu_seconds(worker.pid), time.perf_counter()
-                    time.sleep(idle)
-                    idle_cpu = (cpu_seconds(worker.pid) - c0) / (time.perf_counter() - t0)
-                    t_fill = time.perf_counter()
-                    asyncio.run(fill(url, settings, total))
-                    result["fill_s"] = time.perf_counter() - t_fill
                     profile = None if profile_dir is None else profile_dir / f"worker-{size}.txt"
                     result.update(
                         asyncio.run(watch(url, worker.pid, sim.pid, warmup, drain, 900, profile))
                     )
+                    # then idle: the rest parked (skipped), the worker's timers on an outbox
+                    # with nothing due, and the rest queued again for the EXPLAIN below
+                    parked = asyncio.run(_park(url, park=True))
+                    time.sleep(2)
+                    c0, t0 = cpu_seconds(worker.pid), time.perf_counter()
+                    time.sleep(idle)
+                    idle_cpu = (cpu_seconds(worker.pid) - c0) / (time.perf_counter() - t0)
                     result["idle_ms_per_s"] = idle_cpu * 1000
                     busy = result["worker_cpu"] - idle_cpu * result["seconds"]
                     result["worker_busy_ms"] = busy * 1000 / result["delivered"]
@@ -335,6 +357,7 @@ def run_size(
                     result["derived_2core"] = 2000 / all_ms
                     result["derived_2core_nosim"] = 2000 / (result["worker_ms"] + result["pg_ms"])
                     result["worker_pid_log"] = str(workdir / f"worker-{size}.log")
+                asyncio.run(_park(url, park=False, ids=parked))
         # the claim with N items still queued (the delivered ones stay in the table, as in
         # a real outbox that is catching up)
         shape, ms, lines = asyncio.run(explain(url))

@@ -131,9 +131,7 @@ class DvcqgClient:
                 "session": _NO_SESSION,
                 "madonvi": self._config.madonvi,
                 "isUpdating": updating_flag(updating),
-                # the packets are HoSoMC already (validated by the mapping in this process):
-                # taken as they are, not dumped and validated a second time
-                "data": list(packets),
+                "data": [p.model_dump(exclude_none=True) for p in packets],
             },
             what="DongBoHoSoMC packet",
         )
