@@ -37,6 +37,8 @@ log = structlog.get_logger("gateway.delivery")
 
 #: how often the start and end of maintenance windows are announced to the case systems
 ANNOUNCE_SECONDS = 15.0
+#: how much less often the workers other than worker 0 poll an idle outbox
+IDLE_POLL_FACTOR = 5
 
 
 class DeliveryService:
@@ -287,7 +289,13 @@ class DeliveryService:
             except Exception as exc:  # the database or Redis down: back off, say it once
                 wait = failing.failed(exc, worker=index)
                 leased = 0
+            if leased >= d.batch_size:
+                self.gw.wakeup.set()  # more may be due: the idle workers join in at once
             if leased == 0:
+                if index:
+                    # an idle outbox is polled by worker 0; the others wake when it finds a
+                    # full batch (or an accept in this process), or now and then alone
+                    wait *= IDLE_POLL_FACTOR
                 self.gw.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.gw.wakeup.wait(), wait)

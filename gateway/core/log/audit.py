@@ -31,7 +31,18 @@ from pathlib import Path
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import String, Table, bindparam, func, or_, select, text, type_coerce, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 
 from gateway.core.crypto import CheckpointSigner, EntryAuthenticator
 from gateway.core.errors import GatewayError
@@ -191,7 +202,8 @@ async def seal_pending(
                 return 0
         # the head, the newest checkpoint, the remembered entry and checkpoint, and whether
         # anything waits to be sealed: one statement (a round with little to seal is cheap)
-        state = (await session.execute(_round_state(mark[0] if mark else None))).one()
+        at = -1 if mark is None else mark[0]  # no entry has seq -1
+        state = (await session.execute(_ROUND_STATE, {"at": at})).one()
         head = None if state[0] is None else state[0:4]
         _refuse_a_reset(head, state[4], mark, state[5], state[6])
         if state[7] is None:
@@ -304,10 +316,10 @@ def _remembered(value: bytes | None) -> tuple[int, str] | None:
     return int(seq_text), digest
 
 
-def _round_state(remembered_seq: int | None) -> Any:
+def _round_state() -> Any:
     """One row: the sealed head (seq, hash, id, MAC; NULLs when nothing is sealed), the newest
-    checkpoint's seq, the hash of the entry and of the checkpoint at ``remembered_seq``, and
-    the lowest unsealed id (NULL when nothing waits)."""
+    checkpoint's seq, the hash of the entry and of the checkpoint at ``:at`` (the remembered
+    seq), and the lowest unsealed id (NULL when nothing waits). Built once."""
     e = ExchangeEntry
     head = (
         select(e.seq, e.entry_hash, e.id, e.entry_mac)
@@ -316,7 +328,7 @@ def _round_state(remembered_seq: int | None) -> Any:
         .limit(1)
         .subquery()
     )
-    at = -1 if remembered_seq is None else remembered_seq  # no entry has seq -1
+    at: Any = bindparam("at", type_=BigInteger())
 
     def scalar(stmt: Any) -> Any:
         return stmt.scalar_subquery()
@@ -336,6 +348,9 @@ def _round_state(remembered_seq: int | None) -> Any:
             .limit(1)
         ),
     )
+
+
+_ROUND_STATE = _round_state()
 
 
 #: a sealed entry's links, by primary key (executemany)
