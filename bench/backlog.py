@@ -10,11 +10,18 @@ to the DVCQG simulator (``lgsp sandbox``, a separate process). The first ``--war
 - worker CPU per delivered packet (utime + stime of the worker process, from ``/proc``);
 - the simulator's and PostgreSQL's CPU per packet, and the simulator's share of all CPU spent
   (worker + simulator + the database's backends of this database);
+- the worker's idle CPU per second (its timers: poll, sealer, gauges), measured after the
+  timed drain with the rest of the queue parked (nothing due), and the worker's CPU per
+  packet with that idle cost subtracted (what a packet costs by itself; at low rates the
+  timers are spread over few packets);
+- what 2 cores would deliver per second, derived (not measured) from the CPU per packet of
+  worker + simulator + PostgreSQL: 2 / (their sum), and 2 / (worker + PostgreSQL) with the
+  simulator elsewhere;
 - ``EXPLAIN (ANALYZE, BUFFERS)`` of the claim statement with N items still queued, run in a
   transaction that is rolled back: the plan's shape and its execution time.
 
 Usage: .venv/bin/python bench/backlog.py [--sizes 100,1000,10000,100000] [--drain 2000]
-       [--warmup 300] [--worker-tasks 2] [--batch-size 20] [--explain-only]
+       [--warmup 300] [--idle 10] [--worker-tasks 2] [--batch-size 20] [--explain-only]
 Prints its figures; it is not a test and asserts nothing. ``run_curve`` and ``main(argv)`` are
 what ``bench/throughput.py`` calls.
 """
@@ -155,6 +162,28 @@ async def explain(url: str) -> tuple[str, float, list[str]]:
     return " > ".join(nodes), ms, lines
 
 
+async def _park(url: str, *, park: bool, ids: list[int] | None = None) -> list[int]:
+    """Park the items still queued (``skipped``, so nothing is due: the idle measurement), or
+    queue ``ids`` again."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            if park:
+                rows = await conn.execute(
+                    text(
+                        "UPDATE outbox SET status = 'skipped' "
+                        "WHERE status IN ('queued', 'failed') RETURNING id"
+                    )
+                )
+                return [int(r[0]) for r in rows]
+            await conn.execute(
+                text("UPDATE outbox SET status = 'queued' WHERE id = ANY(:ids)"), {"ids": ids}
+            )
+            return ids or []
+    finally:
+        await engine.dispose()
+
+
 async def count_delivered(url: str) -> int:
     engine = create_async_engine(url)
     try:
@@ -224,6 +253,9 @@ async def watch(
     spy: subprocess.Popen[bytes] | None = None
     try:
         async with engine.connect() as conn:
+            # this connection's own backend (the polling count) is not the delivery's cost
+            me = int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0)
+            await conn.commit()
             targets = [warmup, warmup + drain]
             while targets and time.monotonic() < end:
                 n, dead = (await conn.execute(query)).one()
@@ -232,7 +264,7 @@ async def watch(
                     raise RuntimeError(f"{dead} items went dead: see the worker's log")
                 if n >= targets[0]:
                     if not backends:
-                        backends = [p for p in await db_backends(url)]
+                        backends = [p for p in await db_backends(url) if p != me]
                     pg = sum(cpu_seconds(p) for p in backends)
                     marks.append(
                         (n, time.perf_counter(), cpu_seconds(worker), cpu_seconds(sim), pg)
@@ -263,6 +295,7 @@ async def watch(
         "pg_ms": pg_cpu * 1000 / delivered,
         "sim_share": sim_cpu / total if total else 0.0,
         "worker_core": worker_cpu / wall,
+        "worker_cpu": worker_cpu,
     }
 
 
@@ -275,6 +308,7 @@ def run_size(
     workdir: Path,
     explain_only: bool = False,
     profile_dir: Path | None = None,
+    idle: float = 10.0,
 ) -> dict[str, Any]:
     name = f"bench_delivery_{uuid.uuid4().hex[:8]}"
     url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
@@ -296,8 +330,7 @@ def run_size(
         total = size if explain_only else size + warmup + drain
         t_fill = time.perf_counter()
         asyncio.run(fill(url, settings, total))
-        fill_s = time.perf_counter() - t_fill
-        result: dict[str, Any] = {"size": size, "fill_s": fill_s}
+        result: dict[str, Any] = {"size": size, "fill_s": time.perf_counter() - t_fill}
         if not explain_only:
             with (
                 process(
@@ -310,7 +343,21 @@ def run_size(
                     result.update(
                         asyncio.run(watch(url, worker.pid, sim.pid, warmup, drain, 900, profile))
                     )
+                    # then idle: the rest parked (skipped), the worker's timers on an outbox
+                    # with nothing due, and the rest queued again for the EXPLAIN below
+                    parked = asyncio.run(_park(url, park=True))
+                    time.sleep(2)
+                    c0, t0 = cpu_seconds(worker.pid), time.perf_counter()
+                    time.sleep(idle)
+                    idle_cpu = (cpu_seconds(worker.pid) - c0) / (time.perf_counter() - t0)
+                    result["idle_ms_per_s"] = idle_cpu * 1000
+                    busy = result["worker_cpu"] - idle_cpu * result["seconds"]
+                    result["worker_busy_ms"] = busy * 1000 / result["delivered"]
+                    all_ms = result["worker_ms"] + result["sim_ms"] + result["pg_ms"]
+                    result["derived_2core"] = 2000 / all_ms
+                    result["derived_2core_nosim"] = 2000 / (result["worker_ms"] + result["pg_ms"])
                     result["worker_pid_log"] = str(workdir / f"worker-{size}.log")
+                asyncio.run(_park(url, park=False, ids=parked))
         # the claim with N items still queued (the delivered ones stay in the table, as in
         # a real outbox that is catching up)
         shape, ms, lines = asyncio.run(explain(url))
@@ -330,6 +377,7 @@ def run_curve(
     explain_only: bool = False,
     verbose: bool = False,
     profile_dir: Path | None = None,
+    idle: float = 10.0,
 ) -> list[dict[str, Any]]:
     """One row per backlog size (see the module docstring); prints the table too."""
     env_extra: dict[str, str] = {}
@@ -349,6 +397,7 @@ def run_curve(
                 workdir=workdir,
                 explain_only=explain_only,
                 profile_dir=profile_dir,
+                idle=idle,
             )
             results.append(r)
             if verbose:
@@ -365,18 +414,26 @@ def print_curve(results: Sequence[dict[str, Any]], *, drain: int) -> None:
         f"{drain} timed deliveries per size; {os.cpu_count()} cores)"
     )
     print(
-        f"{'queued':>9}{'delivered/s':>13}{'worker ms/pkt':>15}{'sim ms/pkt':>12}"
-        f"{'db ms/pkt':>11}{'sim share':>11}{'claim ms':>10}  claim plan"
+        f"{'queued':>9}{'delivered/s':>13}{'worker ms/pkt':>15}{'idle ms/s':>11}"
+        f"{'busy ms/pkt':>13}{'sim ms/pkt':>12}{'db ms/pkt':>11}{'sim share':>11}"
+        f"{'2 cores/s*':>12}{'no sim/s*':>11}{'claim ms':>10}  claim plan"
     )
     for r in results:
         if "per_s" in r:
             head = (
-                f"{r['size']:>9}{r['per_s']:>13.0f}{r['worker_ms']:>15.2f}{r['sim_ms']:>12.2f}"
-                f"{r['pg_ms']:>11.2f}{r['sim_share']:>10.0%} "
+                f"{r['size']:>9}{r['per_s']:>13.0f}{r['worker_ms']:>15.2f}"
+                f"{r['idle_ms_per_s']:>11.1f}{r['worker_busy_ms']:>13.2f}{r['sim_ms']:>12.2f}"
+                f"{r['pg_ms']:>11.2f}{r['sim_share']:>10.0%} {r['derived_2core']:>12.0f}"
+                f"{r['derived_2core_nosim']:>11.0f}"
             )
         else:
-            head = f"{r['size']:>9}{'':>13}{'':>15}{'':>12}{'':>11}{'':>11}"
+            head = f"{r['size']:>9}" + " " * 116
         print(f"{head}{r['claim_ms']:>10.2f}  {r['plan']}")
+    print(
+        "busy = worker CPU with its idle cost (idle ms/s x the drain's seconds) subtracted; "
+        "* derived, not measured: 2 cores / CPU per packet of worker + simulator + PostgreSQL "
+        "(no sim: worker + PostgreSQL, the simulator on another machine)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -384,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--sizes", default="100,1000,10000,100000")
     parser.add_argument("--drain", type=int, default=2_000)
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="seconds of idle worker CPU measured first"
+    )
     parser.add_argument("--worker-tasks", type=int, default=None, help="LGSP_DELIVERY__WORKERS")
     parser.add_argument("--batch-size", type=int, default=None, help="LGSP_DELIVERY__BATCH_SIZE")
     parser.add_argument("--explain-only", action="store_true", help="fill and EXPLAIN only")
@@ -404,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         explain_only=args.explain_only,
         verbose=args.verbose,
         profile_dir=args.profile,
+        idle=args.idle,
     )
 
 

@@ -16,13 +16,14 @@ from sqlalchemy import select
 
 from connectors.dvcqg import HoSo
 from connectors.dvcqg.sandbox import FaultConfig
+from gateway.core.crypto import BodyCipher
 from gateway.core.delivery import outbox
 from gateway.core.delivery.intake import accept_delivery
 from gateway.core.delivery.resilience import RetryPolicy
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.errors import Conflict
 from gateway.core.runtime import Gateway
-from gateway.core.store.db import OutboxItem, utcnow
+from gateway.core.store.db import AttemptLink, ExchangeEntry, OutboxItem, utcnow
 from tests.conftest import bearer
 from tests.factories import LIFE, LIFE_CODES, dossier, ma_ho_so
 
@@ -279,6 +280,50 @@ async def test_permanent_refusal_goes_dead_at_once(
     state = (await api.get(f"/v1/exchanges/{exchange_id}", headers=headers)).json()
     assert state["state"] == "dead"
     assert state["delivery"]["last_error"] == dead.last_error
+
+
+async def attempts_of(gw: Gateway, exchange_id: str) -> list[ExchangeEntry]:
+    """The attempt entries that carried ``exchange_id`` (its own, or a batch's by link)."""
+    async with gw.db.sessions() as session:
+        linked = select(AttemptLink.entry_id).where(AttemptLink.exchange_id == exchange_id)
+        found = await session.scalars(
+            select(ExchangeEntry).where(
+                ExchangeEntry.kind == "attempt",
+                (ExchangeEntry.parent_id == exchange_id) | ExchangeEntry.entry_id.in_(linked),
+            )
+        )
+        return list(found.all())
+
+
+async def test_every_attempt_is_recorded_with_the_settlement(
+    gateway: Gateway, simulator: Any
+) -> None:
+    """Delivered in one batch or refused: each attempt is in the log (MAC'd, linked to every
+    exchange it carried) once its item is settled."""
+    good = [await accept(gateway, n) for n in range(1, 4)]
+    bad = await accept(gateway, 9, ma_tthc=UNKNOWN_TTHC)
+    service = DeliveryService(gateway)
+    await drain(gateway, status_is(gateway, bad, "dead"), service=service)
+    for exchange_id in good:
+        await drain(gateway, status_is(gateway, exchange_id, "delivered"), service=service)
+    for exchange_id in [*good, bad]:
+        attempts = await attempts_of(gateway, exchange_id)
+        assert attempts, exchange_id
+        assert all(a.entry_mac and a.connector == "dvcqg" for a in attempts)
+    assert any(a.status_code == 200 for a in await attempts_of(gateway, good[0]))
+
+
+def test_one_function_makes_a_queued_item() -> None:
+    """``build_row`` (the accept path's plain insert) and ``build`` (an ORM object) agree."""
+    cipher = BodyCipher("k1", b"\x01" * 32)
+    values = dict(exchange_id="e-1", connector="dvcqg", operation="sync_dossier")
+    row = outbox.build_row(cipher, **values, ordering_key="dvcqg:x", payload={"a": 1})
+    item = outbox.build(cipher, **values, ordering_key="dvcqg:x", payload={"a": 1})
+    assert row["status"] == item.status == "queued"
+    assert row["attempts"] == item.attempts == 0
+    assert row["next_attempt_at"] == row["created_at"] == row["updated_at"]
+    decoded = outbox.decode_payload(cipher, OutboxItem(**row))
+    assert decoded == outbox.decode_payload(cipher, item) == {"a": 1}
 
 
 async def _dead_head_scenario(gateway: Gateway) -> tuple[str, list[str], list[str]]:

@@ -70,20 +70,15 @@ async def accept_delivery(
             request=request_body,
         )
     )
-    now = utcnow()
-    item = {  # as outbox.build makes it: a new queued item
-        "exchange_id": exchange_id,
-        "connector": connector,
-        "operation": operation,
-        "ordering_key": ordering_key,
-        "ma_ho_so": ma_ho_so,
-        "payload": outbox.encode_payload(gw.cipher, exchange_id, payload),
-        "status": "queued",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-    }
+    item = outbox.build_row(
+        gw.cipher,
+        exchange_id=exchange_id,
+        connector=connector,
+        operation=operation,
+        ordering_key=ordering_key,
+        payload=payload,
+        ma_ho_so=ma_ho_so,
+    )
 
     async def answer(session: AsyncSession) -> None:
         # the idempotent answer, in the transaction of the entry and the item

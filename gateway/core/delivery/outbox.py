@@ -26,6 +26,7 @@ from sqlalchemy.orm import aliased
 from gateway.core.crypto import BodyCipher
 from gateway.core.errors import Conflict, NotFound
 from gateway.core.log.exchange_log import ExchangeLog
+from gateway.core.store.batching import Row
 from gateway.core.store.db import (
     OUTBOX_HOLDING,
     OUTBOX_PENDING,
@@ -62,6 +63,34 @@ def decode_payload(cipher: BodyCipher, item: OutboxItem) -> dict[str, Any]:
     return data
 
 
+def build_row(
+    cipher: BodyCipher,
+    *,
+    exchange_id: str,
+    connector: str,
+    operation: str,
+    ordering_key: str,
+    payload: Mapping[str, Any],
+    ma_ho_so: str | None = None,
+) -> dict[str, Any]:
+    """The column values of a new queued item (its payload encrypted), for a plain insert
+    into ``outbox`` in the transaction of its accepting log entry."""
+    now = utcnow()
+    return {
+        "exchange_id": exchange_id,
+        "connector": connector,
+        "operation": operation,
+        "ordering_key": ordering_key,
+        "ma_ho_so": ma_ho_so,
+        "payload": encode_payload(cipher, exchange_id, payload),
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def build(
     cipher: BodyCipher,
     *,
@@ -72,22 +101,19 @@ def build(
     payload: Mapping[str, Any],
     ma_ho_so: str | None = None,
 ) -> OutboxItem:
-    """A new queued item; the caller adds it to the transaction of its accepting log entry."""
-    now = utcnow()
-    item = OutboxItem(
-        exchange_id=exchange_id,
-        connector=connector,
-        operation=operation,
-        ordering_key=ordering_key,
-        ma_ho_so=ma_ho_so,
-        payload=encode_payload(cipher, exchange_id, payload),
-        status="queued",
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
+    """A new queued item as an ORM object (see :func:`build_row`); the caller adds it to the
+    transaction of its accepting log entry."""
+    return OutboxItem(
+        **build_row(
+            cipher,
+            exchange_id=exchange_id,
+            connector=connector,
+            operation=operation,
+            ordering_key=ordering_key,
+            payload=payload,
+            ma_ho_so=ma_ho_so,
+        )
     )
-    return item
 
 
 def claim_statement(
@@ -192,8 +218,11 @@ async def mark_delivered(db: Database, item: OutboxItem, owner: str) -> bool:
     return await mark_delivered_many(db, [item], owner) == 1
 
 
-async def mark_delivered_many(db: Database, items: Sequence[OutboxItem], owner: str) -> int:
-    """Settle several delivered items in one statement; returns how many were still ours."""
+async def mark_delivered_many(
+    db: Database, items: Sequence[OutboxItem], owner: str, *, rows: Sequence[Row] = ()
+) -> int:
+    """Settle several delivered items in one statement; returns how many were still ours.
+    ``rows`` (the attempts' log entries) are inserted in the same transaction."""
     if not items:
         return 0
     now = utcnow()
@@ -219,7 +248,7 @@ async def mark_delivered_many(db: Database, items: Sequence[OutboxItem], owner: 
         result = await session.execute(stmt)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    return await db.grouped(settle)
+    return await db.grouped(settle, rows=rows)
 
 
 async def mark_retry(

@@ -25,16 +25,20 @@ from gateway.core.delivery.failing import FailingLoop
 from gateway.core.delivery.resilience import CircuitState
 from gateway.core.errors import GatewayError, TransientUpstreamError
 from gateway.core.http.recording import AttemptContext, attempt_context
-from gateway.core.log.audit import seal_pending
+from gateway.core.log.audit import SEAL_BATCH, seal_pending
+from gateway.core.log.exchange_log import Crossing
 from gateway.core.maintenance import PlatformInMaintenance, announce_due
 from gateway.core.metrics import DELIVERIES, SEALED
 from gateway.core.runtime import Gateway
+from gateway.core.store.batching import Row
 from gateway.core.store.db import OutboxItem, utcnow
 
 log = structlog.get_logger("gateway.delivery")
 
 #: how often the start and end of maintenance windows are announced to the case systems
 ANNOUNCE_SECONDS = 15.0
+#: how much less often the workers other than worker 0 poll an idle outbox
+IDLE_POLL_FACTOR = 5
 
 
 class DeliveryService:
@@ -125,11 +129,15 @@ class DeliveryService:
                 DELIVERIES.labels(slug, "held").inc()
             return
         batch = len(items) > 1
+        # the attempts are collected, not written one commit each: their entries go in with
+        # the settlement, plain rows in the same group commit
+        attempts: list[Crossing] = []
         ctx = AttemptContext(
             operation=first.operation,
             parent_id=first.exchange_id,
             ma_ho_so=None if batch else first.ma_ho_so,
             related=tuple(i.exchange_id for i in items) if batch else (),
+            collect=attempts,
         )
         outcomes: list[Delivered | BaseException]
         try:
@@ -144,6 +152,11 @@ class DeliveryService:
                         )
                 else:
                     outcomes = [await connector.deliver(first.operation, payloads[0])]
+        except asyncio.CancelledError:
+            # stopped past its grace: what went out is still recorded before giving up
+            if rows := self._attempt_rows(attempts, slug):
+                await self._record(rows, slug)
+            raise
         except Exception as exc:  # the whole call failed alike
             if not isinstance(exc, GatewayError):
                 log.exception("delivery_internal_error", exchange_id=first.exchange_id)
@@ -156,11 +169,15 @@ class DeliveryService:
             # the platform answered (accepted or refused): it is up
             await breaker.record_success()
         delivered = [i for i, o in zip(items, outcomes, strict=True) if isinstance(o, Delivered)]
+        rows = self._attempt_rows(attempts, slug)
         if delivered:
-            settled = await outbox.mark_delivered_many(db, delivered, owner)
+            settled = await self._settle_delivered(delivered, owner, rows)
+            rows = []
             DELIVERIES.labels(slug, "delivered").inc(settled)
             for i in delivered:
                 log.debug("delivered", exchange_id=i.exchange_id, operation=i.operation)
+        elif rows:
+            await self._record(rows, slug)
         await asyncio.gather(
             *(
                 self._settle(i, owner, o)
@@ -168,6 +185,34 @@ class DeliveryService:
                 if not isinstance(o, Delivered)
             )
         )
+
+    def _attempt_rows(self, attempts: list[Crossing], slug: str) -> list[Row]:
+        try:
+            return self.gw.log.rows(*attempts)
+        except Exception:
+            # the attempts happened; failing to record them is loud but settles as it went
+            log.exception("exchange_log_write_failed", connector=slug)
+            return []
+
+    async def _settle_delivered(self, items: list[OutboxItem], owner: str, rows: list[Row]) -> int:
+        """Settle delivered items with the attempts' entries in one group commit; should that
+        unit fail, the settlement alone (a delivered packet is not retried because its record
+        could not be written), then the entries alone."""
+        try:
+            return await outbox.mark_delivered_many(self.gw.db, items, owner, rows=rows)
+        except Exception:
+            if not rows:
+                raise
+        settled = await outbox.mark_delivered_many(self.gw.db, items, owner)
+        await self._record(rows, items[0].connector)
+        return settled
+
+    async def _record(self, rows: list[Row], slug: str) -> None:
+        """Write the attempts' entries (their own commit); a failure is loud, not raised."""
+        try:
+            await self.gw.db.grouped(None, rows=rows)
+        except Exception:
+            log.exception("exchange_log_write_failed", connector=slug)
 
     async def _settle(self, item: OutboxItem, owner: str, outcome: BaseException) -> None:
         """Settle an item whose delivery failed: retry later, or dead-letter."""
@@ -215,6 +260,8 @@ class DeliveryService:
         log.info("delivery_retry", exchange_id=item.exchange_id, in_seconds=round(delay, 2))
 
     async def seal_once(self) -> int:
+        """Seal what is waiting: rounds until one takes less than a full batch (that round
+        saw every unsealed row; what commits later is the next interval's)."""
         total = 0
         while n := await seal_pending(
             self.gw.db,
@@ -225,6 +272,8 @@ class DeliveryService:
         ):
             SEALED.inc(n)
             total += n
+            if n < SEAL_BATCH:
+                break
         return total
 
     # --- loops ----------------------------------------------------------------------------
@@ -240,7 +289,13 @@ class DeliveryService:
             except Exception as exc:  # the database or Redis down: back off, say it once
                 wait = failing.failed(exc, worker=index)
                 leased = 0
+            if leased >= d.batch_size:
+                self.gw.wakeup.set()  # more may be due: the idle workers join in at once
             if leased == 0:
+                if index:
+                    # an idle outbox is polled by worker 0; the others wake when it finds a
+                    # full batch (or an accept in this process), or now and then alone
+                    wait *= IDLE_POLL_FACTOR
                 self.gw.wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.gw.wakeup.wait(), wait)

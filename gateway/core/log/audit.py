@@ -28,11 +28,21 @@ import os
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import String, func, or_, select, text, type_coerce, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 
 from gateway.core.crypto import CheckpointSigner, EntryAuthenticator
 from gateway.core.errors import GatewayError
@@ -91,6 +101,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 _SEALER_LOCK = 7413002
+#: the most entries one sealing round takes (a round that took fewer saw every unsealed row)
+SEAL_BATCH = 5000
 
 MAC_PREFIX = b"lgsp-entry|"
 
@@ -161,7 +173,7 @@ async def seal_pending(
     db: Database,
     signer: CheckpointSigner,
     *,
-    batch: int = 5000,
+    batch: int = SEAL_BATCH,
     authenticator: EntryAuthenticator | None = None,
     memory: StateStore | None = None,
     witness: Path | None = None,
@@ -178,25 +190,24 @@ async def seal_pending(
     chain behind the head it remembers in ``memory`` (the state store, outside the database),
     it raises :class:`ChainIntegrityError` and seals nothing.
     """
+    # what the sealer remembers (the state store, outside the database): read before the
+    # round, checked against the database inside it
+    key = sealed_head_key(db)
+    remembered = await memory.get(key) if memory is not None else None
+    mark = _remembered(remembered)
     async with db.transaction() as session:
         if db.is_postgresql:
             got = await session.scalar(text(f"SELECT pg_try_advisory_xact_lock({_SEALER_LOCK})"))
             if not got:
                 return 0
-        head = (
-            await session.execute(
-                select(
-                    ExchangeEntry.seq,
-                    ExchangeEntry.entry_hash,
-                    ExchangeEntry.id,
-                    ExchangeEntry.entry_mac,
-                )
-                .where(ExchangeEntry.seq.is_not(None))
-                .order_by(ExchangeEntry.seq.desc())
-                .limit(1)
-            )
-        ).first()
-        await _refuse_a_reset(session, head, memory, sealed_head_key(db))
+        # the head, the newest checkpoint, the remembered entry and checkpoint, and whether
+        # anything waits to be sealed: one statement (a round with little to seal is cheap)
+        at = -1 if mark is None else mark[0]  # no entry has seq -1
+        state = (await session.execute(_ROUND_STATE, {"at": at})).one()
+        head = None if state[0] is None else state[0:4]
+        _refuse_a_reset(head, state[4], mark, state[5], state[6])
+        if state[7] is None:
+            return 0  # nothing unsealed: the checks above are all a quiet round does
         seq, prev = (head[0], head[1]) if head else (0, GENESIS)
         head_id = head[2] if head else None
         legacy = head is None or head[3] is None  # no MAC written yet: rows before version 0012
@@ -232,11 +243,12 @@ async def seal_pending(
                 legacy = legacy and row[1] is None
                 seq += 1
                 digest = hashlib.sha256((prev + content).encode()).hexdigest()
-                updates.append({"id": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
+                updates.append({"k": row[0], "seq": seq, "prev_hash": prev, "entry_hash": digest})
                 prev = digest
         if not updates:
             return 0
-        await session.execute(update(ExchangeEntry), updates)
+        # plain executemany by primary key (no ORM bulk-update machinery per row)
+        await session.execute(_SEAL_UPDATE, updates)
         now = utcnow()
         checkpoint = Checkpoint(
             seq=seq,
@@ -252,7 +264,7 @@ async def seal_pending(
     if witness is not None:  # once committed: the witness never holds a head that was not
         publish_head(witness, published)
     if memory is not None:
-        await memory.set(sealed_head_key(db), f"{seq}:{prev}".encode())
+        await memory.set(key, f"{seq}:{prev}".encode())
     return len(updates)
 
 
@@ -296,32 +308,91 @@ def _refused_once(row_id: int, entry_id: str, content: str, reason: str, head_se
     )
 
 
-async def _refuse_a_reset(
-    session: AsyncSession, head: Any, memory: StateStore | None, key: str
+def _remembered(value: bytes | None) -> tuple[int, str] | None:
+    """``seq:hash`` as the sealer stored it, or None."""
+    if not value:
+        return None
+    seq_text, _, digest = value.decode().partition(":")
+    return int(seq_text), digest
+
+
+def _round_state() -> Any:
+    """One row: the sealed head (seq, hash, id, MAC; NULLs when nothing is sealed), the newest
+    checkpoint's seq, the hash of the entry and of the checkpoint at ``:at`` (the remembered
+    seq), and the lowest unsealed id (NULL when nothing waits). Built once."""
+    e = ExchangeEntry
+    head = (
+        select(e.seq, e.entry_hash, e.id, e.entry_mac)
+        .where(e.seq.is_not(None))
+        .order_by(e.seq.desc())
+        .limit(1)
+        .subquery()
+    )
+    at: Any = bindparam("at", type_=BigInteger())
+
+    def scalar(stmt: Any) -> Any:
+        return stmt.scalar_subquery()
+
+    return select(
+        scalar(select(head.c.seq)),
+        scalar(select(head.c.entry_hash)),
+        scalar(select(head.c.id)),
+        scalar(select(head.c.entry_mac)),
+        scalar(select(func.max(Checkpoint.seq))),
+        scalar(select(ExchangeEntry.entry_hash).where(ExchangeEntry.seq == at)),
+        scalar(select(Checkpoint.head_hash).where(Checkpoint.seq == at)),
+        scalar(
+            select(ExchangeEntry.id)
+            .where(ExchangeEntry.seq.is_(None))
+            .order_by(ExchangeEntry.id)
+            .limit(1)
+        ),
+    )
+
+
+_ROUND_STATE = _round_state()
+
+
+#: a sealed entry's links, by primary key (executemany)
+_ENTRIES = cast(Table, ExchangeEntry.__table__)
+_SEAL_UPDATE = (
+    update(_ENTRIES)
+    .where(_ENTRIES.c.id == bindparam("k"))
+    .values(
+        seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), entry_hash=bindparam("entry_hash")
+    )
+)
+
+
+def _refuse_a_reset(
+    head: Any,
+    covered: int | None,
+    remembered: tuple[int, str] | None,
+    found: str | None,
+    signed: str | None,
 ) -> None:
-    if head is None and await session.scalar(select(func.count()).select_from(Checkpoint)):
+    """Raise :class:`ChainIntegrityError` when the chain is not as the sealer left it:
+    ``head`` the sealed head (or None), ``covered`` the newest checkpoint's seq (None: none),
+    ``remembered`` the head the sealer remembers outside the database, ``found`` and
+    ``signed`` the entry's and the checkpoint's hash at that seq in the database now."""
+    if head is None and covered is not None:
         SEAL_REFUSALS.labels("chain-reset").inc()
         raise ChainIntegrityError(
             "no entry is sealed but signed checkpoints exist: the chain was unsealed; "
             "the sealer will not start it again (run `lgsp audit verify`)"
         )
-    if head is not None:
-        # a round writes its entries and its checkpoint in one transaction: sealed entries no
-        # checkpoint covers were appended by someone else, and sealing on would sign them
-        covered = await session.scalar(select(func.max(Checkpoint.seq)))
-        if head[0] > (covered or 0):
-            SEAL_REFUSALS.labels("uncovered").inc()
-            raise ChainIntegrityError(
-                f"entries seq {(covered or 0) + 1}..{head[0]} are sealed but no signed "
-                "checkpoint covers them: they were appended outside the sealer; the sealer "
-                "will not sign over them (run `lgsp audit verify`)"
-            )
-    remembered = await memory.get(key) if memory is not None else None
-    if not remembered:
+    # a round writes its entries and its checkpoint in one transaction: sealed entries no
+    # checkpoint covers were appended by someone else, and sealing on would sign them
+    if head is not None and head[0] > (covered or 0):
+        SEAL_REFUSALS.labels("uncovered").inc()
+        raise ChainIntegrityError(
+            f"entries seq {(covered or 0) + 1}..{head[0]} are sealed but no signed "
+            "checkpoint covers them: they were appended outside the sealer; the sealer "
+            "will not sign over them (run `lgsp audit verify`)"
+        )
+    if remembered is None:
         return
-    seq_text, _, digest = remembered.decode().partition(":")
-    seq = int(seq_text)
-    found = await session.scalar(select(ExchangeEntry.entry_hash).where(ExchangeEntry.seq == seq))
+    seq, digest = remembered
     if found != digest:
         SEAL_REFUSALS.labels("chain-reset").inc()
         raise ChainIntegrityError(
@@ -329,7 +400,6 @@ async def _refuse_a_reset(
             f"{digest[:16]}…): it was rewritten or truncated; the sealer stops "
             "(run `lgsp audit verify`)"
         )
-    signed = await session.scalar(select(Checkpoint.head_hash).where(Checkpoint.seq == seq))
     if signed != digest:
         SEAL_REFUSALS.labels("chain-reset").inc()
         raise ChainIntegrityError(
