@@ -16,12 +16,17 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, Literal, cast
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.crypto import BodyCipher
 from gateway.core.log.audit import mac_message, write_values
 from gateway.core.logging import mask_text
-from gateway.core.store.db import ExchangeEntry, utcnow
+from gateway.core.store.batching import Row
+from gateway.core.store.db import AttemptLink, ExchangeEntry, utcnow
+
+ENTRIES = cast(Table, ExchangeEntry.__table__)
+LINKS = cast(Table, AttemptLink.__table__)
 
 #: an officer's login, as the entries' ``officer_id`` holds it: lower-case ASCII letters and
 #: digits with ``. _ @ -``, 2-64 characters, at least one of them not a digit (an ID number is
@@ -111,6 +116,22 @@ class ExchangeLog:
         written = write_values(cast(ExchangeEntry, SimpleNamespace(**row)))
         row["entry_mac"] = self.cipher.entries.mac(mac_message(written))
         return row
+
+    def rows(self, *crossings: Crossing) -> list[Row]:
+        """The entries of ``crossings``, in this order, each followed by the links of the
+        exchanges it also served (``related``), as plain rows for
+        :meth:`gateway.core.store.db.Database.grouped` (one multi-row insert per table and
+        group commit, no ORM unit of work)."""
+        rows: list[Row] = []
+        for crossing in crossings:
+            row = self.build_row(crossing)
+            rows.append((ENTRIES, row))
+            rows.extend(
+                (LINKS, {"entry_id": row["entry_id"], "exchange_id": x})
+                for x in crossing.related
+                if x != crossing.parent_id
+            )
+        return rows
 
     def _digest(self, body: bytes | None) -> str | None:
         return None if body is None else self.cipher.entries.body_digest(body)
