@@ -17,12 +17,11 @@ import httpx
 from pydantic import SecretStr
 from tenacity import wait_none
 
-
-from connectors.dancu.client import DancuClient  # noqa: E402
-from connectors.dancu.config import DancuConfig  # noqa: E402
-from connectors.dancu.models import YeuCauCongDan  # noqa: E402
-from connectors.dancu.profile import OfficerCredential  # noqa: E402
-from tests.connectors.dancu import answers  # noqa: E402
+from connectors.dancu.client import DancuClient
+from connectors.dancu.config import DancuConfig
+from connectors.dancu.models import YeuCauCongDan
+from connectors.dancu.profile import OfficerCredential
+from tests.connectors.dancu import answers
 
 
 async def main(n: int) -> None:
@@ -50,8 +49,11 @@ async def main(n: int) -> None:
             for _ in range(n):
                 await client.lookup(ask, officer)
             rounds.append((time.process_time() - t0) / n * 1e6)
-    print(f"{statistics.median(rounds):.0f} us CPU per client look-up (rounds: "
-          + ", ".join(f"{r:.0f}" for r in rounds) + ")")
+    print(
+        f"{statistics.median(rounds):.0f} us CPU per client look-up (rounds: "
+        + ", ".join(f"{r:.0f}" for r in rounds)
+        + ")"
+    )
 
 
 if __name__ == "__main__":
