@@ -165,11 +165,29 @@ def measured(run: Callable[[], dict[str, float]], pids: dict[str, int]) -> dict[
     """``run``'s figures and the CPU milliseconds each server in ``pids`` spent per request
     (``cpu:<name>``)."""
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    started = time.monotonic()
     figures = run()
+    figures["wall"] = time.monotonic() - started
     n = figures["requests"] or 1.0
     for name, pid in pids.items():
         figures[f"cpu:{name}"] = (cpu_seconds(pid) - before[name]) * 1000 / n
     return figures
+
+
+def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """CPU milliseconds per second each server in ``pids`` spends with no request at all (its
+    periodic tasks: health polls, gauges, refreshes, timers)."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    started = time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    return {name: (cpu_seconds(pid) - before[name]) * 1000 / elapsed for name, pid in pids.items()}
+
+
+def less_idle(figures: dict[str, float], name: str, idle: dict[str, float]) -> float:
+    """``name``'s CPU ms per request with its idle cost over the run's wall time taken out."""
+    n = figures["requests"] or 1.0
+    return figures[f"cpu:{name}"] - idle.get(name, 0.0) * figures["wall"] / n
 
 
 def pg_create() -> str:
@@ -198,6 +216,9 @@ def main() -> None:
         default=None,
         help="record py-spy raw profiles of the gateways into this directory (needs root)",
     )
+    parser.add_argument(
+        "--idle", type=float, default=10.0, help="seconds of no load to measure idle CPU"
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     transports = [t.strip() for t in args.transports.split(",") if t.strip()]
@@ -213,14 +234,18 @@ def main() -> None:
             else f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
         )
         try:
-            results = run(url, args, levels, transports, workdir)
+            results, idle = run(url, args, levels, transports, workdir)
         finally:
             if args.database == "postgresql":
                 pg_drop(url)
-    report(results, args)
+    report(results, idle, args)
 
 
-def report(results: dict[int, dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
+def report(
+    results: dict[int, dict[str, dict[str, float]]],
+    idle: dict[str, float],
+    args: argparse.Namespace,
+) -> None:
     print(
         f"\ncitizen look-ups ({args.database}, {args.processes} gateway process(es), "
         f"{args.seconds:g} s per run, {os.cpu_count()} cores, load generator aiohttp)"
@@ -249,12 +274,20 @@ def report(results: dict[int, dict[str, dict[str, float]]], args: argparse.Names
             print(line)
             if figures["non2xx"]:
                 print(f"{'':>7} {name:>16} refused: {figures['non2xx']:.0f}")
-    print("\nCPU per look-up, floor and gateway side by side (ms of their own process)")
+    print(
+        f"\nidle CPU (no request, {args.idle:g} s): "
+        + ", ".join(f"{name} {ms:.2f} ms/s" for name, ms in idle.items())
+    )
+    print(
+        "\nCPU per look-up, floor and gateway side by side (ms of their own process;"
+        " 'less idle': the idle cost over the run's wall time taken out)"
+    )
     transports = sorted({n.split("/")[1] for paths in results.values() for n in paths if "/" in n})
     print(
         f"{'callers':>7} "
         + " ".join(
-            f"{'floor/' + t:>14} {'gateway/' + t:>16} {'above floor':>12}" for t in transports
+            f"{'floor/' + t:>14} {'gateway/' + t:>16} {'less idle':>10} {'above floor':>12}"
+            for t in transports
         )
     )
     for c, paths in results.items():
@@ -262,7 +295,8 @@ def report(results: dict[int, dict[str, dict[str, float]]], args: argparse.Names
         for t in transports:
             floor = paths[f"floor/{t}"][f"cpu:floor/{t}"]
             gateway = paths[f"gateway/{t}"][f"cpu:gateway/{t}"]
-            cells.append(f"{floor:>14.2f} {gateway:>16.2f} {gateway - floor:>12.2f}")
+            net = less_idle(paths[f"gateway/{t}"], f"gateway/{t}", idle)
+            cells.append(f"{floor:>14.2f} {gateway:>16.2f} {net:>10.2f} {gateway - floor:>12.2f}")
         print(f"{c:>7} " + " ".join(cells))
 
 
@@ -298,7 +332,7 @@ def profiled(pid: int, out: Path | None) -> Iterator[None]:
 
 def run(
     url: str, args: argparse.Namespace, levels: list[int], transports: list[str], workdir: Path
-) -> dict[int, dict[str, dict[str, float]]]:
+) -> tuple[dict[int, dict[str, dict[str, float]]], dict[str, float]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LGSP_")}
     sandbox_port = free_port()
     env.update(
@@ -427,6 +461,11 @@ def run(
                 assert answer.status_code == 200, (name, answer.text[:300])
                 if name != "gateway" and not name.startswith("gateway/"):
                     assert "MaKetQua>000<" in answer.text, (name, answer.text[:300])
+        idle = idle_cpu(pids, args.idle)
+        print(
+            "  idle: " + ", ".join(f"{name} {ms:.2f} ms/s" for name, ms in idle.items()),
+            flush=True,
+        )
         with ExitStack() as spies:
             if args.profile is not None:
                 args.profile.mkdir(parents=True, exist_ok=True)
@@ -445,7 +484,7 @@ def run(
                     ),
                     flush=True,
                 )
-    return results
+    return results, idle
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.core.crypto import BodyCipher
 from gateway.core.log.audit import mac_message, write_values
 from gateway.core.logging import mask_text
+from gateway.core.store.batching import Row
 from gateway.core.store.db import AttemptLink, ExchangeEntry, utcnow
 
 ENTRIES = cast(Table, ExchangeEntry.__table__)
@@ -116,19 +117,21 @@ class ExchangeLog:
         row["entry_mac"] = self.cipher.entries.mac(mac_message(written))
         return row
 
-    def rows(self, *crossings: Crossing) -> list[tuple[Table, dict[str, Any]]]:
-        """The plain rows recording ``crossings`` (each entry, then the links of a batch
-        attempt to the other exchanges it carried), for
-        :meth:`gateway.core.store.db.Database.grouped` (``rows=``)."""
-        out: list[tuple[Table, dict[str, Any]]] = []
+    def rows(self, *crossings: Crossing) -> list[Row]:
+        """The entries of ``crossings``, in this order, each followed by the links of the
+        exchanges it also served (``related``), as plain rows for
+        :meth:`gateway.core.store.db.Database.grouped` (one multi-row insert per table and
+        group commit, no ORM unit of work)."""
+        rows: list[Row] = []
         for crossing in crossings:
-            out.append((ENTRIES, self.build_row(crossing)))
-            out.extend(
-                (LINKS, {"entry_id": crossing.entry_id, "exchange_id": x})
+            row = self.build_row(crossing)
+            rows.append((ENTRIES, row))
+            rows.extend(
+                (LINKS, {"entry_id": row["entry_id"], "exchange_id": x})
                 for x in crossing.related
                 if x != crossing.parent_id
             )
-        return out
+        return rows
 
     def _digest(self, body: bytes | None) -> str | None:
         return None if body is None else self.cipher.entries.body_digest(body)
