@@ -81,7 +81,9 @@ async def counted_load(
     bad = 0
     streams = [await asyncio.open_connection("127.0.0.1", port) for _ in range(concurrency)]
 
-    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, end: int) -> None:
+    async def connection(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, end: int
+    ) -> None:
         nonlocal sent, bad
         while sent < end:
             sent += 1
@@ -186,14 +188,25 @@ def run(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
     ).stdout.strip()
     serve = LGSP
     if args.trace:
-        serve = [sys.executable, "-c", TRACED.format(root=str(ROOT), seconds=args.trace, out=str(workdir))]
+        serve = [
+            sys.executable,
+            "-c",
+            TRACED.format(root=str(ROOT), seconds=args.trace, out=str(workdir)),
+        ]
     base = f"http://127.0.0.1:{api_port}"
     curve: list[tuple[int, dict[int, dict[str, int]], float]] = []
     with (
         process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log"),
         process(
-            [*serve, "serve", "--port", str(api_port), "--no-workers"]
-            + ["--processes", str(args.server_processes)],
+            [
+                *serve,
+                "serve",
+                "--port",
+                str(api_port),
+                "--no-workers",
+                "--processes",
+                str(args.server_processes),
+            ],
             env,
             workdir / "api.log",
         ) as api,
@@ -244,7 +257,10 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
         f"API CPU {r['cpu_ms']:.3f} ms/request"
         + (f", env {' '.join(args.env)}" if args.env else "")
     )
-    print(f"{'requests':>10}" + "".join(f"{f'RSS {i} MiB':>12}{f'HWM {i} MiB':>12}" for i in range(len(pids))))
+    print(
+        f"{'requests':>10}"
+        + "".join(f"{f'RSS {i} MiB':>12}{f'HWM {i} MiB':>12}" for i in range(len(pids)))
+    )
     start = "".join(
         f"{r['started'][pid]['VmRSS'] / 1024:>12.1f}{r['started'][pid]['VmHWM'] / 1024:>12.1f}"
         for pid in pids
@@ -253,7 +269,10 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     for sent, mem, _ in r["curve"]:
         print(
             f"{sent:>10,}"
-            + "".join(f"{mem[pid]['VmRSS'] / 1024:>12.1f}{mem[pid]['VmHWM'] / 1024:>12.1f}" for pid in pids)
+            + "".join(
+                f"{mem[pid]['VmRSS'] / 1024:>12.1f}{mem[pid]['VmHWM'] / 1024:>12.1f}"
+                for pid in pids
+            )
         )
     for i, pid in enumerate(pids):
         points = [(sent, mem[pid]["VmRSS"] / 1024) for sent, mem, _ in r["curve"] if sent]
@@ -279,9 +298,7 @@ def main() -> None:
     if args.quick:
         args.requests, args.every = 40_000, 5_000
     workdir = Path(tempfile.mkdtemp(prefix="lgsp-memory-"))
-    url = (
-        pg_create() if args.backend == "postgresql" else f"sqlite+aiosqlite:///{workdir}/bench.db"
-    )
+    url = pg_create() if args.backend == "postgresql" else f"sqlite+aiosqlite:///{workdir}/bench.db"
     try:
         report(args, run(args, url, workdir))
     finally:
