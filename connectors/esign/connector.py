@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,10 +26,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.esign.client_csc import CscSigner
 from connectors.esign.client_hash import HashSigner
 from connectors.esign.config import EsignConfig
-from connectors.esign.deferred import DIGEST, PreparedSignature, prepare
 from connectors.esign.errors import ERROR_TABLE, UnsupportedDocument
 from connectors.esign.packets import sign_packet, verify_packet
-from connectors.esign.sign import sign_document
+from connectors.esign.prepared import DIGEST, PreparedSignature
 from connectors.esign.signer import RemoteSigner, SigningCredential
 from connectors.esign.verify import Verifier, detect_format
 from gateway.core.connector import CheckResult, Delivered, ErrorRule, PeriodicJob
@@ -40,9 +39,11 @@ from gateway.core.errors import (
     PermanentUpstreamError,
     UpstreamError,
 )
-from gateway.core.http.timestamps import HttpxTimeStamper
 from gateway.core.validation import validate_model
 from schemas.esign import DocumentFormat, SignatureFormat, VerificationReport
+
+if TYPE_CHECKING:  # pyHanko: loaded when a document is signed
+    from gateway.core.http.timestamps import HttpxTimeStamper
 
 __all__ = [
     "REQUEST_SIGNATURE",
@@ -128,6 +129,8 @@ class EsignConnector:
     def timestamper(self) -> HttpxTimeStamper | None:
         if self.config.tsa_url is None:
             return None
+        from gateway.core.http.timestamps import HttpxTimeStamper  # pyHanko: loaded when used
+
         return HttpxTimeStamper(
             self.http,
             self.config.tsa_url,
@@ -162,6 +165,8 @@ class EsignConnector:
     ) -> SignedDocument:
         """Sign ``document`` now (the service, and its holder when it asks, agree at once)."""
         kind = self._format_of(document, format)
+        from connectors.esign.sign import sign_document  # pyHanko, signxml: loaded when used
+
         timestamper = self.timestamper() if timestamp else None
         data = await sign_document(
             document,
@@ -190,6 +195,8 @@ class EsignConnector:
         timestamp: bool = True,
     ) -> tuple[SigningCredential, PreparedSignature]:
         """The first half of a signature whose value comes later (asynchronous signing)."""
+        from connectors.esign.deferred import prepare  # pyHanko, signxml: loaded when used
+
         kind = self._format_of(document, format)
         credential = await self.signer.credential()
         prepared = await prepare(

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
 
 from asn1crypto import cms
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -36,34 +33,13 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from connectors.esign.errors import UnsupportedDocument
+from connectors.esign.prepared import DIGEST, PreparedSignature
 from connectors.esign.signer import SigningCredential, to_asn1
 from connectors.esign.xml_deferred import finish_xml, prepare_xml, timestamp_xml
 from gateway.core.errors import FieldError, TransientUpstreamError
 from schemas.esign import SignatureFormat
 
 __all__ = ["DIGEST", "PreparedSignature", "finish", "prepare"]
-
-#: the digest every prepared signature asks for
-DIGEST = "sha256"
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedSignature:
-    format: SignatureFormat
-    #: what the service signs (SHA-256)
-    digest: bytes
-    #: format-specific state, base64 strings and integers only
-    state: dict[str, Any]
-
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {"format": self.format, "digest": self.digest.hex(), "state": self.state}
-        ).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> PreparedSignature:
-        raw = json.loads(data)
-        return cls(raw["format"], bytes.fromhex(raw["digest"]), raw["state"])
 
 
 def _b64(data: bytes) -> str:

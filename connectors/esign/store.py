@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select
 
-from connectors.esign.deferred import DIGEST, PreparedSignature, finish
 from connectors.esign.errors import UNKNOWN_TRANSACTION, ApprovalPending, SigningRefused
+from connectors.esign.prepared import DIGEST, PreparedSignature
 from connectors.esign.tables import EsignSignature
 from gateway.core import events
 from gateway.core.errors import NotFound, TransientUpstreamError, UpstreamError
@@ -236,6 +236,8 @@ async def _complete_one(gw: Gateway, connector: EsignConnector, row: EsignSignat
             return False  # the outbox has not delivered the request yet
         await _settle(gw, row, status="failed", detail=exc.detail)
         return True
+    from connectors.esign.deferred import finish  # pyHanko and signxml: loaded when used
+
     credential = await signer.credential()
     timestamper = connector.timestamper() if prepared.state.get("timestamped") else None
     try:

@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import TYPE_CHECKING
 
 import httpx
 from asn1crypto import x509 as asn1_x509
 
 from connectors.esign.config import EsignConfig
 from connectors.esign.errors import UnsupportedDocument
-from connectors.esign.revocation import RevocationFetchers
-from connectors.esign.verify_chain import ChainChecker, load_trust_anchors
-from connectors.esign.verify_cms import verify_cms
-from connectors.esign.verify_pdf import verify_pdf
-from connectors.esign.verify_xml import verify_xml
 from gateway.core.errors import FieldError, InvalidInput, PayloadTooLarge
 from schemas.esign import (
     DocumentFormat,
@@ -33,6 +29,10 @@ from schemas.esign import (
     Verdict,
     VerificationReport,
 )
+
+if TYPE_CHECKING:  # pyHanko and signxml are loaded when a document is verified
+    from connectors.esign.revocation import RevocationFetchers
+    from connectors.esign.verify_chain import ChainChecker
 
 __all__ = ["Verifier", "detect_format", "overall_verdict"]
 
@@ -81,11 +81,15 @@ class Verifier:
     def chain_checker(self) -> ChainChecker:
         """The checker over the configured anchors (read on first use)."""
         if self._checker is None:
+            from connectors.esign.verify_chain import ChainChecker, load_trust_anchors
+
             self._checker = ChainChecker(load_trust_anchors(self._config.trust_anchors))
         return self._checker
 
     def fetchers(self) -> RevocationFetchers:
         """Fresh, bounded CRL/OCSP fetchers for one verification."""
+        from connectors.esign.revocation import RevocationFetchers
+
         return RevocationFetchers(
             self._http,
             timeout=self._config.revocation_timeout_seconds,
@@ -120,10 +124,16 @@ class Verifier:
         checker = self.chain_checker()
         fetchers = self.fetchers()
         if kind == "pdf":
+            from connectors.esign.verify_pdf import verify_pdf
+
             reports = await verify_pdf(document, checker, fetchers)
         elif kind == "xml":
+            from connectors.esign.verify_xml import verify_xml
+
             reports = await verify_xml(document, checker, fetchers)
         else:
+            from connectors.esign.verify_cms import verify_cms
+
             assert signature is not None
             reports = await verify_cms(document, signature, checker, fetchers)
         verdict = overall_verdict(reports)

@@ -14,11 +14,14 @@ The verdict, the same for every format:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from asn1crypto import x509 as asn1_x509
 
-from connectors.esign.verify_chain import ChainOutcome
 from schemas.esign import SignatureFormat, SignatureReport, TimestampReport, Verdict
+
+if TYPE_CHECKING:  # pyhanko_certvalidator: loaded when a document is verified
+    from connectors.esign.verify_chain import ChainOutcome
 
 __all__ = ["broken_report", "signature_report", "subject_of"]
 
@@ -81,6 +84,12 @@ def signature_report(
     )
 
 
+def _unknown_chain() -> ChainOutcome:
+    from connectors.esign.verify_chain import ChainOutcome
+
+    return ChainOutcome(False, None, "unknown", "unknown")
+
+
 def broken_report(
     *,
     format: SignatureFormat,
@@ -99,7 +108,7 @@ def broken_report(
         signing_time=signing_time,
         integrity_ok=False,
         covers_whole_document=False,
-        chain=ChainOutcome(False, None, "unknown", "unknown"),
+        chain=_unknown_chain(),
         timestamp=TimestampReport(present=False),
         validated_at=datetime.now(UTC),
         reasons=[*(reasons or []), f"the signature's structure is broken: {first}"],

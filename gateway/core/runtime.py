@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -22,8 +22,6 @@ from gateway.core.errors import ConfigurationError, NotFound, SchemaNotCurrent
 from gateway.core.events_webhook import EventDeliverer
 from gateway.core.http.lgsp import lgsp_outer
 from gateway.core.http.recording import build_client
-from gateway.core.http.timestamps import HttpxTimeStamper
-from gateway.core.log.anchoring import Anchorer
 from gateway.core.log.exchange_log import Crossing, ExchangeLog
 from gateway.core.log.offline import TsaTrust
 from gateway.core.logging import register_secrets
@@ -37,9 +35,11 @@ from gateway.core.registry import (
     secret_values,
 )
 from gateway.core.settings import Settings
-from gateway.core.store import migrate
 from gateway.core.store.db import AttemptLink, Database
 from gateway.core.store.state import StateStore, make_state_store
+
+if TYPE_CHECKING:  # pyHanko: loaded only when an authority timestamps the log
+    from gateway.core.log.anchoring import Anchorer
 
 log = structlog.get_logger("gateway.runtime")
 
@@ -170,6 +170,9 @@ class Gateway:
             network=self.settings.http_transport,
         )
         self._http.append(http)
+        from gateway.core.http.timestamps import HttpxTimeStamper
+        from gateway.core.log.anchoring import Anchorer
+
         stamper = HttpxTimeStamper(
             http, audit.tsa_url, timeout=audit.tsa_timeout_seconds, operation="audit.anchor"
         )
@@ -232,6 +235,8 @@ class Gateway:
     async def start(self) -> None:
         """Migrate (when configured to: :attr:`Settings.migrates_at_start`), or refuse a schema
         that is behind, and run each connector's start-up hook."""
+        from gateway.core.store import migrate  # alembic: not for the commands that never start
+
         if self.settings.migrates_at_start:
             await migrate.upgrade(self.db.engine)
         elif (problem := await migrate.schema_problem(self.db.engine)) is not None:
