@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.core.connector import Connector, ConnectorSpec, GatewayBound, PacketSigner
 from gateway.core.crypto import BodyCipher, CheckpointSigner
@@ -35,7 +34,7 @@ from gateway.core.registry import (
     secret_values,
 )
 from gateway.core.settings import Settings
-from gateway.core.store.db import AttemptLink, Database
+from gateway.core.store.db import Database
 from gateway.core.store.state import StateStore, make_state_store
 
 if TYPE_CHECKING:  # pyHanko: loaded only when an authority timestamps the log
@@ -255,20 +254,8 @@ class Gateway:
 
     async def record(self, *crossings: Crossing) -> None:
         """Append exchange-log entries, in this order, in one commit (durable on return)."""
-        rows: list[Any] = []
-        for crossing in crossings:
-            entry = self.log.build(crossing)
-            rows.append(entry)
-            rows.extend(
-                AttemptLink(entry_id=entry.entry_id, exchange_id=x)
-                for x in crossing.related
-                if x != crossing.parent_id
-            )
-
-        async def add(session: AsyncSession) -> None:
-            session.add_all(rows)
-
-        await self.db.grouped(add)
+        # plain rows: one multi-row insert per table in the group commit, no ORM unit of work
+        await self.db.grouped(None, rows=self.log.rows(*crossings))
 
     @property
     def public_key(self) -> str:

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
-from pyhanko.sign.timestamps.api import TimeStamper
-from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from sqlalchemy import func, select
 
 from gateway.core.log.offline import CheckpointRow, TokenError, TsaTrust, checkpoint_digest
 from gateway.core.metrics import ANCHOR_ROUNDS
 from gateway.core.store.db import Checkpoint, CheckpointAnchor, Database, utcnow
+
+if TYPE_CHECKING:  # pyHanko: loaded only when an authority is configured
+    from pyhanko.sign.timestamps.api import TimeStamper
 
 __all__ = ["Anchorer", "AnchoringStatus", "anchoring_status"]
 
@@ -63,6 +65,8 @@ class Anchorer:
             anchored = await session.scalar(select(func.max(CheckpointAnchor.seq)))
         if newest is None or (anchored is not None and anchored >= newest.seq):
             return None
+        from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
         row = _row(newest)
         digest = checkpoint_digest(row)
         try:
