@@ -625,11 +625,19 @@ def main() -> None:
     )
     parser.add_argument("--profile-dir", default=".", help="where the py-spy raw files go")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--backlog-sizes",
+        default="100,1000,10000,100000",
+        help="the delivery cost against the backlog (bench/backlog.py) at these queue sizes, "
+        "on PostgreSQL ('' skips it)",
+    )
+    parser.add_argument("--backlog-drain", type=int, default=2000, help="timed deliveries per size")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.think_ms = 5, 0
         args.verify_entries = min(args.verify_entries, 20_000)
         args.raw_packets = min(args.raw_packets, 2000)
+        args.backlog_drain = min(args.backlog_drain, 1000)
     workdir = Path(tempfile.mkdtemp(prefix="lgsp-bench-"))
     results = []
     try:
@@ -703,6 +711,14 @@ def main() -> None:
                 f"think time): {p['rate']:.0f} requests/s, p50 {p['p50']:.1f} ms, "
                 f"p99 {p['p99']:.1f} ms, {p['non2xx']:.0f} non-2xx"
             )
+
+    sizes = [int(n) for n in args.backlog_sizes.split(",") if n.strip()]
+    if sizes and "postgresql" in args.backends.split(","):
+        # the backlog curve: worker CPU per delivered packet and the claim's plan from 100 to
+        # 100,000 queued items (prints its own table)
+        from bench.backlog import run_curve
+
+        run_curve(sizes, drain=args.backlog_drain, warmup=min(300, args.backlog_drain // 4))
 
 
 if __name__ == "__main__":
