@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -90,22 +92,54 @@ async def create_client(db: Database, *, name: str, scopes: list[str]) -> tuple[
 
 
 class ClientAuthenticator:
-    """Checks bearer keys; remembers good ones briefly so each request costs no query."""
+    """Checks bearer keys; remembers good ones briefly so each request costs no query.
 
-    def __init__(self, db: Database, *, cache_seconds: float = 10.0) -> None:
+    A key is looked up again once its entry is ``cache_seconds`` old, so a revoked key stops
+    working within that bound. The look-up is shared (single flight): when an entry expires under
+    load, the requests that miss it at once wait for one query instead of each opening its own
+    pool connection. ``clock`` is monotonic seconds (a test may pass its own)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        cache_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
         self._cache: dict[str, tuple[Principal, float]] = {}
         self._ttl = cache_seconds
+        self._clock = clock
+        self._pending: dict[str, asyncio.Future[Principal]] = {}
 
     async def authenticate(self, key: str | None) -> Principal:
         if not key:
             raise Unauthenticated("an Authorization: Bearer <client key> header is required")
         cached = self._cache.get(key)
-        if cached is not None and cached[1] > time.monotonic():
+        if cached is not None and cached[1] > self._clock():
             return cached[0]
         prefix = split_client_key(key)
         if prefix is None:
             raise Unauthenticated("the client key is malformed")
+        pending = self._pending.get(key)
+        if pending is None:
+            # its own task: a waiter that is cancelled (its client went away) does not cancel
+            # the look-up the others wait for
+            pending = asyncio.ensure_future(self._look_up(key, prefix))
+            self._pending[key] = pending
+            pending.add_done_callback(lambda done: self._settled(key, done))
+        return await asyncio.shield(pending)
+
+    def _settled(self, key: str, done: asyncio.Future[Principal]) -> None:
+        if self._pending.get(key) is done:
+            del self._pending[key]
+        if not done.cancelled():
+            done.exception()  # retrieved here too: every waiter may have gone
+
+    async def _look_up(self, key: str, prefix: str) -> Principal:
+        # the entry's life starts before the query: a key revoked while it runs is looked up
+        # again no later than ``cache_seconds`` after that
+        started = self._clock()
         async with self._db.reading() as session:
             row = await session.scalar(select(ApiClient).where(ApiClient.key_prefix == prefix))
         if row is None or not row.active or not key_matches(key, row.key_hash):
@@ -113,5 +147,5 @@ class ClientAuthenticator:
         principal = Principal(row.name, frozenset(row.scopes))
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key] = (principal, time.monotonic() + self._ttl)
+        self._cache[key] = (principal, started + self._ttl)
         return principal

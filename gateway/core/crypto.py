@@ -60,10 +60,10 @@ class EntryAuthenticator:
         """The digest of a body the log keeps beside its ciphertext: HMAC-SHA256 under a key
         derived from the data key (hex), so that an export's digests cannot be brute-forced
         back to the ID numbers or names in short bodies."""
-        return hmac.new(self._digest_key, body, hashlib.sha256).hexdigest()
+        return hmac.digest(self._digest_key, body, "sha256").hex()
 
     def mac(self, message: bytes) -> str:
-        tag = hmac.new(self._keys[self.key_id], message, hashlib.sha256).hexdigest()
+        tag = hmac.digest(self._keys[self.key_id], message, "sha256").hex()
         return f"{self.key_id}:{tag}"
 
     def check(self, message: bytes, mac: str | None) -> bool:
@@ -72,7 +72,8 @@ class EntryAuthenticator:
         key = self._keys.get(kid)
         if key is None:
             return False
-        return hmac.compare_digest(hmac.new(key, message, hashlib.sha256).hexdigest(), tag)
+        # one-shot (OpenSSL in C), not the ``hmac.HMAC`` object: the same bytes
+        return hmac.compare_digest(hmac.digest(key, message, "sha256").hex(), tag)
 
 
 class BodyCipher:
