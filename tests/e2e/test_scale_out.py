@@ -162,7 +162,7 @@ async def wait_applied(sim: httpx.AsyncClient, at_least: int, *, deadline: float
     while await applied(sim) < at_least:
         if time.monotonic() > deadline:
             raise AssertionError(f"the portal applied fewer than {at_least} packets in time")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)  # a request to the simulator per poll: 20 a second suffice
 
 
 async def test_two_apis_two_workers_a_kill_and_a_restart_during_a_burst(
