@@ -52,6 +52,35 @@ def _reachable(host: str, port: int) -> bool:
 PG_UP = _reachable(PG_HOST, 5432)
 REDIS_UP = _reachable("127.0.0.1", 6379)
 
+#: Redis databases of their own for the end-to-end tests whose ``lgsp`` processes use the
+#: gateway's default key prefix (``lgsp:``): the state store and the rate limiter both follow
+#: the URL's database number, so these tests no longer share keys (and an xdist worker)
+E2E_REDIS_DBS = {"crash-postgresql": 14, "scale-out": 15}
+
+
+@contextlib.contextmanager
+def own_redis_db(name: str) -> Iterator[str]:
+    """``LGSP_REDIS_URL`` for the test ``name``: :data:`REDIS_URL` on a database of its own,
+    with the gateway's keys (``lgsp:*``, the limiter's ``LIMITS*``) cleared before and after."""
+    import redis
+
+    url = REDIS_URL.rsplit("/", 1)[0] + f"/{E2E_REDIS_DBS[name]}"
+    client = redis.Redis.from_url(url)
+
+    def clear() -> None:
+        for pattern in ("lgsp:*", "LIMITS*"):
+            keys = list(client.scan_iter(match=pattern, count=1000))
+            if keys:
+                client.delete(*keys)
+
+    try:
+        clear()
+        yield url
+    finally:
+        clear()
+        client.close()
+
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite-memory"),
     pytest.param(

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from gateway.core.delivery.intake import accept_delivery
 from gateway.core.delivery.workers import DeliveryService
-from gateway.core.log.audit import checkpoint_message, checkpoint_time
+from gateway.core.log.audit import checkpoint_message, checkpoint_time, sealed_head_key
 from gateway.core.runtime import Gateway
-from gateway.core.store.db import Checkpoint, ExchangeEntry, utcnow
+from gateway.core.store.db import Base, Checkpoint, ExchangeEntry, utcnow
 from tests.conftest import bearer
 from tests.factories import dossier, ma_ho_so, step
 
@@ -129,3 +129,34 @@ async def sandbox_tsa_root(sandbox_app: Any, directory: Path) -> Path:
     path = directory / "tsa-root.pem"
     path.write_bytes(answer.content)
     return path
+
+
+@dataclass(frozen=True)
+class Tables:
+    """A built log as stored: every table's rows, and the head the sealer remembers in the
+    state store (outside the database). Building a sealed log through the API and the workers
+    is most of what a tamper test costs: its module builds it once per backend (and xdist
+    worker) and puts it back, row for row, into each test's fresh, emptied gateway."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    remembered: bytes | None
+
+
+async def take_tables(gateway: Gateway) -> Tables:
+    async with gateway.db.reading() as session:
+        rows = {
+            table.name: [dict(r) for r in (await session.execute(select(table))).mappings()]
+            for table in Base.metadata.sorted_tables
+        }
+    return Tables(rows, await gateway.state.get(sealed_head_key(gateway.db)))
+
+
+async def put_tables(gateway: Gateway, tables: Tables) -> None:
+    """``tables`` into the emptied tables of ``gateway`` (the same keys as the one built them;
+    its own database URL, so its own remembered head)."""
+    async with gateway.db.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            if rows := tables.rows[table.name]:
+                await session.execute(insert(table), rows)
+    if tables.remembered is not None:
+        await gateway.state.set(sealed_head_key(gateway.db), tables.remembered)

@@ -14,10 +14,29 @@ import pytest
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.log.audit import TrustedKeys, export_chain, verify_export
 from gateway.core.runtime import Gateway
-from tests.audit import build_log
+from tests.audit import Tables, build_log, put_tables, take_tables
 from tests.audit.test_offline_verifier import _alone, _run_alone
 from tests.audit.test_tamper_cli import lgsp
 from tests.factories import ma_ho_so
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Tables]:
+    """The log of each backend, built by the first test that needs it."""
+    return {}
+
+
+@pytest.fixture
+async def in_rounds(
+    backend: str, gateway: Gateway, api: httpx.AsyncClient, built: dict[str, Tables]
+) -> None:
+    """The log of :func:`sealed_in_rounds`, built once per backend, then put back row for row
+    in each test's own emptied database."""
+    if (tables := built.get(backend)) is not None:
+        await put_tables(gateway, tables)
+        return
+    await sealed_in_rounds(gateway, api)
+    built[backend] = await take_tables(gateway)
 
 
 async def sealed_in_rounds(gateway: Gateway, api: httpx.AsyncClient) -> None:
@@ -41,9 +60,8 @@ def rewrite(out: Path, records: list[dict[str, Any]]) -> None:
 
 
 async def test_a_dossier_selection_verifies_alone(
-    gateway: Gateway, api: httpx.AsyncClient, tmp_path: Path
+    in_rounds: None, gateway: Gateway, tmp_path: Path
 ) -> None:
-    await sealed_in_rounds(gateway, api)
     wanted = ma_ho_so(1)
     out = tmp_path / "dossier"
     exported = await export_chain(
@@ -80,9 +98,8 @@ async def test_a_dossier_selection_verifies_alone(
 
 
 async def test_a_connector_selection_by_the_cli(
-    gateway: Gateway, api: httpx.AsyncClient, tmp_path: Path
+    in_rounds: None, gateway: Gateway, tmp_path: Path
 ) -> None:
-    await sealed_in_rounds(gateway, api)
     out = tmp_path / "portal"
     done = await lgsp(gateway, "audit", "export", "--out", str(out), "--connector", "dvcqg")
     assert done.exit_code == 0, done.output
@@ -109,9 +126,8 @@ async def test_a_connector_selection_by_the_cli(
     ],
 )
 async def test_a_tampered_selection_is_named(
-    gateway: Gateway, api: httpx.AsyncClient, tmp_path: Path, tamper: str, kind: str
+    in_rounds: None, gateway: Gateway, tmp_path: Path, tamper: str, kind: str
 ) -> None:
-    await sealed_in_rounds(gateway, api)
     out = tmp_path / "dossier"
     await export_chain(
         gateway.db, out, gateway.public_key, signer=gateway.signer, dossier=ma_ho_so(1)
@@ -147,11 +163,10 @@ async def test_a_tampered_selection_is_named(
 
 
 async def test_without_its_manifest_a_selection_is_not_intact(
-    gateway: Gateway, api: httpx.AsyncClient, tmp_path: Path
+    in_rounds: None, gateway: Gateway, tmp_path: Path
 ) -> None:
     """The segments are a selection's only because its signed manifest says so: without it,
     the gaps between them are missing entries."""
-    await sealed_in_rounds(gateway, api)
     out = tmp_path / "dossier"
     await export_chain(
         gateway.db, out, gateway.public_key, signer=gateway.signer, dossier=ma_ho_so(1)

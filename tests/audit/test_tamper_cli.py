@@ -1,9 +1,10 @@
 """Acceptance: tamper with the stored log (edit, delete, swap, re-hash, forge) and see
 ``lgsp audit verify`` name each problem, with exit code 1, in text and in ``--json``.
 
-Each test builds its own sealed log (fresh data per case) through the API and the delivery
-workers, on a SQLite file and on PostgreSQL (the ``gateway`` fixture's two backends), then
-plays the attacker with plain SQL and runs the real command against the same database.
+Each test has its own sealed log, built through the API and the delivery workers (once per
+backend, then put back row for row in each test's own emptied database), on a SQLite file and
+on PostgreSQL (the ``gateway`` fixture's two backends), then plays the attacker with plain SQL
+and runs the real command against the same database.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from gateway.core.log.audit import (
 from gateway.core.log.immutability import suspended
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import Checkpoint, ExchangeEntry
-from tests.audit import build_log
+from tests.audit import Tables, build_log, put_tables, take_tables
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -47,9 +48,32 @@ class SealedLog:
         return max(self.entries)
 
 
+@pytest.fixture(scope="module")
+def built() -> dict[str, tuple[SealedLog, Tables]]:
+    """The sealed log of each backend, built by the first test that needs it."""
+    return {}
+
+
 @pytest.fixture
-async def sealed(gateway: Gateway, api: httpx.AsyncClient) -> SealedLog:
-    """At least 30 sealed entries in two sealing rounds (two signed checkpoints)."""
+async def sealed(
+    backend: str,
+    gateway: Gateway,
+    api: httpx.AsyncClient,
+    built: dict[str, tuple[SealedLog, Tables]],
+) -> SealedLog:
+    """At least 30 sealed entries in two sealing rounds (two signed checkpoints): built through
+    the API and the workers once per backend, then put back row for row in each test's own
+    emptied database."""
+    if (known := built.get(backend)) is not None:
+        log, tables = known
+        await put_tables(gateway, tables)
+        return SealedLog(dict(log.entries), list(log.checkpoints))
+    log = await _build_sealed(gateway, api)
+    built[backend] = (log, await take_tables(gateway))
+    return log
+
+
+async def _build_sealed(gateway: Gateway, api: httpx.AsyncClient) -> SealedLog:
     service = DeliveryService(gateway)
     await build_log(gateway, api, dossiers=5)
     await service.seal_once()

@@ -16,6 +16,7 @@ still verify.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REDIS_UP, REDIS_URL, fresh_pg_database
+from tests.conftest import REDIS_UP, fresh_pg_database, own_redis_db
 from tests.e2e import procs
 from tests.factories import LIFE, LIFE_CODES, dossier, ma_ho_so
 
@@ -108,7 +109,9 @@ async def kill_when_applied(
                 f"the portal applied only {stats['applied']} packets before the deadline; "
                 f"server alive: {server.alive()}\n{server.stderr_tail()}"
             )
-        await asyncio.sleep(0.02)
+        # every poll is a request the portal's simulator answers: 20 a second place the kill
+        # within a few packets of the mark, with a third of the requests of 50 a second
+        await asyncio.sleep(0.05)
 
 
 async def wait_drained(base_url: str, key: str, *, deadline_seconds: float) -> dict[str, Any]:
@@ -218,14 +221,17 @@ def crash_pg_url() -> Iterator[str]:
         yield url
 
 
-# its processes use Redis under the gateway's default key prefix (``lgsp:``), as the scale-out
-# test's do: under pytest-xdist they share one worker, one after the other
-@pytest.mark.xdist_group("redis-default-prefix")
 async def test_sigkill_mid_delivery_loses_and_repeats_nothing_postgresql(
     tmp_path: Path, crash_pg_url: str
 ) -> None:
-    extra = {"LGSP_REDIS_URL": REDIS_URL} if REDIS_UP else {}
-    report = await crash_scenario(
-        tmp_path, crash_pg_url, dossiers=200, backend="postgresql", extra_env=extra
-    )
+    with contextlib.ExitStack() as stack:
+        # its processes use the gateway's default key prefix (``lgsp:``): a database of its own
+        extra = (
+            {"LGSP_REDIS_URL": stack.enter_context(own_redis_db("crash-postgresql"))}
+            if REDIS_UP
+            else {}
+        )
+        report = await crash_scenario(
+            tmp_path, crash_pg_url, dossiers=200, backend="postgresql", extra_env=extra
+        )
     print(report.line())

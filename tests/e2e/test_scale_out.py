@@ -29,18 +29,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import REDIS_UP, REDIS_URL, fresh_pg_database
+from tests.conftest import REDIS_UP, fresh_pg_database, own_redis_db
 from tests.e2e import procs
 from tests.e2e.test_crash import CODE, STAGES, wait_drained
 from tests.factories import dossier, ma_ho_so
 
-#: its processes use Redis under the gateway's default key prefix (``lgsp:``): under
-#: pytest-xdist, the tests doing so share one worker, one after the other
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(600),
-    pytest.mark.xdist_group("redis-default-prefix"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DOSSIERS = 60
 CONCURRENCY = 12
@@ -57,6 +51,13 @@ def scale_pg_url() -> Iterator[str]:
     if not REDIS_UP:
         pytest.skip("Redis not reachable: the processes share breakers and limits through it")
     with fresh_pg_database("lgsp_scale") as url:
+        yield url
+
+
+@pytest.fixture
+def scale_redis_url() -> Iterator[str]:
+    """A Redis database of its own: its processes use the gateway's default key prefix."""
+    with own_redis_db("scale-out") as url:
         yield url
 
 
@@ -161,11 +162,11 @@ async def wait_applied(sim: httpx.AsyncClient, at_least: int, *, deadline: float
     while await applied(sim) < at_least:
         if time.monotonic() > deadline:
             raise AssertionError(f"the portal applied fewer than {at_least} packets in time")
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)  # a request to the simulator per poll: 20 a second suffice
 
 
 async def test_two_apis_two_workers_a_kill_and_a_restart_during_a_burst(
-    tmp_path: Path, scale_pg_url: str
+    tmp_path: Path, scale_pg_url: str, scale_redis_url: str
 ) -> None:
     total = DOSSIERS * len(STAGES)
     sandbox_port = procs.free_port()
@@ -173,7 +174,7 @@ async def test_two_apis_two_workers_a_kill_and_a_restart_during_a_burst(
         database_url=scale_pg_url,
         sandbox_port=sandbox_port,
         extra={
-            "LGSP_REDIS_URL": REDIS_URL,
+            "LGSP_REDIS_URL": scale_redis_url,
             "LGSP_LOG_JSON": "true",
             "LGSP_LOG_LEVEL": "INFO",
             "LGSP_DELIVERY__WORKERS": "2",
