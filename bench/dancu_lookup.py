@@ -57,6 +57,7 @@ from bench.throughput import (  # noqa: E402
     pg_admin,
     pg_drop,
     process,
+    serve_args,
     wait_http,
 )
 from connectors.dancu.mapping import normalise_name  # noqa: E402
@@ -389,15 +390,7 @@ def run(
             api_port, floor_port = free_port(), free_port()
             api = stack.enter_context(
                 process(
-                    [
-                        *LGSP,
-                        "serve",
-                        "--port",
-                        str(api_port),
-                        "--no-workers",
-                        "--processes",
-                        str(args.processes),
-                    ],
+                    serve_args(api_port, args.processes),
                     {**env, "LGSP_HTTP_TRANSPORT": t},
                     workdir / f"api-{t}.log",
                 )

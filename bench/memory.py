@@ -51,6 +51,7 @@ from bench.throughput import (  # noqa: E402
     pg_drop,
     process,
     run_fast,
+    serve_args,
     wait_http,
 )
 
@@ -198,15 +199,7 @@ def run(args: argparse.Namespace, url: str, workdir: Path) -> dict[str, Any]:
     with (
         process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / "sb.log"),
         process(
-            [
-                *serve,
-                "serve",
-                "--port",
-                str(api_port),
-                "--no-workers",
-                "--processes",
-                str(args.server_processes),
-            ],
+            serve_args(api_port, args.server_processes, lgsp=serve),
             env,
             workdir / "api.log",
         ) as api,

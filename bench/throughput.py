@@ -261,6 +261,11 @@ async def raw_reference(url: str, settings: Settings, packets: int) -> dict[str,
     return out
 
 
+def serve_args(port: int, processes: int, *, lgsp: list[str] = LGSP) -> list[str]:
+    """`lgsp serve` on ``port`` with ``processes`` API processes and no delivery workers."""
+    return [*lgsp, "serve", "--port", str(port), "--no-workers", "--processes", str(processes)]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -500,15 +505,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
     with (
         process([*LGSP, "sandbox", "--port", str(sandbox_port)], env, workdir / f"{name}-sb.log"),
         process(
-            [
-                *LGSP,
-                "serve",
-                "--port",
-                str(api_port),
-                "--no-workers",
-                "--processes",
-                str(args.server_processes),
-            ],
+            serve_args(api_port, args.server_processes),
             env,
             workdir / f"{name}-api.log",
         ) as api,
