@@ -34,3 +34,39 @@ async def test_the_migrated_schema_is_the_metadata(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     assert found == []
+
+
+def test_the_schema_head_the_code_needs_is_alembics_head() -> None:
+    # the server reads SCHEMA_HEAD to check the database without loading Alembic: a new
+    # migration must move it
+    assert migrate.head_revision() == migrate.SCHEMA_HEAD == migrate.alembic_head()
+
+
+async def test_a_current_database_is_checked_and_upgraded_without_loading_alembic(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'current.db'}"
+    engine = create_async_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    program = (
+        "import asyncio, sys\n"
+        "from sqlalchemy.ext.asyncio import create_async_engine\n"
+        "from gateway.core.store import migrate\n"
+        "async def main():\n"
+        f"    engine = create_async_engine({url!r})\n"
+        "    assert await migrate.schema_problem(engine) is None\n"
+        "    await migrate.upgrade(engine)\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
