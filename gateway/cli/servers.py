@@ -77,7 +77,7 @@ def _serve_processes(
     """Several uvicorn processes on one port, each its own API and delivery workers."""
     import os
 
-    from gateway.api.asgi import RUN_WORKERS_ENV
+    from gateway.api.asgi import RUN_WORKERS_ENV, SUPERVISOR_ENV
     from gateway.core.store import migrate
 
     async def upgrade_once() -> None:
@@ -92,6 +92,7 @@ def _serve_processes(
     asyncio.run(upgrade_once())  # here, not in N processes at once
     os.environ["LGSP_AUTO_MIGRATE"] = "false"
     os.environ[RUN_WORKERS_ENV] = "true" if run_workers else "false"
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())  # the server processes end with this one
     uvicorn.run(
         "gateway.api.asgi:app_from_env",
         factory=True,

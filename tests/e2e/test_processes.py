@@ -61,6 +61,30 @@ def test_two_processes_share_the_work(tmp_path: Path) -> None:
         assert not lingering, lingering
 
 
+def test_the_server_processes_end_with_a_killed_supervisor(tmp_path: Path) -> None:
+    # SIGKILL gives the supervisor no chance to stop them: they must notice on their own
+    port = free_port()
+    env = gateway_env(database_url=f"sqlite+aiosqlite:///{tmp_path}/multi.db", sandbox_port=1)
+    with running(
+        "multi",
+        ["serve", "--port", str(port), "--processes", "2", "--no-workers"],
+        env,
+        tmp_path,
+        "/healthz",
+    ) as server:
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.popen.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(children) >= 2, children
+        server.kill()
+        deadline = time.monotonic() + 60  # a bound, not a race: they go at once on SIGTERM
+        lingering = children
+        while lingering and time.monotonic() < deadline:
+            lingering = [p for p in children if Path(f"/proc/{p}").exists() and not _zombie(p)]
+            time.sleep(0.1)
+        assert not lingering, lingering
+
+
 def _zombie(pid: str) -> bool:
     try:
         return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
