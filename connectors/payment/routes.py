@@ -36,7 +36,7 @@ from connectors.payment.connector import PaymentConnector
 from gateway.core.clients import Principal
 from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.local_time import FIRST_DAY, LAST_DAY
-from gateway.core.reconcile import FindingCounts, Kind, Totals
+from gateway.core.reconcile import FindingCounts, Kind, Totals, report_example
 from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.store.db import utcnow
@@ -318,51 +318,7 @@ class PaymentFinding(BaseModel):
 class PaymentReconciliation(BaseModel):
     """A day's reconciliation: ``ok`` only when nothing differs."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "date": "2024-01-05",
-                    "ok": False,
-                    "matched": 11,
-                    "totals": {
-                        "ours": {
-                            "count": 12,
-                            "amount": 600000,
-                            "paid_count": 12,
-                            "paid_amount": 600000,
-                        },
-                        "theirs": {
-                            "count": 11,
-                            "amount": 550000,
-                            "paid_count": 11,
-                            "paid_amount": 550000,
-                        },
-                    },
-                    "counts": {
-                        "missing_at_platform": 1,
-                        "missing_here": 0,
-                        "amount_differs": 0,
-                        "status_differs": 0,
-                        "duplicate": 0,
-                    },
-                    "findings": [
-                        {
-                            "kind": "missing_at_platform",
-                            "ma_tham_chieu": "3f0b6d2e8a514c8e9d7a0c6a1f2b9e41",
-                            "ma_giao_dich": "",
-                            "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
-                            "our_amount": 50000,
-                            "their_amount": None,
-                            "our_status": "paid",
-                            "their_status": None,
-                            "detail": "",
-                        }
-                    ],
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [report_example(our_status="paid")]})
 
     date: str = Field(description="the day (YYYY-MM-DD, Việt Nam time)")
     ok: bool = Field(description="nothing differs")

@@ -171,6 +171,35 @@ class FindingCounts(BaseModel):
     duplicate: int
 
 
+def report_example(*, our_status: str) -> dict[str, Any]:
+    """The contract's example of a day's report: one item of ours missing at the platform,
+    ``our_status`` being how the connector names it (paid, delivered)."""
+    side = {"count": 12, "amount": 600000, "paid_count": 12, "paid_amount": 600000}
+    return {
+        "date": "2024-01-05",
+        "ok": False,
+        "matched": 11,
+        "totals": {
+            "ours": side,
+            "theirs": {"count": 11, "amount": 550000, "paid_count": 11, "paid_amount": 550000},
+        },
+        "counts": {kind: int(kind == "missing_at_platform") for kind in FindingCounts.model_fields},
+        "findings": [
+            {
+                "kind": "missing_at_platform",
+                "ma_tham_chieu": "3f0b6d2e8a514c8e9d7a0c6a1f2b9e41",
+                "ma_giao_dich": "",
+                "payment_id": "3f0b6d2e-8a51-4c8e-9d7a-0c6a1f2b9e41",
+                "our_amount": 50000,
+                "their_amount": None,
+                "our_status": our_status,
+                "their_status": None,
+                "detail": "",
+            }
+        ],
+    }
+
+
 def aware(at: datetime) -> datetime:
     """``at``, naive ones read as UTC (SQLite gives back naive datetimes)."""
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
