@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from connectors.dvcqg import mapping as dvcqg_mapping
-from connectors.dvcqg.models import KenhThucHien, TrangThaiHoSo as DvcqgTrangThai
+from connectors.dvcqg.models import KenhThucHien
+from connectors.dvcqg.models import TrangThaiHoSo as DvcqgTrangThai
 from connectors.emc import codes
 from connectors.emc.codes import TrangThaiEmc, TrangThaiHoSo, emc_status
 from connectors.emc.mapping import SuKienHoSo, masked_id, to_wire, user_json

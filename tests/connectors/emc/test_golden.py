@@ -75,7 +75,7 @@ def test_paseto_packets_pass_our_schema_and_our_simulator(name: str) -> None:
     sim = EmcSimulator()
     assert sim.track(packet) == {"status": "ok"}
     assert sim.track(packet) == {"status": "duplicate"}
-    assert sim.stats.events_kept == 1 and sim.stats.duplicates == 1
+    assert (sim.stats.events_kept, sim.stats.duplicates) == (1, 1)
 
 
 def test_our_aggregate_profile_round_trips() -> None:

@@ -12,8 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from connectors.emc import EmcConnector
-from connectors.emc import tracking
+from connectors.emc import EmcConnector, tracking
 from connectors.emc.tables import EmcCursor, EmcDossier, EmcSeenSync
 from gateway.core import events
 from gateway.core.delivery import outbox
@@ -72,9 +71,11 @@ async def test_each_status_change_becomes_one_event_in_order(
     async with gateway.db.reading() as session:
         row = await session.get(EmcDossier, ma_ho_so(1))
         cursor = await session.get(EmcCursor, tracking.CURSOR)
-    assert row is not None and row.trang_thai == "da_tra_ket_qua" and row.events == 6
+    assert row is not None
+    assert (row.trang_thai, row.events) == ("da_tra_ket_qua", 6)
     assert row.ngay_ket_thuc is not None
-    assert cursor is not None and cursor.position > 0
+    assert cursor is not None
+    assert cursor.position > 0
 
 
 async def test_a_round_that_dies_leaves_nothing_and_the_next_does_it_whole(
@@ -121,9 +122,7 @@ async def test_a_pending_sync_holds_the_cursor_not_the_later_ones(
     # the first dossier's sync is leased by a worker that has not finished
     async with gateway.db.reading() as session:
         first = (
-            await session.scalars(
-                select(OutboxItem).where(OutboxItem.ma_ho_so == ma_ho_so(1))
-            )
+            await session.scalars(select(OutboxItem).where(OutboxItem.ma_ho_so == ma_ho_so(1)))
         ).one()
     claimed = await outbox.claim(gateway.db, owner="slow/0", limit=1, lease_seconds=600)
     assert [c.id for c in claimed] == [first.id]
