@@ -92,8 +92,14 @@ async def test_refusals_are_permanent(mock: respx.MockRouter, status: int) -> No
     assert raised.value.code in (str(status), None)
 
 
-async def test_a_transport_failure_is_transient(mock: respx.MockRouter) -> None:
-    mock.post("/TrackingMCDT").mock(side_effect=httpx.ConnectError("refused"))
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("cut")],
+)
+async def test_a_transport_failure_is_transient(
+    mock: respx.MockRouter, failure: httpx.TransportError
+) -> None:
+    mock.post("/TrackingMCDT").mock(side_effect=failure)
     async with httpx.AsyncClient() as http:
         with pytest.raises(TransientUpstreamError):
             await EmcClient(CONFIG, http).track(packet())

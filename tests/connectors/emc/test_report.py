@@ -12,9 +12,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from connectors.emc import EmcConnector
+from connectors.emc import EmcConnector, submission
 from connectors.emc import report as monthly
-from connectors.emc import submission
 from connectors.emc.tables import EmcDossier
 from gateway.core import events
 from gateway.core.runtime import Gateway
@@ -197,7 +196,9 @@ async def test_the_route_answers_the_same_report_and_refuses_a_bad_month(
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert "month" in bad.json()["errors"][0]["loc"]
-    forbidden = await api.get("/v1/emc/reports/2024-01", headers=await bearer(gateway, "emc:submit"))
+    forbidden = await api.get(
+        "/v1/emc/reports/2024-01", headers=await bearer(gateway, "emc:submit")
+    )
     assert forbidden.status_code == 403
 
 
