@@ -65,7 +65,7 @@ async def test_the_emc_part_of_the_demo_checks_out(
                 check=check,
                 say=lambda _line: None,
                 size=3,
-                rng=random.Random(1),  # noqa: S311 - a demo's choices
+                rng=random.Random(1),
                 shared={"dossiers": [dossier(n) for n in (1, 2, 3)]},
             )
             await EmcTracking(client, sim, check).play(ctx)

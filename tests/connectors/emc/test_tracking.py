@@ -182,3 +182,22 @@ async def test_the_scan_is_the_periodic_job(gateway: Gateway) -> None:
     assert names == ["emc_track_syncs"]  # the monthly submission is off by default
     off = EmcConnector(connector.config.model_copy(update={"site_id": None}), httpx.AsyncClient())
     assert off.periodic_jobs(gateway) == []
+
+
+async def test_the_owners_id_number_never_reaches_the_logs_unmasked(
+    gateway: Gateway,
+    api: httpx.AsyncClient,
+    logging_at_debug: None,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    headers = await headers_for(gateway)
+    await sync(api, headers, 5, "da_tiep_nhan")
+    await deliver_all(gateway)
+    capfd.readouterr()  # what DVCQG's own delivery logged is not this test's
+    await tracking.scan_syncs(gateway, config(gateway))
+    await deliver_all(gateway)
+    out, err = capfd.readouterr()
+    assert "emc_scan" in out + err
+    assert "001190000005" not in out + err
+    (item,) = await emc_items(gateway)
+    assert item.status == "delivered"
