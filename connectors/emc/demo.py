@@ -36,16 +36,21 @@ class EmcTracking(DemoPart):
         dossiers: list[dict[str, Any]] = ctx.shared.get("dossiers", [])
         say(f"▶ EMC (digital government monitoring): the simulator misbehaves: {FAULTS}")
         (await self.sim.put("/emc/_sandbox/faults", json=FAULTS)).raise_for_status()
-        queued = 0
+        queued, rounds = 0, 0
         for _ in range(50):
             r = await self.api.post("/v1/emc/tracking/scan")
-            if not self.check(r.status_code == 200, "the scan of delivered dossier syncs ran"):
+            if r.status_code != 200:
+                self.check(False, f"the scan of delivered dossier syncs refused: {r.text}")
                 return
-            round_ = r.json()
-            queued += round_["queued"]
-            if round_["seen"] == 0:
+            rounds += 1
+            queued += r.json()["queued"]
+            if r.json()["seen"] == 0:
                 break
-        say(f"  {queued} EMC events queued from the dossier syncs delivered to the portal")
+        self.check(
+            queued > 0,
+            f"{queued} EMC events queued from the dossier syncs delivered to the portal "
+            f"({rounds} rounds of the scan)",
+        )
         drained = await self.drain()
         (await self.sim.put("/emc/_sandbox/faults", json={})).raise_for_status()
         self.check(drained, "every EMC event reached the simulator through the outbox")
@@ -98,6 +103,7 @@ class EmcTracking(DemoPart):
                 row["nop_truc_tuyen"],
                 row["thanh_toan_truc_tuyen"],
                 row["so_tien_truc_tuyen"],
+                (row["danh_gia"]["1"], row["danh_gia"]["2"], row["danh_gia"]["3"]),
             )
             for row in local["rows"]
         )
@@ -112,6 +118,7 @@ class EmcTracking(DemoPart):
                 line["NopTrucTuyen"],
                 line["ThanhToanTrucTuyen"],
                 line["SoTienThanhToanTrucTuyen"],
+                (line["DanhGiaRatHaiLong"], line["DanhGiaHaiLong"], line["DanhGiaKhongHaiLong"]),
             )
             for line in (sent or {}).get("DuLieu", [])
         )
