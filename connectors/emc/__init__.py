@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from connectors.emc.client import EmcClient
-from connectors.emc.config import PRODUCTION_TRACKING_URL, EmcConfig
+from connectors.emc.config import PRODUCTION_TRACKING_URL, EmcConfig, production_refusals
 from connectors.emc.connector import EmcConnector
 from connectors.emc.errors import ERROR_TABLE, EmcNotConfigured
 from connectors.emc.mapping import SuKienHoSo, to_wire
@@ -107,6 +107,7 @@ SPEC = ConnectorSpec(
     factory=_build,
     sandbox_factory=_sandbox_app,
     sandbox_config=_sandbox_config,
+    production_refusals=production_refusals,
     scopes={
         "emc:submit": "send dossier events to EMC, run the scan, submit the monthly report",
         "emc:read": "read the monthly EMC report",

@@ -16,10 +16,20 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator
 from connectors.emc.codes import MucDo
 from gateway.core.connector import ConnectorConfig
 
-__all__ = ["PRODUCTION_TRACKING_URL", "EmcConfig"]
+__all__ = [
+    "PLACEHOLDER_AGENCY",
+    "PLACEHOLDER_PROVINCE",
+    "PRODUCTION_TRACKING_URL",
+    "EmcConfig",
+    "production_refusals",
+]
 
 #: PASETO's default ``ApiUrl`` (``EMCService.cs``)
 PRODUCTION_TRACKING_URL = "https://f-emc.ngsp.gov.vn/TrackingMCDT"
+#: development defaults that name no real province nor agency; refused in production once
+#: tracking is on (an event sent with them would be counted for nobody)
+PLACEHOLDER_PROVINCE = "00"
+PLACEHOLDER_AGENCY = "000.00.00.H00"
 
 
 def _url(value: str | None) -> str | None:
@@ -49,13 +59,13 @@ class EmcConfig(ConnectorConfig):
         description="SiteId EMC issued to the province; unset: tracking is off (PASETO's switch)",
     )
     ma_tinh: str = Field(
-        "00",
+        PLACEHOLDER_PROVINCE,
         min_length=1,
         max_length=10,
         description="province code sent as User.LOCATION (PASETO MaTinh)",
     )
     ma_don_vi: str = Field(
-        "000.00.00.H00",
+        PLACEHOLDER_AGENCY,
         min_length=1,
         max_length=64,
         description="agency code of the monthly report (MaDonVi of our aggregate profile)",
@@ -124,3 +134,17 @@ class EmcConfig(ConnectorConfig):
 
     def level_of(self, ma_tthc: str) -> MucDo:
         return self.procedure_levels.get(ma_tthc, self.default_level)
+
+
+def production_refusals(config: EmcConfig) -> list[str]:
+    """The development placeholders still set while tracking is on (refused in production)."""
+    if not config.enabled:
+        return []
+    return [
+        name
+        for name, value, placeholder in (
+            ("ma_tinh", config.ma_tinh, PLACEHOLDER_PROVINCE),
+            ("ma_don_vi", config.ma_don_vi, PLACEHOLDER_AGENCY),
+        )
+        if value == placeholder
+    ]

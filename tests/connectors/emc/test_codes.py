@@ -12,6 +12,7 @@ from connectors.dvcqg.models import KenhThucHien
 from connectors.dvcqg.models import TrangThaiHoSo as DvcqgTrangThai
 from connectors.emc import codes
 from connectors.emc.codes import TrangThaiEmc, TrangThaiHoSo, emc_status
+from connectors.emc.config import EmcConfig, production_refusals
 from connectors.emc.mapping import SuKienHoSo, masked_id, to_wire, user_json
 from schemas import emc as wire
 
@@ -77,3 +78,9 @@ def test_the_wire_schema_refuses_codes_out_of_range_and_a_user_that_is_not_json(
         assert raised.value.errors()[0]["loc"] == (field,)
     with pytest.raises(ValidationError):
         wire.TrackingMCDT.model_validate({**good, "User": "001090000001"})
+
+
+def test_production_refuses_the_placeholders_once_tracking_is_on() -> None:
+    assert production_refusals(EmcConfig()) == []  # tracking off: nothing is sent
+    assert production_refusals(EmcConfig(site_id=3800)) == ["ma_tinh", "ma_don_vi"]
+    assert production_refusals(EmcConfig(site_id=3800, ma_tinh="38", ma_don_vi="H56")) == []

@@ -9,8 +9,10 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
+from connectors.emc import EmcConnector
 from connectors.emc.tables import EmcDossier
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import ExchangeEntry, OutboxItem
@@ -99,3 +101,17 @@ async def test_the_scan_over_the_api(
     (sent,) = emc_simulator(sandbox_app).events
     assert sent["MaHoSo"] == "000.00.01.H22-240105-0003"
     assert json.loads(sent["Data"])["exchange_id"] == r.json()["exchange_ids"][0]
+
+
+async def test_tracking_off_is_503_and_nothing_is_queued(
+    gateway: Gateway, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = gateway.connector("emc")
+    assert isinstance(connector, EmcConnector)
+    monkeypatch.setattr(connector, "config", connector.config.model_copy(update={"site_id": None}))
+    headers = await bearer(gateway, "emc:submit")
+    for path, body in ((EVENTS, event()), ("/v1/emc/tracking/scan", None)):
+        r = await api.post(path, json=body, headers=headers)
+        assert r.status_code == 503, r.text
+        assert r.json()["type"].endswith("emc-not-configured")
+    assert await counts(gateway) == (0, 0)
