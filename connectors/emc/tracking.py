@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -207,47 +208,67 @@ def _sync_items() -> Any:
     return (OutboxItem.connector == SOURCE_CONNECTOR) & (OutboxItem.operation == SOURCE_OPERATION)
 
 
-async def _subject_has(session: AsyncSession, types: tuple[str, ...], subject: str) -> bool:
-    found = await session.scalar(
-        select(exists().where(Event.type.in_(types), Event.subject == subject))
-    )
-    return bool(found)
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What the core events say of a batch's dossiers (read once per round: ``events`` is
+    indexed by type, not by subject)."""
+
+    paid: frozenset[str] = frozenset()
+    from_portal: frozenset[str] = frozenset()
+    by_post: frozenset[str] = frozenset()
 
 
-async def _result_by_post(session: AsyncSession, gw: Gateway, subject: str) -> bool:
-    rows = (
-        await session.scalars(
-            select(Event).where(Event.type.like("postal.%"), Event.subject == subject).limit(20)
+PAID_TYPES = ("payment.paid",)
+PORTAL_TYPES = ("dvcqg.dossier.received", "dvcqg.dossier.updated")
+
+
+async def known_of(session: AsyncSession, gw: Gateway, subjects: set[str]) -> Known:
+    """Which of ``subjects`` were paid online, came through the portal, have a result by post."""
+    if not subjects:
+        return Known()
+    flagged = (
+        await session.execute(
+            select(Event.type, Event.subject).where(
+                Event.type.in_(PAID_TYPES + PORTAL_TYPES), Event.subject.in_(subjects)
+            )
         )
     ).all()
-    for row in rows:
+    postal = (
+        await session.scalars(
+            select(Event).where(Event.type.like("postal.%"), Event.subject.in_(subjects))
+        )
+    ).all()
+    by_post = set()
+    for row in postal:
         try:
             payload = json.loads(
                 gw.cipher.decrypt(row.payload_sealed, events.payload_aad(row.event_id))
             )
         except ValueError:
             continue
-        if isinstance(payload, dict) and payload.get("flow") == "delivery":
-            return True
-    return False
-
-
-async def event_of_sync(session: AsyncSession, gw: Gateway, sync: DossierSync) -> SuKienHoSo:
-    """The EMC event of a delivered dossier sync, enriched from the events table."""
-    paid = await _subject_has(session, ("payment.paid",), sync.ma_ho_so)
-    from_portal = await _subject_has(
-        session, ("dvcqg.dossier.received", "dvcqg.dossier.updated"), sync.ma_ho_so
+        if isinstance(payload, dict) and payload.get("flow") == "delivery" and row.subject:
+            by_post.add(row.subject)
+    return Known(
+        paid=frozenset(subject for t, subject in flagged if t in PAID_TYPES and subject),
+        from_portal=frozenset(subject for t, subject in flagged if t in PORTAL_TYPES and subject),
+        by_post=frozenset(by_post),
     )
-    by_post = await _result_by_post(session, gw, sync.ma_ho_so)
+
+
+def event_of_sync(sync: DossierSync, known: Known) -> SuKienHoSo:
+    """The EMC event of a delivered dossier sync, enriched from the core events."""
+    code = sync.ma_ho_so
     return SuKienHoSo(
-        ma_ho_so=sync.ma_ho_so,
+        ma_ho_so=code,
         ma_tthc=sync.ma_tthc,
         ten_tthc=sync.ten_tthc,
         trang_thai=sync.trang_thai,
         kenh_thuc_hien=sync.kenh_thuc_hien,
-        hinh_thuc_thanh_toan=(FormsPayments.truc_tuyen if paid else FormsPayments.khong_thanh_toan),
-        tu_dvcqg=from_portal,
-        tra_ket_qua=TraKetQua.buu_chinh if by_post else TraKetQua.truc_tiep,
+        hinh_thuc_thanh_toan=(
+            FormsPayments.truc_tuyen if code in known.paid else FormsPayments.khong_thanh_toan
+        ),
+        tu_dvcqg=code in known.from_portal,
+        tra_ket_qua=TraKetQua.buu_chinh if code in known.by_post else TraKetQua.truc_tiep,
         so_giay_to_chu_ho_so=sync.so_giay_to_chu_ho_so,
         ngay_tiep_nhan=sync.ngay_tiep_nhan,
         ngay_hen_tra=sync.ngay_hen_tra,
@@ -279,19 +300,30 @@ async def scan_syncs(
                 .limit(batch)
             )
         ).all()
+        syncs: list[tuple[OutboxItem, DossierSync | None]] = []
         for item in items:
             session.add(EmcSeenSync(outbox_id=item.id, seen_at=moment))
             result.seen += 1
             try:
-                sync = DossierSync.model_validate(outbox.decode_payload(gw.cipher, item))
-                event = await event_of_sync(session, gw, sync)
+                syncs.append(
+                    (item, DossierSync.model_validate(outbox.decode_payload(gw.cipher, item)))
+                )
             except (ValueError, ValidationError) as exc:
                 # a payload this scan cannot read never will: noted, not retried forever
-                result.unreadable += 1
+                syncs.append((item, None))
                 log.warning("emc_sync_unreadable", outbox_id=item.id, error=type(exc).__name__)
+        known = await known_of(session, gw, {s.ma_ho_so for _, s in syncs if s is not None})
+        for item, sync in syncs:
+            try:
+                event = event_of_sync(sync, known) if sync is not None else None
+            except ValidationError as exc:
+                log.warning("emc_sync_unreadable", outbox_id=item.id, error=type(exc).__name__)
+                event = None
+            if event is None:
+                result.unreadable += 1
                 continue
-            known = await session.get(EmcDossier, event.ma_ho_so)
-            if known is not None and known.trang_thai == event.trang_thai.value:
+            last = await session.get(EmcDossier, event.ma_ho_so)
+            if last is not None and last.trang_thai == event.trang_thai.value:
                 result.unchanged += 1
                 continue
             exchange_id = await record_event(
