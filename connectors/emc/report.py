@@ -25,6 +25,8 @@ Definitions (this project's reading; EMC's indicator texts were not found):
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -162,7 +164,8 @@ async def compute(gw: Gateway, *, month: str, ma_don_vi: str) -> MonthlyReport:
                 )
             )
         ).all()
-        subjects = {_subject(gw, e) for e in happened} - {None}
+        decoded = [(e, _payload(gw, e)) for e in happened]
+        subjects = {_subject(e, p) for e, p in decoded} - {None}
         known = {d.ma_ho_so: d for d in dossiers}
         missing = [s for s in subjects if s is not None and s not in known]
         if missing:
@@ -200,9 +203,8 @@ async def compute(gw: Gateway, *, month: str, ma_don_vi: str) -> MonthlyReport:
             row.dung_han += not late
         if in_progress:
             row.dang_giai_quyet += 1
-    for e in happened:
-        payload = _payload(gw, e)
-        subject = _subject(gw, e, payload)
+    for e, payload in decoded:
+        subject = _subject(e, payload)
         owner = known.get(subject) if subject else None
         target: ReportRow | Unattributed = row_of(owner) if owner is not None else unattributed
         if e.type == PAID_EVENT:
@@ -233,11 +235,11 @@ def _payload(gw: Gateway, e: Event) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _subject(gw: Gateway, e: Event, payload: dict[str, Any] | None = None) -> str | None:
+def _subject(e: Event, payload: dict[str, Any]) -> str | None:
     """The dossier an event is of: a payment's subject; a rating's ``noi_dung.MaHoSo``."""
     if e.type == PAID_EVENT:
         return e.subject
-    noi_dung = (payload if payload is not None else _payload(gw, e)).get("noi_dung")
+    noi_dung = payload.get("noi_dung")
     code = noi_dung.get("MaHoSo") if isinstance(noi_dung, dict) else None
     return code if isinstance(code, str) else None
 
@@ -304,9 +306,7 @@ CSV_COLUMNS = (
 
 
 def csv_text(report: MonthlyReport) -> str:
-    import csv
-    import io
-
+    """The rows and the totals as CSV (the columns of :data:`CSV_COLUMNS`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -88,7 +88,27 @@ class DossierSync(BaseModel):
 
 
 class ScanResult(BaseModel):
-    """One round of the scan."""
+    """One round of the scan: syncs seen, events queued (a status change), syncs whose status
+    EMC already has, payloads that could not be read, the cursor after the round, and the
+    exchange ids of the events queued."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "seen": 3,
+                    "queued": 2,
+                    "unchanged": 1,
+                    "unreadable": 0,
+                    "cursor": 41,
+                    "exchange_ids": [
+                        "6f1f8a52-3c55-4e0c-9d0e-1c2b8f6f2a10",
+                        "0b8f3c1e-5d2a-4f7e-9a61-3c2d1e0f4a5b",
+                    ],
+                }
+            ]
+        }
+    )
 
     seen: int = 0
     queued: int = 0

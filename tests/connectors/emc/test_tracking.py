@@ -5,6 +5,7 @@ holds the cursor but not the syncs delivered after it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -201,3 +202,20 @@ async def test_the_owners_id_number_never_reaches_the_logs_unmasked(
     assert "001190000005" not in out + err
     (item,) = await emc_items(gateway)
     assert item.status == "delivered"
+
+
+async def test_two_scans_at_once_queue_each_event_once(
+    gateway: Gateway, api: httpx.AsyncClient
+) -> None:
+    headers = await headers_for(gateway)
+    for n in range(1, 6):
+        await sync(api, headers, n, "da_tiep_nhan")
+    await deliver_all(gateway)
+    first, second = await asyncio.gather(
+        tracking.scan_syncs(gateway, config(gateway)),
+        tracking.scan_syncs(gateway, config(gateway)),
+    )
+    assert first.queued + second.queued == 5
+    assert sorted(i.ma_ho_so or "" for i in await emc_items(gateway)) == [
+        ma_ho_so(n) for n in range(1, 6)
+    ]
