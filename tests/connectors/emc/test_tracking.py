@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from connectors.emc.tables import EmcCursor, EmcDossier, EmcSeenSync
 from gateway.core import events
 from gateway.core.delivery import outbox
 from gateway.core.runtime import Gateway
-from gateway.core.store.db import OutboxItem
+from gateway.core.store.db import OutboxItem, utcnow
 from tests.connectors.emc.support import deliver_all, emc_simulator, headers_for, sync
 from tests.factories import LIFE, ma_ho_so
 
@@ -219,3 +220,19 @@ async def test_two_scans_at_once_queue_each_event_once(
     assert sorted(i.ma_ho_so or "" for i in await emc_items(gateway)) == [
         ma_ho_so(n) for n in range(1, 6)
     ]
+
+
+async def test_the_cursor_waits_for_young_syncs_but_their_events_do_not(
+    gateway: Gateway, api: httpx.AsyncClient
+) -> None:
+    headers = await headers_for(gateway)
+    await sync(api, headers, 6, "da_tiep_nhan")
+    await deliver_all(gateway)
+    settling = config(gateway).model_copy(update={"settle_seconds": 3600})
+    first = await tracking.scan_syncs(gateway, settling)
+    assert (first.queued, first.cursor) == (1, 0)  # queued now; the cursor waits
+    again = await tracking.scan_syncs(gateway, settling)
+    assert (again.seen, again.queued) == (0, 0)  # the seen mark keeps it from repeating
+    later = await tracking.scan_syncs(gateway, settling, now=utcnow() + timedelta(hours=2))
+    assert later.cursor > 0
+    assert len(await emc_items(gateway)) == 1
