@@ -1,10 +1,11 @@
 """End to end against the EMC simulator with faults injected: events and the monthly report go
-through the outbox to a misbehaving EMC and arrive once each (a 503, a 500, a dropped connection
+through the outbox to a misbehaving EMC and arrive once each (a 503, a 500, a timeout, a dropped connection
 after EMC kept the event, a malformed answer after the endpoint kept the report); a redelivery
 is recognised by the simulator as the same packet; the exchange shows its attempts."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -14,7 +15,8 @@ from connectors.emc.sandbox import FaultConfig
 from gateway.core.delivery.workers import DeliveryService
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import OutboxItem, utcnow
-from tests.conftest import bearer
+from gateway.core.store.state import StateStore
+from tests.conftest import bearer, serving, started_gateway
 from tests.connectors.emc.support import emc_simulator, event
 
 
@@ -125,3 +127,46 @@ async def platform_received(sandbox_app: Any) -> Any:
         r = await client.get("/emc/_sandbox/received")
         assert r.status_code == 200
         return r.json()
+
+
+class Impatient(httpx.AsyncBaseTransport):
+    """The simulator in process, with the read timeout a network transport would enforce
+    (``httpx.ASGITransport`` enforces none)."""
+
+    def __init__(self, app: Any, seconds: float) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.seconds = seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await asyncio.wait_for(self.inner.handle_async_request(request), self.seconds)
+        except TimeoutError:
+            raise httpx.ReadTimeout("EMC did not answer in time", request=request) from None
+
+
+async def test_a_timeout_after_emc_kept_the_event_is_redelivered_and_recognised(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> None:
+    sim = emc_simulator(sandbox_app)
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        transports={"emc": Impatient(sandbox_app, 0.05)},
+    )
+    try:
+        async with serving(gw) as api:
+            headers = await bearer(gw, "emc:submit", "emc:read")
+            # EMC keeps the event, then takes a minute to answer: the gateway gives up first
+            sim.set_faults(FaultConfig(timeout_rate=1.0, timeout_seconds=60))
+            exchange = await accept(api, headers, 5)
+            await round_(gw)
+            assert sim.stats.events_kept == 1
+            state = await state_of(api, headers, exchange)
+            assert state["state"] == "failed"
+            sim.set_faults(FaultConfig())
+            await round_(gw)
+            assert (await state_of(api, headers, exchange))["state"] == "delivered"
+            assert (sim.stats.events_kept, sim.stats.duplicates) == (1, 1)
+    finally:
+        await gw.aclose()
