@@ -1,7 +1,8 @@
 """End to end against the EMC simulator with faults injected: events and the monthly report go
-through the outbox to a misbehaving EMC and arrive once each (a 503, a 500, a timeout, a dropped connection
-after EMC kept the event, a malformed answer after the endpoint kept the report); a redelivery
-is recognised by the simulator as the same packet; the exchange shows its attempts."""
+through the outbox to a misbehaving EMC and arrive once each (a 503, a 500, a timeout and a
+dropped connection after EMC kept the event, a malformed answer after the endpoint kept the
+report); a redelivery is recognised by the simulator as the same packet; the exchange shows its
+attempts."""
 
 from __future__ import annotations
 
