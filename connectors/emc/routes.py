@@ -103,7 +103,11 @@ async def track_dossier(event: SuKienHoSo, request: Request, client: Submitter) 
     return JSONResponse(body, status_code=202, headers={"Location": body["links"]["self"]})
 
 
-@router.post("/tracking/scan", operation_id="emc-scan-syncs")
+@router.post(
+    "/tracking/scan",
+    operation_id="emc-scan-syncs",
+    responses={503: {"description": "EMC tracking is off (no site_id)"}},
+)
 async def scan_syncs(request: Request, client: Submitter) -> tracking.ScanResult:
     """Turn the dossier syncs delivered to DVCQG since the last round into EMC events now."""
     gw = gateway_of(request)
