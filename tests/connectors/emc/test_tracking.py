@@ -236,3 +236,18 @@ async def test_the_cursor_waits_for_young_syncs_but_their_events_do_not(
     later = await tracking.scan_syncs(gateway, settling, now=utcnow() + timedelta(hours=2))
     assert later.cursor > 0
     assert len(await emc_items(gateway)) == 1
+
+
+async def test_a_sync_that_cannot_make_an_event_is_counted_once_and_holds_nobody(
+    gateway: Gateway, api: httpx.AsyncClient
+) -> None:
+    headers = await headers_for(gateway)
+    await sync(api, headers, 8, "da_tiep_nhan", so_giay_to_chu_ho_so="X1")  # no ID EMC takes
+    await sync(api, headers, 9, "da_tiep_nhan")
+    await deliver_all(gateway)
+    result = await tracking.scan_syncs(gateway, config(gateway))
+    assert (result.seen, result.queued, result.unreadable) == (2, 1, 1)
+    assert result.cursor > 0
+    again = await tracking.scan_syncs(gateway, config(gateway))
+    assert (again.seen, again.unreadable) == (0, 0)
+    assert [i.ma_ho_so for i in await emc_items(gateway)] == [ma_ho_so(9)]
