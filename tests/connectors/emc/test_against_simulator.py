@@ -22,7 +22,8 @@ from tests.connectors.emc.support import emc_simulator, event
 
 
 async def round_(gateway: Gateway) -> None:
-    """Make every item due (no waiting for backoff) and run delivery rounds until none is."""
+    """Make every item due (no waiting for backoff) and run one delivery round: one attempt
+    per item, whatever the clock does meanwhile."""
     async with gateway.db.transaction() as session:
         await session.execute(
             update(OutboxItem)
@@ -30,9 +31,7 @@ async def round_(gateway: Gateway) -> None:
             .values(next_attempt_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    service = DeliveryService(gateway)
-    while await service.run_once():
-        pass
+    await DeliveryService(gateway).run_once()
 
 
 async def state_of(api: httpx.AsyncClient, headers: dict[str, str], exchange: str) -> Any:
