@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import dvcqg, esign, payment, postal
+from schemas import dvcqg, emc, esign, payment, postal
 
 __all__ = [
     "DEFAULT_OUT_DIR",
@@ -92,6 +92,12 @@ EXPORTED: dict[str, tuple[type[BaseModel], ...]] = {
         esign.HashSignRequest,
         esign.HashSignAnswer,
         esign.HashTransaction,
+    ),
+    "emc": (
+        emc.TrackingMCDT,
+        emc.TrackingUser,
+        emc.MonthlyAggregate,
+        emc.AggregateAnswer,
     ),
 }
 """Every platform's packets, by the file-name prefix they are written under."""
