@@ -207,9 +207,9 @@ class BussinessInfo(_Wire):
     1 revocation, 2 update, 3 replacement; ``Paper``: 1 when a paper copy follows."""
 
     DocumentId: Annotated[str, Field(max_length=200)]
-    BussinessDocType: Literal[0, 1, 2, 3] = 0
+    BussinessDocType: int = Field(0, ge=0, le=3)
     BussinessDocReason: Text = ""
-    Paper: Literal[0, 1] = 0
+    Paper: int = Field(0, ge=0, le=1)
     StaffInfo: Staff = Field(default_factory=Staff)
 
 
