@@ -209,7 +209,8 @@ async def test_a_redelivery_after_a_lost_answer_makes_one_document(
         doc = await view(api, headers)
     assert doc["status"] == "sent"
     assert doc["axis_doc_id"] == axis.sim.documents[DOCUMENT_ID].doc_id
-    assert axis.sim.stats.documents == 1 and axis.sim.stats.duplicates == 1
+    assert axis.sim.stats.documents == 1
+    assert axis.sim.stats.duplicates == 1
 
 
 async def test_pushed_statuses_are_applied_once_and_never_regress(
@@ -233,14 +234,16 @@ async def test_pushed_statuses_are_applied_once_and_never_regress(
     doc = await view(api, headers)
     mine = next(r for r in doc["recipients"] if r["ma_co_quan_nhan"] == AGENCY)
     other = next(r for r in doc["recipients"] if r["ma_co_quan_nhan"] == OTHER_AGENCY)
-    assert mine["status"] == "processed" and mine["status_code"] == "06"
+    assert mine["status"] == "processed"
+    assert mine["status_code"] == "06"
     assert [(h["status_code"], h["applied"]) for h in mine["history"]] == [
         ("01", True),
         ("03", True),
         ("06", True),
         ("04", False),
     ]
-    assert other["status"] == "sent" and other["history"] == []
+    assert other["status"] == "sent"
+    assert other["history"] == []
     # the other agency rejects; then asks nothing more
     await axis.advance(organ_id=OTHER_AGENCY, reject=True)
     doc = await view(api, headers)
@@ -265,7 +268,8 @@ async def test_the_recall_line(
     await axis.advance(code="15")
     await axis.advance(code="13")  # late: history only
     recipient = (await view(api, headers))["recipients"][0]
-    assert recipient["status"] == "received" and recipient["recall"] == "recall_accepted"
+    assert recipient["status"] == "received"
+    assert recipient["recall"] == "recall_accepted"
     types = await event_types(gateway)
     assert types[-2:] == ["qlvb.recall_requested", "qlvb.recall_accepted"]
 
