@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import dvcqg, esign, payment, postal
+from schemas import dvcqg, esign, payment, postal, qlvb
 
 __all__ = [
     "DEFAULT_OUT_DIR",
@@ -92,6 +92,14 @@ EXPORTED: dict[str, tuple[type[BaseModel], ...]] = {
         esign.HashSignRequest,
         esign.HashSignAnswer,
         esign.HashTransaction,
+    ),
+    "qlvb": (
+        qlvb.EdocPackage,
+        qlvb.StatusPackage,
+        qlvb.ServiceHeader,
+        qlvb.SendAnswer,
+        qlvb.KnobstickList,
+        qlvb.UpdateStatus,
     ),
 }
 """Every platform's packets, by the file-name prefix they are written under."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,10 @@ AGENCY = "000.00.12.H22"  # the receiving agency (the simulator accepts any iden
 #: how long to wait for the gateway's workers and the simulator's packages
 WAIT_SECONDS = 30.0
 EXPECTED = ("qlvb.received", "qlvb.registered", "qlvb.processing", "qlvb.processed")
+
+
+def _has_code(code: str, document: dict[str, Any]) -> bool:
+    return code in [h["status_code"] for h in document["recipients"][0]["history"]]
 
 
 class DocumentExchange(DemoPart):
@@ -74,16 +79,23 @@ class DocumentExchange(DemoPart):
         self.check(sent is not None, f"edXML package {document_id} taken by the exchange axis")
         if sent is None:
             return
-        for _ in range(5):  # 01 arrived, 03 registered, 04 assigned, 05 processing, 06 done
+        # 01 arrived, 03 registered, 04 assigned, 05 processing, 06 finished: each step
+        # awaited here, so that the statuses reach the gateway in the agency's order
+        done: dict[str, Any] | None = sent
+        for step in ("01", "03", "04", "05", "06"):
             r = await self.sim.post(
                 "/qlvb/_sandbox/documents/advance", json={"document_id": document_id}
             )
             if not self.check(r.status_code == 200, f"the agency moved it on ({r.status_code})"):
                 return
-        done = await self._wait(ma_ho_so, lambda d: d["recipients"][0]["status"] == "processed")
+            done = await self._wait(ma_ho_so, functools.partial(_has_code, step))
+            if done is None:
+                break
         codes = [h["status_code"] for h in (done or sent)["recipients"][0]["history"]]
         self.check(
-            done is not None and codes == ["01", "03", "04", "05", "06"],
+            done is not None
+            and codes == ["01", "03", "04", "05", "06"]
+            and done["recipients"][0]["status"] == "processed",
             f"statuses back from {AGENCY}: {', '.join(codes) or 'none'} (processed)",
         )
         types = await self._event_types(cursor)
