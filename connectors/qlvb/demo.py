@@ -25,6 +25,13 @@ from gateway.core.demo import DemoContext, DemoPart, sample_pdf
 AGENCY = "000.00.12.H22"  # the receiving agency (the simulator accepts any identifier)
 #: how long to wait for the gateway's workers and the simulator's packages
 WAIT_SECONDS = 30.0
+STEPS = (
+    ("01", "arrived"),
+    ("03", "registered"),
+    ("04", "assigned"),
+    ("05", "processing"),
+    ("06", "processed"),
+)
 EXPECTED = ("qlvb.received", "qlvb.registered", "qlvb.processing", "qlvb.processed")
 
 
@@ -79,17 +86,17 @@ class DocumentExchange(DemoPart):
         self.check(sent is not None, f"edXML package {document_id} taken by the exchange axis")
         if sent is None:
             return
-        # 01 arrived, 03 registered, 04 assigned, 05 processing, 06 finished: each step
-        # awaited here, so that the statuses reach the gateway in the agency's order
+        # each step awaited here, so that the statuses reach the gateway in the agency's order
         done: dict[str, Any] | None = sent
-        for step in ("01", "03", "04", "05", "06"):
+        for step, what in STEPS:
             r = await self.sim.post(
                 "/qlvb/_sandbox/documents/advance", json={"document_id": document_id}
             )
-            if not self.check(r.status_code == 200, f"the agency moved it on ({r.status_code})"):
+            if r.status_code != 200:
+                self.check(False, f"the simulated agency could not move it on: {r.text[:200]}")
                 return
             done = await self._wait(ma_ho_so, functools.partial(_has_code, step))
-            if done is None:
+            if not self.check(done is not None, f"{AGENCY}: {step} {what}, reported back"):
                 break
         codes = [h["status_code"] for h in (done or sent)["recipients"][0]["history"]]
         self.check(
