@@ -173,6 +173,18 @@ async def open_document(
     stmt: Any = (pg_insert if gw.db.is_postgresql else sqlite_insert)(QlvbDocument).values(**values)
     stmt = stmt.on_conflict_do_nothing(index_elements=["ma_ho_so", "document_id"])
     async with gw.db.transaction() as session:
+        # the axis de-duplicates by DocumentId: a number/notation another dossier already
+        # used would be taken as that dossier's document
+        taken = await session.scalar(
+            select(QlvbDocument.ma_ho_so).where(
+                QlvbDocument.document_id == document_id, QlvbDocument.ma_ho_so != ma_ho_so
+            )
+        )
+        if taken is not None:
+            raise QlvbDocumentConflict(
+                f"{document_id} was already sent for another dossier",
+                errors=[FieldError("so_van_ban", "this number/notation is another dossier's")],
+            )
         inserted = bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
         doc = await session.scalar(
             select(QlvbDocument).where(

@@ -4,7 +4,8 @@
   agencies, checked against QCVN 102:2016 (422 naming the field), accepted into the outbox
   (202 with ``exchange_id``; delivered in order per dossier). One document per dossier and
   DocumentId (sender, date, number/notation): the same request again answers the one accepted
-  (200); other content under the same number is 409. ``Idempotency-Key`` is honoured.
+  (200); other content under the same number, or a number another dossier used (the axis
+  de-duplicates by DocumentId), is 409. ``Idempotency-Key`` is honoured.
 * ``GET /v1/qlvb/documents/{ma_ho_so}`` (scope ``qlvb:read``): the dossier's documents, each
   receiving agency's state and every status package reported, in arrival order.
 * ``POST /callbacks/qlvb/status``: a status package pushed by the axis (this project's
@@ -206,7 +207,9 @@ SENT: dict[int | str, dict[str, Any]] = {
         "description": "the same document was accepted before",
         "headers": LOCATION,
     },
-    409: {"description": "this number/notation was sent for the dossier with other content"},
+    409: {
+        "description": "this number/notation was sent with other content, or for another dossier"
+    },
     422: {"description": "a field is invalid (problem+json naming each field)"},
 }
 CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {

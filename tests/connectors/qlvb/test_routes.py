@@ -171,6 +171,10 @@ async def test_the_same_document_is_one_and_other_content_conflicts(
     assert declared(DocumentAccepted, again)["exchange_id"] == first["exchange_id"]
     other = await api.post(DOCUMENTS, json=document(trich_yeu="Khác"), headers=headers)
     assert other.status_code == 409
+    elsewhere = document(ma_ho_so="000.00.01.H22-240105-0008")
+    taken = await api.post(DOCUMENTS, json=elsewhere, headers=headers)
+    assert taken.status_code == 409
+    assert "so_van_ban" in [e["loc"] for e in taken.json()["errors"]]
     assert other.json()["type"] == "urn:lgsp:problem:qlvb-document-conflict"
     await deliver_all(app, axis)
     assert axis.sim.stats.documents == 1
