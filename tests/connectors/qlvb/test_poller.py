@@ -137,3 +137,16 @@ async def test_a_status_about_an_unknown_document_is_failed(
     item.body = item.body.replace(b"125/TTHCC-MC", b"999/TTHCC-MC")
     assert await poll(gateway) == 1
     assert axis.sim.stats.acknowledged == {"fail": 1}
+
+
+async def test_a_push_refused_for_its_hmac_is_made_up_for_by_the_poller(
+    api: httpx.AsyncClient, app: Any, gateway: Gateway, axis: Axis, sent: dict[str, str]
+) -> None:
+    axis.push_into(app)
+    axis.sim.config = axis.sim.config.model_copy(update={"callback_secret": "not-ours"})
+    await axis.advance()
+    assert axis.sim.statuses[-1].pushed == 401
+    assert await history(api, sent) == []
+    assert await poll(gateway) == 1
+    assert await history(api, sent) == ["01"]
+    assert await event_types(gateway) == ["qlvb.sent", "qlvb.received"]
