@@ -8,8 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.qlvb import VanBanGui
 from gateway.core.runtime import Gateway
-from tests.conftest import bearer
+from gateway.core.store.state import StateStore
+from tests.conftest import bearer, started_gateway
 from tests.connectors.qlvb.support import (
     AGENCY,
     DOCUMENT_ID,
@@ -17,6 +19,7 @@ from tests.connectors.qlvb.support import (
     DOSSIER,
     Axis,
     axis_of,
+    connector_of,
     document,
     event_types,
     poll,
@@ -80,3 +83,21 @@ async def test_a_document_sent_and_its_statuses_pulled(
         "qlvb.processing",
         "qlvb.processed",
     ]
+
+
+async def test_through_the_provincial_lgsp(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> None:
+    gw = await started_gateway(
+        database_url, state_store, sandbox_app, connectors={"qlvb": {"transport": "lgsp"}}
+    )
+    try:
+        connector = connector_of(gw)
+        assert connector.config.base_url == "http://sandbox/lgsp/qlvb"
+        result = await connector.check()
+        assert result.ok, result.detail
+        package = connector.package(VanBanGui.model_validate(document()))
+        answer = await connector.client.send_edoc(package)
+        assert answer.status == "OK"
+    finally:
+        await gw.aclose()
