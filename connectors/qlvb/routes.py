@@ -224,7 +224,7 @@ CALLBACK_BODY: dict[str, Any] = {
         "description": f"one status package (edXML, QCVN 102:2016), signed: {SIGNATURE_HEADER} "
         f"is the hex HMAC-SHA256 under the callback secret of {TIMESTAMP_HEADER} (seconds "
         "since the epoch), a dot and the raw body",
-        "content": {"application/xml": {"schema": {"type": "string"}}},
+        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 
