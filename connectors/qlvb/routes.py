@@ -218,13 +218,34 @@ CALLBACK_REFUSALS: dict[int | str, dict[str, Any]] = {
     413: {"description": "the body is larger than the gateway accepts"},
     422: {"description": "not a valid status package, or its XML-DSig signature is refused"},
 }
+CALLBACK_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">'
+    '<edXML:edXMLEnvelope xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">'
+    "<edXML:edXMLHeader><edXML:MessageHeader>"
+    "<edXML:From><edXML:OrganId>000.00.12.H22</edXML:OrganId>"
+    "<edXML:OrganName>Sở Tư pháp</edXML:OrganName></edXML:From>"
+    "<edXML:ResponseFor><edXML:OrganId>000.00.00.H22</edXML:OrganId>"
+    "<edXML:Code>125/TTHCC-MC</edXML:Code>"
+    "<edXML:PromulgationDate>2024/01/05</edXML:PromulgationDate>"
+    f"<edXML:DocumentId>{_DOCUMENT_ID}</edXML:DocumentId></edXML:ResponseFor>"
+    "<edXML:StatusCode>05</edXML:StatusCode>"
+    "<edXML:Description>Đang xử lý văn bản đến</edXML:Description>"
+    "<edXML:Timestamp>2024/01/05 13:30:00</edXML:Timestamp>"
+    "</edXML:MessageHeader></edXML:edXMLHeader></edXML:edXMLEnvelope></edXML>"
+)
 CALLBACK_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": f"one status package (edXML, QCVN 102:2016), signed: {SIGNATURE_HEADER} "
         f"is the hex HMAC-SHA256 under the callback secret of {TIMESTAMP_HEADER} (seconds "
         "since the epoch), a dot and the raw body",
-        "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "application/xml": {
+                "schema": {"type": "string", "format": "binary"},
+                "examples": {"status_05": {"value": CALLBACK_EXAMPLE}},
+            }
+        },
     }
 }
 
