@@ -23,7 +23,8 @@ Through the LGSP (``transport="lgsp"``) the secret is not sent: the LGSP holds i
 
 Contracts: answers are bounded while read (``max_answer_bytes`` for JSON,
 ``max_package_bytes`` for packages); an answer's ``status`` other than "OK" is resolved by
-``ErrorCode`` (:mod:`connectors.qlvb.errors`; "DUPLICATE" is success); transport errors, HTTP
+``ErrorCode`` (:mod:`connectors.qlvb.errors`; "DUPLICATE" is success; no code, as the SDK
+itself answers, is a refusal naming ``ErrorDesc``); transport errors, HTTP
 429 and 5xx are transient; read calls are retried up to three times, ``sendEdoc`` is not (the
 outbox owns its retries). Wire operations are recorded as ``qlvb.sendEdoc``, ...
 """
@@ -123,7 +124,9 @@ class QlvbClient:
         code = str(getattr(answer, "ErrorCode", "") or "")
         if status.upper() == OK and code in ("", OK):
             return
-        rule = CODES.resolve(code or "SYSTEM_ERROR")
+        # the SDK itself says only "not OK" (ErrorDesc in prose): without our profile's code
+        # it is a refusal someone must read, never retried blindly for days
+        rule = CODES.resolve(code)
         message = str(getattr(answer, "ErrorDesc", ""))[:200]
         raise_for_rule(rule, code=code or status[:16], message=f"{operation}: {message}")
 

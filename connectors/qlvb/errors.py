@@ -16,6 +16,7 @@ told apart from a fault without reading prose::
     "TOO_LARGE"          the package passes the axis's size limit
     "BUSY"               the axis is overloaded (retry)
     "SYSTEM_ERROR"       the axis failed (retry)
+    (none, not "OK")     the SDK's bare refusal: an unknown code, refused, never retried
 
 Problem types::
 

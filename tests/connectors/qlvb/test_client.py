@@ -161,3 +161,14 @@ async def test_the_request_carries_the_sdk_header() -> None:
     }
     assert request.headers["systemid"] == "lgsp.sandbox.01"
     assert request.headers["content-type"] == "application/xml"
+
+
+@respx.mock
+async def test_a_bare_sdk_refusal_is_permanent_and_says_why() -> None:
+    client, connector, _ = client_for(httpx.AsyncHTTPTransport())
+    respx.post(f"{BASE}/sendEdoc").mock(
+        return_value=httpx.Response(200, json={"status": "FAIL", "ErrorDesc": "Sai định dạng"})
+    )
+    with pytest.raises(PermanentUpstreamError) as refused:
+        await client.send_edoc(package(connector))
+    assert "Sai định dạng" in refused.value.detail
