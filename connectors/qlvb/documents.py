@@ -171,27 +171,19 @@ async def open_document(
         "updated_at": now,
     }
     stmt: Any = (pg_insert if gw.db.is_postgresql else sqlite_insert)(QlvbDocument).values(**values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=["ma_ho_so", "document_id"])
+    stmt = stmt.on_conflict_do_nothing(index_elements=["document_id"])
     async with gw.db.transaction() as session:
-        # the axis de-duplicates by DocumentId: a number/notation another dossier already
-        # used would be taken as that dossier's document
-        taken = await session.scalar(
-            select(QlvbDocument.ma_ho_so).where(
-                QlvbDocument.document_id == document_id, QlvbDocument.ma_ho_so != ma_ho_so
-            )
+        inserted = bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
+        doc = await session.scalar(
+            select(QlvbDocument).where(QlvbDocument.document_id == document_id)
         )
-        if taken is not None:
+        assert doc is not None
+        if doc.ma_ho_so != ma_ho_so:
+            # the axis de-duplicates by DocumentId: this number/notation is another dossier's
             raise QlvbDocumentConflict(
                 f"{document_id} was already sent for another dossier",
                 errors=[FieldError("so_van_ban", "this number/notation is another dossier's")],
             )
-        inserted = bool((await session.execute(stmt)).rowcount)  # type: ignore[attr-defined]
-        doc = await session.scalar(
-            select(QlvbDocument).where(
-                QlvbDocument.ma_ho_so == ma_ho_so, QlvbDocument.document_id == document_id
-            )
-        )
-        assert doc is not None
         if doc.request_digest != digest:
             raise QlvbDocumentConflict(
                 f"the dossier {ma_ho_so} already sent {document_id} with other content",

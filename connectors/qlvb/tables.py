@@ -14,14 +14,15 @@ __all__ = ["QlvbDocument", "QlvbRecipient", "QlvbStatusReport"]
 
 
 class QlvbDocument(Base):
-    """A document a dossier sent (one per ``ma_ho_so`` and ``document_id``, the edXML
-    DocumentId). Attachments are not kept here: they stay in the encrypted exchange log."""
+    """A document a dossier sent. ``document_id`` (the edXML DocumentId) is unique: the axis
+    de-duplicates by it, so one number/notation is one dossier's document. Attachments are not
+    kept here: they stay in the encrypted exchange log."""
 
     __tablename__ = "qlvb_documents"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ma_ho_so: Mapped[str] = mapped_column(String(64))
-    document_id: Mapped[str] = mapped_column(String(200))
+    document_id: Mapped[str] = mapped_column(String(200), unique=True)
     subject: Mapped[str] = mapped_column(String(500))
     request_digest: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(24))  # queued | sent
@@ -31,10 +32,7 @@ class QlvbDocument(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (
-        UniqueConstraint("ma_ho_so", "document_id", name="uq_qlvb_documents_dossier_document"),
-        Index("ix_qlvb_documents_document_id", "document_id"),
-    )
+    __table_args__ = (Index("ix_qlvb_documents_ma_ho_so", "ma_ho_so"),)
 
 
 class QlvbRecipient(Base):

@@ -1,8 +1,9 @@
 """qlvb documents, their receiving agencies and status reports
 
-Documents a dossier sent to agencies' document management software as edXML packages (one per
-dossier and DocumentId), each receiving agency's progress, and every status package reported,
-de-duplicated by dedupe_key. New tables only: nothing existing is rewritten.
+Documents a dossier sent to agencies' document management software as edXML packages (the
+DocumentId unique: the exchange axis de-duplicates by it), each receiving agency's progress,
+and every status package reported, de-duplicated by dedupe_key. New tables only: nothing
+existing is rewritten.
 
 Serves: qlvb
 
@@ -45,10 +46,10 @@ def upgrade() -> None:
         _time("created_at", nullable=False),
         _time("updated_at", nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("ma_ho_so", "document_id", name="uq_qlvb_documents_dossier_document"),
+        sa.UniqueConstraint("document_id"),
     )
     with op.batch_alter_table("qlvb_documents", schema=None) as batch_op:
-        batch_op.create_index("ix_qlvb_documents_document_id", ["document_id"], unique=False)
+        batch_op.create_index("ix_qlvb_documents_ma_ho_so", ["ma_ho_so"], unique=False)
     op.create_table(
         "qlvb_recipients",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
@@ -89,5 +90,5 @@ def downgrade() -> None:
     op.drop_table("qlvb_status_reports")
     op.drop_table("qlvb_recipients")
     with op.batch_alter_table("qlvb_documents", schema=None) as batch_op:
-        batch_op.drop_index("ix_qlvb_documents_document_id")
+        batch_op.drop_index("ix_qlvb_documents_ma_ho_so")
     op.drop_table("qlvb_documents")
