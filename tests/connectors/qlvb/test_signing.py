@@ -125,3 +125,16 @@ async def test_status_packages_must_be_signed_by_a_trusted_certificate(
             assert [h["status_code"] for h in recipient["history"]] == ["03"]
     finally:
         await gw.aclose()
+
+
+async def test_xmldsig_without_a_signer_waits_for_one() -> None:
+    from connectors.qlvb import QlvbConfig, QlvbConnector
+    from gateway.core.errors import TransientUpstreamError
+
+    transport = httpx.MockTransport(lambda request: httpx.Response(500))
+    async with httpx.AsyncClient(transport=transport) as http:
+        connector = QlvbConnector(QlvbConfig(signature="xmldsig"), http)
+        connector.bind(object())  # a gateway holding no document signer
+        with pytest.raises(TransientUpstreamError) as waiting:
+            await connector.deliver("send_document", document())
+    assert waiting.value.code == "no-signer"
