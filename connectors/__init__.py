@@ -13,4 +13,5 @@ REGISTRY: tuple[str, ...] = (
     "connectors.postal",
     "connectors.esign",
     "connectors.emc",
+    "connectors.qlvb",
 )

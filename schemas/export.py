@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import dvcqg, emc, esign, payment, postal
+from schemas import dvcqg, emc, esign, payment, postal, qlvb
 
 __all__ = [
     "DEFAULT_OUT_DIR",
@@ -98,6 +98,14 @@ EXPORTED: dict[str, tuple[type[BaseModel], ...]] = {
         emc.TrackingUser,
         emc.MonthlyAggregate,
         emc.AggregateAnswer,
+    ),
+    "qlvb": (
+        qlvb.EdocPackage,
+        qlvb.StatusPackage,
+        qlvb.ServiceHeader,
+        qlvb.SendAnswer,
+        qlvb.KnobstickList,
+        qlvb.UpdateStatus,
     ),
 }
 """Every platform's packets, by the file-name prefix they are written under."""

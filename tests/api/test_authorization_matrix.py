@@ -26,6 +26,7 @@ PUBLIC = {
     ("POST", "/callbacks/payment/dvcqg"): "the payment platform, checked by its checksum",
     ("POST", "/callbacks/payment/dvcqg/bill"): "the payment platform, checked by its checksum",
     ("POST", "/callbacks/postal/vnpost"): "VNPost's webhook, checked by its signature",
+    ("POST", "/callbacks/qlvb/status"): "the exchange axis's status push, checked by its HMAC",
 }
 
 #: the ops console's pages: no bearer key, but a session cookie from logging in with a key that
@@ -113,6 +114,8 @@ POLICY: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/emc/tracking/scan"): "emc:submit",
     ("GET", "/v1/emc/reports/{month}"): "emc:read",
     ("POST", "/v1/emc/reports/{month}/submit"): "emc:submit",
+    ("POST", "/v1/qlvb/documents"): "qlvb:send",
+    ("GET", "/v1/qlvb/documents/{ma_ho_so}"): "qlvb:read",
     ("POST", "/v1/esign/verify"): "esign:verify",
     ("POST", "/v1/esign/sign"): "esign:sign",
     ("GET", "/v1/esign/signatures/{signature_id}"): "esign:sign",
