@@ -12,4 +12,5 @@ REGISTRY: tuple[str, ...] = (
     "connectors.payment",
     "connectors.postal",
     "connectors.esign",
+    "connectors.dkdn",
 )
