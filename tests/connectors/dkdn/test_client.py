@@ -49,9 +49,7 @@ _OPEN: list[httpx.AsyncClient] = []
 _ROUTER: list[respx.MockRouter] = []
 
 
-def client_for(
-    clock: Clock | None = None, **overrides: Any
-) -> tuple[DkdnClient, list[Crossing]]:
+def client_for(clock: Clock | None = None, **overrides: Any) -> tuple[DkdnClient, list[Crossing]]:
     """A client over the recording transport (its crossings kept) in front of the scripted
     register, as the gateway builds it."""
     recorded: list[Crossing] = []

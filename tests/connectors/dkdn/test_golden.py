@@ -132,8 +132,9 @@ async def test_the_client_sends_the_golden_request(
     assert found.ma_so_doanh_nghiep == code
     assert _request_text(route.calls.last.request) == (GOLDEN / golden).read_text()
     if profile == "ngsp":
-        assert _request_text(token.calls.last.request, body=True) == (
-            GOLDEN / "ngsp/token-request.txt"
-        ).read_text()
+        assert (
+            _request_text(token.calls.last.request, body=True)
+            == (GOLDEN / "ngsp/token-request.txt").read_text()
+        )
     else:
         assert not token.called

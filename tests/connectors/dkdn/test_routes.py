@@ -130,8 +130,13 @@ async def test_a_branch_is_found_by_its_code(
 
 @pytest.mark.parametrize(
     ("status", "ours"),
-    [("DIS", "dissolved"), ("SUS", "suspended"), ("DIP", "dissolving"), ("REV", "revoked"),
-     ("BKR", "bankrupt")],  # fmt: skip
+    [
+        ("DIS", "dissolved"),
+        ("SUS", "suspended"),
+        ("DIP", "dissolving"),
+        ("REV", "revoked"),
+        ("BKR", "bankrupt"),
+    ],  # fmt: skip
 )
 async def test_an_enterprise_no_longer_operating_is_a_200_answer(
     api: httpx.AsyncClient, sim: DkdnSimulator, headers: dict[str, str], status: str, ours: str
