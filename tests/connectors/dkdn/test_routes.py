@@ -16,9 +16,9 @@ from tenacity import wait_none
 
 from connectors.dkdn.connector import DkdnConnector
 from connectors.dkdn.sandbox import DkdnSimulator, Enterprise, get_simulator
+from gateway.core.http.simulators import SimulatedConnectionDrop
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import ExchangeEntry
-from gateway.core.http.simulators import SimulatedConnectionDrop
 from gateway.core.store.state import StateStore
 from tests.conftest import bearer, serving, started_gateway
 
@@ -136,7 +136,7 @@ async def test_a_branch_is_found_by_its_code(
         ("DIP", "dissolving"),
         ("REV", "revoked"),
         ("BKR", "bankrupt"),
-    ],  # fmt: skip
+    ],
 )
 async def test_an_enterprise_no_longer_operating_is_a_200_answer(
     api: httpx.AsyncClient, sim: DkdnSimulator, headers: dict[str, str], status: str, ours: str

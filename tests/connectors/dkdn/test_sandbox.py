@@ -152,7 +152,8 @@ async def test_suspension_dates_in_entcert(client: httpx.AsyncClient, sim: DkdnS
     r = await client.get(ENTCERT, params={"msdn": some(sim, "SUS")})
     legal = r.json()["GetEntCert"][0]["TinhTrangPhapLy"][0]
     assert legal["MaTinhTrangPhapLy"] == "SUS"
-    assert legal["NgayBatDauTamNgung"] and legal["NgayKetThucTamNgung"]
+    assert legal["NgayBatDauTamNgung"]
+    assert legal["NgayKetThucTamNgung"]
 
 
 async def test_faults(client: httpx.AsyncClient, sim: DkdnSimulator) -> None:
