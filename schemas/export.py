@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import dvcqg, esign, payment, postal
+from schemas import dkdn, dvcqg, esign, payment, postal
 
 __all__ = [
     "DEFAULT_OUT_DIR",
@@ -92,6 +92,12 @@ EXPORTED: dict[str, tuple[type[BaseModel], ...]] = {
         esign.HashSignRequest,
         esign.HashSignAnswer,
         esign.HashTransaction,
+    ),
+    "dkdn": (
+        dkdn.NgspTokenAnswer,
+        dkdn.NgspAnswer,
+        dkdn.EntCertAnswer,
+        dkdn.HcmAnswer,
     ),
 }
 """Every platform's packets, by the file-name prefix they are written under."""
