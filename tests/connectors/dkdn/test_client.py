@@ -267,3 +267,13 @@ async def test_an_answer_past_the_bound_is_refused(mock: respx.MockRouter) -> No
     client, _ = client_for(max_answer_bytes=4096, read_retry_attempts=1)
     with pytest.raises(TransientUpstreamError):
         await client.lookup(CODE)
+
+
+async def test_a_timeout_is_retried(mock: respx.MockRouter) -> None:
+    route = mock.get(PATH)
+    route.side_effect = [httpx.ReadTimeout("slow"), httpx.Response(200, json={"Data": {}})]
+    client, recorded = client_for()
+    assert await client.lookup(CODE) is None
+    assert route.call_count == 2
+    outcomes = [c.outcome for c in recorded if c.operation.endswith("lookup_enterprise")]
+    assert outcomes == ["error:ReadTimeout", "answered"]

@@ -7,6 +7,7 @@ PostgreSQL + Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -294,10 +295,14 @@ class _Network(httpx.AsyncBaseTransport):
         self._inner = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # the client's read timeout, enforced as a socket would (ASGITransport ignores it)
+        read = (request.extensions.get("timeout") or {}).get("read")
         try:
-            return await self._inner.handle_async_request(request)
+            return await asyncio.wait_for(self._inner.handle_async_request(request), read)
         except SimulatedConnectionDrop:
             raise httpx.RemoteProtocolError("peer closed connection", request=request) from None
+        except TimeoutError:
+            raise httpx.ReadTimeout("timed out", request=request) from None
 
 
 async def test_dropped_connections_are_retried(
@@ -320,6 +325,32 @@ async def test_dropped_connections_are_retried(
             lookups = [a for a in attempts if a.operation.endswith("lookup_enterprise")]
             assert [a.outcome for a in lookups] == ["error:RemoteProtocolError"] * 3
             await set_faults(sim, drop_rate=0.5, seed=2)
+            r = await api.post(LOOKUP, json=ask(first(sim, "ACT").code), headers=headers)
+            assert r.status_code == 200, r.text
+    finally:
+        await gw.aclose()
+
+
+async def test_timeouts_are_retried_then_recover(
+    database_url: str, state_store: StateStore, sandbox_app: Any, sim: DkdnSimulator
+) -> None:
+    gw = await started_gateway(
+        database_url, state_store, sandbox_app, transports={"dkdn": _Network(sandbox_app)}
+    )
+    try:
+        connector = gw.connector("dkdn")
+        assert isinstance(connector, DkdnConnector)
+        connector.client._retry_wait = wait_none()
+        connector.client._timeout = httpx.Timeout(0.05)
+        headers = {**await bearer(gw, "dkdn:lookup"), "X-Officer-Id": OFFICER}
+        async with serving(gw) as api:
+            await api.post(LOOKUP, json=ask("0999999999"), headers=headers)  # token fetched
+            await set_faults(sim, timeout_rate=1.0, timeout_seconds=1.0)
+            r = await api.post(LOOKUP, json=ask(first(sim, "ACT").code), headers=headers)
+            assert r.status_code == 503, r.text
+            _, attempts = await entries(gw, r.json()["exchange_id"])
+            assert [a.outcome for a in attempts] == ["error:ReadTimeout"] * 3
+            await set_faults(sim, timeout_rate=0.5, timeout_seconds=1.0, seed=3)
             r = await api.post(LOOKUP, json=ask(first(sim, "ACT").code), headers=headers)
             assert r.status_code == 200, r.text
     finally:
