@@ -383,3 +383,31 @@ async def test_an_expired_token_is_renewed(
     sim.tokens.clear()  # every token the register issued dies
     assert (await api.post(LOOKUP, json=ask(code), headers=headers)).status_code == 200
     assert sim.stats.tokens_issued == issued + 1
+
+
+@pytest.mark.parametrize("profile", ["ngsp", "lgsp-entcert", "lgsp-hcm"])
+async def test_every_profile_through_the_provincial_lgsp(
+    database_url: str, state_store: StateStore, sandbox_app: Any, sim: DkdnSimulator, profile: str
+) -> None:
+    """``transport=lgsp``: the core's LGSP transport authenticates (no NGSP token of ours), the
+    LGSP simulator relays to the register; the same answers in every wire profile."""
+    gw = await started_gateway(
+        database_url,
+        state_store,
+        sandbox_app,
+        connectors={"dkdn": {"transport": "lgsp", "profile": profile}},
+    )
+    try:
+        headers = {**await bearer(gw, "dkdn:lookup"), "X-Officer-Id": OFFICER}
+        dissolved = first(sim, "DIS")
+        async with serving(gw) as api:
+            r = await api.post(LOOKUP, json=ask(dissolved.code), headers=headers)
+            assert r.status_code == 200, r.text
+            firm = r.json()["doanh_nghiep"]
+            assert (firm["ten"], firm["tinh_trang"]["trang_thai"]) == (dissolved.name, "dissolved")
+            missing = await api.post(LOOKUP, json=ask("0999999999"), headers=headers)
+            assert missing.json()["ket_qua"] == "not_found"
+        assert sim.stats.tokens_issued == 0
+        assert {(x["profile"], x["relayed"]) for x in sim.received} == {(profile, True)}
+    finally:
+        await gw.aclose()
