@@ -104,6 +104,14 @@ def _loose_number(value: Any) -> Any:
     return value
 
 
+def _flag(value: Any) -> Any:
+    """A yes/no as senders write it: ``1``/``0``, ``"1"``, ``true``/``false``, ``"x"``."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return _text(value)
+
+
+Flag = Annotated[Annotated[str, Field(max_length=8)] | None, BeforeValidator(_flag)]
 Text = Annotated[Annotated[str, Field(max_length=1000)] | None, BeforeValidator(_text)]
 Short = Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(_text)]
 LooseInt = Annotated[Annotated[int, Field(ge=0, le=10**18)] | None, BeforeValidator(_loose_number)]
@@ -202,7 +210,7 @@ class NgspActivity(BaseModel):
 
     CODE: Short = None
     NAME: Text = None
-    IS_MAIN: Short = None
+    IS_MAIN: Flag = None
 
 
 class NgspData(BaseModel):
@@ -285,7 +293,7 @@ class BusinessLine(BaseModel):
     MaNganh: Short = None
     TenNganh: Text = None
     #: 1 = the main line (PASETO reads it as a number; "1"/"true" accepted)
-    LaNganhChinh: Short = None
+    LaNganhChinh: Flag = None
 
 
 class EntCert(BaseModel):
