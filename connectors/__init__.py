@@ -12,6 +12,7 @@ REGISTRY: tuple[str, ...] = (
     "connectors.payment",
     "connectors.postal",
     "connectors.esign",
+    "connectors.dkdn",
     "connectors.emc",
     "connectors.qlvb",
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from schemas import dvcqg, emc, esign, payment, postal, qlvb
+from schemas import dkdn, dvcqg, emc, esign, payment, postal, qlvb
 
 __all__ = [
     "DEFAULT_OUT_DIR",
@@ -92,6 +92,12 @@ EXPORTED: dict[str, tuple[type[BaseModel], ...]] = {
         esign.HashSignRequest,
         esign.HashSignAnswer,
         esign.HashTransaction,
+    ),
+    "dkdn": (
+        dkdn.NgspTokenAnswer,
+        dkdn.NgspAnswer,
+        dkdn.EntCertAnswer,
+        dkdn.HcmAnswer,
     ),
     "emc": (
         emc.TrackingMCDT,

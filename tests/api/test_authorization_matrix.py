@@ -119,6 +119,7 @@ POLICY: dict[tuple[str, str], str | None] = {
     ("POST", "/v1/esign/verify"): "esign:verify",
     ("POST", "/v1/esign/sign"): "esign:sign",
     ("GET", "/v1/esign/signatures/{signature_id}"): "esign:sign",
+    ("POST", "/v1/dkdn/enterprises/lookup"): "dkdn:lookup",
 }
 
 

@@ -118,8 +118,8 @@ def test_every_problem_of_a_production_configuration_is_said_at_once(tmp_path: P
     assert problems[:3] == [
         "LGSP_DATA_KEY is the development placeholder; set a real key in production",
         "LGSP_SIGNING_KEY must be base64 of 32 random bytes",
-        "LGSP_CONNECTORS__NOWHERE: no connector 'nowhere' (registered: dancu, dvcqg, emc, "
-        "esign, payment, postal, qlvb, vneid)",
+        "LGSP_CONNECTORS__NOWHERE: no connector 'nowhere' (registered: dancu, dkdn, dvcqg, "
+        "emc, esign, payment, postal, qlvb, vneid)",
     ]
     assert any(p.startswith("LGSP_CONNECTORS__DVCQG__TIMEOUT_SECONDS:") for p in problems)
     assert (
