@@ -4,7 +4,6 @@ part at order 90 leaves): every check it makes must hold."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import Any
 
@@ -15,6 +14,7 @@ from gateway.core.demo import DemoContext
 from gateway.core.runtime import Gateway
 from tests.conftest import bearer
 from tests.connectors.emc.support import deliver_all, sync
+from tests.demo_parts import demo_run
 from tests.factories import LIFE, dossier
 
 
@@ -36,42 +36,16 @@ async def test_the_emc_part_of_the_demo_checks_out(
             await sync(api, syncer, n, status, **extra)
     await deliver_all(gateway)
     headers = await bearer(gateway, *EmcTracking.scopes)
-    results: list[tuple[bool, str]] = []
-
-    def check(ok: bool, what: str) -> bool:
-        results.append((ok, what))
-        return ok
-
-    stop = asyncio.Event()
-
-    async def workers() -> None:  # the server's delivery workers, stopped between rounds
-        while not stop.is_set():
-            if not await app.state.delivery.run_once():
-                await asyncio.sleep(0.01)
-
-    running = asyncio.create_task(workers())
-    try:
-        async with (
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://gateway", headers=headers
-            ) as client,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-            ) as sim,
-        ):
-            ctx = DemoContext(
-                api=client,
-                sim=sim,
-                check=check,
-                say=lambda _line: None,
-                size=3,
-                rng=random.Random(1),
-                shared={"dossiers": [dossier(n) for n in (1, 2, 3)]},
-            )
-            await EmcTracking(client, sim, check).play(ctx)
-    finally:
-        stop.set()
-        await running
-    failed = [what for ok, what in results if not ok]
-    assert failed == []
-    assert len(results) >= 8
+    async with demo_run(app, sandbox_app, headers) as run:
+        ctx = DemoContext(
+            api=run.api,
+            sim=run.sim,
+            check=run.check,
+            say=lambda _line: None,
+            size=3,
+            rng=random.Random(1),
+            shared={"dossiers": [dossier(n) for n in (1, 2, 3)]},
+        )
+        await EmcTracking(run.api, run.sim, run.check).play(ctx)
+    assert run.failed == []
+    assert len(run.results) >= 8
