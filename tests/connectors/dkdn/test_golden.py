@@ -51,7 +51,9 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize(("packet", "model", "mapper", "expected"), CASES, ids=lambda c: str(c))
+@pytest.mark.parametrize(
+    ("packet", "model", "mapper", "expected"), CASES, ids=[c[0] for c in CASES]
+)
 def test_golden_answer_maps_to_the_canonical_answer(
     packet: str, model: type[BaseModel], mapper: Any, expected: str | None
 ) -> None:
