@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 import connectors.dvcqg.demo as demo_module
+from connectors.dancu.sandbox.state import DEFAULT_PROCEDURES, UNLICENSED_PROCEDURE
+from connectors.dvcqg.sandbox import CATALOGUE
 from gateway.demo import run_demo
 
 
@@ -26,6 +28,21 @@ def test_demo_passes_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "chain intact" in out
     assert "lgsp audit verify: the exchange log's hash chain is intact and fully sealed" in out
     assert (tmp_path / "lgsp-demo.db").exists()
+    # issue 23: an enterprise look-up, an EMC monthly submission, a document to document
+    # management with its statuses back
+    assert "lines of business" in out
+    assert "not in the register, answered 200 not_found" in out
+    assert "EMC received the 2024-01 figures exactly as computed locally" in out
+    assert "(processed)" in out
+    assert "the case system was told: qlvb.sent" in out
+
+
+def test_the_demo_dossiers_use_only_procedures_the_population_database_licenses() -> None:
+    """The DVCQG part picks a procedure for each dossier from the portal simulator's catalogue,
+    less the one the population database simulator deliberately does not license; each of the
+    others must be licensed, whatever the seed (seed 5 once picked an unlicensed one)."""
+    usable = {p.MATTHC for p in CATALOGUE} - {UNLICENSED_PROCEDURE}
+    assert usable <= DEFAULT_PROCEDURES
 
 
 def test_demo_fails_when_the_portal_loses_a_dossier(

@@ -75,6 +75,10 @@ DEFAULT_PROCEDURES = frozenset(
         "2.000815",
         "2.000908",
         "2.002189",
+        # the province's own variant of 2.000477 and 3.000161 are in the sandbox's DVCQG
+        # catalogue too: the demo's dossiers may use any procedure of it but the unlicensed one
+        "2.000477.000.00.00.H56",
+        "3.000161",
     }
 )
 """Procedures licensed to query the population database (``UNLICENSED_PROCEDURE`` is not)."""
