@@ -7,7 +7,11 @@ out (a claim at a later ``now``: no real sleep races the clock), a survivor deli
 axis answers DUPLICATE with the same DocID: one document at the axis, one duplicate counted, the
 document ``sent`` once, ``qlvb.sent`` published once. (An answer dropped after the axis kept the
 package, retried, is ``tests/connectors/qlvb/test_routes.py::
-test_a_redelivery_after_a_lost_answer_makes_one_document``.)
+test_a_redelivery_after_a_lost_answer_makes_one_document``.) A request dying after its delivery
+was accepted but before the document row recorded it is delivered all the same, and the
+client's retry is recognised by the axis: one document, one ``qlvb.sent``. A status pushed while
+the document waits for its sent mark is applied, and the late mark does not undo it (the
+events then come ``qlvb.received`` before ``qlvb.sent``, each once).
 
 Statuses: the poller applies status packages and dies before acknowledging them
 (``updateStatus``): the next round takes them again, recognises what it applied, applies what
@@ -164,6 +168,42 @@ async def test_a_worker_dying_between_the_axis_and_the_sent_mark_yields_one_docu
     assert await event_types(gateway) == ["qlvb.sent"]
 
 
+async def test_a_request_dying_between_its_acceptance_and_the_document_yields_one_document(
+    api: httpx.AsyncClient,
+    app: Any,
+    gateway: Gateway,
+    axis: Axis,
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the delivery is accepted (committed), then the request dies before the document row
+    # records its exchange: the client has no answer
+    async def dies(*_args: Any, **_kwargs: Any) -> str:
+        raise RuntimeError("the process died before the document knew its delivery")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(documents, "attach_exchange", dies)
+        with pytest.raises(RuntimeError):
+            await api.post(DOCUMENTS, json=document(), headers=headers)
+    assert (await view(api, headers))["exchange_id"] is None
+    while await app.state.delivery.run_once():  # what was accepted is delivered all the same
+        pass
+    assert axis.sim.stats.documents == 1
+    assert (await view(api, headers))["status"] == "sent"
+
+    # the client, never answered, sends the same request again: accepted again, recognised
+    exchange = await accepted(api, headers)
+    while await app.state.delivery.run_once():
+        pass
+    found = await outbox.find(gateway.db, exchange)
+    assert found is not None
+    assert found.status == "delivered"
+    assert (axis.sim.stats.documents, axis.sim.stats.duplicates) == (1, 1)
+    doc = await view(api, headers)
+    assert (doc["status"], doc["exchange_id"]) == ("sent", exchange)
+    assert await event_types(gateway) == ["qlvb.sent"]
+
+
 # --- statuses ---------------------------------------------------------------------------------
 
 
@@ -250,3 +290,38 @@ async def test_a_status_pushed_and_pulled_at_the_same_moment_is_one_report(
     assert sorted(o.outcome for o in outcomes) == ["applied", "duplicate"]
     assert len(await history(api, headers)) == 1
     assert await event_types(gateway) == ["qlvb.sent", "qlvb.received"]
+
+
+async def test_a_status_arriving_before_the_sent_mark_is_kept_and_not_undone(
+    api: httpx.AsyncClient,
+    app: Any,
+    gateway: Gateway,
+    axis: Axis,
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the worker dies between the axis and the sent mark; meanwhile the agency receives the
+    # document and its status is pushed: applied to a document still "queued" here
+    exchange = await accepted(api, headers)
+    item = await doomed_worker_takes(gateway, exchange)
+
+    async def dies(*_args: Any, **_kwargs: Any) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(documents, "mark_sent", dies)
+        with pytest.raises(Killed):
+            await connector_of(gateway).deliver(
+                item.operation, outbox.decode_payload(gateway.cipher, item)
+            )
+    axis.push_into(app)
+    await axis.advance()  # 01
+    assert axis.sim.statuses[-1].pushed == 200
+
+    await survivor_redelivers(gateway, exchange)
+    doc = await view(api, headers)
+    assert doc["status"] == "sent"
+    (recipient,) = doc["recipients"]
+    assert (recipient["status"], recipient["status_code"]) == ("received", "01")  # not undone
+    assert await event_types(gateway) == ["qlvb.received", "qlvb.sent"]
+    assert (axis.sim.stats.documents, axis.sim.stats.duplicates) == (1, 1)
