@@ -1,0 +1,163 @@
+"""Hostile input to the document management routes and callback (adversarial review, issue 23):
+every refusal is problem+json naming the field, recorded, and changes nothing; never a 500."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from connectors.qlvb.routes import SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
+from gateway.core.runtime import Gateway
+from gateway.core.store.db import ExchangeEntry, OutboxItem
+from tests.conftest import bearer
+from tests.connectors.qlvb.support import CALLBACK, DOCUMENTS, document
+
+SECRET = b"sandbox-qlvb-callback"
+
+
+@pytest.fixture
+async def headers(gateway: Gateway) -> dict[str, str]:
+    return await bearer(gateway, "qlvb:send", "qlvb:read")
+
+
+async def counts(gw: Gateway) -> tuple[int, int]:
+    async with gw.db.transaction() as session:
+        outbox = await session.scalar(select(func.count()).select_from(OutboxItem))
+        refusals = await session.scalar(
+            select(func.count())
+            .select_from(ExchangeEntry)
+            .where(ExchangeEntry.kind == "refusal")
+        )
+    return int(outbox or 0), int(refusals or 0)
+
+
+def problem(r: httpx.Response, status: int) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = r.json()
+    return body
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"trich_yeu": "V/v hồ sơ\x00"}, "trich_yeu"),
+        ({"noi_ban_hanh": "Phú\x01Thọ"}, "noi_ban_hanh"),
+        ({"noi_dung": "a\x0bb"}, "noi_dung"),
+        ({"nguoi_ky": {"ho_ten": "Trần\x00Bình"}}, "nguoi_ky.ho_ten"),
+        ({"nguoi_ky": {"ho_ten": "Bình", "chuc_vu": "\ufffe"}}, "nguoi_ky.chuc_vu"),
+    ],
+)
+async def test_text_xml_cannot_carry_is_refused_naming_the_field(
+    api: httpx.AsyncClient,
+    gateway: Gateway,
+    headers: dict[str, str],
+    overrides: dict[str, Any],
+    field: str,
+) -> None:
+    before = await counts(gateway)
+    r = await api.post(DOCUMENTS, json=document(**overrides), headers=headers)
+    body = problem(r, 422)
+    assert any(e["loc"].removeprefix("body.") == field for e in body["errors"]), body
+    outbox, refusals = await counts(gateway)
+    assert (outbox, refusals) == (before[0], before[1] + 1)
+
+
+async def test_a_lone_surrogate_is_refused_not_a_500(
+    api: httpx.AsyncClient, gateway: Gateway, headers: dict[str, str]
+) -> None:
+    raw = httpx.Request("POST", "http://x", json=document()).content
+    raw = raw.replace(b'"Ph\\u00fa Th\\u1ecd"', b'"\\ud800"').replace(
+        "Phú Thọ".encode(), b"\\ud800"
+    )
+    assert b"\\ud800" in raw
+    r = await api.post(
+        DOCUMENTS, content=raw, headers={**headers, "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["é" * 64, "\u00ff" + "0" * 63, "zz", " " * 64],
+)
+async def test_a_forged_signature_of_any_shape_is_401(
+    api: httpx.AsyncClient, gateway: Gateway, signature: str
+) -> None:
+    stamp = str(int(time.time()))
+    r = await api.post(
+        CALLBACK,
+        content=b"<edXML/>",
+        headers={
+            TIMESTAMP_HEADER: stamp,
+            SIGNATURE_HEADER: signature.encode("latin-1"),  # type: ignore[dict-item]
+            "Content-Type": "application/xml",
+        },
+    )
+    problem(r, 401)
+
+
+@pytest.mark.parametrize(
+    "stamp", ["", "-1", "1e9", "\u00b2\u00b3", "0", "99999999999", str(int(time.time()) - 3600)]
+)
+async def test_missing_odd_or_stale_timestamps_are_401(
+    api: httpx.AsyncClient, gateway: Gateway, stamp: str
+) -> None:
+    body = b"<edXML/>"
+    r = await api.post(
+        CALLBACK,
+        content=body,
+        headers={
+            TIMESTAMP_HEADER: stamp.encode("latin-1"),  # type: ignore[dict-item]
+            SIGNATURE_HEADER: callback_signature(SECRET, stamp, body) if stamp.isascii() else "0",
+            "Content-Type": "application/xml",
+        },
+    )
+    problem(r, 401)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "000.00.01.H22-240105-0007%2F..%2Fx",
+        "..%2F..%2Fadmin",
+        "%00",
+        "000.00.01.H22-240105-0007%00",
+        "x" * 5000,
+    ],
+)
+async def test_odd_dossier_codes_in_the_path_are_refused(
+    api: httpx.AsyncClient, gateway: Gateway, headers: dict[str, str], path: str
+) -> None:
+    r = await api.get(f"{DOCUMENTS}/{path}", headers=headers)
+    assert r.status_code in (404, 422), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("content", "ctype"),
+    [
+        (b"", "application/json"),
+        (b"null", "application/json"),
+        (b"[]", "application/json"),
+        (b"{", "application/json"),
+        (b"<x/>", "application/xml"),
+        (b'{"ma_ho_so": 1}', "text/plain"),
+    ],
+)
+async def test_empty_or_foreign_bodies_are_422(
+    api: httpx.AsyncClient,
+    gateway: Gateway,
+    headers: dict[str, str],
+    content: bytes,
+    ctype: str,
+) -> None:
+    before = await counts(gateway)
+    r = await api.post(DOCUMENTS, content=content, headers={**headers, "Content-Type": ctype})
+    problem(r, 422)
+    assert (await counts(gateway))[0] == before[0]
