@@ -94,9 +94,7 @@ async def test_empty_or_foreign_bodies_are_422(
 @pytest.mark.parametrize(
     "month", ["2026-13", "2026-00", "0000-01", "9999-12", "2026-1", "2026-01x", "%2E%2E%2Fx"]
 )
-async def test_odd_months_are_refused(
-    gateway: Gateway, api: httpx.AsyncClient, month: str
-) -> None:
+async def test_odd_months_are_refused(gateway: Gateway, api: httpx.AsyncClient, month: str) -> None:
     headers = await bearer(gateway, "emc:read", "emc:submit")
     before = await counts(gateway)
     r = await api.get(f"/v1/emc/reports/{month}", headers=headers)

@@ -28,9 +28,7 @@ async def counts(gw: Gateway) -> tuple[int, int]:
     async with gw.db.transaction() as session:
         outbox = await session.scalar(select(func.count()).select_from(OutboxItem))
         refusals = await session.scalar(
-            select(func.count())
-            .select_from(ExchangeEntry)
-            .where(ExchangeEntry.kind == "refusal")
+            select(func.count()).select_from(ExchangeEntry).where(ExchangeEntry.kind == "refusal")
         )
     return int(outbox or 0), int(refusals or 0)
 
