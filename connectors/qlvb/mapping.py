@@ -175,7 +175,18 @@ class VanBanGui(BaseModel):
     ban_giay: bool = Field(False, description="a paper copy follows (Bussiness/Paper)")
     tep_dinh_kem: list[TepDinhKem] = Field(min_length=1, max_length=50)
 
-    _text = field_validator("trich_yeu", "noi_dung", "noi_ban_hanh")(_xml_text)
+    _text = field_validator("so_van_ban", "ky_hieu", "trich_yeu", "noi_dung", "noi_ban_hanh")(
+        _xml_text
+    )
+
+    @field_validator("ma_ho_so")
+    @classmethod
+    def _ascii(cls, value: str) -> str:
+        # the pattern's \d matches any Unicode digit: such a code is no dossier's, and cannot
+        # go in the Location header (a 500 after the document was queued)
+        if not value.isascii():
+            raise ValueError("ASCII digits and letters only")
+        return value
 
     @field_validator("ma_co_quan_nhan")
     @classmethod

@@ -10,11 +10,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from connectors.qlvb.routes import SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
+from connectors.qlvb.routes import (
+    CALLBACK_EXAMPLE,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    callback_signature,
+)
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import ExchangeEntry, OutboxItem
 from tests.conftest import bearer
-from tests.connectors.qlvb.support import CALLBACK, DOCUMENTS, document
+from tests.connectors.qlvb.support import CALLBACK, DOCUMENTS, Axis, axis_of, document
 
 SECRET = b"sandbox-qlvb-callback"
 
@@ -159,3 +164,123 @@ async def test_empty_or_foreign_bodies_are_422(
     r = await api.post(DOCUMENTS, content=content, headers={**headers, "Content-Type": ctype})
     problem(r, 422)
     assert (await counts(gateway))[0] == before[0]
+
+
+def signed(body: bytes) -> dict[str, str]:
+    stamp = str(int(time.time()))
+    return {
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: callback_signature(SECRET, stamp, body),
+        "Content-Type": "application/xml",
+    }
+
+
+@pytest.fixture
+async def platform(sandbox_app: Any) -> Any:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def sent(app: Any, sandbox_app: Any, platform: httpx.AsyncClient) -> Axis:
+    """The axis, pushing into the gateway (the example's document is sent by the test)."""
+    axis = axis_of(sandbox_app, platform)
+    axis.push_into(app)
+    return axis
+
+
+async def send_example(
+    api: httpx.AsyncClient, app: Any, headers: dict[str, str], axis: Axis
+) -> None:
+    """The document CALLBACK_EXAMPLE reports on, delivered to the axis."""
+    r = await api.post(DOCUMENTS, json=document(), headers=headers)
+    assert r.status_code == 202, r.text
+    while await app.state.delivery.run_once():
+        await axis.pusher.drain()
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001/01/01 00:00:00",
+        "9999/12/31 23:59:59",
+        "2024/02/30 10:00:00",
+        "2024/01/05 25:61:00",
+        "",
+        "x" * 10_000,
+    ],
+)
+async def test_a_status_at_an_absurd_time_is_refused_not_a_500(
+    api: httpx.AsyncClient,
+    app: Any,
+    gateway: Gateway,
+    headers: dict[str, str],
+    sent: Axis,
+    stamp: str,
+) -> None:
+    await send_example(api, app, headers, sent)
+    body = CALLBACK_EXAMPLE.replace("2024/01/05 13:30:00", stamp).encode()
+    r = await api.post(CALLBACK, content=body, headers=signed(body))
+    problem(r, 422)
+    r = await api.get(f"{DOCUMENTS}/000.00.01.H22-240105-0007", headers=headers)
+    assert r.json()["documents"][0]["recipients"][0]["history"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">&x;</edXML>',
+        b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b'<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016">&b;</edXML>',
+        b'<?xml version="1.0" encoding="UTF-16"?><edXML/>',
+        b"\xef\xbb\xbf<edXML xmlns='http://www.mic.gov.vn/TBT/QCVN_102_2016'>\x00</edXML>",
+        b"",
+        CALLBACK_EXAMPLE.encode().replace(b"<edXML:StatusCode>05", b"<edXML:StatusCode>99"),
+        CALLBACK_EXAMPLE.encode().replace(b"<edXML:StatusCode>05", b"<edXML:StatusCode>\xff"),
+    ],
+)
+async def test_signed_but_dangerous_or_invalid_packages_are_422(
+    api: httpx.AsyncClient, gateway: Gateway, body: bytes
+) -> None:
+    before = await counts(gateway)
+    r = await api.post(CALLBACK, content=body, headers=signed(body))
+    problem(r, 422)
+    assert (await counts(gateway))[1] == before[1] + 1
+
+
+async def test_a_package_past_the_bound_is_refused(
+    api: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    from tests.connectors.qlvb.support import connector_of
+
+    bound = connector_of(gateway).config.max_package_bytes
+    body = CALLBACK_EXAMPLE.encode().replace(
+        b"</edXML:Description>", b" " * (bound + 1) + b"</edXML:Description>"
+    )
+    r = await api.post(CALLBACK, content=body, headers=signed(body))
+    assert r.status_code in (413, 422), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"ma_ho_so": "000.00.01.H22-240105-000\u0667"}, "ma_ho_so"),
+        ({"ma_ho_so": "\uff10\uff10\uff10.00.01.H22-240105-0007"}, "ma_ho_so"),
+        ({"so_van_ban": "12\x015"}, "so_van_ban"),
+        ({"ky_hieu": "TTHCC\x7f-MC\ufffe"}, "ky_hieu"),
+    ],
+)
+async def test_codes_in_foreign_digits_or_controls_are_refused(
+    api: httpx.AsyncClient,
+    gateway: Gateway,
+    headers: dict[str, str],
+    overrides: dict[str, Any],
+    field: str,
+) -> None:
+    r = await api.post(DOCUMENTS, json=document(**overrides), headers=headers)
+    body = problem(r, 422)
+    assert any(e["loc"].removeprefix("body.") == field for e in body["errors"]), body
