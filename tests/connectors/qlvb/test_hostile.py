@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from connectors.qlvb.config import QlvbConfig
 from connectors.qlvb.routes import (
     CALLBACK_EXAMPLE,
     SIGNATURE_HEADER,
@@ -284,3 +286,12 @@ async def test_codes_in_foreign_digits_or_controls_are_refused(
     r = await api.post(DOCUMENTS, json=document(**overrides), headers=headers)
     body = problem(r, 422)
     assert any(e["loc"].removeprefix("body.") == field for e in body["errors"]), body
+
+
+@pytest.mark.parametrize("secret", ["", "short-key"])
+def test_an_empty_or_short_callback_secret_is_refused_without_quoting_it(secret: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        QlvbConfig.model_validate({"callback_secret": secret})
+    assert caught.value.errors()[0]["loc"] == ("callback_secret",)
+    if secret:
+        assert secret not in caught.value.errors()[0]["msg"]
