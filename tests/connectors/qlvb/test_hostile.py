@@ -10,14 +10,20 @@ import httpx
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from tenacity import wait_none
 
+from connectors.qlvb.client import QlvbClient
 from connectors.qlvb.config import QlvbConfig
+from connectors.qlvb.connector import QlvbConnector
+from connectors.qlvb.mapping import VanBanGui
 from connectors.qlvb.routes import (
     CALLBACK_EXAMPLE,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     callback_signature,
 )
+from gateway.core.errors import GatewayError, InvalidUpstreamAnswer
+from gateway.core.http.recording import build_client
 from gateway.core.runtime import Gateway
 from gateway.core.store.db import ExchangeEntry, OutboxItem
 from tests.conftest import bearer
@@ -295,3 +301,50 @@ def test_an_empty_or_short_callback_secret_is_refused_without_quoting_it(secret:
     assert caught.value.errors()[0]["loc"] == ("callback_secret",)
     if secret:
         assert secret not in caught.value.errors()[0]["msg"]
+
+
+AXIS = "http://axis.test"
+
+
+async def axis_answering(answer: httpx.Response) -> tuple[QlvbClient, QlvbConnector]:
+    async def sink(_crossing: Any) -> None:
+        return None
+
+    http = build_client(
+        connector="qlvb", sink=sink, transport=httpx.MockTransport(lambda _request: answer)
+    )
+    config = QlvbConfig.model_validate({"base_url": AXIS})
+    return QlvbClient(config, http, retry_wait=wait_none()), QlvbConnector(config, http)
+
+
+@pytest.mark.parametrize("doc_id", ["vxp\u0000001", "vxp\n001", "vxp 001", "vxp-\u00e9"])
+@pytest.mark.parametrize("code", ["", "DUPLICATE"])
+async def test_an_axis_id_that_is_not_printable_ascii_is_not_trusted(
+    doc_id: str, code: str
+) -> None:
+    client, connector = await axis_answering(
+        httpx.Response(200, json={"status": "OK", "ErrorCode": code, "DocID": doc_id})
+    )
+    data = connector.package(VanBanGui.model_validate(document()))
+    with pytest.raises(InvalidUpstreamAnswer):
+        await client.send_edoc(data)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text=""),
+        httpx.Response(200, text="<html><body>Đăng nhập</body></html>"),
+        httpx.Response(200, json={"status": 1}),
+        httpx.Response(200, json=[{"status": "OK"}]),
+        httpx.Response(200, json={"status": "OK", "DocID": "x" * 101}),
+        httpx.Response(200, json={"status": "OK", "ErrorCode": "", "DocID": ""}),
+        httpx.Response(200, json={"status": "FAIL", "ErrorCode": "\u0000" * 5}),
+    ],
+)
+async def test_malformed_send_answers_are_upstream_errors(answer: httpx.Response) -> None:
+    client, connector = await axis_answering(answer)
+    data = connector.package(VanBanGui.model_validate(document()))
+    with pytest.raises(GatewayError) as caught:
+        await client.send_edoc(data)
+    assert caught.value.status >= 500 or caught.value.status == 422
