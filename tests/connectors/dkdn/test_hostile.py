@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import structlog
 from sqlalchemy import func, select
 from tenacity import wait_none
 
@@ -162,6 +163,48 @@ async def test_malformed_answers_are_502_never_a_crash(
     with pytest.raises(GatewayError) as caught:
         await make().lookup(CODE)
     assert caught.value.status in (502, 503), caught.value
+
+
+PASSPORT = "B12345678"
+
+
+async def test_no_id_number_secret_or_token_in_any_log_line(
+    register: respx.MockRouter,
+    make: Any,
+    capfd: pytest.CaptureFixture[str],
+    logging_at_debug: None,
+) -> None:
+    people = [
+        {"HoVaTen": "NGUYỄN VĂN AN", "SoGiayChungThuc": ID_NUMBER},
+        {"HoVaTen": "JOHN SMITH", "SoGiayChungThuc": PASSPORT},
+    ]
+    cert = {
+        "MaSoDoanhNghiep": CODE,
+        "TenTiengViet": "A",
+        "DaiDienPhapLuat": [{"ThongTinCaNhan": people}],
+    }
+    route = register.get(ENTCERT)
+    route.side_effect = [
+        httpx.Response(200, json={"GetEntCert": [cert]}),
+        httpx.Response(200, json={"GetEntCert": [{**cert, "NgayDangKyLanDau": ID_NUMBER}]}),
+        httpx.Response(200, json={"GetEntCert": [{**cert, "MaSoDoanhNghiep": ID_NUMBER[:10]}]}),
+        httpx.Response(503, json={"GetEntCert": [cert]}),
+    ]
+    structlog.get_logger("test").warning("test.marker")
+    client = make(profile="lgsp-entcert")
+    found = await client.lookup(CODE)
+    assert found is not None
+    assert [p.so_giay_to for p in found.nguoi_dai_dien] == [ID_NUMBER, PASSPORT]
+    for _ in range(3):
+        with pytest.raises(GatewayError):
+            await client.lookup(CODE)
+    register.get(PATH).respond(200, json=ngsp())
+    await make().lookup(CODE)  # the NGSP token fetched and used
+    out, err = capfd.readouterr()
+    lines = out + err
+    assert "test.marker" in lines
+    for secret in (ID_NUMBER, PASSPORT, SECRET, "tok-1"):
+        assert secret not in lines
 
 
 # --- the route ------------------------------------------------------------------------------
