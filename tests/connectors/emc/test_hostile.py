@@ -104,3 +104,16 @@ async def test_odd_months_are_refused(gateway: Gateway, api: httpx.AsyncClient, 
     assert r.status_code in (404, 422, 503), r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert (await counts(gateway))[:2] == before[:2]
+
+
+async def test_a_month_that_has_not_begun_is_not_submitted(
+    gateway: Gateway, api: httpx.AsyncClient
+) -> None:
+    headers = await bearer(gateway, "emc:read", "emc:submit")
+    before = await counts(gateway)
+    r = await api.post("/v1/emc/reports/2099-12/submit", headers=headers)
+    body = problem(r)
+    assert [e["loc"] for e in body["errors"]] == ["month"]
+    assert (await counts(gateway))[:2] == before[:2]
+    r = await api.get("/v1/emc/reports/2099-12", headers=headers)  # reading it is harmless
+    assert r.status_code == 200, r.text
