@@ -348,3 +348,20 @@ async def test_malformed_send_answers_are_upstream_errors(answer: httpx.Response
     with pytest.raises(GatewayError) as caught:
         await client.send_edoc(data)
     assert caught.value.status >= 500 or caught.value.status == 422
+
+
+async def test_a_replayed_callback_changes_nothing(
+    api: httpx.AsyncClient, app: Any, gateway: Gateway, headers: dict[str, str], sent: Axis
+) -> None:
+    await send_example(api, app, headers, sent)
+    body = CALLBACK_EXAMPLE.encode()
+    stamped = signed(body)
+    first = await api.post(CALLBACK, content=body, headers=stamped)
+    assert first.status_code == 200, first.text
+    view = (await api.get(f"{DOCUMENTS}/000.00.01.H22-240105-0007", headers=headers)).json()
+    for _ in range(3):
+        again = await api.post(CALLBACK, content=body, headers=stamped)
+        assert again.json() == {"status": "OK", "ErrorDesc": ""}
+    after = (await api.get(f"{DOCUMENTS}/000.00.01.H22-240105-0007", headers=headers)).json()
+    assert after == view
+    assert len(after["documents"][0]["recipients"][0]["history"]) == 1
