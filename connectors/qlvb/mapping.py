@@ -191,6 +191,8 @@ class VanBanGui(BaseModel):
     @field_validator("ma_co_quan_nhan")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
+        if not all(code.isascii() for code in value):  # \d takes any Unicode digit
+            raise ValueError("agency codes in ASCII digits and letters only")
         if len(set(value)) != len(value):
             raise ValueError("the same agency twice (QCVN 102: no duplicate To)")
         return value

@@ -278,6 +278,7 @@ async def test_a_package_past_the_bound_is_refused(
     [
         ({"ma_ho_so": "000.00.01.H22-240105-000\u0667"}, "ma_ho_so"),
         ({"ma_ho_so": "\uff10\uff10\uff10.00.01.H22-240105-0007"}, "ma_ho_so"),
+        ({"ma_co_quan_nhan": ["\uff10\uff10\uff10.00.12.H22"]}, "ma_co_quan_nhan"),
         ({"so_van_ban": "12\x015"}, "so_van_ban"),
         ({"ky_hieu": "TTHCC\x7f-MC\ufffe"}, "ky_hieu"),
     ],
