@@ -64,8 +64,12 @@ PATHS = {
     "lgsp-hcm": "/TraCuuThongTinDoanhNghiep",
 }
 _QUERY = {"ngsp": "msdn", "lgsp-entcert": "msdn", "lgsp-hcm": "MaSoDoanhNghiep"}
-_MSDN = re.compile(wire.MSDN_PATTERN)
+_MSDN = re.compile(wire.MSDN_PATTERN, re.ASCII)
 _BEARER = "Bearer"
+#: what a token and its type may be to travel in a header (RFC 6750 b64token is narrower;
+#: printable ASCII, no space, is what a header can carry without splitting or re-encoding)
+_HEADER_TOKEN = re.compile(r"[!-~]+")
+_TOKEN_TYPE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -150,12 +154,14 @@ class DkdnClient:
                 f"the business register's answer breaks its schema: {exc}",
                 errors=[FieldError(loc, msg or "invalid")],
             ) from None
-        if found is not None and found.ma_so_doanh_nghiep.strip() != msdn:
+        if found is None:
+            return None
+        if found.ma_so_doanh_nghiep.strip() != msdn:
             raise MalformedAnswer(
                 "the business register answered with another enterprise than the one asked for",
                 errors=[FieldError(where, "not the enterprise code asked for")],
             )
-        return found
+        return found.model_copy(update={"ma_so_doanh_nghiep": msdn})  # padding dropped
 
     def _check_envelope(self, answer: wire.HcmAnswer) -> None:
         status = (answer.Status or "").upper() or HCM_SUCCESS
@@ -240,7 +246,21 @@ class DkdnClient:
             raise UpstreamAuthError(
                 f"NGSP refused the gateway's consumer key: HTTP {response.status_code}"
             )
-        return self._validated(wire.NgspTokenAnswer, self._json(response, TOKEN))
+        answer = self._validated(wire.NgspTokenAnswer, self._json(response, TOKEN))
+        # a token that cannot travel in a header (CR/LF, controls, non-ASCII) would split the
+        # look-up's headers or fail to encode (a 500): refused here, never quoted
+        if not _HEADER_TOKEN.fullmatch(answer.access_token):
+            raise MalformedAnswer(
+                "NGSP's token answer holds a token that cannot be sent in a header",
+                errors=[FieldError("access_token", "printable ASCII without spaces")],
+            )
+        kind = (answer.token_type or "").strip()
+        if kind and not _TOKEN_TYPE.fullmatch(kind):
+            raise MalformedAnswer(
+                "NGSP's token answer holds a token type that cannot be sent in a header",
+                errors=[FieldError("token_type", "a word of ASCII letters and digits")],
+            )
+        return answer
 
     # --- internals ------------------------------------------------------------------------------
 

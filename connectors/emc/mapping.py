@@ -22,7 +22,7 @@ import json
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from connectors.emc.codes import (
     FORMS_PAYMENTS,
@@ -38,7 +38,7 @@ from connectors.emc.codes import (
     TrangThaiHoSo,
     emc_status,
 )
-from gateway.core.local_time import TZ
+from gateway.core.local_time import FIRST_DAY, LAST_DAY, TZ, local_day
 from schemas import emc as wire
 
 __all__ = ["SuKienHoSo", "local_stamp", "masked_id", "to_wire", "user_json"]
@@ -109,6 +109,19 @@ class SuKienHoSo(BaseModel):
     ngay_ket_thuc: AwareDatetime | None = Field(
         None, description="processing finished (result ready or returned) at"
     )
+
+    @field_validator("ngay_tiep_nhan", "ngay_hen_tra", "ngay_ket_thuc")
+    @classmethod
+    def _within_range(cls, value: datetime | None) -> datetime | None:
+        # year 1 or 9999 with an offset cannot be stored (OverflowError, a 500) nor reported
+        if value is not None:
+            try:
+                day = local_day(value)
+            except OverflowError:
+                day = None
+            if day is None or not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(f"a date from {FIRST_DAY} to {LAST_DAY}")
+        return value
 
 
 def user_json(id_number: str, ma_tinh: str) -> str:

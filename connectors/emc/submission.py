@@ -23,6 +23,7 @@ from connectors.emc.config import EmcConfig
 from connectors.emc.report import MonthlyReport, compute
 from connectors.emc.tracking import CONNECTOR
 from gateway.core.delivery import outbox
+from gateway.core.errors import FieldError, InvalidInput
 from gateway.core.local_time import local_day
 from gateway.core.log.exchange_log import Crossing, new_exchange_id
 from gateway.core.runtime import Gateway
@@ -54,7 +55,14 @@ def previous_month(day: date) -> str:
 async def queue_submission(
     gw: Gateway, report: MonthlyReport, *, client: str, request_body: bytes = b""
 ) -> str:
-    """Queue ``report`` for submission; returns the exchange id."""
+    """Queue ``report`` for submission; returns the exchange id. A month that has not begun
+    is :class:`InvalidInput` naming ``month``: its empty figures would replace nothing real
+    now, and whatever the month holds later (a second submission replaces the first)."""
+    if report.month > local_day(utcnow()).strftime("%Y-%m"):
+        raise InvalidInput(
+            f"the month {report.month} has not begun: nothing to submit",
+            errors=[FieldError("month", "this month or an earlier one")],
+        )
     exchange_id = new_exchange_id()
     payload = report.model_dump(mode="json")
     entry = gw.log.build(

@@ -32,6 +32,7 @@ outbox owns its retries). Wire operations are recorded as ``qlvb.sendEdoc``, ...
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 import httpx
@@ -48,6 +49,9 @@ from gateway.core.http.json_answers import JsonPlatform
 from schemas import qlvb as wire
 
 __all__ = ["QlvbClient"]
+
+#: what an id the axis hands out may be to be kept and shown (printable ASCII, no space)
+_AXIS_ID = re.compile(r"[!-~]{1,100}")
 
 Operation = Literal["sendEdoc", "getReceivedEdocList", "getEdoc", "updateStatus"]
 
@@ -141,6 +145,13 @@ class QlvbClient:
         )
         raw = self._platform.json_object(response, "sendEdoc")
         answer = self._platform.validated(wire.SendAnswer, raw, "sendEdoc")
+        if answer.DocID and not _AXIS_ID.fullmatch(answer.DocID):
+            # stored as the document's axis id and shown: a NUL cannot go in a PostgreSQL text
+            # column, a line break or a control would forge log lines and views
+            raise InvalidUpstreamAnswer(
+                "the document exchange axis's sendEdoc answer has a DocID that is not "
+                "printable ASCII"
+            )
         if answer.ErrorCode == DUPLICATE:
             return answer
         self._resolve(answer, "sendEdoc")

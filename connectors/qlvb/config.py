@@ -136,6 +136,15 @@ class QlvbConfig(ConnectorConfig):
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @field_validator("callback_secret")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr) -> SecretStr:
+        # an empty or short HMAC key lets anyone sign a status package (an empty key is
+        # computable by all): refused, naming the variable, never the value
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("at least 16 characters (an HMAC key)")
+        return value
+
     @field_validator("trusted_certificates")
     @classmethod
     def _pem(cls, value: list[str]) -> list[str]:

@@ -47,6 +47,7 @@ from gateway.core.errors import (
     PermanentUpstreamError,
     TransientUpstreamError,
 )
+from gateway.core.local_time import FIRST_DAY, LAST_DAY, local_day
 from gateway.core.validation import field_errors, validate_model
 
 __all__ = ["QlvbConnector", "StatusInvalid"]
@@ -173,7 +174,18 @@ class QlvbConnector:
                 f"the status package's signature is refused: {exc}",
                 errors=[FieldError("Signature", str(exc))],
             ) from None
-        return report_from_wire(package)
+        report = report_from_wire(package)
+        # year 1 or 9999 parses, but cannot be stored (OverflowError, a 500) nor be a status
+        try:
+            day = local_day(report.at)
+        except OverflowError:
+            day = None
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
+            raise StatusInvalid(
+                "the status package's Timestamp is out of range",
+                errors=[FieldError("MessageHeader/Timestamp", f"from {FIRST_DAY} to {LAST_DAY}")],
+            )
+        return report
 
     def periodic_jobs(self, gateway: Any) -> Sequence[PeriodicJob]:
         """The poller of status packages (see :mod:`connectors.qlvb.poller`)."""

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
@@ -82,6 +83,16 @@ RECALL: dict[str, int] = {"13": 1, "15": 2, "16": 2}
 
 OrganId = Annotated[str, Field(pattern=wire.ORGAN_ID_PATTERN, examples=["000.00.12.H22"])]
 
+#: characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF): refused
+#: when the document is accepted, naming the field, not when its package is built (a 500)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str) -> str:
+    if _NOT_XML.search(value):
+        raise ValueError("contains a character XML cannot carry (a control character)")
+    return value
+
 
 class NguoiKy(BaseModel):
     """Who signed the document (``SignerInfo``)."""
@@ -91,6 +102,8 @@ class NguoiKy(BaseModel):
     tham_quyen: str = Field("", max_length=200, examples=["KT. Giám đốc"], description="Competence")
     chuc_vu: str = Field("", max_length=200, examples=["Phó Giám đốc"], description="Position")
     ho_ten: str = Field(min_length=1, max_length=200, examples=["Trần Văn Bình"])
+
+    _text = field_validator("tham_quyen", "chuc_vu", "ho_ten")(_xml_text)
 
 
 class TepDinhKem(BaseModel):
@@ -111,6 +124,8 @@ class TepDinhKem(BaseModel):
     )
     noi_dung: str = Field(min_length=4, description="the file, base64 (RFC 4648)")
     mo_ta: str = Field("", max_length=500)
+
+    _text = field_validator("ten_tep", "mo_ta")(_xml_text)
 
 
 class VanBanGui(BaseModel):
@@ -160,9 +175,24 @@ class VanBanGui(BaseModel):
     ban_giay: bool = Field(False, description="a paper copy follows (Bussiness/Paper)")
     tep_dinh_kem: list[TepDinhKem] = Field(min_length=1, max_length=50)
 
+    _text = field_validator("so_van_ban", "ky_hieu", "trich_yeu", "noi_dung", "noi_ban_hanh")(
+        _xml_text
+    )
+
+    @field_validator("ma_ho_so")
+    @classmethod
+    def _ascii(cls, value: str) -> str:
+        # the pattern's \d matches any Unicode digit: such a code is no dossier's, and cannot
+        # go in the Location header (a 500 after the document was queued)
+        if not value.isascii():
+            raise ValueError("ASCII digits and letters only")
+        return value
+
     @field_validator("ma_co_quan_nhan")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
+        if not all(code.isascii() for code in value):  # \d takes any Unicode digit
+            raise ValueError("agency codes in ASCII digits and letters only")
         if len(set(value)) != len(value):
             raise ValueError("the same agency twice (QCVN 102: no duplicate To)")
         return value

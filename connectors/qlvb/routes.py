@@ -364,7 +364,9 @@ def _authentic(connector: QlvbConnector, request: Request, raw: bytes) -> None:
     if abs(time.time() - int(timestamp)) > connector.config.callback_tolerance_seconds:
         raise StatusRejected(f"{TIMESTAMP_HEADER} is outside the tolerance")
     secret = connector.config.callback_secret.get_secret_value().encode()
-    if not hmac.compare_digest(callback_signature(secret, timestamp, raw), signature.lower()):
+    expected = callback_signature(secret, timestamp, raw).encode()
+    # as bytes: a header with a non-ASCII character is a forgery (401), not a TypeError (500)
+    if not hmac.compare_digest(expected, signature.lower().encode("utf-8", "replace")):
         raise StatusRejected(f"{SIGNATURE_HEADER} does not verify")
 
 
