@@ -62,7 +62,7 @@ __all__ = [
 
 #: an enterprise code (= its tax code, MST): 10 digits; a branch or dependent unit 10 digits,
 #: a dash and 3 digits (research note 2.4: HCM LGSP inputs ``MST-NNN``)
-MSDN_PATTERN = r"^\d{10}(-\d{3})?$"
+MSDN_PATTERN = r"^[0-9]{10}(-[0-9]{3})?$"
 
 _READ = ConfigDict(extra="ignore", populate_by_name=True)
 

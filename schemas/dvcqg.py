@@ -143,16 +143,18 @@ __all__ = [
 
 T = TypeVar("T")
 
-WIRE_DATETIME_PATTERN = r"^\d{14}$"
+WIRE_DATETIME_PATTERN = r"^[0-9]{14}$"
 """``yyyyMMddHHmmss``, local time."""
 WIRE_DATETIME_FORMAT = "%Y%m%d%H%M%S"
-AGENCY_CODE_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
+AGENCY_CODE_PATTERN = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$"
 """Agency code (mã định danh cơ quan), e.g. ``000.00.01.H22``."""
-MA_HO_SO_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}-\d{6}-\d{4,5}$"
+MA_HO_SO_PATTERN = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}-[0-9]{6}-[0-9]{4,5}$"
 """Dossier code: agency code, ``yyMMdd``, daily counter, e.g. ``000.00.01.H22-240105-0007``.
 The counter has 4 digits, or 5 (PASETO ``SyncLocalDataToDVCQGService.cs`` line 219 makes
 ``{agency}-{yyMMdd}-{10000..99999}``)."""
-MA_TTHC_PATTERN = r"^[1-3]\.\d{6}(\.\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}|\.[A-Z]\d{2})?$"
+MA_TTHC_PATTERN = (
+    r"^[1-3]\.[0-9]{6}(\.[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}|\.[A-Z][0-9]{2})?$"
+)
 """Procedure code, national (``1.001776``) or with a local agency suffix, long
 (``2.000477.000.00.00.H56``) or short (``2.002621.H56``, seen in PASETO's data)."""
 
@@ -186,7 +188,7 @@ WireDateTime = Annotated[
 ]
 """A wire datetime: ``yyyyMMddHHmmss`` (local time) that is a real calendar datetime."""
 WireDateOrBlank = Annotated[
-    str, StringConstraints(pattern=r"^(\d{14})?$"), AfterValidator(_blank_or_calendar)
+    str, StringConstraints(pattern=r"^([0-9]{14})?$"), AfterValidator(_blank_or_calendar)
 ]
 """A wire datetime, or ``""`` when unset (OpenCPS ``convertDate2String`` of a null date)."""
 AgencyCode = Annotated[str, StringConstraints(pattern=AGENCY_CODE_PATTERN)]
@@ -205,12 +207,12 @@ KenhCode = Annotated[str, StringConstraints(pattern=r"^[1-3]$")]
 FlagCode = Annotated[str, StringConstraints(pattern=r"^[01]$")]
 ReuseCode = Annotated[str, StringConstraints(pattern=r"^[0-2]$")]
 PaymentCode = Annotated[str, StringConstraints(pattern=r"^[0-3]$")]
-SmallCode = Annotated[str, StringConstraints(pattern=r"^\d{1,3}$")]
-OptionalSmallCode = Annotated[str, StringConstraints(pattern=r"^(\d{1,3})?$")]
-CopiesStr = Annotated[str, StringConstraints(pattern=r"^[1-9]\d{0,3}$")]
-AmountStr = Annotated[str, StringConstraints(pattern=r"^\d{1,15}$")]
+SmallCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,3}$")]
+OptionalSmallCode = Annotated[str, StringConstraints(pattern=r"^([0-9]{1,3})?$")]
+CopiesStr = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,3}$")]
+AmountStr = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}$")]
 """A whole VND amount as a string (PASETO ``LePhiDongBoDVC.Gia`` is a string)."""
-PhoneStr = Annotated[str, StringConstraints(pattern=r"^\+?\d{9,15}$")]
+PhoneStr = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{9,15}$")]
 TrueFalse = Literal["True", "False"]
 """A boolean as OpenCPS sends it (``data.put("IsDeleted", "False")``, ``isUpdating`` "True")."""
 
@@ -611,7 +613,7 @@ SafeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
 KetQuaNhan = Literal["accepted", "duplicate", "stale", "conflict", "rejected"]
 """What the gateway made of a received online dossier (sent back in the acknowledgement)."""
 ReadPhone = Annotated[
-    Annotated[str, StringConstraints(pattern=r"^\+?\d{9,15}$")] | None,
+    Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{9,15}$")] | None,
     BeforeValidator(lambda v: None if v == "" else _scalar_text(v)),
 ]
 ReadCount = Annotated[int, Field(ge=0), BeforeValidator(_code)]
@@ -666,7 +668,7 @@ class HoSoTrucTuyen(WireAnswer):
     SoGiayToChuHoSo: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     LoaiDoiTuong: Annotated[int, Field(ge=1, le=4), BeforeValidator(_code)]
     MaDoiTuong: ReadId = None
-    SoDienThoai: Annotated[str, StringConstraints(pattern=r"^\+?\d{9,15}$")]
+    SoDienThoai: Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{9,15}$")]
     Email: ReadName = None
     DiaChi: ReadName = None
     TrichYeuHoSo: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -863,7 +865,7 @@ class KetQuaKhoDuLieu(WirePacket):
 
     MaHoSo: MaHoSoStr
     MaGiayTo: SafeId
-    SoDinhDanhChuSoHuu: Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+    SoDinhDanhChuSoHuu: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
     HoTenChuSoHuu: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     TenGiayTo: Text500
     MaThanhPhanHoSo: Annotated[str, StringConstraints(max_length=64)] | None = None

@@ -98,8 +98,8 @@ ReceivedAmount = Annotated[
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^|\s]+$")]
 #: free text we send: bounded, no checksum separator
 Text = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^|]*$")]
-WireTime = Annotated[str, Field(pattern=r"^\d{14}$")]
-WireDay = Annotated[str, Field(pattern=r"^\d{8}$")]
+WireTime = Annotated[str, Field(pattern=r"^[0-9]{14}$")]
+WireDay = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
 MaLoi = Literal["00", "01", "02", "03", "04"]
 #: strings the platform sends: bounded
 Received = Annotated[str, Field(max_length=512)]

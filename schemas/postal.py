@@ -101,11 +101,11 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")]
 OrderNo = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9.\-_]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Address = Annotated[str, Field(min_length=1, max_length=500)]
-Phone = Annotated[str, Field(pattern=r"^(0|\+84)\d{9,10}$")]
+Phone = Annotated[str, Field(pattern=r"^(0|\+84)[0-9]{9,10}$")]
 Email = Annotated[str, Field(max_length=200, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Note = Annotated[str, Field(max_length=500)]
-WireTime = Annotated[str, Field(pattern=r"^\d{14}$")]
-WireDay = Annotated[str, Field(pattern=r"^\d{8}$")]
+WireTime = Annotated[str, Field(pattern=r"^[0-9]{14}$")]
+WireDay = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
 
 
 def _loose_int(value: Any) -> Any:

@@ -64,9 +64,11 @@ __all__ = [
 #: the namespace of QCVN 102:2016 (VXP-SDK and Bkav-edoc samples, EdXmlConstant.java)
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 #: an agency's identifier (mã định danh, QĐ 20/2020/QĐ-TTg), e.g. ``000.00.11.H53``
-ORGAN_ID_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$"
+ORGAN_ID_PATTERN = r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}$"
 #: ``{OrganId},{yyyy/MM/dd},{CodeNumber}/{CodeNotation}`` (Bkav sample, the Lạng Sơn builder)
-DOCUMENT_ID_PATTERN = r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2},\d{4}/\d{2}/\d{2},[^,/]+/.+$"
+DOCUMENT_ID_PATTERN = (
+    r"^[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2},[0-9]{4}/[0-9]{2}/[0-9]{2},[^,/]+/.+$"
+)
 #: Bkav-edoc Checker.java
 SUBJECT_MAX = 500
 ATTACHMENT_NAME_MAX = 200
@@ -269,7 +271,7 @@ class StatusHeader(_Wire):
     From: Organization
     ResponseFor: ResponseTarget
     StaffInfo: Staff = Field(default_factory=Staff)
-    StatusCode: Annotated[str, Field(pattern=r"^\d{2}$")]
+    StatusCode: Annotated[str, Field(pattern=r"^[0-9]{2}$")]
     Description: Text = ""
     Timestamp: datetime
 

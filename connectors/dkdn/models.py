@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.dkdn import MSDN_PATTERN
 from schemas.dvcqg import MA_HO_SO_PATTERN, MA_TTHC_PATTERN
@@ -65,15 +65,6 @@ class YeuCauDoanhNghiep(BaseModel):
     ma_ho_so: Annotated[str, StringConstraints(pattern=MA_HO_SO_PATTERN)] | None = Field(
         None, description="dossier the look-up serves (purpose, required)"
     )
-
-    @field_validator("ma_so_doanh_nghiep", "ma_tthc", "ma_ho_so")
-    @classmethod
-    def _ascii(cls, value: str | None) -> str | None:
-        # the patterns' \d matches any Unicode digit (fullwidth, Arabic-Indic): a code in
-        # other digits is not the register's code, refused here rather than sent
-        if value is not None and not value.isascii():
-            raise ValueError("ASCII digits and letters only")
-        return value
 
     @property
     def purpose(self) -> str | None:

@@ -60,7 +60,7 @@ __all__ = [
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # digits only (an optional leading + for international numbers): the portal stores it as text
 # and officers dial it, so separators and letters are refused rather than guessed at
-PHONE_PATTERN = r"^\+?\d{9,15}$"
+PHONE_PATTERN = r"^\+?[0-9]{9,15}$"
 
 
 def _require_offset(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:

@@ -69,9 +69,9 @@ class Centre(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, description="the centre's name")
     address: str = Field(min_length=1, max_length=500, description="street address")
-    province_id: str = Field(pattern=r"^\d{1,8}$", description="province code (mã tỉnh)")
-    district_id: str = Field(pattern=r"^\d{1,8}$", description="district code (mã huyện)")
-    phone: str = Field(pattern=r"^(0|\+84)\d{9,10}$", description="the centre's phone")
+    province_id: str = Field(pattern=r"^[0-9]{1,8}$", description="province code (mã tỉnh)")
+    district_id: str = Field(pattern=r"^[0-9]{1,8}$", description="district code (mã huyện)")
+    phone: str = Field(pattern=r"^(0|\+84)[0-9]{9,10}$", description="the centre's phone")
     email: str = Field("", max_length=200, description="the centre's e-mail, optional")
 
 

@@ -69,7 +69,7 @@ STATUS_BY_CODE: Mapping[str, str] = {
     "8": "cancelled",  # Đã hủy
 }
 
-UnitCode = Annotated[str, Field(pattern=r"^\d{1,8}$")]
+UnitCode = Annotated[str, Field(pattern=r"^[0-9]{1,8}$")]
 
 
 class Citizen(BaseModel):
@@ -81,7 +81,7 @@ class Citizen(BaseModel):
     dia_chi: str = Field(min_length=1, max_length=500, examples=["12 Lê Lợi, phường Gia Cẩm"])
     ma_tinh: UnitCode = Field(description="province code (mã tỉnh)", examples=["25"])
     ma_huyen: UnitCode = Field(description="district code (mã huyện)", examples=["227"])
-    so_dien_thoai: str = Field(pattern=r"^(0|\+84)\d{9,10}$", examples=["0912345678"])
+    so_dien_thoai: str = Field(pattern=r"^(0|\+84)[0-9]{9,10}$", examples=["0912345678"])
     email: str = Field("", max_length=200, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -179,20 +179,9 @@ class VanBanGui(BaseModel):
         _xml_text
     )
 
-    @field_validator("ma_ho_so")
-    @classmethod
-    def _ascii(cls, value: str) -> str:
-        # the pattern's \d matches any Unicode digit: such a code is no dossier's, and cannot
-        # go in the Location header (a 500 after the document was queued)
-        if not value.isascii():
-            raise ValueError("ASCII digits and letters only")
-        return value
-
     @field_validator("ma_co_quan_nhan")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
-        if not all(code.isascii() for code in value):  # \d takes any Unicode digit
-            raise ValueError("agency codes in ASCII digits and letters only")
         if len(set(value)) != len(value):
             raise ValueError("the same agency twice (QCVN 102: no duplicate To)")
         return value
