@@ -300,10 +300,7 @@ class Settings(BaseSettings):
         """A JSON list (``["qlvb","dkdn"]``) or comma-separated (``qlvb,dkdn``); lower-cased."""
         if isinstance(value, str):
             text = value.strip()
-            if text.startswith("["):
-                value = json.loads(text)
-            else:
-                value = [part for part in text.split(",")]
+            value = json.loads(text) if text.startswith("[") else text.split(",")
         if isinstance(value, list | tuple):
             return sorted({str(v).strip().lower() for v in value if str(v).strip()})
         return value

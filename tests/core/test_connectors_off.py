@@ -78,7 +78,8 @@ async def test_production_starts_with_qlvb_and_dkdn_off(
         )
     gw = Gateway(settings, specs=specs)
     try:
-        assert "qlvb" not in gw.connectors and "dkdn" not in gw.connectors
+        assert "qlvb" not in gw.connectors
+        assert "dkdn" not in gw.connectors
         assert set(gw.off_specs) >= {"qlvb", "dkdn"}
         with pytest.raises(ConfigurationError, match="'qlvb' is off"):
             gw.connector("qlvb")
