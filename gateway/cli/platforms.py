@@ -64,8 +64,9 @@ def connectors_list(as_json: bool) -> None:
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="slug, ok, latency_ms, detail as JSON")
 def connectors_check(slug: str, as_json: bool) -> None:
-    """Reach the platform and say whether it answers (exit 1 when it does not; exit 2 when
-    the connector is off, LGSP_CONNECTORS_OFF, or unknown)."""
+    """Reach the platform and say whether it answers (exit 1 when it does not).
+
+    A connector left out by LGSP_CONNECTORS_OFF, or an unknown one: one line, exit 2."""
 
     # migrate like any writer: each call of the check is an exchange-log entry, and on a
     # database not yet upgraded those entries were lost (with a traceback on stderr)
