@@ -45,3 +45,18 @@ async def test_nothing_is_off_by_default(api: httpx.AsyncClient, gateway: Gatewa
     answer = (await api.get("/v1/connectors", headers=headers)).json()
     assert answer["off"] == []
     assert {c["slug"] for c in answer["connectors"]} == set(load_specs())
+
+
+async def test_the_console_lists_an_off_connector_as_off(
+    database_url: str, state_store: StateStore, sandbox_app: Any
+) -> None:
+    from gateway.api.console.views import connectors as console_connectors
+
+    gw = await started_gateway(database_url, state_store, sandbox_app, connectors_off=["qlvb"])
+    try:
+        views = {v.slug: v for v in await console_connectors(gw)}
+        assert views["qlvb"].state == "off"
+        assert views["qlvb"].queued == 0
+        assert views["dvcqg"].state != "off"
+    finally:
+        await gw.aclose()
