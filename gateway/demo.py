@@ -132,6 +132,7 @@ async def _main(dossiers: int, seed: int, workdir: Path) -> int:
         database_url=f"sqlite+aiosqlite:///{db_path}",
         audit=audit,
         log_level="WARNING",
+        connectors_off=[],  # the demo shows every connector, whatever LGSP_CONNECTORS_OFF says
         delivery=DeliverySettings(
             workers=4,
             backoff_base_seconds=0.1,

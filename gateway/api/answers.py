@@ -84,8 +84,20 @@ class AuditHealth(_Answer):
     anchoring: Anchoring
 
 
+class OffConnector(_Answer):
+    """A registered connector left out by LGSP_CONNECTORS_OFF: not built, no health figures."""
+
+    slug: str
+    title: str
+    state: Literal["off"] = "off"
+
+
 class ConnectorsHealth(_Answer):
     connectors: list[ConnectorHealth]
+    off: list[OffConnector] = Field(
+        default_factory=list,
+        description="registered connectors left out (LGSP_CONNECTORS_OFF); their items wait",
+    )
     audit: AuditHealth
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from gateway.core.commands import run
-from gateway.core.health import connector_health, wire_profile
+from gateway.core.health import connector_health, off_connectors, wire_profile
 from gateway.core.log.anchoring import anchoring_status
 from gateway.core.logging import mask_text
 from gateway.core.runtime import Gateway
@@ -31,7 +31,7 @@ async def _health(gw: Gateway) -> dict[str, Any]:
     health = await connector_health(gw)
     for item in health:
         item["operations"] = sorted(gw.connectors[item["slug"]].operations)
-    return {"connectors": health, "audit": {"anchoring": anchoring}}
+    return {"connectors": health, "off": off_connectors(gw), "audit": {"anchoring": anchoring}}
 
 
 @connectors.command("list")
@@ -54,6 +54,8 @@ def connectors_list(as_json: bool) -> None:
             ops = ", ".join(sorted(gw.connectors[slug].operations)) or "none (synchronous only)"
             wire = " ".join(f"{k}={v}" for k, v in wire_profile(gw.configs[slug]).items())
             click.echo(f"{slug:8} {spec.title}  {wire}  circuit={state}  operations: {ops}")
+        for item in off_connectors(gw):
+            click.echo(f"{item['slug']:8} {item['title']}  off (LGSP_CONNECTORS_OFF)")
 
     run(body, check_schema=False)
 
@@ -62,7 +64,9 @@ def connectors_list(as_json: bool) -> None:
 @click.argument("slug")
 @click.option("--json", "as_json", is_flag=True, help="slug, ok, latency_ms, detail as JSON")
 def connectors_check(slug: str, as_json: bool) -> None:
-    """Reach the platform and say whether it answers (exit 1 when it does not)."""
+    """Reach the platform and say whether it answers (exit 1 when it does not).
+
+    A connector left out by LGSP_CONNECTORS_OFF, or an unknown one: one line, exit 2."""
 
     # migrate like any writer: each call of the check is an exchange-log entry, and on a
     # database not yet upgraded those entries were lost (with a traceback on stderr)

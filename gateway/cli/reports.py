@@ -34,7 +34,7 @@ def report_availability(
     period = month or local_day(utcnow()).strftime("%Y-%m")
 
     async def body(gw: Gateway) -> list[Availability]:
-        if connector is not None and connector not in gw.specs:
+        if connector is not None and connector not in {**gw.specs, **gw.off_specs}:
             raise click.BadParameter(f"no connector {connector!r}", param_hint="--connector")
         slugs = [connector] if connector else list(gw.specs)
         return await availability(gw.db, month=period, connectors=slugs)

@@ -91,3 +91,12 @@ async def connector_health(gw: Gateway, *, window: int = 500) -> list[dict[str, 
             }
         )
     return out
+
+
+def off_connectors(gw: Gateway) -> list[dict[str, Any]]:
+    """The registered connectors left out by ``LGSP_CONNECTORS_OFF``: shown, never hidden, so
+    operators see they are deliberately off."""
+    return [
+        {"slug": slug, "title": spec.title, "state": "off"}
+        for slug, spec in sorted(getattr(gw, "off_specs", {}).items())
+    ]

@@ -104,6 +104,8 @@ def configuration_problems(settings: Settings, specs: dict[str, ConnectorSpec]) 
         f"LGSP_CONNECTORS__{slug.upper()}: no connector {slug!r} (registered: {known})"
         for slug in sorted(set(settings.connectors) - set(specs))
     ]
+    if unknown_off := sorted(set(settings.connectors_off) - set(specs)):
+        problems.append(f"LGSP_CONNECTORS_OFF: no connector {unknown_off} (registered: {known})")
     unknown_windows = {w.connector for w in settings.maintenance.windows} - set(specs)
     if unknown_windows:
         problems.append(f"LGSP_MAINTENANCE__WINDOWS: no connector {sorted(unknown_windows)}")
@@ -120,6 +122,8 @@ def configuration_problems(settings: Settings, specs: dict[str, ConnectorSpec]) 
             for name in settings.lgsp.placeholders_in_use()
         ]
     for slug, spec in specs.items():
+        if slug in settings.connectors_off:
+            continue  # left out until connected: its section and placeholders are not looked at
         section = dict(settings.connectors.get(slug, {}))
         problems += config_problems(spec, section, environment=settings.environment)[1]
     return problems

@@ -77,7 +77,10 @@ class Gateway:
         self.retry = RetryPolicy(
             d.max_attempts, d.backoff_base_seconds, d.backoff_max_seconds, d.retry_horizon_seconds
         )
-        self.specs = registered
+        # connectors left out (LGSP_CONNECTORS_OFF) are neither built, mounted nor scheduled;
+        # their outbox items stay queued (workers claim only for connectors in ``self.specs``)
+        self.off_specs = {s: spec for s, spec in registered.items() if s in settings.connectors_off}
+        self.specs = {s: spec for s, spec in registered.items() if s not in self.off_specs}
         self.maintenance = MaintenanceBoard(
             self.db, refresh_seconds=settings.maintenance.refresh_seconds
         )
@@ -250,6 +253,11 @@ class Gateway:
         try:
             return self.connectors[slug]
         except KeyError:
+            if slug in self.off_specs:
+                raise ConfigurationError(
+                    f"the connector {slug!r} is off (LGSP_CONNECTORS_OFF); remove it from "
+                    "that list once the platform is connected"
+                ) from None
             raise NotFound(f"no connector {slug!r}") from None
 
     async def record(self, *crossings: Crossing) -> None:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import difflib
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.core.delivery.resilience import DEFAULT_RETRY_HORIZON_SECONDS
 from gateway.core.errors import ConfigurationError
@@ -238,6 +239,14 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
+    connectors_off: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="connector slugs left out until the platform is connected (a JSON list or "
+        "comma-separated: `qlvb,dkdn`): their section is not validated nor their placeholders "
+        "refused, their routes are not mounted, their jobs do not run and their outbox items "
+        "stay queued (delivered once the connector is on again); `/v1/connectors` and "
+        "`lgsp connectors list` show them as `off`. The demo and the sandbox ignore it",
+    )
     database_url: str = f"sqlite+aiosqlite:///{DEFAULT_DB}"
     redis_url: str | None = None
     auto_migrate: bool | None = Field(
@@ -283,6 +292,17 @@ class Settings(BaseSettings):
     def _lower_slugs(cls, value: Any) -> Any:
         if isinstance(value, dict):
             return {str(k).lower(): v for k, v in value.items()}
+        return value
+
+    @field_validator("connectors_off", mode="before")
+    @classmethod
+    def _off_slugs(cls, value: Any) -> Any:
+        """A JSON list (``["qlvb","dkdn"]``) or comma-separated (``qlvb,dkdn``); lower-cased."""
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list | tuple):
+            return sorted({str(v).strip().lower() for v in value if str(v).strip()})
         return value
 
     def production_problems(self) -> list[str]:

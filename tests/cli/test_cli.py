@@ -402,3 +402,42 @@ def test_audit_verify_on_an_uninitialised_database_exits_2_clearly(
     assert result.exit_code == 2  # not 1, which means "the chain is broken"
     assert "lgsp db upgrade" in result.output
     assert "Traceback" not in result.output
+
+
+# --- LGSP_CONNECTORS_OFF ----------------------------------------------------------------------
+
+
+def test_connectors_list_shows_an_off_connector_as_off(env: dict[str, str]) -> None:
+    result = lgsp({**env, "LGSP_CONNECTORS_OFF": "qlvb,emc"}, "connectors", "list")
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.startswith("qlvb")]
+    assert "off (LGSP_CONNECTORS_OFF)" in line
+    assert "circuit=" not in line
+    as_json = lgsp({**env, "LGSP_CONNECTORS_OFF": '["qlvb"]'}, "connectors", "list", "--json")
+    assert as_json.exit_code == 0, as_json.output
+    answer = json.loads(as_json.stdout)
+    assert [c["slug"] for c in answer["off"]] == ["qlvb"]
+    assert "qlvb" not in {c["slug"] for c in answer["connectors"]}
+
+
+def test_connectors_check_of_an_off_connector_exits_2(env: dict[str, str]) -> None:
+    result = lgsp({**env, "LGSP_CONNECTORS_OFF": "qlvb"}, "connectors", "check", "qlvb")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: the connector 'qlvb' is off (LGSP_CONNECTORS_OFF); remove it from that list "
+        "once the platform is connected"
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_a_command_of_an_off_connector_fails_in_one_line(env: dict[str, str]) -> None:
+    result = lgsp({**env, "LGSP_CONNECTORS_OFF": "emc"}, "report", "emc")
+    assert result.exit_code == 2
+    assert "error: the connector 'emc' is off" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_slug_off_stops_the_command(env: dict[str, str]) -> None:
+    result = lgsp({**env, "LGSP_CONNECTORS_OFF": "nowhere"}, "connectors", "list")
+    assert result.exit_code == 2
+    assert "LGSP_CONNECTORS_OFF: no connector ['nowhere']" in result.stderr

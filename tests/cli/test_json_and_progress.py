@@ -30,7 +30,8 @@ def test_connectors_list_json_has_the_fields_of_the_api(env: dict[str, str]) -> 
     result = lgsp(env, "connectors", "list", "--json")
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert set(answer) == {"connectors", "audit"}
+    assert set(answer) == {"connectors", "off", "audit"}
+    assert answer["off"] == []  # nothing left out by LGSP_CONNECTORS_OFF
     assert answer["audit"]["anchoring"]["configured"] in (True, False)
     by_slug = {c["slug"]: c for c in answer["connectors"]}
     dvcqg = by_slug["dvcqg"]

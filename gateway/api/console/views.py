@@ -204,6 +204,31 @@ async def connectors(gw: Gateway) -> list[ConnectorView]:
                 upcoming=[w.as_dict() for w in await gw.maintenance.upcoming(slug)],
             )
         )
+    for slug, spec in sorted(getattr(gw, "off_specs", {}).items()):
+        # left out by LGSP_CONNECTORS_OFF: listed as off, its waiting items counted
+        counts = depth.get(slug, {})
+        since = oldest.get(slug)
+        out.append(
+            ConnectorView(
+                slug=slug,
+                title=spec.title,
+                wire={},
+                state="off",
+                circuit="off",
+                last5=Window(),
+                last60=Window(),
+                buckets=[],
+                queued=counts.get("queued", 0),
+                failed=counts.get("failed", 0),
+                delivering=counts.get("delivering", 0),
+                dead=counts.get("dead", 0),
+                oldest_pending_seconds=(now - since).total_seconds() if since else None,
+                last_success_at=None,
+                last_failure_at=None,
+                maintenance=None,
+                upcoming=[],
+            )
+        )
     return out
 
 

@@ -22,7 +22,7 @@ from gateway.core.clients import Principal
 from gateway.core.delivery import outbox
 from gateway.core.delivery.resilience import CircuitState
 from gateway.core.errors import NotFound
-from gateway.core.health import connector_health
+from gateway.core.health import connector_health, off_connectors
 from gateway.core.local_time import local_day
 from gateway.core.log.anchoring import anchoring_status
 from gateway.core.metrics import (
@@ -118,7 +118,11 @@ async def connectors(
     if gw.anchorer is not None:
         anchoring["authority"] = gw.anchorer.authority
         anchoring.update((await anchoring_status(gw.db)).as_dict(utcnow()))
-    return {"connectors": await connector_health(gw), "audit": {"anchoring": anchoring}}
+    return {
+        "connectors": await connector_health(gw),
+        "off": off_connectors(gw),
+        "audit": {"anchoring": anchoring},
+    }
 
 
 class SkipRequest(BaseModel):

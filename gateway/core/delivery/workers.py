@@ -53,8 +53,9 @@ class DeliveryService:
 
     async def _open_circuits(self) -> list[str]:
         """The connectors whose items are not taken this round: circuit open, or the platform
-        in a maintenance window."""
+        in a maintenance window, or the connector off (LGSP_CONNECTORS_OFF: its items wait)."""
         out = list(await self.gw.maintenance.in_maintenance())
+        out += [slug for slug in getattr(self.gw, "off_specs", {}) if slug not in out]
         for slug, breaker in self.gw.breakers.items():
             if slug not in out and await breaker.state() is CircuitState.OPEN:
                 out.append(slug)
