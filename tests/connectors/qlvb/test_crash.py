@@ -43,7 +43,6 @@ from tests.connectors.qlvb.support import (
     DOSSIER,
     SCOPES,
     Axis,
-    axis_of,
     connector_of,
     document,
     event_types,
@@ -56,19 +55,6 @@ LEASE = 60.0
 
 class Killed(BaseException):
     """The process dies here (not an ``Exception``: nothing on the way handles it)."""
-
-
-@pytest.fixture
-async def platform(sandbox_app: Any) -> Any:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def axis(sandbox_app: Any, platform: httpx.AsyncClient) -> Axis:
-    return axis_of(sandbox_app, platform)
 
 
 @pytest.fixture

@@ -18,25 +18,11 @@ from tests.connectors.qlvb.support import (
     DOCUMENTS,
     DOSSIER,
     Axis,
-    axis_of,
     connector_of,
     document,
     event_types,
     poll,
 )
-
-
-@pytest.fixture
-async def platform(sandbox_app: Any) -> Any:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def axis(sandbox_app: Any, platform: httpx.AsyncClient) -> Axis:
-    return axis_of(sandbox_app, platform)
 
 
 @pytest.fixture

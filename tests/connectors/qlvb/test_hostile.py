@@ -188,14 +188,6 @@ def signed(body: bytes) -> dict[str, str]:
 
 
 @pytest.fixture
-async def platform(sandbox_app: Any) -> Any:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def sent(app: Any, sandbox_app: Any, platform: httpx.AsyncClient) -> Axis:
     """The axis, pushing into the gateway (the example's document is sent by the test)."""
     axis = axis_of(sandbox_app, platform)

@@ -42,14 +42,6 @@ SECRET = b"sandbox-qlvb-callback"
 
 
 @pytest.fixture
-async def platform(sandbox_app: Any) -> Any:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def axis(sandbox_app: Any, platform: httpx.AsyncClient, app: Any) -> Axis:
     a = axis_of(sandbox_app, platform)
     a.push_into(app)

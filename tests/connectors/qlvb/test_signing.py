@@ -4,7 +4,6 @@ packages required to be signed by a trusted certificate, a wrongly signed one re
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -27,14 +26,6 @@ from tests.connectors.qlvb.support import (
     document,
     poll,
 )
-
-
-@pytest.fixture
-async def platform(sandbox_app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=sandbox_app), base_url="http://sandbox"
-    ) as client:
-        yield client
 
 
 async def gateway_with(
