@@ -242,7 +242,7 @@ class Settings(BaseSettings):
     connectors_off: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="connector slugs left out until the platform is connected (a JSON list or "
-        "comma-separated: `qlvb,dkdn`): their section is not validated nor their placeholders "
+        "comma-separated: `slug1,slug2`): their section is not validated nor their placeholders "
         "refused, their routes are not mounted, their jobs do not run and their outbox items "
         "stay queued (delivered once the connector is on again); `/v1/connectors` and "
         "`lgsp connectors list` show them as `off`. The demo and the sandbox ignore it",
@@ -297,7 +297,7 @@ class Settings(BaseSettings):
     @field_validator("connectors_off", mode="before")
     @classmethod
     def _off_slugs(cls, value: Any) -> Any:
-        """A JSON list (``["qlvb","dkdn"]``) or comma-separated (``qlvb,dkdn``); lower-cased."""
+        """A JSON list (``["slug1","slug2"]``) or comma-separated (``slug1,slug2``); lower-cased."""
         if isinstance(value, str):
             text = value.strip()
             value = json.loads(text) if text.startswith("[") else text.split(",")
