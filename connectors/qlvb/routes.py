@@ -39,6 +39,7 @@ from gateway.core.runtime import Gateway
 from gateway.core.store import idempotency
 from gateway.core.web.deps import GatewayDep, require_scope
 from gateway.core.web.errors import record_refusal
+from gateway.core.web.intake import reserve_key
 from schemas.dvcqg import MA_HO_SO_PATTERN
 
 __all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "callback_signature", "router"]
@@ -284,13 +285,9 @@ async def send_document(
     connector.package(body)  # refused now (422) if the standard would refuse it
     document_id = body.document_id(connector.config.sender.organ_id)
     raw: bytes = getattr(request.state, "raw_body", b"")
-    key = request.headers.get("idempotency-key")
-    if key is not None:
-        stored = await idempotency.reserve(
-            gw.db, gw.cipher, client=client.name, key=key, request_body=raw
-        )
-        if stored is not None:
-            return _json(stored.body, stored.status, **{"Idempotent-Replayed": "true"})
+    key, replay = await reserve_key(request, gw, client)
+    if replay is not None:
+        return replay
     try:
         payload = body.model_dump(mode="json")
         opened = await documents.open_document(
